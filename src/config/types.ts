@@ -1,0 +1,25 @@
+// The server's configuration: a flat set of snake_case keys, read from a JSON config file and
+// overridden by PARLEY_<KEY> environment variables. Port 0 turns a listener off.
+export interface Config {
+  config_file: string | null; // where the file values came from, if any
+  data_dir: string;
+  domain: string;
+  bind: string;
+  c2s_port: number;
+  c2s_tls_port: number;
+  ws_port: number;
+  http_port: number;
+  https_port: number;
+  log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  tls_cert_file: string | null;
+  tls_key_file: string | null;
+  require_starttls: boolean;
+  max_stanza_size: number; // bytes
+  max_depth: number; // element nesting inside a stanza
+  max_attributes: number; // per element
+  auth_timeout: number; // seconds a connection may stay unauthenticated
+  auth_failures_per_minute: number; // per remote address
+  max_connections_per_ip: number;
+  keepalive_interval: number; // seconds between whitespace keep-alives; 0 = off
+  offline_limit: number; // stored offline messages per user
+}
