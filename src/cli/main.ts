@@ -1,0 +1,321 @@
+import { mkdir } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { pino } from 'pino';
+import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { openSqliteStore } from '../storage/sqlite/index.js';
+import { DuplicateLoginError, type Application, type Store, type User } from '../storage/types.js';
+
+export interface CliIo {
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+const USAGE = `Usage: parley <command> [options]
+
+Commands:
+  serve                         Run the chat server
+  apps create [--name N]        Create an application and print its credentials
+  apps list                     List applications
+  users create --app ID --login L --password P [--email E] [--full-name F]
+                                Create a user in an application
+  users list --app ID           List the users of an application
+  config [--markdown]           Print the effective configuration (or the key table)
+  help                          Show this help
+
+Options for every command:
+  --config FILE     JSON config file (default: $PARLEY_CONFIG, else ./parley.json if present)
+  --data-dir DIR    Data directory (overrides data_dir)
+  --json            Machine-readable output (not for serve)
+
+Every configuration key can also be set as PARLEY_<KEY>; see \`parley config --markdown\`.
+`;
+
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+const COMMON: Options = {
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+const VERBS: Record<string, Options> = {
+  serve: {},
+  config: { markdown: { type: 'boolean' } },
+  'apps create': { name: { type: 'string' } },
+  'apps list': {},
+  'users create': {
+    app: { type: 'string' },
+    login: { type: 'string' },
+    password: { type: 'string' },
+    email: { type: 'string' },
+    'full-name': { type: 'string' },
+  },
+  'users list': { app: { type: 'string' } },
+};
+
+type Values = Record<string, string | boolean | undefined>;
+
+export const appJson = (a: Application) => ({
+  id: a.id,
+  name: a.name,
+  auth_key: a.authKey,
+  auth_secret: a.authSecret,
+  account_key: a.accountKey,
+});
+export const userJson = (u: User) => ({
+  id: u.id,
+  app_id: u.appId,
+  login: u.login,
+  email: u.email,
+  full_name: u.fullName,
+});
+
+/** Runs one `parley` command and returns its exit code; never calls process.exit itself. */
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
+  const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
+  const stderr = io.stderr ?? ((s: string) => void process.stderr.write(s));
+  const out = (line = '') => stdout(`${line}\n`);
+
+  const [first = '', second = ''] = argv;
+  if (first === 'help' || first === '--help' || first === '-h') {
+    stdout(USAGE);
+    return 0;
+  }
+  if (!first) {
+    stderr(USAGE);
+    return 1;
+  }
+  const verb = first in VERBS ? first : `${first} ${second}`;
+  if (!(verb in VERBS)) {
+    const what = first === 'apps' || first === 'users' ? `"${verb.trim()}"` : `"${first}"`;
+    stderr(`parley: unknown command ${what}; see \`parley help\`\n`);
+    return 1;
+  }
+
+  try {
+    let values: Values;
+    try {
+      const options = { ...COMMON, ...VERBS[verb] };
+      values = parseArgs({ args: argv.slice(verb.split(' ').length), options, strict: true }).values as Values;
+    } catch (err) {
+      throw new UsageError(`${verb}: ${(err as Error).message}`);
+    }
+    if (values.help) {
+      stdout(USAGE);
+      return 0;
+    }
+
+    const dataDir = values['data-dir'] as string | undefined;
+    const config = loadConfig({
+      file: values.config as string | undefined,
+      env: io.env ?? process.env,
+      overrides: dataDir !== undefined ? { data_dir: dataDir } : {},
+    });
+    const json = values.json === true;
+
+    switch (verb) {
+      case 'serve':
+        return await serve(config, out);
+      case 'config':
+        if (values.markdown) out(configKeysMarkdown());
+        else if (json) out(JSON.stringify(config, null, 2));
+        else printConfig(config, out);
+        return 0;
+      case 'apps create':
+        return await withStore(config, async (store) => {
+          const app = await store.accounts.createApplication({ name: values.name as string | undefined });
+          if (json) out(JSON.stringify(appJson(app)));
+          else printApp(app, out);
+          return 0;
+        });
+      case 'apps list':
+        return await withStore(config, async (store) => {
+          const apps = await store.accounts.listApplications();
+          if (json) out(JSON.stringify(apps.map(appJson)));
+          else if (apps.length === 0) out('no applications; create one with `parley apps create`');
+          else apps.forEach((a) => printApp(a, out));
+          return 0;
+        });
+      case 'users create': {
+        const login = required(values, 'login');
+        const password = required(values, 'password');
+        const appId = appOption(values);
+        return await withStore(config, async (store) => {
+          await requireApp(store, appId);
+          const user = await store.accounts.createUser(appId, {
+            login,
+            password,
+            email: (values.email as string | undefined) ?? null,
+            fullName: (values['full-name'] as string | undefined) ?? null,
+          });
+          if (json) out(JSON.stringify(userJson(user)));
+          else out(`created user ${formatUser(user, config)}`);
+          return 0;
+        });
+      }
+      case 'users list': {
+        const appId = appOption(values);
+        return await withStore(config, async (store) => {
+          await requireApp(store, appId);
+          const users = await allUsers(store, appId);
+          if (json) out(JSON.stringify(users.map(userJson)));
+          else if (users.length === 0) out(`no users in application ${appId}`);
+          else users.forEach((u) => out(formatUser(u, config)));
+          return 0;
+        });
+      }
+    }
+    return 1;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      stderr(`parley: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof DuplicateLoginError) {
+      stderr(`parley: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof UsageError) {
+      stderr(`parley: ${err.message}\nsee \`parley help\`\n`);
+      return 1;
+    }
+    stderr(`parley: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+function required(values: Values, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`missing required option --${name}`);
+  return v;
+}
+
+function appOption(values: Values): number {
+  const raw = required(values, 'app');
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--app: expected an application id, got "${raw}"`);
+  return Number(raw);
+}
+
+async function requireApp(store: Store, appId: number): Promise<Application> {
+  const app = await store.accounts.getApplication(appId);
+  if (!app) throw new Error(`no application with id ${appId}; see \`parley apps list\``);
+  return app;
+}
+
+async function allUsers(store: Store, appId: number): Promise<User[]> {
+  const users: User[] = [];
+  const limit = 500;
+  for (let offset = 0; ; offset += limit) {
+    const page = await store.accounts.listUsers(appId, { limit, offset });
+    users.push(...page);
+    if (page.length < limit) return users;
+  }
+}
+
+async function openStore(config: Config): Promise<Store> {
+  await mkdir(config.data_dir, { recursive: true });
+  return openSqliteStore(path.join(config.data_dir, 'parley.sqlite'));
+}
+
+async function withStore(config: Config, fn: (store: Store) => Promise<number>): Promise<number> {
+  const store = await openStore(config);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function printApp(a: Application, out: (line?: string) => void) {
+  out(`application ${a.id} ${JSON.stringify(a.name)}`);
+  out(`  auth_key:    ${a.authKey}`);
+  out(`  auth_secret: ${a.authSecret}`);
+  out(`  account_key: ${a.accountKey}`);
+}
+
+function formatUser(u: User, config: Config): string {
+  const extra = [u.email ?? '', u.fullName ? JSON.stringify(u.fullName) : ''].filter(Boolean).join('  ');
+  return `${u.id}  ${u.login}  ${u.id}-${u.appId}@${config.domain}${extra ? `  ${extra}` : ''}`;
+}
+
+function printConfig(config: Config, out: (line?: string) => void) {
+  const rows: [string, unknown, string][] = [['config_file', config.config_file, 'PARLEY_CONFIG']];
+  for (const k of CONFIG_KEYS) rows.push([k.key, config[k.key], k.env]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v, env] of rows) out(`${k.padEnd(width)}  ${String(v ?? '(none)').padEnd(24)}  ${env}`);
+}
+
+async function serve(config: Config, out: (line?: string) => void): Promise<number> {
+  const log = pino({ level: config.log_level, name: 'parley' });
+  const store = await openStore(config);
+  let server: { stop(reason?: string): Promise<void> };
+  try {
+    if ((await store.accounts.listApplications()).length === 0) {
+      const app = await store.accounts.createApplication({ name: 'demo' });
+      log.info({ application: appJson(app) }, 'created a demo application');
+      const rule = '='.repeat(64);
+      out(rule);
+      out('No application existed, so a demo application was created:');
+      out(`  application id: ${app.id}`);
+      out(`  auth key:       ${app.authKey}`);
+      out(`  auth secret:    ${app.authSecret}`);
+      out(`  account key:    ${app.accountKey}`);
+      out(rule);
+    }
+    // Loaded lazily so that admin commands do not pull in the whole server.
+    const { startServer } = await import('../server.js');
+    server = await startServer({ config, store, log });
+  } catch (err) {
+    log.fatal({ err }, 'server failed to start');
+    await store.close();
+    throw err;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal; exiting immediately');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      server
+        .stop(signal)
+        .then(() => store.close())
+        .then(
+          () => resolve(0),
+          (err) => {
+            log.error({ err }, 'error during shutdown');
+            resolve(1);
+          },
+        );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+// Run when this module is the program: directly, or through bin/parley.js (possibly symlinked by npm).
+function isEntryPoint(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    const entry = realpathSync(process.argv[1]);
+    const self = fileURLToPath(import.meta.url);
+    return entry === self || entry === path.resolve(path.dirname(self), '../../../bin/parley.js');
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(process.argv.slice(2));
+  // Let buffered output drain before exiting; serve may leave nothing else to wait for.
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,184 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from './types.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'port' | 'count' | 'count0' | 'bool' | 'level' | 'domain' | 'string' | 'path' | 'path?';
+type Key = Exclude<keyof Config, 'config_file'>;
+
+export interface ConfigKeyInfo {
+  key: Key;
+  env: string;
+  default: Config[Key];
+  description: string;
+  kind: Kind;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const key = (key: Key, def: Config[Key], kind: Kind, description: string): ConfigKeyInfo =>
+  ({ key, env: `PARLEY_${key.toUpperCase()}`, default: def, kind, description });
+
+/** Every settable key with its environment variable, default and description, in display order. */
+export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
+  key('data_dir', './data', 'path', 'Directory for the database and generated TLS certificates'),
+  key('domain', 'localhost', 'domain', 'XMPP domain users live in (JIDs are <id>-<appId>@<domain>)'),
+  key('bind', '127.0.0.1', 'string', 'Address the listeners bind to'),
+  key('c2s_port', 5222, 'port', 'XMPP client port (STARTTLS); 0 = off'),
+  key('c2s_tls_port', 5223, 'port', 'XMPP client port with direct TLS; 0 = off'),
+  key('ws_port', 5291, 'port', 'XMPP over WebSocket port; 0 = off'),
+  key('http_port', 8080, 'port', 'REST API HTTP port; 0 = off'),
+  key('https_port', 8443, 'port', 'REST API HTTPS port; 0 = off'),
+  key('log_level', 'info', 'level', `Log level: ${LOG_LEVELS.join(', ')}`),
+  key('tls_cert_file', null, 'path?', 'PEM certificate; a self-signed one is generated in <data_dir>/tls if unset'),
+  key('tls_key_file', null, 'path?', 'PEM private key for tls_cert_file'),
+  key('require_starttls', false, 'bool', 'Refuse authentication on c2s before STARTTLS'),
+  key('max_stanza_size', 65536, 'count', 'Largest accepted stanza in bytes'),
+  key('max_depth', 32, 'count', 'Deepest element nesting inside a stanza'),
+  key('max_attributes', 64, 'count', 'Most attributes per element'),
+  key('auth_timeout', 30, 'count', 'Seconds a connection may stay unauthenticated'),
+  key('auth_failures_per_minute', 10, 'count', 'Failed authentications allowed per remote address per minute'),
+  key('max_connections_per_ip', 200, 'count', 'Concurrent connections allowed per remote address'),
+  key('keepalive_interval', 60, 'count0', 'Seconds between whitespace keep-alives; 0 = off'),
+  key('offline_limit', 1000, 'count', 'Offline messages stored per user'),
+];
+
+const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));
+
+const show = (v: unknown) => (typeof v === 'string' || typeof v === 'object' ? JSON.stringify(v) : String(v));
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** Checks and normalizes one value; `fromEnv` values are strings and get parsed. */
+function parseValue(info: ConfigKeyInfo, raw: unknown, where: string, fromEnv: boolean): unknown {
+  const fail = (expected: string): never => {
+    throw new ConfigError(`${where}: expected ${expected}, got ${show(raw)}`);
+  };
+  const integer = (): number | undefined => {
+    if (typeof raw === 'number') return Number.isInteger(raw) ? raw : undefined;
+    if (fromEnv && typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) return Number(raw);
+    return undefined;
+  };
+  switch (info.kind) {
+    case 'port': {
+      const n = integer();
+      return n !== undefined && n >= 0 && n <= 65535 ? n : fail('a port number 0-65535');
+    }
+    case 'count': {
+      const n = integer();
+      return n !== undefined && n >= 1 && Number.isSafeInteger(n) ? n : fail('a positive integer');
+    }
+    case 'count0': {
+      const n = integer();
+      return n !== undefined && n >= 0 && Number.isSafeInteger(n) ? n : fail('a non-negative integer');
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      if (fromEnv && typeof raw === 'string') {
+        const s = raw.trim().toLowerCase();
+        if (['true', '1', 'yes'].includes(s)) return true;
+        if (['false', '0', 'no'].includes(s)) return false;
+      }
+      return fail(fromEnv ? 'true/false/1/0/yes/no' : 'true or false');
+    }
+    case 'level':
+      return (LOG_LEVELS as readonly unknown[]).includes(raw) ? raw : fail(`one of ${LOG_LEVELS.join(', ')}`);
+    case 'domain': {
+      const d = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+      const ok = d.length > 0 && d.length <= 253 && d.split('.').every((l) => DNS_LABEL.test(l));
+      return ok ? d : fail('a DNS name such as chat.example.com');
+    }
+    case 'string':
+      return typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : fail('a non-empty string');
+    case 'path':
+    case 'path?':
+      if (raw === null && info.kind === 'path?') return null;
+      return typeof raw === 'string' && raw.trim() !== '' ? path.resolve(raw.trim()) : fail('a file path');
+  }
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: invalid JSON: ${(err as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`config file ${file}: expected a JSON object`);
+  }
+  return data as Record<string, unknown>;
+}
+
+export interface LoadConfigOptions {
+  /** Config file; null means none even if PARLEY_CONFIG or ./parley.json exist. */
+  file?: string | null;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Partial<Config>;
+}
+
+/** defaults < JSON config file < PARLEY_* environment < overrides; throws ConfigError. */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const values = new Map<string, unknown>(CONFIG_KEYS.map((k) => [k.key, k.default]));
+  const sources = new Map<string, string>(); // key -> where its value came from, for error messages
+  const set = (name: string, raw: unknown, where: string, origin: string, fromEnv = false) => {
+    const info = BY_KEY.get(name);
+    if (!info) throw new ConfigError(`${where}: unknown configuration key`);
+    values.set(name, parseValue(info, raw, where, fromEnv));
+    sources.set(name, origin);
+  };
+
+  let file: string | null = null;
+  if (opts.file !== undefined) file = opts.file;
+  else if (env.PARLEY_CONFIG) file = env.PARLEY_CONFIG;
+  else if (existsSync('parley.json')) file = 'parley.json';
+  if (file !== null) {
+    file = path.resolve(file);
+    for (const [name, raw] of Object.entries(readConfigFile(file))) set(name, raw, `${file}: ${name}`, `config file ${file}`);
+  }
+
+  for (const info of CONFIG_KEYS) {
+    const raw = env[info.env];
+    if (raw === undefined) continue;
+    // An empty variable clears a nullable key and is ignored otherwise, as if unset.
+    if (raw.trim() === '') {
+      if (info.kind === 'path?') {
+        values.set(info.key, null);
+        sources.set(info.key, info.env);
+      }
+      continue;
+    }
+    set(info.key, raw, info.env, info.env, true);
+  }
+
+  for (const [name, raw] of Object.entries(opts.overrides ?? {})) {
+    if (raw === undefined || name === 'config_file') continue;
+    set(name, raw, name, 'override');
+  }
+
+  const config = { config_file: file, ...Object.fromEntries(values) } as Config;
+  config.data_dir = path.resolve(config.data_dir);
+  if ((config.tls_cert_file === null) !== (config.tls_key_file === null)) {
+    const [given, missing] = config.tls_cert_file !== null ? ['tls_cert_file', 'tls_key_file'] : ['tls_key_file', 'tls_cert_file'];
+    throw new ConfigError(`${given} is set (by ${sources.get(given)}) but ${missing} is not; set both or neither`);
+  }
+  return config;
+}
+
+/** The key table as Markdown, for the README. */
+export function configKeysMarkdown(): string {
+  const rows = CONFIG_KEYS.map((k) => `| \`${k.key}\` | \`${k.env}\` | ${k.default === null ? '—' : `\`${k.default}\``} | ${k.description} |`);
+  return ['| Key | Environment | Default | Description |', '|---|---|---|---|', ...rows].join('\n');
+}

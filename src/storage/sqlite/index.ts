@@ -1,0 +1,39 @@
+import Database from 'better-sqlite3';
+import type { Store } from '../types.js';
+import { SqliteAccountStore } from './accounts.js';
+import { migrate } from './migrations.js';
+import { SqliteOfflineStore } from './offline.js';
+import { SqliteRosterStore } from './roster.js';
+
+export class SqliteStore implements Store {
+  readonly accounts: SqliteAccountStore;
+  readonly offline: SqliteOfflineStore;
+  readonly roster: SqliteRosterStore;
+
+  constructor(readonly db: Database.Database) {
+    this.accounts = new SqliteAccountStore(db);
+    this.offline = new SqliteOfflineStore(db);
+    this.roster = new SqliteRosterStore(db);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Opens (creating if needed) and migrates a database; `path` may be ':memory:'. */
+export async function openSqliteStore(path: string): Promise<SqliteStore> {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL: with WAL, NORMAL may lose the last commits on power failure; offline messages must survive.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return new SqliteStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

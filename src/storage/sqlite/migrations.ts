@@ -1,0 +1,74 @@
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+// Append only: a released migration must never be edited, since databases record only its version.
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE applications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        auth_key TEXT NOT NULL UNIQUE,
+        auth_secret TEXT NOT NULL,
+        account_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        login TEXT NOT NULL,
+        email TEXT,
+        full_name TEXT,
+        password_hash TEXT NOT NULL,
+        scram_sha1 TEXT NOT NULL,
+        scram_sha256 TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (app_id, login)
+      );
+      CREATE TABLE offline_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        stanza TEXT NOT NULL,
+        stored_at INTEGER NOT NULL
+      );
+      CREATE INDEX offline_messages_user ON offline_messages (user_id, id);
+      CREATE TABLE roster_items (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        jid TEXT NOT NULL,
+        name TEXT,
+        subscription TEXT NOT NULL CHECK (subscription IN ('none', 'to', 'from', 'both')),
+        ask INTEGER NOT NULL DEFAULT 0,
+        groups TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (user_id, jid)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** Applies pending migrations in one transaction; returns how many were applied. */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
+  list.forEach((m, i) => {
+    if (i > 0 && m.version <= list[i - 1].version) throw new Error('migrations must have increasing versions');
+  });
+  const run = db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const current = (db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null }).v ?? 0;
+    const latest = list.at(-1)?.version ?? 0;
+    if (current > latest) throw new Error(`database schema version ${current} is newer than this server (${latest})`);
+    const pending = list.filter((m) => m.version > current);
+    const record = db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
+    for (const m of pending) {
+      db.exec(m.sql);
+      record.run(m.version, Date.now());
+    }
+    return pending.length;
+  });
+  // IMMEDIATE takes the write lock up front, so two processes opening the same file cannot both migrate.
+  return run.immediate();
+}

@@ -1,0 +1,51 @@
+import type Database from 'better-sqlite3';
+import type { OfflineMessage, OfflineStore } from '../types.js';
+
+interface Row {
+  id: number;
+  user_id: number;
+  stanza: string;
+  stored_at: number;
+}
+
+export class SqliteOfflineStore implements OfflineStore {
+  private readonly s;
+  private readonly pushTx: Database.Transaction<(userId: number, stanza: string, limit: number) => boolean>;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM offline_messages WHERE user_id = ?'),
+      insert: db.prepare<[number, string, number]>(
+        'INSERT INTO offline_messages (user_id, stanza, stored_at) VALUES (?, ?, ?)'),
+      list: db.prepare<[number], Row>('SELECT * FROM offline_messages WHERE user_id = ? ORDER BY id'),
+      remove: db.prepare<[string]>('DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))'),
+    };
+    this.pushTx = db.transaction((userId: number, stanza: string, limit: number) => {
+      if (this.s.count.get(userId)!.n >= limit) return false;
+      this.s.insert.run(userId, stanza, Date.now());
+      return true;
+    });
+  }
+
+  async push(userId: number, stanza: string, limit: number): Promise<boolean> {
+    // IMMEDIATE so that another process cannot slip a message in between the count and the insert.
+    return this.pushTx.immediate(userId, stanza, limit);
+  }
+
+  async list(userId: number): Promise<OfflineMessage[]> {
+    return this.s.list.all(userId).map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      stanza: r.stanza,
+      storedAt: new Date(r.stored_at),
+    }));
+  }
+
+  async remove(ids: number[]): Promise<void> {
+    if (ids.length > 0) this.s.remove.run(JSON.stringify(ids));
+  }
+
+  async count(userId: number): Promise<number> {
+    return this.s.count.get(userId)!.n;
+  }
+}

@@ -1,0 +1,147 @@
+// XMPP over a TCP or TLS socket (RFC 6120): <stream:stream> framing and STARTTLS.
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { serialize, serializeOpenTag, type Element } from '../xml/element.js';
+import { StreamParser, type ParserLimits } from '../xml/stream-parser.js';
+import { NS_CLIENT, NS_STREAM } from '../xmpp/ns.js';
+import type { StreamError } from '../xmpp/errors.js';
+import type { ConnectionHandler, TransportKind, XmppConnection } from './types.js';
+
+const CLOSE_GRACE_MS = 2000;
+
+export class SocketConnection implements XmppConnection {
+  readonly remoteAddress: string;
+  secure: boolean;
+  private handler: ConnectionHandler | null = null;
+  private readonly parser: StreamParser;
+  private headerSent = false;
+  private closing = false;
+  private closedReported = false;
+  private corked = false;
+
+  constructor(
+    private socket: Socket,
+    readonly kind: TransportKind,
+    limits: ParserLimits,
+    private readonly starttlsContext: SecureContext | null,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.secure = kind === 'tls';
+    this.parser = new StreamParser(
+      {
+        streamStart: (h, ns) => this.handler?.streamStart(h, ns),
+        element: (el) => this.handler?.element(el),
+        streamEnd: () => this.handler?.streamEnd(),
+        parseError: (c, t) => this.handler?.parseError(c, t),
+      },
+      limits,
+    );
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    this.attach(socket);
+  }
+
+  get canStartTls(): boolean {
+    return !this.secure && this.starttlsContext !== null;
+  }
+
+  setHandler(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  openStream(attrs: Record<string, string>): void {
+    this.headerSent = true;
+    this.write("<?xml version='1.0'?>" + serializeOpenTag('stream:stream', { xmlns: NS_CLIENT, 'xmlns:stream': NS_STREAM, ...attrs }));
+  }
+
+  send(el: Element): void {
+    this.write(serialize(el));
+  }
+
+  startTls(proceed: Element): void {
+    if (!this.starttlsContext) return;
+    this.write(serialize(proceed));
+    this.socket.uncork();
+    this.corked = false;
+    this.detach(this.socket);
+    const secure = new TLSSocket(this.socket, { isServer: true, secureContext: this.starttlsContext });
+    this.socket = secure;
+    this.secure = true;
+    this.headerSent = false;
+    this.parser.reset();
+    this.attach(secure);
+  }
+
+  restart(): void {
+    this.headerSent = false;
+    this.parser.reset();
+  }
+
+  keepAlive(): void {
+    if (!this.closing) this.write(' ');
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  close(error?: StreamError): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.parser.stop();
+    if (!this.socket.writable) {
+      this.socket.destroy();
+      return;
+    }
+    let out = '';
+    if (error) {
+      if (!this.headerSent) out += serializeOpenTag('stream:stream', { xmlns: NS_CLIENT, 'xmlns:stream': NS_STREAM, version: '1.0' });
+      out += serialize(error.toElement());
+    }
+    if (this.headerSent || error) out += '</stream:stream>';
+    this.socket.end(out);
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private write(data: string): void {
+    if (this.closing || !this.socket.writable) return;
+    if (!this.corked) {
+      // Batch everything written in this tick into one syscall.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(data);
+  }
+
+  private readonly onData = (chunk: Buffer): void => this.parser.write(chunk);
+  private readonly onError = (): void => {
+    // Reset by peer, TLS failures and the like: 'close' follows and reports the end.
+  };
+  private readonly onClose = (): void => {
+    if (this.closedReported) return;
+    this.closedReported = true;
+    this.closing = true;
+    this.parser.stop();
+    this.handler?.closed();
+  };
+
+  private attach(socket: Socket): void {
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+  }
+
+  private detach(socket: Socket): void {
+    socket.off('data', this.onData);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+  }
+}

@@ -1,0 +1,37 @@
+import type { Element } from '../xml/element.js';
+import type { StreamHandler } from '../xml/stream-parser.js';
+import type { StreamError } from '../xmpp/errors.js';
+
+export type TransportKind = 'tcp' | 'tls' | 'websocket';
+
+/** What a connection reports upwards: stream events from its parser, and its end. */
+export interface ConnectionHandler extends StreamHandler {
+  closed(): void;
+}
+
+/**
+ * One client connection, whatever carries it. Code above the transport sees only this: it never
+ * learns whether bytes travel over TCP, TLS or WebSocket frames.
+ */
+export interface XmppConnection {
+  readonly kind: TransportKind;
+  readonly remoteAddress: string;
+  /** True once the bytes are encrypted (direct TLS, after STARTTLS, or wss). */
+  readonly secure: boolean;
+  /** True when STARTTLS can still be offered on this connection. */
+  readonly canStartTls: boolean;
+  setHandler(handler: ConnectionHandler): void;
+  /** Writes the stream header (<stream:stream> or <open/>) with these attributes. */
+  openStream(attrs: Record<string, string>): void;
+  send(el: Element): void;
+  /** Writes <proceed/>, then upgrades the socket; the parser restarts on the encrypted bytes. */
+  startTls(proceed: Element): void;
+  /** Resets the parser for a new stream (after SASL success). */
+  restart(): void;
+  /** Whitespace keep-alive where the transport has one. */
+  keepAlive(): void;
+  /** Ends the stream (with the error first, if any) and closes the connection. */
+  close(error?: StreamError): void;
+  pause(): void;
+  resume(): void;
+}

@@ -1,0 +1,69 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import type { ScramCredential, ScramHash } from '../storage/types.js';
+
+const SCRYPT_N = 16384;
+const SCRYPT_R = 8;
+const SCRYPT_P = 1;
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+
+export const SCRAM_ITERATIONS = 4096;
+export const SCRAM_SALT_BYTES = 16;
+export const SCRAM_HASH_BYTES: Readonly<Record<ScramHash, number>> = { sha1: 20, sha256: 32 };
+
+// NFKC is only an approximation of SASLprep (RFC 4013); it is applied to both the scrypt hash and
+// the SCRAM keys so that PLAIN and SCRAM agree on what a password is.
+const normalize = (password: string) => password.normalize('NFKC');
+
+function scryptAsync(password: string, salt: Buffer, keylen: number, N: number, r: number, p: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r * p + (1 << 20) }, (err, key) =>
+      err ? reject(err) : resolve(key));
+  });
+}
+
+/** Returns `scrypt$N$r$p$saltB64$hashB64`. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await scryptAsync(normalize(password), salt, KEY_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P);
+  return ['scrypt', SCRYPT_N, SCRYPT_R, SCRYPT_P, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+/** False for a wrong password and for an encoded string it cannot parse. */
+export async function verifyPasswordHash(password: string, encoded: string): Promise<boolean> {
+  const parts = encoded.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number);
+  // Bounds keep a corrupted or hostile row from making us allocate gigabytes.
+  if (!(N >= 2 && (N & (N - 1)) === 0 && r >= 1 && p >= 1 && p <= 16 && 128 * N * r <= 2 ** 28)) return false;
+  const salt = Buffer.from(parts[4], 'base64');
+  const expected = Buffer.from(parts[5], 'base64');
+  if (salt.length === 0 || expected.length < 16) return false;
+  const actual = await scryptAsync(normalize(password), salt, expected.length, N, r, p);
+  return timingSafeEqual(actual, expected);
+}
+
+export function hmac(hash: ScramHash, key: Buffer, data: string | Buffer): Buffer {
+  return createHmac(hash, key).update(data).digest();
+}
+
+export function scramSaltedPassword(password: string, hash: ScramHash, salt: Buffer, iterations: number): Buffer {
+  return pbkdf2Sync(normalize(password), salt, iterations, SCRAM_HASH_BYTES[hash], hash);
+}
+
+/** RFC 5802 §3 key derivation. */
+export function deriveScramCredential(
+  password: string,
+  hash: ScramHash,
+  salt: Buffer = randomBytes(SCRAM_SALT_BYTES),
+  iterations = SCRAM_ITERATIONS,
+): ScramCredential {
+  const salted = scramSaltedPassword(password, hash, salt, iterations);
+  const clientKey = hmac(hash, salted, 'Client Key');
+  return {
+    salt: Buffer.from(salt),
+    iterations,
+    storedKey: createHash(hash).update(clientKey).digest(),
+    serverKey: hmac(hash, salted, 'Server Key'),
+  };
+}

@@ -1,0 +1,169 @@
+// A small XML element tree: the unit the parser produces, modules inspect and the serializer writes.
+// Names are kept qualified as they appeared ("stream:features"); namespaces live in xmlns attributes,
+// which is all XMPP's restricted XML needs.
+
+export type Attrs = Record<string, string>;
+export type Node = Element | string;
+
+export class Element {
+  name: string;
+  attrs: Attrs;
+  children: Node[];
+  parent: Element | null = null;
+
+  constructor(name: string, attrs?: Attrs | null, children?: Node[]) {
+    this.name = name;
+    this.attrs = attrs ?? {};
+    this.children = [];
+    if (children) for (const child of children) this.append(child);
+  }
+
+  get xmlns(): string | undefined {
+    return this.attrs.xmlns;
+  }
+
+  /** The namespace in scope for this element, looking up through its ancestors. */
+  namespace(): string | undefined {
+    const colon = this.name.indexOf(':');
+    const key = colon < 0 ? 'xmlns' : `xmlns:${this.name.slice(0, colon)}`;
+    for (let el: Element | null = this; el; el = el.parent) {
+      const ns = el.attrs[key];
+      if (ns !== undefined) return ns;
+    }
+    return undefined;
+  }
+
+  get localName(): string {
+    const colon = this.name.indexOf(':');
+    return colon < 0 ? this.name : this.name.slice(colon + 1);
+  }
+
+  is(localName: string, xmlns?: string): boolean {
+    return this.localName === localName && (xmlns === undefined || this.namespace() === xmlns);
+  }
+
+  attr(name: string): string | undefined {
+    return this.attrs[name];
+  }
+
+  setAttr(name: string, value: string | number | undefined | null): this {
+    if (value === undefined || value === null) delete this.attrs[name];
+    else this.attrs[name] = String(value);
+    return this;
+  }
+
+  append(child: Node): Node {
+    if (typeof child !== 'string') {
+      child.parent = this;
+    }
+    this.children.push(child);
+    return child;
+  }
+
+  /** Adds a child element and returns it (builder style). */
+  c(name: string, attrs?: Attrs | null): Element {
+    const el = new Element(name, attrs);
+    this.append(el);
+    return el;
+  }
+
+  /** Adds text and returns this element. */
+  t(text: string): this {
+    if (text !== '') this.children.push(text);
+    return this;
+  }
+
+  up(): Element {
+    return this.parent ?? this;
+  }
+
+  remove(child: Element): this {
+    const i = this.children.indexOf(child);
+    if (i >= 0) {
+      this.children.splice(i, 1);
+      child.parent = null;
+    }
+    return this;
+  }
+
+  getChild(localName: string, xmlns?: string): Element | undefined {
+    for (const child of this.children) {
+      if (typeof child !== 'string' && child.is(localName, xmlns)) return child;
+    }
+    return undefined;
+  }
+
+  getChildren(localName?: string, xmlns?: string): Element[] {
+    const out: Element[] = [];
+    for (const child of this.children) {
+      if (typeof child !== 'string' && (localName === undefined || child.is(localName, xmlns))) out.push(child);
+    }
+    return out;
+  }
+
+  /** The first child element, ignoring text. */
+  firstElement(): Element | undefined {
+    for (const child of this.children) if (typeof child !== 'string') return child;
+    return undefined;
+  }
+
+  text(): string {
+    let out = '';
+    for (const child of this.children) if (typeof child === 'string') out += child;
+    return out;
+  }
+
+  getChildText(localName: string, xmlns?: string): string | undefined {
+    return this.getChild(localName, xmlns)?.text();
+  }
+
+  clone(): Element {
+    const copy = new Element(this.name, { ...this.attrs });
+    for (const child of this.children) copy.append(typeof child === 'string' ? child : child.clone());
+    return copy;
+  }
+
+  toString(): string {
+    return serialize(this);
+  }
+}
+
+/** Builder shorthand: xml('iq', {type: 'result'}, xml('query', {xmlns: NS}), 'text'). */
+export function xml(name: string, attrs?: Attrs | null, ...children: (Node | null | undefined | false)[]): Element {
+  const el = new Element(name, attrs);
+  for (const child of children) if (child !== null && child !== undefined && child !== false) el.append(child);
+  return el;
+}
+
+const TEXT_ESCAPES = /[&<>]/g;
+const ATTR_ESCAPES = /[&<>"']/g;
+const NEEDS_TEXT_ESCAPE = /[&<>]/;
+const NEEDS_ATTR_ESCAPE = /[&<>"']/;
+const ESCAPE_MAP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const escapeChar = (c: string): string => ESCAPE_MAP[c]!;
+
+export function escapeText(s: string): string {
+  return NEEDS_TEXT_ESCAPE.test(s) ? s.replace(TEXT_ESCAPES, escapeChar) : s;
+}
+
+export function escapeAttr(s: string): string {
+  return NEEDS_ATTR_ESCAPE.test(s) ? s.replace(ATTR_ESCAPES, escapeChar) : s;
+}
+
+/** Opening tag only, e.g. for stream headers that are never closed in the same write. */
+export function serializeOpenTag(name: string, attrs: Attrs, selfClose = false): string {
+  let out = '<' + name;
+  for (const key in attrs) {
+    const value = attrs[key];
+    if (value !== undefined) out += ' ' + key + '="' + escapeAttr(value) + '"';
+  }
+  return out + (selfClose ? '/>' : '>');
+}
+
+/** Compact serialization: no whitespace is ever added between elements. */
+export function serialize(el: Element): string {
+  if (el.children.length === 0) return serializeOpenTag(el.name, el.attrs, true);
+  let out = serializeOpenTag(el.name, el.attrs);
+  for (const child of el.children) out += typeof child === 'string' ? escapeText(child) : serialize(child);
+  return out + '</' + el.name + '>';
+}

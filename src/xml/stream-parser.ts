@@ -1,0 +1,175 @@
+// Streaming parser for XMPP's restricted XML (RFC 6120 §11) on top of saxes.
+// It turns bytes into stream-level events: the stream header, one Element per top-level child
+// (stanza or nonza), and the stream end. In "framed" mode (RFC 7395 WebSocket) every frame holds one
+// complete element and <open/>/<close/> take the place of the stream header and footer.
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { Element } from './element.js';
+
+export const NS_STREAM = 'http://etherx.jabber.org/streams';
+export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
+
+export interface ParserLimits {
+  maxStanzaSize: number; // characters of one top-level element
+  maxDepth: number; // nesting inside a top-level element
+  maxAttributes: number; // per element
+}
+
+export const DEFAULT_LIMITS: ParserLimits = { maxStanzaSize: 65536, maxDepth: 32, maxAttributes: 64 };
+
+export type ParseErrorCondition = 'not-well-formed' | 'restricted-xml' | 'policy-violation' | 'bad-format';
+
+export interface StreamHandler {
+  /** The stream header (<stream:stream> or <open/>); `name` is its local name, `ns` its namespace. */
+  streamStart(header: Element, ns: string | undefined): void;
+  element(el: Element): void;
+  streamEnd(): void;
+  parseError(condition: ParseErrorCondition, text: string): void;
+}
+
+// In framed mode every frame element is parsed as a child of this synthetic root, so that the
+// stream of frames is one well-formed document and a stanza without xmlns means jabber:client.
+const FRAMED_ROOT = '<frames xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams">';
+
+export class StreamParser {
+  private sax!: SaxesParser<{ xmlns: true; position: true }>;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private depth = 0; // 0 = outside the stream root, 1 = between top-level elements
+  private current: Element | null = null;
+  private stanzaStart = 0;
+  private failed = false;
+
+  constructor(
+    private readonly handler: StreamHandler,
+    private readonly limits: ParserLimits = DEFAULT_LIMITS,
+    readonly framed = false,
+  ) {
+    this.reset();
+  }
+
+  /** Starts a fresh document, as RFC 6120 requires after STARTTLS and SASL success. */
+  reset(): void {
+    this.sax = new SaxesParser({ xmlns: true, position: true });
+    this.depth = 0;
+    this.current = null;
+    this.sax.on('opentag', (tag) => this.onOpen(tag));
+    this.sax.on('closetag', (tag) => this.onClose(tag));
+    this.sax.on('text', (text) => this.onText(text));
+    this.sax.on('cdata', (text) => this.onText(text));
+    this.sax.on('doctype', () => this.fail('restricted-xml', 'DTDs are not allowed in XMPP'));
+    this.sax.on('processinginstruction', () => this.fail('restricted-xml', 'processing instructions are not allowed in XMPP'));
+    this.sax.on('comment', () => this.fail('restricted-xml', 'comments are not allowed in XMPP'));
+    this.sax.on('error', (err) => this.fail('not-well-formed', err.message.replace(/^undefined:\d+:\d+: /, '')));
+    if (this.framed) {
+      this.sax.write(FRAMED_ROOT);
+    }
+  }
+
+  write(chunk: Buffer | string): void {
+    if (this.failed) return;
+    let text: string;
+    if (typeof chunk === 'string') text = chunk;
+    else {
+      try {
+        text = this.decoder.decode(chunk, { stream: true });
+      } catch {
+        this.fail('not-well-formed', 'invalid UTF-8');
+        return;
+      }
+    }
+    try {
+      this.sax.write(text);
+    } catch (err) {
+      // A handler threw or saxes refused input after an error; either way this stream is done.
+      this.fail('not-well-formed', err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (this.current && this.sax.position - this.stanzaStart > this.limits.maxStanzaSize) {
+      this.fail('policy-violation', `stanza exceeds ${this.limits.maxStanzaSize} characters`);
+    }
+  }
+
+  /** Stops processing input; later writes are ignored. */
+  stop(): void {
+    this.failed = true;
+  }
+
+  private fail(condition: ParseErrorCondition, text: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.current = null;
+    this.handler.parseError(condition, text);
+  }
+
+  private onOpen(tag: SaxesTagNS): void {
+    if (this.failed) return;
+    const depth = this.depth++;
+    if (depth === 0) {
+      if (this.framed) return; // the synthetic root
+      this.handler.streamStart(toElement(tag, this.limits.maxAttributes) ?? new Element(tag.name), tag.uri);
+      return;
+    }
+    const attrCount = Object.keys(tag.attributes).length;
+    if (attrCount > this.limits.maxAttributes) {
+      this.fail('policy-violation', `more than ${this.limits.maxAttributes} attributes on <${tag.name}>`);
+      return;
+    }
+    if (depth - 1 > this.limits.maxDepth) {
+      this.fail('policy-violation', `elements nested deeper than ${this.limits.maxDepth}`);
+      return;
+    }
+    const el = toElement(tag, this.limits.maxAttributes)!;
+    if (depth === 1) {
+      this.stanzaStart = this.sax.position;
+      // Keep the namespace the element was parsed in, so it can be routed to another stream intact.
+      if (el.attrs.xmlns === undefined && tag.uri && !tag.prefix) el.attrs.xmlns = tag.uri;
+      else if (tag.prefix && el.attrs[`xmlns:${tag.prefix}`] === undefined && tag.uri) el.attrs[`xmlns:${tag.prefix}`] = tag.uri;
+      this.current = el;
+    } else if (this.current) {
+      this.current.append(el);
+      this.current = el;
+    }
+  }
+
+  private onClose(tag: SaxesTagNS): void {
+    if (this.failed) return;
+    const depth = --this.depth;
+    if (depth === 0) {
+      if (!this.framed) this.handler.streamEnd();
+      return;
+    }
+    const el = this.current;
+    if (!el) return;
+    if (depth === 1) {
+      this.current = null;
+      if (this.sax.position - this.stanzaStart > this.limits.maxStanzaSize) {
+        this.fail('policy-violation', `stanza exceeds ${this.limits.maxStanzaSize} characters`);
+        return;
+      }
+      if (this.framed && tag.uri === NS_FRAMING) {
+        if (tag.local === 'open') this.handler.streamStart(el, NS_FRAMING);
+        else if (tag.local === 'close') this.handler.streamEnd();
+        else this.fail('bad-format', `unknown framing element <${tag.local}>`);
+        return;
+      }
+      el.parent = null;
+      this.handler.element(el);
+    } else {
+      this.current = el.parent;
+    }
+  }
+
+  private onText(text: string): void {
+    if (this.failed) return;
+    if (this.current) {
+      this.current.children.push(text);
+    } else if (this.depth >= 1 && /[^ \t\r\n]/.test(text)) {
+      this.fail('bad-format', 'text outside of a stanza');
+    }
+  }
+}
+
+function toElement(tag: SaxesTagNS, _max: number): Element {
+  const attrs: Record<string, string> = {};
+  for (const name in tag.attributes) attrs[name] = tag.attributes[name]!.value;
+  return new Element(tag.name, attrs);
+}

@@ -1,0 +1,74 @@
+// JIDs (RFC 7622), with the light normalisation Parley needs: local and domain parts are
+// case-folded and NFKC-normalised, the resource is NFKC-normalised. Full PRECIS is not applied.
+
+const LOCAL_FORBIDDEN = /[\s"&'/:<>@\u0000-\u001f\u007f]/;
+const DOMAIN_FORBIDDEN = /[\s"&'/:<>@\\\u0000-\u001f\u007f]|\.\.|^\.|\.$/;
+const MAX_PART = 1023;
+
+export class Jid {
+  private constructor(
+    readonly local: string,
+    readonly domain: string,
+    readonly resource: string,
+  ) {}
+
+  static parse(input: string): Jid | null {
+    if (input.length === 0 || input.length > 3071) return null;
+    const slash = input.indexOf('/');
+    const bare = slash < 0 ? input : input.slice(0, slash);
+    const resource = slash < 0 ? '' : input.slice(slash + 1).normalize('NFKC');
+    const at = bare.indexOf('@');
+    const local = at < 0 ? '' : bare.slice(0, at).normalize('NFKC').toLowerCase();
+    const domain = (at < 0 ? bare : bare.slice(at + 1)).normalize('NFKC').toLowerCase();
+    if (at >= 0 && local === '') return null;
+    if (slash >= 0 && resource === '') return null;
+    if (!domain || domain.length > MAX_PART || DOMAIN_FORBIDDEN.test(domain)) return null;
+    if (local.length > MAX_PART || LOCAL_FORBIDDEN.test(local)) return null;
+    if (resource.length > MAX_PART || /[\u0000-\u001f\u007f]/.test(resource)) return null;
+    return new Jid(local, domain, resource);
+  }
+
+  static of(local: string, domain: string, resource = ''): Jid {
+    return new Jid(local, domain, resource);
+  }
+
+  get bare(): string {
+    return this.local ? `${this.local}@${this.domain}` : this.domain;
+  }
+
+  get isBare(): boolean {
+    return this.resource === '';
+  }
+
+  toBare(): Jid {
+    return this.resource ? new Jid(this.local, this.domain, '') : this;
+  }
+
+  withResource(resource: string): Jid {
+    return new Jid(this.local, this.domain, resource);
+  }
+
+  toString(): string {
+    return this.resource ? `${this.bare}/${this.resource}` : this.bare;
+  }
+
+  equals(other: Jid): boolean {
+    return this.local === other.local && this.domain === other.domain && this.resource === other.resource;
+  }
+}
+
+/** QuickBlox user JIDs have the local part `<userId>-<appId>`. */
+export interface UserAddress {
+  userId: number;
+  appId: number;
+}
+
+export function parseUserLocal(local: string): UserAddress | null {
+  const m = /^([1-9][0-9]{0,15})-([1-9][0-9]{0,15})$/.exec(local);
+  if (!m) return null;
+  return { userId: Number(m[1]), appId: Number(m[2]) };
+}
+
+export function userLocal(user: UserAddress): string {
+  return `${user.userId}-${user.appId}`;
+}
