@@ -68,6 +68,7 @@ export class Core {
   private readonly filters: OutgoingFilter[] = [];
   private readonly discoFeatures = new Set<string>();
   private readonly knownUsers = new Set<string>();
+  private readonly connectionsPerIp = new Map<string, number>();
   private keepAliveTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -117,6 +118,12 @@ export class Core {
   accept(connection: XmppConnection): C2sSession {
     const session = new C2sSession(this, connection);
     this.sessions.track(session);
+    const address = connection.remoteAddress;
+    const count = (this.connectionsPerIp.get(address) ?? 0) + 1;
+    this.connectionsPerIp.set(address, count);
+    if (count > this.config.max_connections_per_ip) {
+      session.close(new StreamError('policy-violation', 'too many connections from your address'));
+    }
     return session;
   }
 
@@ -179,6 +186,10 @@ export class Core {
 
   sessionClosed(session: C2sSession, wasBound: boolean): void {
     this.sessions.untrack(session);
+    const address = session.connection.remoteAddress;
+    const left = (this.connectionsPerIp.get(address) ?? 1) - 1;
+    if (left <= 0) this.connectionsPerIp.delete(address);
+    else this.connectionsPerIp.set(address, left);
     if (wasBound) void this.hooks.run('session/closed', { session });
   }
 

@@ -76,7 +76,7 @@ export function attachWebSocket(server: http.Server | https.Server, opts: Pick<L
   return wss;
 }
 
-function listen(server: net.Server, opts: ListenOptions, onClose?: () => void): Promise<Listener> {
+export function listen(server: net.Server, opts: Pick<ListenOptions, 'host' | 'port'>, onClose?: () => void): Promise<Listener> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

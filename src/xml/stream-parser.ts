@@ -173,3 +173,16 @@ function toElement(tag: SaxesTagNS, _max: number): Element {
   for (const name in tag.attributes) attrs[name] = tag.attributes[name]!.value;
   return new Element(tag.name, attrs);
 }
+
+/** Parses one complete element from a string (e.g. a stanza kept in storage); null if it is not one. */
+export function parseElement(text: string): Element | null {
+  let out: Element | null = null;
+  const noop = (): void => {};
+  const parser = new StreamParser(
+    { streamStart: noop, element: (el) => (out = el), streamEnd: noop, parseError: () => (out = null) },
+    { maxStanzaSize: Number.MAX_SAFE_INTEGER, maxDepth: 1000, maxAttributes: 10_000 },
+    true,
+  );
+  parser.write(text);
+  return out;
+}

@@ -1,0 +1,113 @@
+// The composition root of the XMPP side: builds the core, plugs in the modules, opens listeners.
+import http from 'node:http';
+import https from 'node:https';
+import type { Logger } from 'pino';
+import type { Config } from './config/types.js';
+import type { Store } from './storage/types.js';
+import { Core } from './core/core.js';
+import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, type Listener, type TlsCredentials } from './transport/listeners.js';
+import type { ParserLimits } from './xml/stream-parser.js';
+import { loadOrCreateTlsCredentials } from './util/tls.js';
+import { starttlsModule } from './modules/starttls/index.js';
+import { saslModule, type Authenticator } from './modules/sasl/index.js';
+import { bindModule } from './modules/bind/index.js';
+import { sessionModule } from './modules/session/index.js';
+import { pingModule } from './modules/ping/index.js';
+import { discoModule } from './modules/disco/index.js';
+import { carbonsModule } from './modules/carbons/index.js';
+import { rosterModule } from './modules/roster/index.js';
+import { presenceModule } from './modules/presence/index.js';
+import { messageModule } from './modules/message/index.js';
+import { offlineModule } from './modules/offline/index.js';
+
+export interface ServerOptions {
+  config: Config;
+  store: Store;
+  log: Logger;
+}
+
+export interface RunningServer {
+  readonly core: Core;
+  /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
+  readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
+  stop(reason?: string): Promise<void>;
+}
+
+export function passwordAuthenticator(store: Store): Authenticator {
+  return {
+    verifyPlain: (user, password) => store.accounts.verifyPassword(user.appId, user.userId, password),
+    scramCredentials: async (user, hash) => {
+      const credential = await store.accounts.getScramCredential(user.appId, user.userId, hash);
+      return credential ? [credential] : null;
+    },
+  };
+}
+
+export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
+  const core = new Core(config, log, {
+    userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
+  });
+  starttlsModule(core);
+  saslModule(core, passwordAuthenticator(store));
+  bindModule(core);
+  sessionModule(core);
+  pingModule(core);
+  discoModule(core);
+  carbonsModule(core);
+  rosterModule(core, store.roster);
+  presenceModule(core, store.roster);
+  messageModule(core);
+  offlineModule(core, store.offline);
+  core.start();
+
+  const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
+  const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
+  const limits: ParserLimits = { maxStanzaSize: config.max_stanza_size, maxDepth: config.max_depth, maxAttributes: config.max_attributes };
+  const accept = core.accept.bind(core);
+  const base = { host: config.bind, limits, accept };
+  const listeners: Listener[] = [];
+  const open = async (port: number, start: (port: number) => Promise<Listener>): Promise<number> => {
+    if (port <= 0) return 0;
+    const listener = await start(port);
+    listeners.push(listener);
+    return listener.port;
+  };
+
+  try {
+    const ports = {
+      c2s: await open(config.c2s_port, (port) => listenTcp({ ...base, port, tls })),
+      c2sTls: await open(config.c2s_tls_port, (port) => listenDirectTls({ ...base, port, tls: tls! })),
+      ws: await open(config.ws_port, (port) => listenWebSocket({ ...base, port })),
+      http: await open(config.http_port, (port) => listenHttp(http.createServer(), { ...base, port })),
+      https: await open(config.https_port, (port) => listenHttp(https.createServer(tls!), { ...base, port })),
+    };
+    log.info({ domain: config.domain, bind: config.bind, ports }, 'Parley is listening');
+    return {
+      core,
+      ports,
+      async stop(reason = 'shutdown') {
+        log.info({ reason }, 'stopping');
+        await core.stop();
+        await Promise.all(listeners.map((l) => l.close()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw err;
+  }
+}
+
+/** The HTTP(S) listener: a health check for now, plus XMPP over WebSocket at /ws. The REST API mounts here. */
+function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: ParserLimits; accept: Core['accept'] }): Promise<Listener> {
+  server.on('request', (req, res) => {
+    if (req.url === '/health' || req.url === '/health.json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok' }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ errors: ['Not found'] }));
+  });
+  const wss = attachWebSocket(server, opts);
+  return listen(server, opts, () => wss.close());
+}
