@@ -1,0 +1,89 @@
+// Starts a real Parley on free loopback ports with a fresh data dir, and provisions accounts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { openSqliteStore } from '../../src/storage/sqlite/index.js';
+import type { Application, Store, User } from '../../src/storage/types.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+// Test clients talk to a self-signed certificate.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+
+export interface TestServer {
+  config: Config;
+  store: Store;
+  server: RunningServer;
+  app: Application;
+  domain: string;
+  createUser(login?: string, password?: string, app?: Application): Promise<TestUser>;
+  createApp(): Promise<Application>;
+  stop(): Promise<void>;
+}
+
+export interface TestUser extends User {
+  password: string;
+  /** The SASL username: `<userId>-<appId>`. */
+  username: string;
+  jid: string;
+}
+
+let counter = 0;
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+  const config = loadConfig({
+    file: null,
+    env: {},
+    overrides: {
+      data_dir: dataDir,
+      bind: '127.0.0.1',
+      c2s_port: await freePort(),
+      c2s_tls_port: await freePort(),
+      ws_port: await freePort(),
+      http_port: await freePort(),
+      https_port: 0,
+      log_level: 'silent',
+      ...overrides,
+    },
+  });
+  const store = await openSqliteStore(join(dataDir, 'parley.sqlite'));
+  const log = pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
+  const server = await startServer({ config, store, log });
+  const app = await store.accounts.createApplication({ name: 'test' });
+  const domain = config.domain;
+  const createUser = async (login = `user${++counter}`, password = `pw-${login}`, inApp = app): Promise<TestUser> => {
+    const user = await store.accounts.createUser(inApp.id, { login, password });
+    const username = `${user.id}-${inApp.id}`;
+    return { ...user, password, username, jid: `${username}@${domain}` };
+  };
+  return {
+    config,
+    store,
+    server,
+    app,
+    domain,
+    createUser,
+    createApp: () => store.accounts.createApplication({ name: `app${++counter}` }),
+    async stop() {
+      await server.stop();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A port that was free a moment ago (port 0 in the config means "listener off"). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
