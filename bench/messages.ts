@@ -1,0 +1,115 @@
+// Messages per second and delivery latency between local clients through a real Parley process.
+//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200]
+// Each pair is two users on their own connections; every sender sends `rate` messages/s to its
+// partner (QuickBlox-style chat messages with extraParams), timestamps inside the body give latency.
+// Bounded: stops after --seconds of load, then waits at most 5 s for stragglers.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openSqliteStore } from '../src/storage/sqlite/index.js';
+import { freePort } from '../e2e/support/server.js';
+import { RawClient } from './raw-client.js';
+
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' } } });
+const pairs = Number(values.pairs);
+const seconds = Number(values.seconds);
+const rate = Number(values.rate);
+const domain = 'localhost';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+const store = await openSqliteStore(join(dataDir, 'parley.sqlite'));
+const app = await store.accounts.createApplication({ name: 'bench' });
+const users: Awaited<ReturnType<typeof store.accounts.createUser>>[] = [];
+for (let i = 0; i < pairs * 2; i++) users.push(await store.accounts.createUser(app.id, { login: `u${i}`, password: 'pw' }));
+await store.close();
+
+const port = await freePort();
+const server = spawn(process.execPath, [resolve('bin/parley.js'), 'serve'], {
+  env: { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_C2S_PORT: String(port), PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_HTTP_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_MAX_CONNECTIONS_PER_IP: '100000' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const cleanup = (): void => {
+  server.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+
+await waitForPort(port);
+const clients: RawClient[] = [];
+for (let i = 0; i < users.length; i += 8) {
+  // Logins verify scrypt hashes on libuv's small thread pool: connect in small batches.
+  clients.push(...(await Promise.all(users.slice(i, i + 8).map((u) => RawClient.login(port, domain, `${u.id}-${app.id}`, 'pw')))));
+}
+
+let sent = 0;
+let received = 0;
+const latencies: number[] = [];
+const stamp = /<body>t(\d+\.\d+)<\/body>/g;
+for (const c of clients) {
+  c.onData = (chunk) => {
+    for (const m of chunk.matchAll(stamp)) {
+      received++;
+      latencies.push(performance.now() - Number(m[1]));
+    }
+  };
+}
+
+const cpuBefore = await processCpu(server.pid!);
+const started = performance.now();
+const interval = 1000 / rate;
+const timers = clients.map((c, i) => {
+  const to = users[i % 2 === 0 ? i + 1 : i - 1]!;
+  let seq = 0;
+  const tick = (): void => {
+    seq++;
+    sent++;
+    c.send(
+      `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}</body><extraParams xmlns="jabber:client"><save_to_history>0</save_to_history></extraParams></message>`,
+    );
+  };
+  let timer: NodeJS.Timeout;
+  setTimeout(() => (timer = setInterval(tick, interval)), Math.random() * interval);
+  return () => clearInterval(timer);
+});
+await sleep(seconds * 1000);
+timers.forEach((stop) => stop());
+const loadMs = performance.now() - started;
+const deadline = Date.now() + 5000;
+while (received < sent && Date.now() < deadline) await sleep(50);
+const cpuAfter = await processCpu(server.pid!);
+
+latencies.sort((a, b) => a - b);
+const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN).toFixed(2);
+const cpuMs = cpuAfter - cpuBefore;
+console.log(`Parley messages benchmark: ${pairs * 2} clients, ${rate} msg/s each for ${seconds}s`);
+console.log(`sent ${sent}, delivered ${received} (${((100 * received) / sent).toFixed(2)}%)`);
+console.log(`throughput ${(received / (loadMs / 1000)).toFixed(0)} msg/s; latency ms p50 ${pct(50)} p99 ${pct(99)} max ${pct(100)}`);
+console.log(`server CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message (${((100 * cpuMs) / loadMs).toFixed(0)}% of one core)`);
+clients.forEach((c) => c.close());
+process.exit(received === sent ? 0 : 1);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitForPort(p: number): Promise<void> {
+  const net = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(p, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error('server did not start');
+}
+
+/** utime + stime of a process in ms, from /proc. */
+async function processCpu(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
