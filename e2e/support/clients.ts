@@ -133,6 +133,6 @@ export class ClientPool {
   async stopAll(): Promise<void> {
     const all = [...this.open];
     this.open.clear();
-    await Promise.all(all.map((x) => (typeof x.stop === 'function' && x.iqCaller ? stopClient(x) : x.stop?.())));
+    await Promise.all(all.map(stopClient));
   }
 }

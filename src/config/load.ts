@@ -39,7 +39,7 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('tls_cert_file', null, 'path?', 'PEM certificate; a self-signed one is generated in <data_dir>/tls if unset'),
   key('tls_key_file', null, 'path?', 'PEM private key for tls_cert_file'),
   key('require_starttls', false, 'bool', 'Refuse authentication on c2s before STARTTLS'),
-  key('max_stanza_size', 65536, 'count', 'Largest accepted stanza in bytes'),
+  key('max_stanza_size', 65536, 'count', 'Largest accepted stanza, in characters (about bytes for ASCII)'),
   key('max_depth', 32, 'count', 'Deepest element nesting inside a stanza'),
   key('max_attributes', 64, 'count', 'Most attributes per element'),
   key('auth_timeout', 30, 'count', 'Seconds a connection may stay unauthenticated'),
