@@ -30,7 +30,25 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 /** False for a wrong password and for an encoded string it cannot parse. */
+// Successful verifications are remembered (as a keyed digest of hash + password, never the password)
+// so that repeated logins of the same user do not each pay for scrypt. A changed password has a new
+// hash, so it can never match an old entry; failures are never remembered.
+const VERIFIED_LIMIT = 10_000;
+const verifiedKey = randomBytes(32);
+const verified = new Set<string>();
+
 export async function verifyPasswordHash(password: string, encoded: string): Promise<boolean> {
+  const memo = createHmac('sha256', verifiedKey).update(encoded).update('\0').update(password).digest('base64');
+  if (verified.has(memo)) return true;
+  const ok = await verifyScrypt(password, encoded);
+  if (ok) {
+    if (verified.size >= VERIFIED_LIMIT) verified.clear();
+    verified.add(memo);
+  }
+  return ok;
+}
+
+async function verifyScrypt(password: string, encoded: string): Promise<boolean> {
   const parts = encoded.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number);
