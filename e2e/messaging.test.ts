@@ -18,9 +18,9 @@ describe('messaging', () => {
     await t.stop();
   });
 
-  const exchange = async (aliceTransport: Transport, bobTransport: Transport): Promise<void> => {
-    const alice = await pool.connect(await t.createUser(), { transport: aliceTransport });
-    const bob = await pool.connect(await t.createUser(), { transport: bobTransport });
+  const exchange = async (aliceTransport: Transport, bobTransport: Transport, mechanism: 'PLAIN' | 'SCRAM-SHA-1' = 'PLAIN'): Promise<void> => {
+    const alice = await pool.connect(await t.createUser(), { transport: aliceTransport, mechanism });
+    const bob = await pool.connect(await t.createUser(), { transport: bobTransport, mechanism });
     // Alice → Bob (bare JID), with a forged from.
     await alice.send(xml('message', { type: 'chat', to: bob.user.jid, from: `${bob.user.jid}/forged`, id: 'm1' }, xml('body', {}, BODY)));
     const got = await bob.take(withBody);
@@ -38,7 +38,7 @@ describe('messaging', () => {
     await Promise.all([alice.stop(), bob.stop()]);
   };
 
-  it('TCP+STARTTLS ⇄ TCP+STARTTLS', () => exchange('tcp', 'tcp'));
+  it('TCP+STARTTLS ⇄ TCP+STARTTLS (SCRAM-SHA-1)', () => exchange('tcp', 'tcp', 'SCRAM-SHA-1'));
   it('WebSocket ⇄ WebSocket', () => exchange('ws', 'ws'));
   it('TCP ⇄ WebSocket', () => exchange('tcp', 'ws'));
   it('direct TLS ⇄ direct TLS', () => exchange('tls', 'tls'));

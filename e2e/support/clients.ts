@@ -1,5 +1,6 @@
 // @xmpp/client connections for the e2e tests: an inbox of received stanzas, bounded waits, and a
 // pool that stops every client it opened. Automatic reconnection is switched off.
+import { WebSocket as WsWebSocket } from 'ws';
 import { client, xml } from '@xmpp/client';
 import type { TestServer, TestUser } from './server.js';
 import { Inbox, withTimeout } from './wait.js';
@@ -16,6 +17,9 @@ export interface XEl {
   text(): string;
   toString(): string;
 }
+
+// Node 20 has no global WebSocket (@xmpp/websocket expects one); `ws` implements the same API.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WsWebSocket;
 
 export { xml };
 export type Transport = 'tcp' | 'tls' | 'ws';
@@ -54,6 +58,11 @@ export interface ConnectOptions {
   presence?: boolean;
   password?: string;
   service?: string;
+  /**
+   * The SASL mechanism to use. Default PLAIN: @xmpp/client computes SCRAM's PBKDF2 in plain JS
+   * (~250 ms a login), which would dominate the suite; pass 'SCRAM-SHA-1' where SCRAM is the point.
+   */
+  mechanism?: 'PLAIN' | 'SCRAM-SHA-1';
 }
 
 export const isMessage = (el: XEl): boolean => el.name === 'message';
@@ -63,12 +72,18 @@ export const errorCondition = (el: XEl): string | undefined =>
 
 /** Creates an @xmpp/client for `user` without starting it (reconnect off, errors collected). */
 export function rawClient(t: TestServer, user: { username: string; password: string }, opts: ConnectOptions = {}): any {
+  const password = opts.password ?? user.password;
+  const mechanism = opts.mechanism ?? 'PLAIN';
   const xmpp = client({
     service: opts.service ?? serviceUrl(t, opts.transport ?? 'tcp'),
     domain: t.domain,
     username: user.username,
-    password: opts.password ?? user.password,
+    password,
     resource: opts.resource,
+    credentials: (authenticate: (creds: object, mech: string) => Promise<void>, offered: string[]) => {
+      if (!offered.includes(mechanism)) throw new Error(`${mechanism} not offered: ${offered}`);
+      return authenticate({ username: user.username, password }, mechanism);
+    },
   });
   xmpp.reconnect.stop();
   return xmpp;

@@ -37,10 +37,11 @@ export class RawClient {
     );
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  /** `allowHalfOpen`: do not answer the server's FIN, so the server sees a half-closed connection. */
+  static connect(port: number, opts: { allowHalfOpen?: boolean } = {}): Promise<RawClient> {
     return withTimeout(
       new Promise<RawClient>((resolve, reject) => {
-        const socket = net.connect(port, host, () => resolve(new RawClient(socket)));
+        const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false }, () => resolve(new RawClient(socket)));
         socket.once('error', reject);
       }),
       3000,
@@ -79,7 +80,7 @@ export class RawClient {
       this.listeners.add(listener);
     });
     try {
-      return await withTimeout(found, ms, `expect ${pattern} (received: ${this.received.slice(-500)})`);
+      return await withTimeout(found, ms, () => `expect ${pattern} (received: ${this.received.slice(-500)})`);
     } finally {
       this.listeners.delete(listener);
     }
@@ -87,7 +88,7 @@ export class RawClient {
 
   /** Waits for the server to close the connection. */
   waitClosed(ms = 3000): Promise<void> {
-    return withTimeout(this.closed, ms, `server close (received: ${this.received.slice(-500)})`);
+    return withTimeout(this.closed, ms, () => `server close (received: ${this.received.slice(-500)})`);
   }
 
   /** Opens a stream and waits for the features. */
@@ -136,8 +137,8 @@ export async function rawExchange(port: number, data: string | Buffer | (string 
 /** Tracks raw clients so a test file can destroy them all in `after`. */
 export class RawPool {
   private readonly open = new Set<RawClient>();
-  async connect(port: number): Promise<RawClient> {
-    const raw = await RawClient.connect(port);
+  async connect(port: number, opts: { allowHalfOpen?: boolean } = {}): Promise<RawClient> {
+    const raw = await RawClient.connect(port, opts);
     this.open.add(raw);
     return raw;
   }

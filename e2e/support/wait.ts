@@ -3,10 +3,10 @@
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves like `promise`, or rejects with "<label>: timed out after <ms> ms". */
-export function withTimeout<T>(promise: Promise<T>, ms: number, label = 'wait'): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, label: string | (() => string) = 'wait'): Promise<T> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`${typeof label === 'function' ? label() : label}: timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

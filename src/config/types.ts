@@ -14,7 +14,7 @@ export interface Config {
   tls_cert_file: string | null;
   tls_key_file: string | null;
   require_starttls: boolean;
-  max_stanza_size: number; // bytes
+  max_stanza_size: number; // characters of one top-level element (bytes for ASCII)
   max_depth: number; // element nesting inside a stanza
   max_attributes: number; // per element
   auth_timeout: number; // seconds a connection may stay unauthenticated

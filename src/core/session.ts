@@ -108,11 +108,9 @@ export class C2sSession implements ConnectionHandler {
     this.close(new StreamError(condition, text));
   }
 
+  /** The transport reports the connection gone. */
   closed(): void {
-    if (this.authTimer) clearTimeout(this.authTimer);
-    const wasBound = this.state === 'bound';
-    this.state = 'closed';
-    this.core.sessionClosed(this, wasBound);
+    this.end();
   }
 
   // --- state changes driven by modules ---
@@ -152,6 +150,17 @@ export class C2sSession implements ConnectionHandler {
       this.core.log.debug({ session: this.id, condition: error.condition, text: error.text }, 'closing stream with error');
     }
     this.connection.close(error);
+    this.end();
+  }
+
+  // Leaves routing as soon as the stream starts closing, so nothing more is handed to a stream that
+  // will never deliver it: later stanzas take the offline path instead.
+  private end(): void {
+    if (this.state === 'closed') return;
+    if (this.authTimer) clearTimeout(this.authTimer);
+    const wasBound = this.state === 'bound';
+    this.state = 'closed';
+    this.core.sessionClosed(this, wasBound);
   }
 
   // --- processing ---

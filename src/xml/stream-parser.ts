@@ -35,7 +35,8 @@ export class StreamParser {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private depth = 0; // 0 = outside the stream root, 1 = between top-level elements
   private current: Element | null = null;
-  private stanzaStart = 0;
+  /** Where the last top-level element (or the stream header) ended: what follows counts against the size limit. */
+  private boundary = 0;
   private failed = false;
 
   constructor(
@@ -51,6 +52,7 @@ export class StreamParser {
     this.sax = new SaxesParser({ xmlns: true, position: true });
     this.depth = 0;
     this.current = null;
+    this.boundary = 0;
     this.sax.on('opentag', (tag) => this.onOpen(tag));
     this.sax.on('closetag', (tag) => this.onClose(tag));
     this.sax.on('text', (text) => this.onText(text));
@@ -83,7 +85,8 @@ export class StreamParser {
       this.fail('not-well-formed', err instanceof Error ? err.message : String(err));
       return;
     }
-    if (this.current && this.sax.position - this.stanzaStart > this.limits.maxStanzaSize) {
+    if (this.sax.position - this.boundary > this.limits.maxStanzaSize) {
+      // Also catches an unterminated start tag or text outside stanzas, which saxes would buffer forever.
       this.fail('policy-violation', `stanza exceeds ${this.limits.maxStanzaSize} characters`);
     }
   }
@@ -104,6 +107,7 @@ export class StreamParser {
     if (this.failed) return;
     const depth = this.depth++;
     if (depth === 0) {
+      this.boundary = this.sax.position;
       if (this.framed) return; // the synthetic root
       this.handler.streamStart(toElement(tag, this.limits.maxAttributes) ?? new Element(tag.name), tag.uri);
       return;
@@ -119,7 +123,6 @@ export class StreamParser {
     }
     const el = toElement(tag, this.limits.maxAttributes)!;
     if (depth === 1) {
-      this.stanzaStart = this.sax.position;
       // Keep the namespace the element was parsed in, so it can be routed to another stream intact.
       if (el.attrs.xmlns === undefined && tag.uri && !tag.prefix) el.attrs.xmlns = tag.uri;
       else if (tag.prefix && el.attrs[`xmlns:${tag.prefix}`] === undefined && tag.uri) el.attrs[`xmlns:${tag.prefix}`] = tag.uri;
@@ -141,10 +144,11 @@ export class StreamParser {
     if (!el) return;
     if (depth === 1) {
       this.current = null;
-      if (this.sax.position - this.stanzaStart > this.limits.maxStanzaSize) {
+      if (this.sax.position - this.boundary > this.limits.maxStanzaSize) {
         this.fail('policy-violation', `stanza exceeds ${this.limits.maxStanzaSize} characters`);
         return;
       }
+      this.boundary = this.sax.position;
       if (this.framed && tag.uri === NS_FRAMING) {
         if (tag.local === 'open') this.handler.streamStart(el, NS_FRAMING);
         else if (tag.local === 'close') this.handler.streamEnd();
@@ -162,10 +166,21 @@ export class StreamParser {
     if (this.failed) return;
     if (this.current) {
       this.current.children.push(text);
-    } else if (this.depth >= 1 && /[^ \t\r\n]/.test(text)) {
-      this.fail('bad-format', 'text outside of a stanza');
+    } else if (this.depth >= 1) {
+      if (!isWhitespace(text)) return this.fail('bad-format', 'text outside of a stanza');
+      // Whitespace keep-alives between stanzas do not count towards the next stanza's size. (saxes reports
+      // this text only when the next tag begins, so a stream of nothing but whitespace still hits the limit.)
+      this.boundary = this.sax.position;
     }
   }
+}
+
+function isWhitespace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return true;
 }
 
 function toElement(tag: SaxesTagNS, _max: number): Element {

@@ -73,6 +73,9 @@ export function presenceModule(core: Core, roster: RosterStore): void {
 
   core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
     if (!session.available) return;
+    const jid = session.jid!;
+    // A session replaced by a new login with the same resource: the new one speaks for that JID now.
+    if (core.sessions.get(jid.bare, jid.resource)) return;
     session.available = false;
     await broadcast(session, xml('presence', { type: 'unavailable', from: session.jid!.toString(), to: session.jid!.bare }));
   });
