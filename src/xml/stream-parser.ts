@@ -38,6 +38,8 @@ export class StreamParser {
   /** Where the last top-level element (or the stream header) ended: what follows counts against the size limit. */
   private boundary = 0;
   private failed = false;
+  private offset = 0;
+  private writing = false;
 
   constructor(
     private readonly handler: StreamHandler,
@@ -49,20 +51,24 @@ export class StreamParser {
 
   /** Starts a fresh document, as RFC 6120 requires after STARTTLS and SASL success. */
   reset(): void {
-    this.sax = new SaxesParser({ xmlns: true, position: true });
+    const sax = new FastSax();
+    this.sax = sax;
+    this.offset = 0;
+    const live = (): void => { if (sax !== this.sax || this.failed) throw ABORT; };
     this.depth = 0;
     this.current = null;
     this.boundary = 0;
-    this.sax.on('opentag', (tag) => this.onOpen(tag));
-    this.sax.on('closetag', (tag) => this.onClose(tag));
-    this.sax.on('text', (text) => this.onText(text));
-    this.sax.on('cdata', (text) => this.onText(text));
+    sax.on('opentag', (tag) => (live(), this.onOpen(tag)));
+    sax.on('closetag', (tag) => (live(), this.onClose(tag)));
+    sax.on('text', (text) => (live(), this.onText(text)));
+    sax.on('cdata', (text) => (live(), this.onText(text)));
     this.sax.on('doctype', () => this.fail('restricted-xml', 'DTDs are not allowed in XMPP'));
     this.sax.on('processinginstruction', () => this.fail('restricted-xml', 'processing instructions are not allowed in XMPP'));
     this.sax.on('comment', () => this.fail('restricted-xml', 'comments are not allowed in XMPP'));
-    this.sax.on('error', (err) => this.fail('not-well-formed', err.message.replace(/^undefined:\d+:\d+: /, '')));
+    this.sax.on('error', (err) => this.fail('not-well-formed', err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')));
     if (this.framed) {
       this.sax.write(FRAMED_ROOT);
+      this.offset = FRAMED_ROOT.length;
     }
   }
 
@@ -78,14 +84,21 @@ export class StreamParser {
         return;
       }
     }
+    const sax = this.sax;
+    this.writing = true;
     try {
-      this.sax.write(text);
+      sax.write(text);
     } catch (err) {
+      if (err === ABORT) return;
       // A handler threw or saxes refused input after an error; either way this stream is done.
       this.fail('not-well-formed', err instanceof Error ? err.message : String(err));
       return;
+    } finally {
+      this.writing = false;
     }
-    if (this.sax.position - this.boundary > this.limits.maxStanzaSize) {
+    if (sax !== this.sax) return;
+    this.offset += text.length;
+    if (this.offset - this.boundary > this.limits.maxStanzaSize) {
       // Also catches an unterminated start tag or text outside stanzas, which saxes would buffer forever.
       this.fail('policy-violation', `stanza exceeds ${this.limits.maxStanzaSize} characters`);
     }
@@ -101,6 +114,7 @@ export class StreamParser {
     this.failed = true;
     this.current = null;
     this.handler.parseError(condition, text);
+    if (this.writing) throw ABORT;
   }
 
   private onOpen(tag: SaxesTagNS): void {
@@ -126,8 +140,20 @@ export class StreamParser {
       // Keep the namespace the element was parsed in, so it can be routed to another stream intact.
       if (el.attrs.xmlns === undefined && tag.uri && !tag.prefix) el.attrs.xmlns = tag.uri;
       else if (tag.prefix && el.attrs[`xmlns:${tag.prefix}`] === undefined && tag.uri) el.attrs[`xmlns:${tag.prefix}`] = tag.uri;
+      for (const a of Object.values(tag.attributes)) if (a.prefix && a.prefix !== 'xml' && a.prefix !== 'xmlns' && el.attrs[`xmlns:${a.prefix}`] === undefined) el.attrs[`xmlns:${a.prefix}`] = a.uri;
       this.current = el;
     } else if (this.current) {
+      let root = this.current;
+      while (root.parent) root = root.parent;
+      const names = [tag.prefix, ...Object.values(tag.attributes).map((a) => a.prefix)];
+      for (const prefix of names) {
+        if (!prefix || prefix === 'xml' || prefix === 'xmlns') continue;
+        const key = `xmlns:${prefix}`;
+        let declared = el.attrs[key] !== undefined;
+        for (let e: Element | null = this.current; e && !declared; e = e.parent) declared = e.attrs[key] !== undefined;
+        const uri = prefix === tag.prefix ? tag.uri : tag.attributes[Object.keys(tag.attributes).find((k) => tag.attributes[k]!.prefix === prefix)!]!.uri;
+        if (!declared && uri) root.attrs[key] = uri;
+      }
       this.current.append(el);
       this.current = el;
     }
@@ -183,6 +209,20 @@ function isWhitespace(text: string): boolean {
   return true;
 }
 
+const ABORT = Symbol('abort');
+
+// saxes' on() adds each handler with a keyed store; past six of them V8 turns the parser into a
+// dictionary-mode object and every field access in its hot loop slows down ~3x. Creating the
+// handler slots up front with named stores keeps it in fast mode.
+class FastSax extends SaxesParser<{ xmlns: true; position: true }> {
+  constructor() {
+    super({ xmlns: true, position: true });
+    const self = this as unknown as Record<string, unknown>;
+    self.textHandler = self.cdataHandler = self.openTagHandler = self.closeTagHandler = undefined;
+    self.doctypeHandler = self.commentHandler = self.piHandler = self.errorHandler = undefined;
+  }
+}
+
 function toElement(tag: SaxesTagNS, _max: number): Element {
   const attrs: Record<string, string> = {};
   for (const name in tag.attributes) attrs[name] = tag.attributes[name]!.value;
@@ -192,12 +232,14 @@ function toElement(tag: SaxesTagNS, _max: number): Element {
 /** Parses one complete element from a string (e.g. a stanza kept in storage); null if it is not one. */
 export function parseElement(text: string): Element | null {
   let out: Element | null = null;
+  let count = 0;
   const noop = (): void => {};
   const parser = new StreamParser(
-    { streamStart: noop, element: (el) => (out = el), streamEnd: noop, parseError: () => (out = null) },
+    { streamStart: noop, element: (el) => ((out = el), count++), streamEnd: noop, parseError: () => (count = 99) },
     { maxStanzaSize: Number.MAX_SAFE_INTEGER, maxDepth: 1000, maxAttributes: 10_000 },
     true,
   );
   parser.write(text);
-  return out;
+  parser.write('</frames>');
+  return count === 1 ? out : null;
 }

@@ -22,9 +22,9 @@ export class Jid {
     const domain = (at < 0 ? bare : bare.slice(at + 1)).normalize('NFKC').toLowerCase();
     if (at >= 0 && local === '') return null;
     if (slash >= 0 && resource === '') return null;
-    if (!domain || domain.length > MAX_PART || DOMAIN_FORBIDDEN.test(domain)) return null;
-    if (local.length > MAX_PART || LOCAL_FORBIDDEN.test(local)) return null;
-    if (resource.length > MAX_PART || /[\u0000-\u001f\u007f]/.test(resource)) return null;
+    if (!domain || Buffer.byteLength(domain) > MAX_PART || DOMAIN_FORBIDDEN.test(domain)) return null;
+    if (Buffer.byteLength(local) > MAX_PART || LOCAL_FORBIDDEN.test(local)) return null;
+    if (Buffer.byteLength(resource) > MAX_PART || /[\u0000-\u001f\u007f]/.test(resource)) return null;
     return new Jid(local, domain, resource);
   }
 
@@ -66,7 +66,8 @@ export interface UserAddress {
 export function parseUserLocal(local: string): UserAddress | null {
   const m = /^([1-9][0-9]{0,15})-([1-9][0-9]{0,15})$/.exec(local);
   if (!m) return null;
-  return { userId: Number(m[1]), appId: Number(m[2]) };
+  const userId = Number(m[1]), appId = Number(m[2]);
+  return Number.isSafeInteger(userId) && Number.isSafeInteger(appId) ? { userId, appId } : null;
 }
 
 export function userLocal(user: UserAddress): string {
