@@ -142,15 +142,20 @@ const NEEDS_ATTR_ESCAPE = /[&<>"'\t\n\r]/;
 const ESCAPE_MAP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
 // Characters XML 1.0 cannot carry at all (controls, non-characters, unpaired surrogates) become U+FFFD.
 const MAYBE_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/;
+// One scan decides the common case: nothing to escape or replace.
+const ANY_TEXT_SPECIAL = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/;
+const ANY_ATTR_SPECIAL = /[&<>"'\t\n\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/;
 const INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const escapeChar = (c: string): string => ESCAPE_MAP[c]!;
 
 export function escapeText(s: string): string {
+  if (!ANY_TEXT_SPECIAL.test(s)) return s;
   if (MAYBE_INVALID.test(s)) s = s.replace(INVALID, '\ufffd');
   return NEEDS_TEXT_ESCAPE.test(s) ? s.replace(TEXT_ESCAPES, escapeChar) : s;
 }
 
 export function escapeAttr(s: string): string {
+  if (!ANY_ATTR_SPECIAL.test(s)) return s;
   if (MAYBE_INVALID.test(s)) s = s.replace(INVALID, '\ufffd');
   return NEEDS_ATTR_ESCAPE.test(s) ? s.replace(ATTR_ESCAPES, escapeChar) : s;
 }
