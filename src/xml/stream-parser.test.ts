@@ -325,14 +325,20 @@ describe('StreamParser: stream mode', () => {
 
   it('limits the attribute count on stanzas and their children', () => {
     const attrs = (n: number) => Array.from({ length: n }, (_, i) => ` a${i}="${i}"`).join('');
-    const ok = setup({ maxAttributes: 3 });
-    ok.parser.write(HEADER + `<message${attrs(3)}><x${attrs(3)}/></message>`);
+    const ok = setup({ maxAttributes: 5 });
+    ok.parser.write(HEADER + `<message${attrs(5)}><x${attrs(5)}/></message>`);
     assert.deepEqual(ok.events.map((e) => e[0]), ['start', 'el']);
-    for (const stanza of [`<message${attrs(4)}/>`, `<message><x${attrs(4)}/></message>`]) {
-      const { parser, events } = setup({ maxAttributes: 3 });
+    for (const stanza of [`<message${attrs(6)}/>`, `<message><x${attrs(6)}/></message>`]) {
+      const { parser, events } = setup({ maxAttributes: 5 });
       parser.write(HEADER + stanza + '<presence/>');
       assertOneError(events, 'policy-violation');
     }
+  });
+
+  it('limits the attribute count on the stream header too', () => {
+    const { parser, events } = setup({ maxAttributes: 8 });
+    parser.write(BARE_HEADER.replace('>', Array.from({ length: 9 }, (_, i) => ` b${i}="${i}"`).join('') + '>'));
+    assertOneError(events, 'policy-violation');
   });
 
   it('ignores writes after stop()', () => {

@@ -120,22 +120,24 @@ export class StreamParser {
   private onOpen(tag: SaxesTagNS): void {
     if (this.failed) return;
     const depth = this.depth++;
-    if (depth === 0) {
-      this.boundary = this.sax.position;
-      if (this.framed) return; // the synthetic root
-      this.handler.streamStart(toElement(tag, this.limits.maxAttributes) ?? new Element(tag.name), tag.uri);
+    if (depth === 0 && this.framed) {
+      this.boundary = this.sax.position; // the synthetic root
       return;
     }
-    const attrCount = Object.keys(tag.attributes).length;
-    if (attrCount > this.limits.maxAttributes) {
+    const el = toElement(tag, this.limits.maxAttributes);
+    if (!el) {
       this.fail('policy-violation', `more than ${this.limits.maxAttributes} attributes on <${tag.name}>`);
+      return;
+    }
+    if (depth === 0) {
+      this.boundary = this.sax.position;
+      this.handler.streamStart(el, tag.uri);
       return;
     }
     if (depth - 1 > this.limits.maxDepth) {
       this.fail('policy-violation', `elements nested deeper than ${this.limits.maxDepth}`);
       return;
     }
-    const el = toElement(tag, this.limits.maxAttributes)!;
     if (depth === 1) {
       // Keep the namespace the element was parsed in, so it can be routed to another stream intact.
       if (el.attrs.xmlns === undefined && tag.uri && !tag.prefix) el.attrs.xmlns = tag.uri;
@@ -223,9 +225,14 @@ class FastSax extends SaxesParser<{ xmlns: true; position: true }> {
   }
 }
 
-function toElement(tag: SaxesTagNS, _max: number): Element {
+/** The element for a start tag, or null when it has more than `maxAttributes` attributes. */
+function toElement(tag: SaxesTagNS, maxAttributes: number): Element | null {
   const attrs: Record<string, string> = {};
-  for (const name in tag.attributes) attrs[name] = tag.attributes[name]!.value;
+  let count = 0;
+  for (const name in tag.attributes) {
+    if (++count > maxAttributes) return null;
+    attrs[name] = tag.attributes[name]!.value;
+  }
   return new Element(tag.name, attrs);
 }
 
