@@ -5,7 +5,7 @@ import { serialize, serializeOpenTag, type Element } from '../xml/element.js';
 import { StreamParser, type ParserLimits } from '../xml/stream-parser.js';
 import { NS_CLIENT, NS_STREAM } from '../xmpp/ns.js';
 import type { StreamError } from '../xmpp/errors.js';
-import type { ConnectionHandler, TransportKind, XmppConnection } from './types.js';
+import { forwardParserEvents, type ConnectionHandler, type TransportKind, type XmppConnection } from './types.js';
 
 const CLOSE_GRACE_MS = 2000;
 
@@ -28,12 +28,7 @@ export class SocketConnection implements XmppConnection {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.secure = kind === 'tls';
     this.parser = new StreamParser(
-      {
-        streamStart: (h, ns) => this.handler?.streamStart(h, ns),
-        element: (el) => this.handler?.element(el),
-        streamEnd: () => this.handler?.streamEnd(),
-        parseError: (c, t) => this.handler?.parseError(c, t),
-      },
+      forwardParserEvents(() => this.handler),
       limits,
     );
     socket.setNoDelay(true);

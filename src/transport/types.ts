@@ -35,3 +35,13 @@ export interface XmppConnection {
   pause(): void;
   resume(): void;
 }
+
+/** Parser events, passed on to whichever handler the connection has when they happen. */
+export function forwardParserEvents(handler: () => ConnectionHandler | null): StreamHandler {
+  return {
+    streamStart: (header, ns) => handler()?.streamStart(header, ns),
+    element: (el) => handler()?.element(el),
+    streamEnd: () => handler()?.streamEnd(),
+    parseError: (condition, text) => handler()?.parseError(condition, text),
+  };
+}

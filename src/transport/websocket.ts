@@ -4,7 +4,7 @@ import { serialize, serializeOpenTag, type Element } from '../xml/element.js';
 import { StreamParser, type ParserLimits } from '../xml/stream-parser.js';
 import { NS_CLIENT, NS_FRAMING } from '../xmpp/ns.js';
 import type { StreamError } from '../xmpp/errors.js';
-import type { ConnectionHandler, XmppConnection } from './types.js';
+import { forwardParserEvents, type ConnectionHandler, type XmppConnection } from './types.js';
 
 export class WebSocketConnection implements XmppConnection {
   readonly kind = 'websocket' as const;
@@ -21,19 +21,11 @@ export class WebSocketConnection implements XmppConnection {
     limits: ParserLimits,
   ) {
     this.parser = new StreamParser(
-      {
-        streamStart: (h, ns) => this.handler?.streamStart(h, ns),
-        element: (el) => this.handler?.element(el),
-        streamEnd: () => this.handler?.streamEnd(),
-        parseError: (c, t) => this.handler?.parseError(c, t),
-      },
+      forwardParserEvents(() => this.handler),
       limits,
       true,
     );
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.parser.write(data);
-      else this.parser.write(data);
-    });
+    ws.on('message', (data: Buffer) => this.parser.write(data));
     ws.on('error', () => {});
     ws.on('close', () => {
       if (this.closedReported) return;
