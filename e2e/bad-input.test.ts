@@ -1,28 +1,21 @@
 // Hostile and broken input on raw TCP: each ends only its own stream, with the right stream error.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, withBody, xml, type Conn } from './support/clients.js';
-import { RawPool, STREAM_HEADER, rawExchange, streamError, type RawClient } from './support/raw.js';
+import { useServer } from './support/fixture.js';
+import { withBody, xml, type Conn } from './support/clients.js';
+import { STREAM_HEADER, rawExchange, streamError, type RawClient } from './support/raw.js';
 
 const MAX_STANZA = 10_000;
 
 describe('bad input', () => {
-  let t: TestServer;
-  let pool: ClientPool;
-  const raws = new RawPool();
   let alice: Conn;
   let bob: Conn;
-  before(async () => {
-    t = await startTestServer({ max_stanza_size: MAX_STANZA });
-    pool = new ClientPool(t);
-    alice = await pool.connect(await t.createUser());
-    bob = await pool.connect(await t.createUser(), { transport: 'ws' });
-  });
-  after(async () => {
-    raws.destroyAll();
-    await pool.stopAll();
-    await t.stop();
+  const fx = useServer({
+    overrides: { max_stanza_size: MAX_STANZA },
+    setup: async () => {
+      alice = await fx.pool.connect(await fx.t.createUser());
+      bob = await fx.pool.connect(await fx.t.createUser(), { transport: 'ws' });
+    },
   });
 
   /** Alice and Bob, logged in all along, can still talk. */
@@ -34,15 +27,15 @@ describe('bad input', () => {
   };
 
   const loggedIn = async (): Promise<RawClient> => {
-    const user = await t.createUser();
-    const raw = await raws.connect(t.server.ports.c2s);
+    const user = await fx.t.createUser();
+    const raw = await fx.raws.connect(fx.t.server.ports.c2s);
     await raw.login(user.username, user.password);
     return raw;
   };
 
   /** Sends `bad` on a fresh stream (logged in or not), expects the stream error and the connection closed. */
   const expectStreamError = async (condition: string, bad: string | Buffer | (string | Buffer)[], opts: { login?: boolean } = {}): Promise<void> => {
-    const raw = opts.login ? await loggedIn() : await raws.connect(t.server.ports.c2s);
+    const raw = opts.login ? await loggedIn() : await fx.raws.connect(fx.t.server.ports.c2s);
     if (!opts.login) await raw.open();
     for (const piece of Array.isArray(bad) ? bad : [bad]) raw.send(piece);
     await raw.expect(streamError(condition), 2000);
@@ -63,8 +56,8 @@ describe('bad input', () => {
   });
 
   it('a stanza just under the limit is accepted', async () => {
-    const user = await t.createUser();
-    const raw = await raws.connect(t.server.ports.c2s);
+    const user = await fx.t.createUser();
+    const raw = await fx.raws.connect(fx.t.server.ports.c2s);
     await raw.login(user.username, user.password);
     const body = 'c'.repeat(MAX_STANZA - 200);
     raw.send(`<message to="${bob.user.jid}" type="chat"><body>${body}</body></message>`);
@@ -79,7 +72,7 @@ describe('bad input', () => {
     expectStreamError('policy-violation', [`<message to="x@localhost" a="`, ...Array.from({ length: 10 }, () => 'y'.repeat(5000))], { login: true }));
 
   it('a DOCTYPE: restricted-xml', async () => {
-    const { text, closed } = await rawExchange(t.server.ports.c2s, `<?xml version='1.0'?><!DOCTYPE stream:stream [<!ENTITY x "y">]>${STREAM_HEADER().replace(/^<\?xml[^>]*>/, '')}`);
+    const { text, closed } = await rawExchange(fx.t.server.ports.c2s, `<?xml version='1.0'?><!DOCTYPE stream:stream [<!ENTITY x "y">]>${STREAM_HEADER().replace(/^<\?xml[^>]*>/, '')}`);
     assert.match(text, streamError('restricted-xml'));
     assert.ok(closed);
   });
@@ -101,7 +94,7 @@ describe('bad input', () => {
     expectStreamError('not-authorized', '<iq type="get" id="p1" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>'));
 
   it('a stream to another host: host-unknown', async () => {
-    const { text, closed } = await rawExchange(t.server.ports.c2s, STREAM_HEADER('other.example'));
+    const { text, closed } = await rawExchange(fx.t.server.ports.c2s, STREAM_HEADER('other.example'));
     assert.match(text, /<stream:stream [^>]*>/, 'the server opens its own stream before the error');
     assert.match(text, streamError('host-unknown'));
     assert.match(text, /<\/stream:stream>$/);
@@ -109,9 +102,9 @@ describe('bad input', () => {
   });
 
   it('a wrong stream namespace: invalid-namespace; no version: unsupported-version', async () => {
-    const wrongNs = await rawExchange(t.server.ports.c2s, `<stream:stream xmlns="jabber:server" xmlns:stream="http://etherx.jabber.org/streams" to="localhost" version="1.0">`);
+    const wrongNs = await rawExchange(fx.t.server.ports.c2s, `<stream:stream xmlns="jabber:server" xmlns:stream="http://etherx.jabber.org/streams" to="localhost" version="1.0">`);
     assert.match(wrongNs.text, streamError('invalid-namespace'));
-    const noVersion = await rawExchange(t.server.ports.c2s, `<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">`);
+    const noVersion = await rawExchange(fx.t.server.ports.c2s, `<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">`);
     assert.match(noVersion.text, streamError('unsupported-version'));
   });
 
@@ -131,8 +124,8 @@ describe('bad input', () => {
   it('text between stanzas: bad-format', () => expectStreamError('bad-format', 'hello<message/>'));
 
   it('the server keeps serving: a fresh login works after all of the above', async () => {
-    const user = await t.createUser();
-    const raw = await raws.connect(t.server.ports.c2s);
+    const user = await fx.t.createUser();
+    const raw = await fx.raws.connect(fx.t.server.ports.c2s);
     const jid = await raw.login(user.username, user.password, 'after');
     assert.equal(jid, `${user.jid}/after`);
     raw.send(`<message to="${alice.jid}" type="chat"><body>still alive</body></message>`);

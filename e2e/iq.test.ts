@@ -1,23 +1,17 @@
 // IQs: roster, disco, carbons, unknown payloads, and IQs routed between users.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, xml, type Conn } from './support/clients.js';
+import { useServer } from './support/fixture.js';
+import { xml, type Conn } from './support/clients.js';
 
 describe('IQ handling', () => {
-  let t: TestServer;
-  let pool: ClientPool;
   let alice: Conn;
   let bob: Conn;
-  before(async () => {
-    t = await startTestServer();
-    pool = new ClientPool(t);
-    alice = await pool.connect(await t.createUser(), { resource: 'a' });
-    bob = await pool.connect(await t.createUser(), { transport: 'ws', resource: 'b' });
-  });
-  after(async () => {
-    await pool.stopAll();
-    await t.stop();
+  const fx = useServer({
+    setup: async () => {
+      alice = await fx.pool.connect(await fx.t.createUser(), { resource: 'a' });
+      bob = await fx.pool.connect(await fx.t.createUser(), { transport: 'ws', resource: 'b' });
+    },
   });
 
   it('roster get returns an empty jabber:iq:roster query', async () => {
@@ -35,8 +29,8 @@ describe('IQ handling', () => {
   });
 
   it('disco#info of the server lists ping and carbons', async () => {
-    const res = await alice.iq(xml('iq', { type: 'get', to: t.domain }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
-    assert.equal(res.attrs.from, t.domain);
+    const res = await alice.iq(xml('iq', { type: 'get', to: fx.t.domain }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+    assert.equal(res.attrs.from, fx.t.domain);
     const query = res.getChild('query', 'http://jabber.org/protocol/disco#info')!;
     const features = query.getChildren('feature').map((f) => f.attrs.var);
     for (const f of ['urn:xmpp:ping', 'urn:xmpp:carbons:2', 'http://jabber.org/protocol/disco#info']) assert.ok(features.includes(f), `${f} in ${features}`);
@@ -51,7 +45,7 @@ describe('IQ handling', () => {
   });
 
   it('an unknown IQ to the server gets service-unavailable', async () => {
-    await assert.rejects(alice.iq(xml('iq', { type: 'get', to: t.domain }, xml('query', { xmlns: 'urn:example:nothing' }))), (e: any) => {
+    await assert.rejects(alice.iq(xml('iq', { type: 'get', to: fx.t.domain }, xml('query', { xmlns: 'urn:example:nothing' }))), (e: any) => {
       assert.equal(e.condition, 'service-unavailable');
       return true;
     });
@@ -59,7 +53,7 @@ describe('IQ handling', () => {
   });
 
   it('an IQ with two payloads is a bad-request', async () => {
-    const iq = xml('iq', { type: 'get', to: t.domain }, xml('ping', { xmlns: 'urn:xmpp:ping' }), xml('ping', { xmlns: 'urn:xmpp:ping' }));
+    const iq = xml('iq', { type: 'get', to: fx.t.domain }, xml('ping', { xmlns: 'urn:xmpp:ping' }), xml('ping', { xmlns: 'urn:xmpp:ping' }));
     await assert.rejects(alice.iq(iq), (e: any) => e.condition === 'bad-request');
   });
 

@@ -1,26 +1,17 @@
 // Chat messages between two @xmpp/client users over every transport and mix of transports.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, withBody, xml, type Transport } from './support/clients.js';
+import { useServer } from './support/fixture.js';
+import { withBody, xml, type Transport } from './support/clients.js';
 
 const BODY = `<b>Tom & "Jerry"</b> 'quoted' ]]> &amp; — 🎉👩‍💻 Привет, мир! 日本語`;
 
 describe('messaging', () => {
-  let t: TestServer;
-  let pool: ClientPool;
-  before(async () => {
-    t = await startTestServer();
-    pool = new ClientPool(t);
-  });
-  after(async () => {
-    await pool.stopAll();
-    await t.stop();
-  });
+  const fx = useServer();
 
   const exchange = async (aliceTransport: Transport, bobTransport: Transport, mechanism: 'PLAIN' | 'SCRAM-SHA-1' = 'PLAIN'): Promise<void> => {
-    const alice = await pool.connect(await t.createUser(), { transport: aliceTransport, mechanism });
-    const bob = await pool.connect(await t.createUser(), { transport: bobTransport, mechanism });
+    const alice = await fx.pool.connect(await fx.t.createUser(), { transport: aliceTransport, mechanism });
+    const bob = await fx.pool.connect(await fx.t.createUser(), { transport: bobTransport, mechanism });
     // Alice → Bob (bare JID), with a forged from.
     await alice.send(xml('message', { type: 'chat', to: bob.user.jid, from: `${bob.user.jid}/forged`, id: 'm1' }, xml('body', {}, BODY)));
     const got = await bob.take(withBody);
@@ -45,7 +36,7 @@ describe('messaging', () => {
   it('direct TLS ⇄ WebSocket', () => exchange('tls', 'ws'));
 
   it('a message with no to goes to the sender own resources', async () => {
-    const alice = await pool.connect(await t.createUser());
+    const alice = await fx.pool.connect(await fx.t.createUser());
     await alice.send(xml('message', { type: 'chat' }, xml('body', {}, 'note to self')));
     const got = await alice.take(withBody);
     assert.equal(got.attrs.from, alice.jid);
@@ -54,8 +45,8 @@ describe('messaging', () => {
   });
 
   it('a burst of messages arrives complete and in order', async () => {
-    const alice = await pool.connect(await t.createUser(), { transport: 'ws' });
-    const bob = await pool.connect(await t.createUser());
+    const alice = await fx.pool.connect(await fx.t.createUser(), { transport: 'ws' });
+    const bob = await fx.pool.connect(await fx.t.createUser());
     for (let i = 0; i < 50; i++) await alice.send(xml('message', { type: 'chat', to: bob.user.jid }, xml('body', {}, `#${i} ✓`)));
     for (let i = 0; i < 50; i++) assert.equal((await bob.take(withBody)).getChildText('body'), `#${i} ✓`);
     await Promise.all([alice.stop(), bob.stop()]);

@@ -1,30 +1,18 @@
 // Offline storage (XEP-0160) with XEP-0203 delay stamps.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, isMessage, withBody, xml } from './support/clients.js';
-import { RawPool } from './support/raw.js';
+import { useServer } from './support/fixture.js';
+import { isMessage, withBody, xml } from './support/clients.js';
 import { sleep } from './support/wait.js';
 
 const NS_DELAY = 'urn:xmpp:delay';
 
 describe('offline messages', () => {
-  let t: TestServer;
-  let pool: ClientPool;
-  const raws = new RawPool();
-  before(async () => {
-    t = await startTestServer();
-    pool = new ClientPool(t);
-  });
-  after(async () => {
-    raws.destroyAll();
-    await pool.stopAll();
-    await t.stop();
-  });
+  const fx = useServer();
 
   it('stores chat messages with a body for an offline user and delivers them once, in order, with a delay', async () => {
-    const alice = await pool.connect(await t.createUser());
-    const bob = await t.createUser();
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    const bob = await fx.t.createUser();
     const before = Date.now() - 1000;
     const bodies = ['first <1>', 'second & 2 — ✓', 'third: Привет 🎉'];
     for (const [i, body] of bodies.entries()) await alice.send(xml('message', { type: 'chat', to: bob.jid, id: `off${i}` }, xml('body', {}, body)));
@@ -33,7 +21,7 @@ describe('offline messages', () => {
     await alice.ping(); // everything above has been processed (and stored) by now
     assert.deepEqual(await alice.inbox.drain(isMessage, 100), [], 'no error bounces for the offline user');
 
-    const first = await pool.connect(bob, { presence: false });
+    const first = await fx.pool.connect(bob, { presence: false });
     assert.deepEqual(await first.inbox.drain(isMessage, 200), [], 'nothing before initial presence');
     await first.available();
     for (const [i, body] of bodies.entries()) {
@@ -51,7 +39,7 @@ describe('offline messages', () => {
     assert.deepEqual((await first.inbox.drain(isMessage, 300)).map(String), [], 'exactly three: no chat state, no headline');
     await first.stop();
 
-    const second = await pool.connect(bob);
+    const second = await fx.pool.connect(bob);
     assert.deepEqual((await second.inbox.drain(isMessage, 300)).map(String), [], 'delivered messages are gone');
     // And live messages are not delayed.
     await alice.send(xml('message', { type: 'chat', to: bob.jid }, xml('body', {}, 'live')));
@@ -62,14 +50,14 @@ describe('offline messages', () => {
   });
 
   it('a chat to the full JID of a resource that went away is stored too', async () => {
-    const alice = await pool.connect(await t.createUser());
-    const bob = await t.createUser();
-    const gone = await pool.connect(bob, { resource: 'phone' });
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    const bob = await fx.t.createUser();
+    const gone = await fx.pool.connect(bob, { resource: 'phone' });
     await gone.stop();
     await sleep(300); // let the server see the connection go (see the next test for the window before that)
     await alice.send(xml('message', { type: 'chat', to: `${bob.jid}/phone` }, xml('body', {}, 'are you there?')));
     await alice.ping();
-    const back = await pool.connect(bob, { resource: 'laptop' });
+    const back = await fx.pool.connect(bob, { resource: 'laptop' });
     const msg = await back.take(withBody);
     assert.equal(msg.getChildText('body'), 'are you there?');
     assert.ok(msg.getChild('delay', NS_DELAY));
@@ -77,10 +65,10 @@ describe('offline messages', () => {
   });
 
   it('a chat sent while the recipient stream is closing is stored, not lost', async () => {
-    const alice = await pool.connect(await t.createUser());
-    const bob = await t.createUser();
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    const bob = await fx.t.createUser();
     // Bob closes his stream but his TCP connection lingers (half-open) — as on a slow network.
-    const raw = await raws.connect(t.server.ports.c2s, { allowHalfOpen: true });
+    const raw = await fx.raws.connect(fx.t.server.ports.c2s, { allowHalfOpen: true });
     await raw.login(bob.username, bob.password, 'closing');
     raw.send('</stream:stream>');
     await raw.expect('</stream:stream>');
@@ -89,7 +77,7 @@ describe('offline messages', () => {
     await alice.ping();
     raw.destroy();
     await sleep(300);
-    const back = await pool.connect(bob);
+    const back = await fx.pool.connect(bob);
     const msg = await back.take(withBody, 2000, 'the message sent during the close (stored offline)');
     assert.equal(msg.attrs.id, 'late');
     await Promise.all([alice.stop(), back.stop()]);

@@ -1,30 +1,18 @@
 // Presence: the echo of initial presence, directed presence, and sessions that go away.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, withBody, xml, type XEl } from './support/clients.js';
-import { RawPool } from './support/raw.js';
+import { useServer } from './support/fixture.js';
+import { withBody, xml, type XEl } from './support/clients.js';
 import { sleep } from './support/wait.js';
 
 const presenceFrom = (from: string, type?: string) => (el: XEl): boolean =>
   el.name === 'presence' && el.attrs.from === from && el.attrs.type === type;
 
 describe('presence', () => {
-  let t: TestServer;
-  let pool: ClientPool;
-  const raws = new RawPool();
-  before(async () => {
-    t = await startTestServer();
-    pool = new ClientPool(t);
-  });
-  after(async () => {
-    raws.destroyAll();
-    await pool.stopAll();
-    await t.stop();
-  });
+  const fx = useServer();
 
   it('initial presence is echoed to the sender, with its payload', async () => {
-    const bob = await pool.connect(await t.createUser(), { presence: false });
+    const bob = await fx.pool.connect(await fx.t.createUser(), { presence: false });
     await bob.send(xml('presence', {}, xml('status', {}, 'Working — ✓'), xml('priority', {}, '5')));
     const echo = await bob.take(presenceFrom(bob.jid));
     assert.equal(echo.attrs.to, bob.user.jid);
@@ -34,9 +22,9 @@ describe('presence', () => {
   });
 
   it("a user's resources see each other's presence come and go", async () => {
-    const bob = await t.createUser();
-    const phone = await pool.connect(bob, { resource: 'phone' });
-    const laptop = await pool.connect(bob, { resource: 'laptop' });
+    const bob = await fx.t.createUser();
+    const phone = await fx.pool.connect(bob, { resource: 'phone' });
+    const laptop = await fx.pool.connect(bob, { resource: 'laptop' });
     await phone.take(presenceFrom(laptop.jid));
     await laptop.send(xml('presence', { type: 'unavailable' }));
     await phone.take(presenceFrom(laptop.jid, 'unavailable'));
@@ -49,8 +37,8 @@ describe('presence', () => {
   });
 
   it('a directed presence reaches the addressee', async () => {
-    const alice = await pool.connect(await t.createUser(), { presence: false });
-    const bob = await pool.connect(await t.createUser());
+    const alice = await fx.pool.connect(await fx.t.createUser(), { presence: false });
+    const bob = await fx.pool.connect(await fx.t.createUser());
     await alice.send(xml('presence', { to: bob.user.jid, from: 'forged@localhost' }, xml('status', {}, 'hi Bob')));
     const got = await bob.take(presenceFrom(alice.jid));
     assert.equal(got.getChildText('status'), 'hi Bob');
@@ -60,30 +48,30 @@ describe('presence', () => {
   });
 
   it('nothing breaks when an available user disconnects, cleanly or abruptly', async () => {
-    const alice = await pool.connect(await t.createUser());
-    const bob = await t.createUser();
-    const clean = await pool.connect(bob);
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    const bob = await fx.t.createUser();
+    const clean = await fx.pool.connect(bob);
     await clean.stop();
-    const raw = await raws.connect(t.server.ports.c2s);
+    const raw = await fx.raws.connect(fx.t.server.ports.c2s);
     await raw.login(bob.username, bob.password, 'abrupt');
     raw.destroy(); // no </stream:stream>
     await sleep(100);
     // The server still routes, stores offline, and accepts logins.
     await alice.send(xml('message', { type: 'chat', to: bob.jid }, xml('body', {}, 'after the disconnects')));
     await alice.ping();
-    const back = await pool.connect(bob);
+    const back = await fx.pool.connect(bob);
     assert.equal((await back.take(withBody)).getChildText('body'), 'after the disconnects');
     await Promise.all([alice.stop(), back.stop()]);
   });
 
   it('after a resource conflict, the other resources are not told the new session is unavailable', async () => {
-    const alice = await t.createUser();
-    const observer = await pool.connect(alice, { resource: 'observer' });
+    const alice = await fx.t.createUser();
+    const observer = await fx.pool.connect(alice, { resource: 'observer' });
     // The replaced session's connection lingers (half-open), as a dead mobile connection does.
-    const old = await raws.connect(t.server.ports.c2s, { allowHalfOpen: true });
+    const old = await fx.raws.connect(fx.t.server.ports.c2s, { allowHalfOpen: true });
     const oldJid = await old.login(alice.username, alice.password, 'same');
     await observer.take(presenceFrom(oldJid));
-    const replacement = await pool.connect(alice, { resource: 'same' });
+    const replacement = await fx.pool.connect(alice, { resource: 'same' });
     await old.expect(/<stream:error[^>]*>\s*<conflict/);
     await observer.take(presenceFrom(replacement.jid));
     old.destroy(); // the old connection finally goes

@@ -1,26 +1,17 @@
 // Routing limits: unknown users and users of other applications get service-unavailable.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, errorCondition, isMessage, xml } from './support/clients.js';
+import { useServer } from './support/fixture.js';
+import { errorCondition, isMessage, xml } from './support/clients.js';
 
 describe('routing', () => {
-  let t: TestServer;
-  let pool: ClientPool;
-  before(async () => {
-    t = await startTestServer();
-    pool = new ClientPool(t);
-  });
-  after(async () => {
-    await pool.stopAll();
-    await t.stop();
-  });
+  const fx = useServer();
 
   const isError = (el: { name: string; attrs: Record<string, string> }): boolean => el.name === 'message' && el.attrs.type === 'error';
 
   it('a message to an unknown user bounces with service-unavailable', async () => {
-    const alice = await pool.connect(await t.createUser());
-    const nobody = `999999-${t.app.id}@${t.domain}`;
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    const nobody = `999999-${fx.t.app.id}@${fx.t.domain}`;
     await alice.send(xml('message', { type: 'chat', to: nobody, id: 'u1' }, xml('body', {}, 'hello?')));
     const err = await alice.take(isError);
     assert.equal(err.attrs.id, 'u1');
@@ -32,8 +23,8 @@ describe('routing', () => {
   });
 
   it('an IQ to an unknown user (bare and full JID) gets service-unavailable', async () => {
-    const alice = await pool.connect(await t.createUser());
-    for (const to of [`999999-${t.app.id}@${t.domain}`, `999999-${t.app.id}@${t.domain}/res`]) {
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    for (const to of [`999999-${fx.t.app.id}@${fx.t.domain}`, `999999-${fx.t.app.id}@${fx.t.domain}/res`]) {
       await assert.rejects(alice.iq(xml('iq', { type: 'get', to }, xml('ping', { xmlns: 'urn:xmpp:ping' }))), (e: any) => {
         assert.equal(e.condition, 'service-unavailable', `for ${to}`);
         return true;
@@ -43,17 +34,17 @@ describe('routing', () => {
   });
 
   it('a message to a malformed local part bounces too', async () => {
-    const alice = await pool.connect(await t.createUser());
-    await alice.send(xml('message', { type: 'chat', to: `not-a-user@${t.domain}`, id: 'u2' }, xml('body', {}, 'x')));
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    await alice.send(xml('message', { type: 'chat', to: `not-a-user@${fx.t.domain}`, id: 'u2' }, xml('body', {}, 'x')));
     const err = await alice.take(isError);
     assert.equal(errorCondition(err), 'service-unavailable');
     await alice.stop();
   });
 
   it('a user of application A cannot reach a user of application B', async () => {
-    const appB = await t.createApp();
-    const alice = await pool.connect(await t.createUser());
-    const bob = await pool.connect(await t.createUser(undefined, undefined, appB));
+    const appB = await fx.t.createApp();
+    const alice = await fx.pool.connect(await fx.t.createUser());
+    const bob = await fx.pool.connect(await fx.t.createUser(undefined, undefined, appB));
     await alice.send(xml('message', { type: 'chat', to: bob.user.jid, id: 'x1' }, xml('body', {}, 'across apps')));
     await alice.send(xml('message', { type: 'chat', to: bob.jid, id: 'x2' }, xml('body', {}, 'across apps, full JID')));
     for (const id of ['x1', 'x2']) {
@@ -73,7 +64,7 @@ describe('routing', () => {
   });
 
   it('a message to another domain bounces with remote-server-not-found', async () => {
-    const alice = await pool.connect(await t.createUser());
+    const alice = await fx.pool.connect(await fx.t.createUser());
     await alice.send(xml('message', { type: 'chat', to: 'someone@example.org', id: 'r1' }, xml('body', {}, 'x')));
     const err = await alice.take(isError);
     assert.equal(errorCondition(err), 'remote-server-not-found');

@@ -1,33 +1,27 @@
 // Interoperability with the `stanza` client library (SCRAM-SHA-256 over WebSocket).
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as XMPP from 'stanza';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, withBody, xml } from './support/clients.js';
+import { useServer } from './support/fixture.js';
+import { withBody, xml } from './support/clients.js';
 import { Inbox, withTimeout } from './support/wait.js';
 
 describe('stanza.js client', () => {
-  let t: TestServer;
-  let pool: ClientPool;
   const stanzaClients: XMPP.Agent[] = [];
-  before(async () => {
-    t = await startTestServer();
-    pool = new ClientPool(t);
-  });
-  after(async () => {
-    for (const c of stanzaClients) c.disconnect();
-    await pool.stopAll();
-    await t.stop();
+  const fx = useServer({
+    teardown: () => {
+      for (const c of stanzaClients) c.disconnect();
+    },
   });
 
   it('logs in over WebSocket, messages an @xmpp/client user and gets the reply', async () => {
-    const carol = await t.createUser();
-    const alice = await pool.connect(await t.createUser(), { transport: 'tcp' });
+    const carol = await fx.t.createUser();
+    const alice = await fx.pool.connect(await fx.t.createUser(), { transport: 'tcp' });
     const agent = XMPP.createClient({
       jid: carol.jid,
       password: carol.password,
       resource: 'stanzajs',
-      transports: { websocket: `ws://127.0.0.1:${t.server.ports.ws}/ws`, bosh: false },
+      transports: { websocket: `ws://127.0.0.1:${fx.t.server.ports.ws}/ws`, bosh: false },
     });
     stanzaClients.push(agent);
     const messages = new Inbox<XMPP.Stanzas.ReceivedMessage>();
@@ -56,7 +50,7 @@ describe('stanza.js client', () => {
     assert.equal(reply.id, 'r1');
 
     // An IQ from stanza.js to the server.
-    await withTimeout(agent.ping(t.domain), 3000, 'stanza.js ping'); // rejects on an error reply
+    await withTimeout(agent.ping(fx.t.domain), 3000, 'stanza.js ping'); // rejects on an error reply
 
     const disconnected = new Promise((resolve) => agent.once('disconnected', resolve));
     agent.disconnect();

@@ -1,10 +1,10 @@
 // The listeners: STARTTLS on c2s, direct TLS, XMPP over WebSocket on its port and on the HTTP port.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { startTestServer, type TestServer } from './support/server.js';
-import { ClientPool, withBody, xml } from './support/clients.js';
-import { RawPool, streamError } from './support/raw.js';
+import { useServer } from './support/fixture.js';
+import { withBody, xml } from './support/clients.js';
+import { streamError } from './support/raw.js';
 import { Inbox, withTimeout } from './support/wait.js';
 
 const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
@@ -21,44 +21,36 @@ async function rawWs(url: string): Promise<{ ws: WebSocket; frames: Inbox<string
 }
 
 describe('transports', () => {
-  let t: TestServer;
-  let pool: ClientPool;
-  const raws = new RawPool();
   const sockets: WebSocket[] = [];
-  before(async () => {
-    t = await startTestServer();
-    pool = new ClientPool(t);
-  });
-  after(async () => {
-    for (const ws of sockets) ws.terminate();
-    raws.destroyAll();
-    await pool.stopAll();
-    await t.stop();
+  const fx = useServer({
+    teardown: () => {
+      for (const ws of sockets) ws.terminate();
+    },
   });
 
   it('c2s offers STARTTLS, and @xmpp/client logs in over TLS after it', async () => {
-    const raw = await raws.connect(t.server.ports.c2s);
+    const raw = await fx.raws.connect(fx.t.server.ports.c2s);
     const features = await raw.open();
     assert.match(features, /<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"\/>/, 'offered, not required');
     raw.destroy();
-    const alice = await pool.connect(await t.createUser(), { transport: 'tcp', presence: false });
+    const alice = await fx.pool.connect(await fx.t.createUser(), { transport: 'tcp', presence: false });
     assert.equal(alice.xmpp.isSecure(), true);
     await alice.ping();
     await alice.stop();
   });
 
   it('direct TLS (xmpps://) works', async () => {
-    const alice = await pool.connect(await t.createUser(), { transport: 'tls', presence: false });
+    const alice = await fx.pool.connect(await fx.t.createUser(), { transport: 'tls', presence: false });
     assert.equal(alice.xmpp.isSecure(), true);
     await alice.ping();
     await alice.stop();
   });
 
   it('WebSocket works at / and /ws on the WebSocket port, and at /ws on the HTTP port', async () => {
-    const { ws, http } = t.server.ports;
-    const bob = await pool.connect(await t.createUser());
+    const { ws, http } = fx.t.server.ports;
+    const bob = await fx.pool.connect(await fx.t.createUser());
     for (const service of [`ws://127.0.0.1:${ws}/ws`, `ws://127.0.0.1:${ws}/`, `ws://127.0.0.1:${http}/ws`]) {
-      const alice = await pool.connect(await t.createUser(), { service });
+      const alice = await fx.pool.connect(await fx.t.createUser(), { service });
       await alice.send(xml('message', { type: 'chat', to: bob.user.jid }, xml('body', {}, service)));
       const got = await bob.take(withBody);
       assert.equal(got.getChildText('body'), service);
@@ -69,22 +61,22 @@ describe('transports', () => {
   });
 
   it('a WebSocket on an unknown path is refused', async () => {
-    await assert.rejects(rawWs(`ws://127.0.0.1:${t.server.ports.ws}/nope`));
+    await assert.rejects(rawWs(`ws://127.0.0.1:${fx.t.server.ports.ws}/nope`));
   });
 
   it('the HTTP port answers /health', async () => {
-    const res = await fetch(`http://127.0.0.1:${t.server.ports.http}/health`);
+    const res = await fetch(`http://127.0.0.1:${fx.t.server.ports.http}/health`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ok' });
   });
 
   it('WebSocket framing: <open/> gets <open/> and features; malformed XML gets a stream error and <close/>', async () => {
-    const conn = await rawWs(`ws://127.0.0.1:${t.server.ports.ws}/ws`);
+    const conn = await rawWs(`ws://127.0.0.1:${fx.t.server.ports.ws}/ws`);
     sockets.push(conn.ws);
     assert.equal(conn.ws.protocol, 'xmpp');
-    conn.ws.send(`<open xmlns="${NS_FRAMING}" to="${t.domain}" version="1.0"/>`);
+    conn.ws.send(`<open xmlns="${NS_FRAMING}" to="${fx.t.domain}" version="1.0"/>`);
     const open = await conn.frames.take((f) => f.startsWith('<open'));
-    assert.match(open, new RegExp(`^<open xmlns="${NS_FRAMING}"[^>]* from="${t.domain}"[^>]*/>$`));
+    assert.match(open, new RegExp(`^<open xmlns="${NS_FRAMING}"[^>]* from="${fx.t.domain}"[^>]*/>$`));
     assert.match(await conn.frames.take((f) => f.includes('features')), /<mechanism>SCRAM-SHA-256<\/mechanism>/);
     conn.ws.send('<message><body>x</bdy></message>');
     assert.match(await conn.frames.take((f) => f.includes('stream:error')), streamError('not-well-formed'));
@@ -93,7 +85,7 @@ describe('transports', () => {
   });
 
   it('WebSocket: <open/> to another host gets host-unknown', async () => {
-    const conn = await rawWs(`ws://127.0.0.1:${t.server.ports.ws}/ws`);
+    const conn = await rawWs(`ws://127.0.0.1:${fx.t.server.ports.ws}/ws`);
     sockets.push(conn.ws);
     conn.ws.send(`<open xmlns="${NS_FRAMING}" to="other.example" version="1.0"/>`);
     assert.match(await conn.frames.take((f) => f.includes('stream:error')), streamError('host-unknown'));
