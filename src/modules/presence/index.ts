@@ -4,31 +4,25 @@
 import type { Core, RouteContext } from '../../core/core.js';
 import type { C2sSession } from '../../core/session.js';
 import { Element, xml } from '../../xml/element.js';
-import { parseUserLocal } from '../../xmpp/jid.js';
-import type { RosterStore } from '../../storage/types.js';
+import type { RosterItem, RosterStore } from '../../storage/types.js';
 
 export function presenceModule(core: Core, roster: RosterStore): void {
-  /** Contacts whose subscription lets them see this user's presence. */
-  const subscribers = async (bare: string): Promise<string[]> => {
-    const user = parseUserLocal(bare.split('@')[0]!);
-    if (!user) return [];
-    const items = await roster.getRoster(user.userId);
-    return items.filter((i) => i.subscription === 'from' || i.subscription === 'both').map((i) => i.jid);
-  };
-
-  const publishedTo = async (bare: string): Promise<string[]> => {
-    const user = parseUserLocal(bare.split('@')[0]!);
-    if (!user) return [];
-    const items = await roster.getRoster(user.userId);
-    return items.filter((i) => i.subscription === 'to' || i.subscription === 'both').map((i) => i.jid);
-  };
-
-  const broadcast = async (session: C2sSession, presence: Element): Promise<void> => {
-    const bare = session.jid!.bare;
-    for (const own of core.sessions.available(bare)) own.send(presence);
+  const broadcast = (session: C2sSession, presence: Element, contacts: RosterItem[]): void => {
+    for (const own of core.sessions.available(session.jid!.bare)) own.send(presence);
     if (!session.available && presence.attrs.type === 'unavailable') session.send(presence);
-    for (const contact of await subscribers(bare)) {
-      for (const target of core.sessions.available(contact)) target.send(presence);
+    for (const contact of contacts) {
+      if (contact.subscription !== 'from' && contact.subscription !== 'both') continue;
+      for (const target of core.sessions.available(contact.jid)) target.send(presence);
+    }
+  };
+
+  /** On initial presence: the current presence of every contact this user is subscribed to. */
+  const sendContactsPresence = (session: C2sSession, contacts: RosterItem[]): void => {
+    for (const contact of contacts) {
+      if (contact.subscription !== 'to' && contact.subscription !== 'both') continue;
+      for (const other of core.sessions.available(contact.jid)) {
+        if (other.presence) session.send(withTo(other.presence, session.jid!.toString()));
+      }
     }
   };
 
@@ -41,27 +35,20 @@ export function presenceModule(core: Core, roster: RosterStore): void {
       session.presence = stanza;
       session.priority = Number.parseInt(stanza.getChildText('priority') ?? '0', 10) || 0;
       session.available = true;
-      await broadcast(session, withTo(stanza, session.jid.bare));
+      const contacts = await roster.getRoster(session.user!.userId);
+      broadcast(session, withTo(stanza, session.jid.bare), contacts);
       if (initial) {
-        await sendContactsPresence(session);
+        sendContactsPresence(session, contacts);
         await core.hooks.run('presence/initial', { session });
       }
     } else if (type === 'unavailable') {
       if (!session.available) return true;
       session.available = false;
       session.presence = null;
-      await broadcast(session, withTo(stanza, session.jid.bare));
+      broadcast(session, withTo(stanza, session.jid.bare), await roster.getRoster(session.user!.userId));
     }
     return true;
   });
-
-  const sendContactsPresence = async (session: C2sSession): Promise<void> => {
-    for (const contact of await publishedTo(session.jid!.bare)) {
-      for (const other of core.sessions.available(contact)) {
-        if (other.presence) session.send(withTo(other.presence, session.jid!.toString()));
-      }
-    }
-  };
 
   const deliverDirected = ({ stanza, to }: RouteContext): true => {
     const targets = to.isBare ? core.sessions.available(to.bare) : [core.sessions.get(to.bare, to.resource)];
@@ -77,7 +64,8 @@ export function presenceModule(core: Core, roster: RosterStore): void {
     // A session replaced by a new login with the same resource: the new one speaks for that JID now.
     if (core.sessions.get(jid.bare, jid.resource)) return;
     session.available = false;
-    await broadcast(session, xml('presence', { type: 'unavailable', from: session.jid!.toString(), to: session.jid!.bare }));
+    const unavailable = xml('presence', { type: 'unavailable', from: jid.toString(), to: jid.bare });
+    broadcast(session, unavailable, await roster.getRoster(session.user!.userId));
   });
 }
 
