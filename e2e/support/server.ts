@@ -35,24 +35,36 @@ let counter = 0;
 
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
-  const config = loadConfig({
-    file: null,
-    env: {},
-    overrides: {
-      data_dir: dataDir,
-      bind: '127.0.0.1',
-      c2s_port: await freePort(),
-      c2s_tls_port: await freePort(),
-      ws_port: await freePort(),
-      http_port: await freePort(),
-      https_port: 0,
-      log_level: 'silent',
-      ...overrides,
-    },
-  });
+  const configure = async (): Promise<Config> =>
+    loadConfig({
+      file: null,
+      env: {},
+      overrides: {
+        data_dir: dataDir,
+        bind: '127.0.0.1',
+        c2s_port: await freePort(),
+        c2s_tls_port: await freePort(),
+        ws_port: await freePort(),
+        http_port: await freePort(),
+        https_port: 0,
+        log_level: 'silent',
+        ...overrides,
+      },
+    });
   const store = await openSqliteStore(join(dataDir, 'parley.sqlite'));
   const log = pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
-  const server = await startServer({ config, store, log });
+  let config = await configure();
+  let server: RunningServer;
+  // freePort() can race with another test process taking the same port before we bind it: retry with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      server = await startServer({ config, store, log });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+      config = await configure();
+    }
+  }
   const app = await store.accounts.createApplication({ name: 'test' });
   const domain = config.domain;
   const createUser = async (login = `user${++counter}`, password = `pw-${login}`, inApp = app): Promise<TestUser> => {
