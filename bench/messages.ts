@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openSqliteStore } from '../src/storage/sqlite/index.js';
+import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
 import { freePort } from '../e2e/support/server.js';
 import { RawClient } from '../e2e/support/raw.js';
 
@@ -19,7 +19,7 @@ const rate = Number(values.rate);
 const domain = 'localhost';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-const store = await openSqliteStore(join(dataDir, 'parley.sqlite'));
+const store = await openSqliteStore(sqliteFile(dataDir));
 const app = await store.accounts.createApplication({ name: 'bench' });
 const users: Awaited<ReturnType<typeof store.accounts.createUser>>[] = [];
 for (let i = 0; i < pairs * 2; i++) users.push(await store.accounts.createUser(app.id, { login: `u${i}`, password: 'pw' }));

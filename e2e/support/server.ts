@@ -6,7 +6,7 @@ import net from 'node:net';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { openSqliteStore } from '../../src/storage/sqlite/index.js';
+import { openSqliteStore, sqliteFile } from '../../src/storage/sqlite/index.js';
 import type { Application, Store, User } from '../../src/storage/types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 
@@ -51,7 +51,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
         ...overrides,
       },
     });
-  const store = await openSqliteStore(join(dataDir, 'parley.sqlite'));
+  const store = await openSqliteStore(sqliteFile(dataDir));
   const log = pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
   let config = await configure();
   let server: RunningServer;

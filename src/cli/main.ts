@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
 import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { openSqliteStore } from '../storage/sqlite/index.js';
+import { openSqliteStore, sqliteFile } from '../storage/sqlite/index.js';
 import { DuplicateLoginError, type Application, type Store, type User } from '../storage/types.js';
 
 export interface CliIo {
@@ -220,7 +220,7 @@ async function allUsers(store: Store, appId: number): Promise<User[]> {
 
 async function openStore(config: Config): Promise<Store> {
   await mkdir(config.data_dir, { recursive: true });
-  return openSqliteStore(path.join(config.data_dir, 'parley.sqlite'));
+  return openSqliteStore(sqliteFile(config.data_dir));
 }
 
 async function withStore(config: Config, fn: (store: Store) => Promise<number>): Promise<number> {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../types.js';
 import { SqliteAccountStore } from './accounts.js';
@@ -22,6 +23,9 @@ export class SqliteStore implements Store {
 }
 
 /** Opens (creating if needed) and migrates a database; `path` may be ':memory:'. */
+/** Where an installation's database lives inside its data directory. */
+export const sqliteFile = (dataDir: string): string => join(dataDir, 'parley.sqlite');
+
 export async function openSqliteStore(path: string): Promise<SqliteStore> {
   const db = new Database(path);
   try {
