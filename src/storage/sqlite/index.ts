@@ -5,16 +5,19 @@ import { SqliteAccountStore } from './accounts.js';
 import { migrate } from './migrations.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
+import { SqliteSessionStore } from './sessions.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly offline: SqliteOfflineStore;
   readonly roster: SqliteRosterStore;
+  readonly sessions: SqliteSessionStore;
 
   constructor(readonly db: Database.Database) {
     this.accounts = new SqliteAccountStore(db);
     this.offline = new SqliteOfflineStore(db);
     this.roster = new SqliteRosterStore(db);
+    this.sessions = new SqliteSessionStore(db);
   }
 
   async close(): Promise<void> {
