@@ -278,8 +278,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           website: 'https://ann.example', externalUserId: 'ext-1', facebookId: 'fb1', twitterId: 'tw1', blobId: 7,
           customData: '{"a":1}', tags: ['red', 'blue'],
         });
-        assert.deepEqual([created.phone, created.externalUserId, created.blobId, created.tags, created.lastRequestAt],
-          ['+100', 'ext-1', 7, ['red', 'blue'], null]);
+        assert.deepEqual([created.phone, created.externalUserId, created.blobId, created.customData, created.tags, created.lastRequestAt],
+          ['+100', 'ext-1', 7, '{"a":1}', ['red', 'blue'], null]);
         const updated = await store.accounts.updateUser(app.id, created.id, { fullName: 'Ann B. Lee', tags: [], phone: null });
         assert.equal(updated!.fullName, 'Ann B. Lee');
         assert.equal(updated!.phone, null);

@@ -78,6 +78,7 @@ function profileColumns(p: UserProfile): Record<string, unknown> {
     const value = (p as Record<string, unknown>)[field];
     if (value !== undefined && field !== 'id' && !field.endsWith('At')) out[column] = value;
   }
+  if (p.customData !== undefined) out.custom_data = p.customData;
   if (p.tags !== undefined) out.tags = p.tags.length ? `,${p.tags.join(',')},` : '';
   return out;
 }
