@@ -9,7 +9,7 @@ import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, t
 import type { ParserLimits } from './xml/stream-parser.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
 import { starttlsModule } from './modules/starttls/index.js';
-import { saslModule, type Authenticator } from './modules/sasl/index.js';
+import { saslModule } from './modules/sasl/index.js';
 import { bindModule } from './modules/bind/index.js';
 import { sessionModule } from './modules/session/index.js';
 import { pingModule } from './modules/ping/index.js';
@@ -20,6 +20,7 @@ import { presenceModule } from './modules/presence/index.js';
 import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
 import { buildRestApp } from './rest/app.js';
+import { storeAuthenticator } from './credentials.js';
 
 export interface ServerOptions {
   config: Config;
@@ -34,22 +35,12 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-export function passwordAuthenticator(store: Store): Authenticator {
-  return {
-    verifyPlain: (user, password) => store.accounts.verifyPassword(user.appId, user.userId, password),
-    scramCredentials: async (user, hash) => {
-      const credential = await store.accounts.getScramCredential(user.appId, user.userId, hash);
-      return credential ? [credential] : null;
-    },
-  };
-}
-
 export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
   });
   starttlsModule(core);
-  saslModule(core, passwordAuthenticator(store));
+  saslModule(core, storeAuthenticator(store));
   bindModule(core);
   sessionModule(core);
   pingModule(core);
