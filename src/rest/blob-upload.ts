@@ -21,6 +21,16 @@ export function newUploadKey(): { key: string; hash: string } {
 
 export const hashUploadKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
+/**
+ * Busboy reports a broken body (no boundary, cut short) as a plain Error: that is the client's
+ * fault (400). Our own errors, the multipart plugin's (they carry a status) and the system's
+ * (disk full) pass through.
+ */
+function asClientError(err: unknown): never {
+  if (err instanceof ApiError || !(err instanceof Error) || 'statusCode' in err || 'syscall' in err) throw err;
+  throw new ApiError('badRequest', 'The multipart body is malformed');
+}
+
 /** The absolute URL the client uploads to, with the key in its query. */
 export function uploadUrl(req: FastifyRequest, deps: RestDeps, key: string): string {
   const configured = deps.config.public_api_url?.replace(/\/+$/, '');
@@ -39,6 +49,29 @@ export async function blobUploadRoute(app: FastifyInstance, deps: RestDeps, file
     return blob;
   };
 
+  /** Reads the fields up to the file, checks the key, streams the file to disk; the blob it was for. */
+  const receive = async (req: FastifyRequest): Promise<Blob | null> => {
+    const fields: Record<string, string> = {};
+    let uploaded: Blob | null = null;
+    for await (const part of req.parts()) {
+      if (part.type === 'field') {
+        fields[part.fieldname] = String(part.value);
+        continue;
+      }
+      if (part.fieldname !== 'file') throw new ApiError('invalidField', 'unexpected file part', part.fieldname);
+      // The key must come before the file: nothing is written for an unauthenticated upload.
+      const blob = await blobForKey(fields.key);
+      try {
+        await files.put(blob.uid, part.file, maxBytes);
+      } catch (err) {
+        if (err instanceof BlobTooLargeError) throw new ApiError('tooLarge', `File is too large (maximum is ${maxBytes} bytes)`);
+        throw err;
+      }
+      uploaded = blob;
+    }
+    return uploaded;
+  };
+
   // Multipart parsing exists only in this scope: everywhere else the app's own body parsers apply.
   await app.register(async (scope) => {
     await scope.register(multipart, {
@@ -48,24 +81,7 @@ export async function blobUploadRoute(app: FastifyInstance, deps: RestDeps, file
 
     scope.post(UPLOAD_PATH, { config: { auth: 'none' } }, async (req, reply) => {
       if (!req.isMultipart()) throw new ApiError('badRequest', 'The upload must be multipart/form-data');
-      const fields: Record<string, string> = {};
-      let uploaded: Blob | null = null;
-      for await (const part of req.parts()) {
-        if (part.type === 'field') {
-          fields[part.fieldname] = String(part.value);
-          continue;
-        }
-        if (part.fieldname !== 'file') throw new ApiError('invalidField', 'unexpected file part', part.fieldname);
-        // The key must come before the file: nothing is written for an unauthenticated upload.
-        const blob = await blobForKey(fields.key);
-        try {
-          await files.put(blob.uid, part.file, maxBytes);
-        } catch (err) {
-          if (err instanceof BlobTooLargeError) throw new ApiError('tooLarge', `File is too large (maximum is ${maxBytes} bytes)`);
-          throw err;
-        }
-        uploaded = blob;
-      }
+      const uploaded = await receive(req).catch(asClientError);
       if (!uploaded) throw new ApiError('invalidField', "can't be blank", 'file');
       // Deleted while its bytes were arriving: drop them.
       if (!(await deps.store.blobs.getBlob(uploaded.appId, uploaded.id))) {

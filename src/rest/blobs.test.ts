@@ -127,6 +127,10 @@ describe('REST blobs', () => {
     assert.equal(whole.headers['x-content-type-options'], 'nosniff');
     assert.equal(whole.headers.etag, `"${created.uid}"`);
     assert.ok(whole.rawPayload.equals(bytes));
+    const head = await h.request({ method: 'HEAD', url: `/blobs/${created.uid}?token=${alice}` });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['content-length'], String(bytes.length));
+    assert.equal(head.body, '');
     const viaDownload = await get(`/blobs/${created.uid}/download`, bob);
     assert.equal(viaDownload.statusCode, 200);
     assert.ok(viaDownload.rawPayload.equals(bytes));
@@ -252,6 +256,31 @@ describe('REST blobs', () => {
     const withoutFile = await h.request({ method: 'POST', url: '/blobs/upload', payload: Buffer.from(await encoded.arrayBuffer()), headers: { 'content-type': encoded.headers.get('content-type')! } });
     assert.equal(withoutFile.statusCode, 422);
     assert.deepEqual(withoutFile.json(), { errors: { file: ["can't be blank"] } });
+  });
+
+  it('refuses broken multipart bodies with 400 and keeps nothing', async () => {
+    const created = await create(alice);
+    const key = new URL(created.blob_object_access.params).searchParams.get('key');
+    const boundary = 'parley-boundary';
+    const multipart = (body: string, type = `multipart/form-data; boundary=${boundary}`) =>
+      h.request({ method: 'POST', url: '/blobs/upload', payload: body, headers: { 'content-type': type } });
+    const keyPart = `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n${key}\r\n`;
+    const filePart = (name: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="a.txt"\r\n\r\nhello`;
+
+    const cut = await multipart(keyPart + filePart('file'));
+    assert.equal(cut.statusCode, 400);
+    assert.deepEqual(cut.json(), { errors: { base: ['The multipart body is malformed'] } });
+    const noBoundary = await multipart(keyPart, 'multipart/form-data');
+    assert.equal(noBoundary.statusCode, 400);
+    assert.deepEqual(noBoundary.json(), { errors: { base: ['The multipart body is malformed'] } });
+    const otherPart = await multipart(`${keyPart}${filePart('avatar')}\r\n--${boundary}--\r\n`);
+    assert.equal(otherPart.statusCode, 422);
+    assert.deepEqual(otherPart.json(), { errors: { avatar: ['unexpected file part'] } });
+    assert.equal(existsSync(files.pathOf(created.uid)), false);
+    assert.deepEqual(readdirSync(join(dataDir, 'blobs', 'tmp')), []);
+
+    const whole = await multipart(`${keyPart}${filePart('file')}\r\n--${boundary}--\r\n`);
+    assert.equal(whole.statusCode, 201, 'the same parts, whole, are accepted');
   });
 
   it('retires the upload key when the blob is complete', async () => {
