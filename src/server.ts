@@ -21,6 +21,7 @@ import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
 import { buildRestApp } from './rest/app.js';
 import { storeAuthenticator } from './credentials.js';
+import { blobRoutes } from './rest/blobs.js';
 
 export interface ServerOptions {
   config: Config;
@@ -68,7 +69,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log }, { servers: webServers }) : null;
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log }, { servers: webServers, plugins: [blobRoutes] }) : null;
 
   try {
     const ports = {

@@ -19,6 +19,7 @@ export const API_ERRORS = {
   forbidden: { status: 403, shape: 'list', text: "You don't have appropriate permissions to perform this operation" },
   notFound: { status: 404, shape: 'list', text: "The resource wasn't found" },
   tooLarge: { status: 413, shape: 'base', text: 'File is too large' },
+  rangeNotSatisfiable: { status: 416, shape: 'base', text: 'Requested range not satisfiable' },
   needUser: { status: 422, shape: 'base', text: 'Forbidden. Need user.' },
   badSignature: { status: 422, shape: 'base', text: 'Unexpected signature' },
   badTimestamp: { status: 422, shape: 'base', text: 'Unexpected timestamp' },

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../types.js';
 import { SqliteAccountStore } from './accounts.js';
+import { SqliteBlobStore } from './blobs.js';
 import { migrate } from './migrations.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
@@ -12,12 +13,14 @@ export class SqliteStore implements Store {
   readonly offline: SqliteOfflineStore;
   readonly roster: SqliteRosterStore;
   readonly sessions: SqliteSessionStore;
+  readonly blobs: SqliteBlobStore;
 
   constructor(readonly db: Database.Database) {
     this.accounts = new SqliteAccountStore(db);
     this.offline = new SqliteOfflineStore(db);
     this.roster = new SqliteRosterStore(db);
     this.sessions = new SqliteSessionStore(db);
+    this.blobs = new SqliteBlobStore(db);
   }
 
   async close(): Promise<void> {

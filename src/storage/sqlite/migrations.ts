@@ -85,6 +85,30 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  // Version 3 is taken by the chat tables (dialogs, messages) on another branch.
+  {
+    version: 4,
+    sql: `
+      CREATE TABLE blobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uid TEXT NOT NULL UNIQUE,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER,
+        public INTEGER NOT NULL DEFAULT 0,
+        tags TEXT NOT NULL DEFAULT '',
+        status TEXT CHECK (status IN ('complete')),
+        upload_key_hash TEXT UNIQUE,
+        upload_expires_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        completed_at INTEGER
+      );
+      CREATE INDEX blobs_owner ON blobs (app_id, user_id, id);
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */
