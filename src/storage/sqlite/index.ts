@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../types.js';
 import { SqliteAccountStore } from './accounts.js';
+import { SqliteChatStore } from './chat.js';
 import { migrate } from './migrations.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
@@ -10,11 +11,13 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly offline: SqliteOfflineStore;
   readonly roster: SqliteRosterStore;
+  readonly chat: SqliteChatStore;
 
   constructor(readonly db: Database.Database) {
     this.accounts = new SqliteAccountStore(db);
     this.offline = new SqliteOfflineStore(db);
     this.roster = new SqliteRosterStore(db);
+    this.chat = new SqliteChatStore(db);
   }
 
   async close(): Promise<void> {

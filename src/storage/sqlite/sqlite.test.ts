@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { chatStoreContract } from '../chat-contract.js';
 import { storeContract } from '../contract.js';
 import { openSqliteStore } from './index.js';
 import { migrate, migrations } from './migrations.js';
@@ -13,6 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 storeContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 storeContract('sqlite file', () => openSqliteStore(join(dir, 'contract.db')));
+chatStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 
 describe('sqlite driver', () => {
   it('opens files in WAL mode with full synchronous writes', async () => {
