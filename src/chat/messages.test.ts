@@ -106,6 +106,11 @@ describe('messages', () => {
       assert.equal(await unread(a, dialog), 1, 'counted once');
       const clash = await f.chat.createMessage(a, { chat_dialog_id: dialog._id, message: 'same id, other sender' }, { id });
       assert.notEqual(clash._id, id);
+      const [elsewhere] = await f.newApp(1);
+      const own = await f.chat.createDialog(elsewhere, { type: 1, name: 'other app' });
+      const otherApp = await f.chat.createMessage(elsewhere, { chat_dialog_id: own._id, message: 'same id, other app' }, { id });
+      assert.notEqual(otherApp._id, id);
+      assert.equal((await f.chat.getMessage(elsewhere, otherApp._id)).message, 'same id, other app');
       const generated = await f.chat.createMessage(a, { chat_dialog_id: dialog._id, message: 'x' }, { id: 'not-an-object-id' });
       assert.match(generated._id, /^[0-9a-f]{24}$/);
       const lastEvent = f.events.at(-1)!;

@@ -1,7 +1,7 @@
 // Message operations shared by REST and XMPP: create (by dialog or by private recipient), list with
 // read marking, get, update (read/unread/delivered/edit), XMPP markers, delete, unread counts and
 // a batched history export.
-import type { ChatMessage, Dialog } from '../storage/types.js';
+import { DuplicateMessageIdError, type ChatMessage, type Dialog } from '../storage/types.js';
 import { canAccess, PRIVATE, PUBLIC_GROUP, tracksReads } from './access.js';
 import { loadAccessibleDialog, loadDialog, type Caller, type ChatContext } from './context.js';
 import { emptyDeleteResult, type CountOnly, type DeleteResult, type DialogService } from './dialogs.js';
@@ -78,6 +78,10 @@ function customParams(params: Params): Record<string, unknown> {
   return custom;
 }
 
+/** A client sending a message it already sent (same id, sender and dialog) gets the stored one back. */
+const isResend = (stored: ChatMessage, caller: Caller, dialog: Dialog): boolean =>
+  stored.senderId === caller.userId && stored.dialogId === dialog.id;
+
 function parseBody(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return stripXmlInvalid(String(value));
@@ -104,12 +108,9 @@ export class MessageService {
     if (system && dialog.type !== PRIVATE) throw new ApiError('invalid', 'System messages can be sent to private dialogs only.');
     const now = this.ctx.now();
     const givenId = normalizeObjectId(options.id);
-    if (givenId) {
-      // A client resending a message it already sent (same id, same sender and dialog) gets the stored one back.
-      const stored = await this.ctx.store.chat.getMessage(caller.appId, givenId);
-      if (stored && stored.senderId === caller.userId && stored.dialogId === dialog.id) return messageView(stored, dialog.type);
-    }
-    const id = givenId && !(await this.ctx.store.chat.getMessage(caller.appId, givenId)) ? givenId : newObjectId(now);
+    const taken = givenId ? await this.ctx.store.chat.getMessage(caller.appId, givenId) : null;
+    if (taken && isResend(taken, caller, dialog)) return messageView(taken, dialog.type);
+    const id = givenId && !taken ? givenId : newObjectId(now);
     const isPublic = dialog.type === PUBLIC_GROUP;
     const message: ChatMessage = {
       id,
@@ -129,10 +130,20 @@ export class MessageService {
     };
     // System notifications are delivered, not kept in history.
     if (!system) {
-      await this.ctx.store.chat.insertMessage(message, {
+      const effects = {
         unreadFor: isPublic ? [] : dialog.occupantIds.filter((u) => u !== caller.userId),
         unhideFor: isPublic ? [] : [caller.userId],
-      });
+      };
+      try {
+        await this.ctx.store.chat.insertMessage(message, effects);
+      } catch (err) {
+        if (!(err instanceof DuplicateMessageIdError)) throw err;
+        // The id is used elsewhere (another application), or a concurrent resend stored it first.
+        const stored = await this.ctx.store.chat.getMessage(caller.appId, message.id);
+        if (stored && isResend(stored, caller, dialog)) return messageView(stored, dialog.type);
+        message.id = newObjectId(now);
+        await this.ctx.store.chat.insertMessage(message, effects);
+      }
     }
     const view = messageView(message, dialog.type);
     const after: Dialog = system ? dialog : {

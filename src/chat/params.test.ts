@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'qs';
 import { ApiError } from './errors.js';
 import {
-  parseBoolean, parseFilters, parseInteger, parseList, parseNumber, parseObject, parsePaging, parseSort, parseUserIds,
+  parseBoolean, parseDataFilters, parseFilters, parseInteger, parseList, parseNumber, parseObject, parsePaging, parseSort, parseUserIds,
 } from './params.js';
 import { stripXmlInvalid } from './text.js';
 
@@ -74,7 +74,7 @@ describe('parameter conventions', () => {
 
   it('reads the field[op]=value filter language', () => {
     const spec = { type: 'integer', name: 'string', date_sent: 'number', updated_at: 'time', _id: 'objectId', 'attachments.type': 'string' } as const;
-    const f = (query: string) => parseFilters(parse(query), spec, true);
+    const f = (query: string) => [...parseFilters(parse(query), spec), ...parseDataFilters(parse(query))];
     assert.deepEqual(f('type=2'), [{ field: 'type', op: 'eq', value: 2 }]);
     assert.deepEqual(f('type[in]=1,2&type[nin]=3'), [{ field: 'type', op: 'in', value: [1, 2] }, { field: 'type', op: 'nin', value: [3] }]);
     assert.deepEqual(f('type[or]=1,3'), [{ field: 'type', op: 'in', value: [1, 3] }]);

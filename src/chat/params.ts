@@ -173,13 +173,12 @@ function filtersOf<F extends string>(field: F, kind: FilterKind, raw: unknown): 
 }
 
 /**
- * The `field=value` and `field[op]=value` filters of `params` for the fields of `spec`, plus
- * `data[key]=value` filters as `data.<key>` when `withData` is set. A dotted field (attachments.type)
- * is found under its dotted key or nested (`attachments[type]`). Unknown operators are ignored;
- * a value that does not fit its field is a 400.
+ * The `field=value` and `field[op]=value` filters of `params` for the fields of `spec`. A dotted
+ * field (attachments.type) is found under its dotted key or nested (`attachments[type]`). Unknown
+ * operators are ignored; a value that does not fit its field is a 400.
  */
-export function parseFilters<F extends string>(params: Params, spec: Readonly<Record<F, FilterKind>>, withData = false): Filter<F | `data.${string}`>[] {
-  const filters: Filter<F | `data.${string}`>[] = [];
+export function parseFilters<F extends string>(params: Params, spec: Readonly<Record<F, FilterKind>>): Filter<F>[] {
+  const filters: Filter<F>[] = [];
   for (const field of Object.keys(spec) as F[]) {
     let raw = params[field];
     if (raw === undefined && field.includes('.')) {
@@ -189,8 +188,11 @@ export function parseFilters<F extends string>(params: Params, spec: Readonly<Re
     }
     filters.push(...filtersOf(field, spec[field], raw));
   }
-  if (withData && isRecord(params.data)) {
-    for (const [key, raw] of Object.entries(params.data)) filters.push(...filtersOf(`data.${key}` as const, 'custom', raw));
-  }
   return filters;
+}
+
+/** `data[key]=value` and `data[key][op]=value` filters on custom data, as fields `data.<key>`. */
+export function parseDataFilters(params: Params): Filter<`data.${string}`>[] {
+  if (!isRecord(params.data)) return [];
+  return Object.entries(params.data).flatMap(([key, raw]) => filtersOf(`data.${key}` as const, 'custom', raw));
 }

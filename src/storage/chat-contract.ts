@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { ChatMessage, Dialog, DialogQuery, MessageQuery, NewDialog, Store } from './types.js';
+import { DuplicateMessageIdError, type ChatMessage, type Dialog, type DialogQuery, type MessageQuery, type NewDialog, type Store } from './types.js';
 
 export function chatStoreContract(name: string, open: () => Promise<Store>): void {
   describe(`ChatStore contract: ${name}`, () => {
@@ -225,7 +225,12 @@ export function chatStoreContract(name: string, open: () => Promise<Store>): voi
         assert.deepEqual(after.updatedAt, m.createdAt);
         assert.deepEqual([await unread(dialog, a), await unread(dialog, b), await unread(dialog, c)], [0, 1, 1]);
         assert.deepEqual(await store.chat.unreadCounts(appId, b), new Map([[dialog.id, 1]]));
-        await assert.rejects(store.chat.insertMessage(m, { unreadFor: [b], unhideFor: [] }), 'ids are unique');
+        await assert.rejects(store.chat.insertMessage(m, { unreadFor: [b], unhideFor: [] }),
+          (err: unknown) => err instanceof DuplicateMessageIdError && err.messageId === m.id);
+        const elsewhere = await world(1);
+        const otherDialog = await store.chat.createDialog(newDialog(elsewhere.appId, { type: 1, ownerId: elsewhere.users[0] }));
+        await assert.rejects(store.chat.insertMessage({ ...m, appId: elsewhere.appId, dialogId: otherDialog.id }, { unreadFor: [], unhideFor: [] }),
+          DuplicateMessageIdError, 'ids are unique across applications');
         assert.equal(await unread(dialog, b), 1, 'a failed insert changes nothing');
       });
 

@@ -193,6 +193,14 @@ export interface DialogQuery {
   skip: number;
 }
 
+/** Thrown by ChatStore.insertMessage when the message id is already used (in any application). */
+export class DuplicateMessageIdError extends Error {
+  constructor(readonly messageId: string) {
+    super(`message id ${messageId} is already used`);
+    this.name = 'DuplicateMessageIdError';
+  }
+}
+
 export interface ChatMessage {
   id: string; // 24-hex ObjectId
   appId: number;
@@ -274,7 +282,8 @@ export interface ChatStore {
   /**
    * In one transaction: stores the message, makes it the dialog's last message (and bumps
    * updated_at), adds one unread message for each of `unreadFor` and shows the dialog again to
-   * each of `unreadFor` and `unhideFor` who had hidden it. Throws if the id exists.
+   * each of `unreadFor` and `unhideFor` who had hidden it. Throws DuplicateMessageIdError (and
+   * changes nothing) when the id is taken.
    */
   insertMessage(message: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void>;
   /** With `viewerId`, a message that user deleted for themselves is null. */

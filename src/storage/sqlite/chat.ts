@@ -1,19 +1,21 @@
 import type Database from 'better-sqlite3';
-import type {
-  ChatMessage,
-  ChatStore,
-  Dialog,
-  DialogChanges,
-  DialogField,
-  DialogMemberState,
-  DialogQuery,
-  DialogType,
-  HistoryCursor,
-  MessageField,
-  MessageMarks,
-  MessageQuery,
-  NewDialog,
-  UserDialog,
+import Sqlite from 'better-sqlite3';
+import {
+  DuplicateMessageIdError,
+  type ChatMessage,
+  type ChatStore,
+  type Dialog,
+  type DialogChanges,
+  type DialogField,
+  type DialogMemberState,
+  type DialogQuery,
+  type DialogType,
+  type HistoryCursor,
+  type MessageField,
+  type MessageMarks,
+  type MessageQuery,
+  type NewDialog,
+  type UserDialog,
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
 
@@ -366,6 +368,17 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async insertMessage(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
+    try {
+      this.insertMessageTx(m, effects);
+    } catch (err) {
+      if (err instanceof Sqlite.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE' && err.message.includes('messages.id')) {
+        throw new DuplicateMessageIdError(m.id);
+      }
+      throw err;
+    }
+  }
+
+  private insertMessageTx(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): void {
     this.db.transaction(() => {
       this.s.insertMessage.run(m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent,
         JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable ? 1 : 0, JSON.stringify(m.readIds),
