@@ -9,7 +9,7 @@ import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, t
 import type { ParserLimits } from './xml/stream-parser.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
 import { starttlsModule } from './modules/starttls/index.js';
-import { saslModule, type Authenticator } from './modules/sasl/index.js';
+import { saslModule } from './modules/sasl/index.js';
 import { bindModule } from './modules/bind/index.js';
 import { sessionModule } from './modules/session/index.js';
 import { pingModule } from './modules/ping/index.js';
@@ -19,6 +19,8 @@ import { rosterModule } from './modules/roster/index.js';
 import { presenceModule } from './modules/presence/index.js';
 import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
+import { buildRestApp } from './rest/app.js';
+import { storeAuthenticator } from './credentials.js';
 
 export interface ServerOptions {
   config: Config;
@@ -33,22 +35,12 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-export function passwordAuthenticator(store: Store): Authenticator {
-  return {
-    verifyPlain: (user, password) => store.accounts.verifyPassword(user.appId, user.userId, password),
-    scramCredentials: async (user, hash) => {
-      const credential = await store.accounts.getScramCredential(user.appId, user.userId, hash);
-      return credential ? [credential] : null;
-    },
-  };
-}
-
 export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
   });
   starttlsModule(core);
-  saslModule(core, passwordAuthenticator(store));
+  saslModule(core, storeAuthenticator(store));
   bindModule(core);
   sessionModule(core);
   pingModule(core);
@@ -73,13 +65,18 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     return listener.port;
   };
 
+  const httpServer = config.http_port > 0 ? http.createServer() : null;
+  const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
+  const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log }, { servers: webServers }) : null;
+
   try {
     const ports = {
       c2s: await open(config.c2s_port, (port) => listenTcp({ ...base, port, tls })),
       c2sTls: await open(config.c2s_tls_port, (port) => listenDirectTls({ ...base, port, tls: tls! })),
       ws: await open(config.ws_port, (port) => listenWebSocket({ ...base, port })),
-      http: await open(config.http_port, (port) => listenHttp(http.createServer(), { ...base, port })),
-      https: await open(config.https_port, (port) => listenHttp(https.createServer(tls!), { ...base, port })),
+      http: await open(config.http_port, (port) => listenHttp(httpServer!, { ...base, port })),
+      https: await open(config.https_port, (port) => listenHttp(httpsServer!, { ...base, port })),
     };
     log.info({ domain: config.domain, bind: config.bind, ports }, 'Parley is listening');
     return {
@@ -89,25 +86,18 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
         log.info({ reason }, 'stopping');
         await core.stop();
         await Promise.all(listeners.map((l) => l.close()));
+        await rest?.close();
       },
     };
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
+    await rest?.close();
     throw err;
   }
 }
 
-/** The HTTP(S) listener: a health check for now, plus XMPP over WebSocket at /ws. The REST API mounts here. */
+/** An HTTP(S) listener: the REST API (already attached to the server) plus XMPP over WebSocket at /ws. */
 function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: ParserLimits; accept: Core['accept'] }): Promise<Listener> {
-  server.on('request', (req, res) => {
-    if (req.url === '/health' || req.url === '/health.json') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok' }));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ errors: ['Not found'] }));
-  });
   const wss = attachWebSocket(server, opts);
   return listen(server, opts, () => wss.close());
 }

@@ -38,6 +38,9 @@ test('defaults', () => {
     max_connections_per_ip: 200,
     keepalive_interval: 60,
     offline_limit: 1000,
+    session_lifetime: 7200,
+    blob_max_size: 26214400,
+    public_api_url: null,
   });
 });
 

@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'port' | 'count' | 'count0' | 'bool' | 'level' | 'domain' | 'string' | 'path' | 'path?';
+type Kind = 'port' | 'count' | 'count0' | 'bool' | 'level' | 'domain' | 'string' | 'string?' | 'path' | 'path?';
 type Key = Exclude<keyof Config, 'config_file'>;
 
 export interface ConfigKeyInfo {
@@ -47,6 +47,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('max_connections_per_ip', 200, 'count', 'Concurrent connections allowed per remote address'),
   key('keepalive_interval', 60, 'count0', 'Seconds between whitespace keep-alives; 0 = off'),
   key('offline_limit', 1000, 'count', 'Offline messages stored per user'),
+  key('session_lifetime', 7200, 'count', 'Seconds a REST session token lives after its last request'),
+  key('blob_max_size', 26214400, 'count', 'Largest file a blob upload may carry, in bytes'),
+  key('public_api_url', null, 'string?', 'REST base URL announced by /account_settings.json; the request\'s own host if unset'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));
@@ -94,6 +97,8 @@ function parseValue(info: ConfigKeyInfo, raw: unknown, where: string, fromEnv: b
       return ok ? d : fail('a DNS name such as chat.example.com');
     }
     case 'string':
+    case 'string?':
+      if (raw === null && info.kind === 'string?') return null;
       return typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : fail('a non-empty string');
     case 'path':
     case 'path?':
@@ -154,7 +159,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     if (raw === undefined) continue;
     // An empty variable clears a nullable key and is ignored otherwise, as if unset.
     if (raw.trim() === '') {
-      if (info.kind === 'path?') {
+      if (info.kind === 'path?' || info.kind === 'string?') {
         values.set(info.key, null);
         sources.set(info.key, info.env);
       }

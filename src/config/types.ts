@@ -22,4 +22,7 @@ export interface Config {
   max_connections_per_ip: number;
   keepalive_interval: number; // seconds between whitespace keep-alives; 0 = off
   offline_limit: number; // stored offline messages per user
+  session_lifetime: number; // seconds a REST token lives after its last request
+  blob_max_size: number; // bytes per uploaded file
+  public_api_url: string | null; // announced REST base URL
 }

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { deriveScramCredential } from '../util/password.js';
-import { DuplicateLoginError, type RosterItem, type Store } from './types.js';
+import { DuplicateLoginError, DuplicateUserError, type RosterItem, type Store } from './types.js';
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
@@ -72,7 +72,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const name = login();
         const full = await store.accounts.createUser(app.id, { login: name, password: 'pw', email: 'a@example.com', fullName: 'Ann' });
         assert.deepEqual({ ...full, id: 0, createdAt: 0, updatedAt: 0 },
-          { id: 0, appId: app.id, login: name, email: 'a@example.com', fullName: 'Ann', createdAt: 0, updatedAt: 0 });
+          {
+            id: 0, appId: app.id, login: name, email: 'a@example.com', fullName: 'Ann', phone: null, website: null, externalUserId: null,
+            facebookId: null, twitterId: null, blobId: null, customData: null, tags: [], lastRequestAt: null, createdAt: 0, updatedAt: 0,
+          });
         assertRecent(full.createdAt, since);
         assertRecent(full.updatedAt, since);
         const bare = await store.accounts.createUser(app.id, { login: login(), password: 'pw' });
@@ -264,6 +267,129 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await store.roster.getRoster(alice.id), []);
         assert.equal((await store.roster.getRoster(bob.id)).length, 1);
         assert.deepEqual(await store.roster.getRoster(2 ** 31 - 1), []);
+      });
+    });
+
+    describe('user profiles and queries', () => {
+      it('keeps every profile field and updates only the given ones', async () => {
+        const app = await newApp();
+        const created = await store.accounts.createUser(app.id, {
+          login: login(), password: 'secret', email: `${login()}@example.com`, fullName: 'Ann Lee', phone: '+100',
+          website: 'https://ann.example', externalUserId: 'ext-1', facebookId: 'fb1', twitterId: 'tw1', blobId: 7,
+          customData: '{"a":1}', tags: ['red', 'blue'],
+        });
+        assert.deepEqual([created.phone, created.externalUserId, created.blobId, created.customData, created.tags, created.lastRequestAt],
+          ['+100', 'ext-1', 7, '{"a":1}', ['red', 'blue'], null]);
+        const updated = await store.accounts.updateUser(app.id, created.id, { fullName: 'Ann B. Lee', tags: [], phone: null });
+        assert.equal(updated!.fullName, 'Ann B. Lee');
+        assert.equal(updated!.phone, null);
+        assert.deepEqual(updated!.tags, []);
+        assert.equal(updated!.email, created.email);
+        assert.equal(updated!.website, created.website);
+        assert.equal(await store.accounts.updateUser(app.id, 2 ** 31 - 1, { fullName: 'x' }), null);
+        assert.equal(await store.accounts.updateUser((await newApp()).id, created.id, { fullName: 'x' }), null);
+      });
+
+      it('refuses a taken login or email on create and update, per application', async () => {
+        const app = await newApp();
+        const email = `${login()}@example.com`;
+        const first = await store.accounts.createUser(app.id, { login: login(), password: 'secret', email });
+        const second = await store.accounts.createUser(app.id, { login: login(), password: 'secret' });
+        await assert.rejects(store.accounts.createUser(app.id, { login: login(), password: 'secret', email }),
+          (err: unknown) => err instanceof DuplicateUserError && err.field === 'email');
+        await assert.rejects(store.accounts.updateUser(app.id, second.id, { login: first.login }),
+          (err: unknown) => err instanceof DuplicateUserError && err.field === 'login');
+        await assert.rejects(store.accounts.updateUser(app.id, second.id, { email }),
+          (err: unknown) => err instanceof DuplicateUserError && err.field === 'email');
+        await store.accounts.createUser((await newApp()).id, { login: first.login, password: 'secret', email });
+      });
+
+      it('finds users by each key within their application', async () => {
+        const app = await newApp();
+        const user = await store.accounts.createUser(app.id, {
+          login: login(), password: 'secret', email: `${login()}@example.com`, externalUserId: 'e-9', facebookId: 'f-9', twitterId: 't-9', phone: '555',
+        });
+        const keys = { login: user.login, email: user.email!, externalUserId: 'e-9', facebookId: 'f-9', twitterId: 't-9', phone: '555' } as const;
+        for (const [key, value] of Object.entries(keys)) {
+          assert.equal((await store.accounts.getUserBy(app.id, key as keyof typeof keys, value))?.id, user.id, key);
+          assert.equal(await store.accounts.getUserBy((await newApp()).id, key as keyof typeof keys, value), null, key);
+        }
+      });
+
+      it('queries with conditions, tags, order and paging', async () => {
+        const app = await newApp();
+        const make = (fullName: string, tags: string[]) => store.accounts.createUser(app.id, { login: login(), password: 'secret', fullName, tags });
+        const [a, b, c] = [await make('Alpha One', ['x']), await make('Beta Two', ['y', 'x']), await make('Gamma One', ['z'])];
+        const ids = (r: { users: { id: number }[] }) => r.users.map((u) => u.id);
+        const all = await store.accounts.queryUsers(app.id, { limit: 10, offset: 0 });
+        assert.deepEqual([all.total, ids(all)], [3, [a.id, b.id, c.id]]);
+        const some = await store.accounts.queryUsers(app.id, { conditions: [{ field: 'id', op: 'in', values: [a.id, c.id, 2 ** 31 - 1] }], limit: 10, offset: 0 });
+        assert.deepEqual(ids(some), [a.id, c.id]);
+        const gt = await store.accounts.queryUsers(app.id, { conditions: [{ field: 'id', op: 'gt', values: [a.id] }], order: { field: 'id', desc: true }, limit: 1, offset: 0 });
+        assert.deepEqual([gt.total, ids(gt)], [2, [c.id]]);
+        const named = await store.accounts.queryUsers(app.id, { conditions: [{ field: 'fullName', op: 'contains', values: ['one'] }], limit: 10, offset: 0 });
+        assert.deepEqual(ids(named), [a.id, c.id]);
+        const tagged = await store.accounts.queryUsers(app.id, { anyTag: ['x'], limit: 10, offset: 1 });
+        assert.deepEqual([tagged.total, ids(tagged)], [2, [b.id]]);
+        const between = await store.accounts.queryUsers(app.id, { conditions: [{ field: 'id', op: 'between', values: [b.id, c.id] }], limit: 10, offset: 0 });
+        assert.deepEqual(ids(between), [b.id, c.id]);
+      });
+
+      it('records the last request time', async () => {
+        const user = await newUser();
+        const at = new Date(Date.now() - 5000);
+        await store.accounts.touchUser(user.appId, user.id, at);
+        assert.equal((await store.accounts.getUser(user.appId, user.id))!.lastRequestAt!.getTime(), at.getTime());
+      });
+    });
+
+    describe('api sessions', () => {
+      const token = () => randomBytes(20).toString('hex');
+      const later = (ms: number) => new Date(Date.now() + ms);
+
+      it('creates, upgrades, extends and deletes sessions', async () => {
+        const user = await newUser();
+        const t = token();
+        const created = await store.sessions.createSession({ token: t, appId: user.appId, userId: null, nonce: 42, ts: 1700000000, expiresAt: later(60_000) });
+        assert.deepEqual([created.token, created.appId, created.userId, created.nonce, created.ts], [t, user.appId, null, 42, 1700000000]);
+        await store.sessions.setSessionUser(t, user.id, later(120_000));
+        const upgraded = (await store.sessions.getSession(t))!;
+        assert.equal(upgraded.userId, user.id);
+        assert.ok(upgraded.expiresAt.getTime() > Date.now() + 100_000);
+        const until = later(500_000);
+        await store.sessions.extendSession(t, until);
+        assert.equal((await store.sessions.getSession(t))!.expiresAt.getTime(), until.getTime());
+        assert.deepEqual((await store.sessions.userSessions(user.appId, user.id, new Date(), 5)).map((s) => s.token), [t]);
+        assert.deepEqual(await store.sessions.userSessions(user.appId + 1, user.id, new Date(), 5), []);
+        assert.equal(await store.sessions.deleteSession(t), true);
+        assert.equal(await store.sessions.deleteSession(t), false);
+        assert.equal(await store.sessions.getSession(t), null);
+      });
+
+      it('claims each (timestamp, nonce) once per application and purges the old', async () => {
+        const app = await newApp();
+        const other = await newApp();
+        const ts = Math.floor(Date.now() / 1000);
+        assert.equal(await store.sessions.claimNonce(app.id, ts, '77'), true);
+        assert.equal(await store.sessions.claimNonce(app.id, ts, '77'), false);
+        assert.equal(await store.sessions.claimNonce(app.id, ts + 1, '77'), true);
+        assert.equal(await store.sessions.claimNonce(other.id, ts, '77'), true);
+        const expired = token();
+        const live = token();
+        await store.sessions.createSession({ token: expired, appId: app.id, userId: null, nonce: 1, ts, expiresAt: later(-1000) });
+        await store.sessions.createSession({ token: live, appId: app.id, userId: null, nonce: 2, ts, expiresAt: later(60_000) });
+        await store.sessions.purge(new Date(), ts + 1);
+        assert.equal(await store.sessions.getSession(expired), null);
+        assert.ok(await store.sessions.getSession(live));
+        assert.equal(await store.sessions.claimNonce(app.id, ts, '77'), true, 'purged nonces can be claimed again');
+      });
+
+      it('ends a user\'s sessions as user sessions when the user is deleted', async () => {
+        const user = await newUser();
+        const t = token();
+        await store.sessions.createSession({ token: t, appId: user.appId, userId: user.id, nonce: 1, ts: 1, expiresAt: later(60_000) });
+        await store.accounts.deleteUser(user.appId, user.id);
+        assert.deepEqual(await store.sessions.userSessions(user.appId, user.id, new Date(), 5), []);
       });
     });
 

@@ -16,8 +16,53 @@ export interface User {
   login: string;
   email: string | null;
   fullName: string | null;
+  phone: string | null;
+  website: string | null;
+  externalUserId: string | null;
+  facebookId: string | null;
+  twitterId: string | null;
+  blobId: number | null;
+  customData: string | null;
+  tags: string[];
+  lastRequestAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** The profile fields a client may set; absent fields are left alone by updates. */
+export interface UserProfile {
+  login?: string;
+  email?: string | null;
+  fullName?: string | null;
+  phone?: string | null;
+  website?: string | null;
+  externalUserId?: string | null;
+  facebookId?: string | null;
+  twitterId?: string | null;
+  blobId?: number | null;
+  customData?: string | null;
+  tags?: string[];
+}
+
+/** Fields users can be found by, one match at most per application (external ids are not unique, the first wins). */
+export type UserKey = 'login' | 'email' | 'externalUserId' | 'facebookId' | 'twitterId' | 'phone';
+
+export type UserField = 'id' | 'login' | 'email' | 'fullName' | 'phone' | 'website' | 'externalUserId' | 'facebookId' | 'twitterId' | 'blobId' | 'createdAt' | 'updatedAt' | 'lastRequestAt';
+
+export interface UserCondition {
+  field: UserField;
+  op: 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'between' | 'in' | 'contains';
+  /** Dates as epoch milliseconds; 'between' takes two values, 'in' any number. */
+  values: (string | number)[];
+}
+
+export interface UserQuery {
+  conditions?: UserCondition[];
+  /** Users carrying at least one of these tags. */
+  anyTag?: string[];
+  order?: { field: UserField; desc: boolean };
+  limit: number;
+  offset: number;
 }
 
 export type ScramHash = 'sha1' | 'sha256';
@@ -30,16 +75,22 @@ export interface ScramCredential {
   serverKey: Buffer;
 }
 
-export interface NewUser {
+export interface NewUser extends UserProfile {
   login: string;
   password: string;
-  email?: string | null;
-  fullName?: string | null;
 }
 
-export class DuplicateLoginError extends Error {
+/** A unique user field (login or email) already belongs to another user of the application. */
+export class DuplicateUserError extends Error {
+  constructor(readonly field: 'login' | 'email', readonly value: string) {
+    super(`${field} "${value}" is already taken`);
+    this.name = 'DuplicateUserError';
+  }
+}
+
+export class DuplicateLoginError extends DuplicateUserError {
   constructor(readonly login: string) {
-    super(`login "${login}" is already taken`);
+    super('login', login);
     this.name = 'DuplicateLoginError';
   }
 }
@@ -50,11 +101,18 @@ export interface AccountStore {
   getApplicationByAuthKey(authKey: string): Promise<Application | null>;
   listApplications(): Promise<Application[]>;
 
-  /** Throws DuplicateLoginError when the login exists in that application. */
+  /** Throws DuplicateUserError (DuplicateLoginError for the login) when a unique field is taken in that application. */
   createUser(appId: number, input: NewUser): Promise<User>;
   getUser(appId: number, userId: number): Promise<User | null>;
   getUserByLogin(appId: number, login: string): Promise<User | null>;
+  getUserBy(appId: number, key: UserKey, value: string): Promise<User | null>;
   listUsers(appId: number, page?: { limit?: number; offset?: number }): Promise<User[]>;
+  /** Users matching every condition, with the total before paging. */
+  queryUsers(appId: number, query: UserQuery): Promise<{ total: number; users: User[] }>;
+  /** Throws DuplicateUserError like createUser; null when the user does not exist. */
+  updateUser(appId: number, userId: number, profile: UserProfile): Promise<User | null>;
+  /** Records activity (REST requests, presence); cheap enough to call often. */
+  touchUser(appId: number, userId: number, at: Date): Promise<void>;
   deleteUser(appId: number, userId: number): Promise<boolean>;
   setPassword(appId: number, userId: number, password: string): Promise<void>;
   verifyPassword(appId: number, userId: number, password: string): Promise<boolean>;
@@ -94,8 +152,39 @@ export interface RosterStore {
   removeItem(userId: number, jid: string): Promise<boolean>;
 }
 
+/** A REST API session (QB-Token): an application session, or a user session when userId is set. */
+export interface ApiSession {
+  id: number;
+  token: string;
+  appId: number;
+  userId: number | null;
+  nonce: number;
+  ts: number;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date;
+}
+
+export interface SessionStore {
+  createSession(input: { token: string; appId: number; userId: number | null; nonce: number; ts: number; expiresAt: Date }): Promise<ApiSession>;
+  /** The session, expired or not; the caller decides. */
+  getSession(token: string): Promise<ApiSession | null>;
+  /** Moves the expiry (sliding lifetime). */
+  extendSession(token: string, expiresAt: Date): Promise<void>;
+  /** Upgrades (a user id) or downgrades (null) the same token. */
+  setSessionUser(token: string, userId: number | null, expiresAt: Date): Promise<void>;
+  deleteSession(token: string): Promise<boolean>;
+  /** Live user sessions of one user, newest first. */
+  userSessions(appId: number, userId: number, now: Date, limit: number): Promise<ApiSession[]>;
+  /** Records a signed request's (timestamp, nonce); false when that pair was already used by the application. */
+  claimNonce(appId: number, ts: number, nonce: string): Promise<boolean>;
+  /** Drops expired sessions and nonces older than `noncesBefore` (unix seconds). */
+  purge(now: Date, noncesBefore: number): Promise<void>;
+}
+
 export interface Store {
   readonly accounts: AccountStore;
+  readonly sessions: SessionStore;
   readonly offline: OfflineStore;
   readonly roster: RosterStore;
   readonly chat: ChatStore;

@@ -3,12 +3,18 @@ import type Database from 'better-sqlite3';
 import { deriveScramCredential, hashPassword, verifyPasswordHash } from '../../util/password.js';
 import {
   DuplicateLoginError,
+  DuplicateUserError,
   type AccountStore,
   type Application,
   type NewUser,
   type ScramCredential,
   type ScramHash,
   type User,
+  type UserCondition,
+  type UserField,
+  type UserKey,
+  type UserProfile,
+  type UserQuery,
 } from '../types.js';
 
 interface AppRow {
@@ -26,6 +32,15 @@ interface UserRow {
   login: string;
   email: string | null;
   full_name: string | null;
+  phone: string | null;
+  website: string | null;
+  external_user_id: string | null;
+  facebook_id: string | null;
+  twitter_id: string | null;
+  blob_id: number | null;
+  custom_data: string | null;
+  tags: string;
+  last_request_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -37,7 +52,40 @@ interface StoredScram {
   serverKey: string;
 }
 
-const USER_COLUMNS = 'id, app_id, login, email, full_name, created_at, updated_at';
+const USER_COLUMNS =
+  'id, app_id, login, email, full_name, phone, website, external_user_id, facebook_id, twitter_id, blob_id, custom_data, tags, last_request_at, created_at, updated_at';
+
+const COLUMN: Record<UserField, string> = {
+  id: 'id',
+  login: 'login',
+  email: 'email',
+  fullName: 'full_name',
+  phone: 'phone',
+  website: 'website',
+  externalUserId: 'external_user_id',
+  facebookId: 'facebook_id',
+  twitterId: 'twitter_id',
+  blobId: 'blob_id',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  lastRequestAt: 'last_request_at',
+};
+
+/** Profile fields as columns; tags are kept as ",a,b," so one LIKE finds a whole tag. */
+function profileColumns(p: UserProfile): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(COLUMN)) {
+    const value = (p as Record<string, unknown>)[field];
+    if (value !== undefined && field !== 'id' && !field.endsWith('At')) out[column] = value;
+  }
+  if (p.customData !== undefined) out.custom_data = p.customData;
+  if (p.tags !== undefined) out.tags = p.tags.length ? `,${p.tags.join(',')},` : '';
+  return out;
+}
+
+const SQL_OPS: Record<Exclude<UserCondition['op'], 'between' | 'in' | 'contains'>, string> = {
+  eq: '=', ne: '!=', gt: '>', lt: '<', ge: '>=', le: '<=',
+};
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 const token = () => randomBytes(16).toString('base64url');
@@ -58,6 +106,15 @@ const toUser = (r: UserRow): User => ({
   login: r.login,
   email: r.email,
   fullName: r.full_name,
+  phone: r.phone,
+  website: r.website,
+  externalUserId: r.external_user_id,
+  facebookId: r.facebook_id,
+  twitterId: r.twitter_id,
+  blobId: r.blob_id,
+  customData: r.custom_data,
+  tags: r.tags ? r.tags.slice(1, -1).split(',') : [],
+  lastRequestAt: r.last_request_at === null ? null : new Date(r.last_request_at),
   createdAt: new Date(r.created_at),
   updatedAt: new Date(r.updated_at),
 });
@@ -92,11 +149,19 @@ async function secrets(password: string) {
 
 const isUniqueViolation = (err: unknown) => (err as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
+function duplicateFrom(err: unknown, profile: UserProfile): DuplicateUserError | null {
+  if (!isUniqueViolation(err)) return null;
+  const message = String((err as Error).message);
+  if (message.includes('users.email') && profile.email) return new DuplicateUserError('email', profile.email);
+  return profile.login ? new DuplicateLoginError(profile.login) : null;
+}
+
 export class SqliteAccountStore implements AccountStore {
   private readonly s;
   private readonly insertApplication: (name: string | undefined) => number;
+  private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.s = {
       insertApp: db.prepare<[string, string, string, string, number]>(
         'INSERT INTO applications (name, auth_key, auth_secret, account_key, created_at) VALUES (?, ?, ?, ?, ?)'),
@@ -104,11 +169,8 @@ export class SqliteAccountStore implements AccountStore {
       getApp: db.prepare<[number], AppRow>('SELECT * FROM applications WHERE id = ?'),
       appByKey: db.prepare<[string], AppRow>('SELECT * FROM applications WHERE auth_key = ?'),
       listApps: db.prepare<[], AppRow>('SELECT * FROM applications ORDER BY id'),
-      insertUser: db.prepare<[Record<string, unknown>], UserRow>(
-        `INSERT INTO users (app_id, login, email, full_name, password_hash, scram_sha1, scram_sha256, created_at, updated_at)
-         VALUES (@appId, @login, @email, @fullName, @passwordHash, @scramSha1, @scramSha256, @now, @now)
-         RETURNING ${USER_COLUMNS}`),
       loginTaken: db.prepare<[number, string], { 1: number }>('SELECT 1 FROM users WHERE app_id = ? AND login = ?'),
+      touch: db.prepare<[number, number, number]>('UPDATE users SET last_request_at = ? WHERE app_id = ? AND id = ?'),
       getUser: db.prepare<[number, number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? AND id = ?`),
       userByLogin: db.prepare<[number, string], UserRow>(
         `SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? AND login = ?`),
@@ -150,20 +212,82 @@ export class SqliteAccountStore implements AccountStore {
     // Checked before hashing so a taken login costs no scrypt; the UNIQUE constraint still settles races.
     if (this.s.loginTaken.get(appId, input.login)) throw new DuplicateLoginError(input.login);
     if (!this.s.getApp.get(appId)) throw new Error(`application ${appId} does not exist`);
-    const params = {
-      appId,
-      login: input.login,
-      email: input.email ?? null,
-      fullName: input.fullName ?? null,
-      now: Date.now(),
-      ...(await secrets(input.password)),
+    const { passwordHash, scramSha1, scramSha256 } = await secrets(input.password);
+    const now = Date.now();
+    const row: Record<string, unknown> = {
+      ...profileColumns(input), app_id: appId, password_hash: passwordHash, scram_sha1: scramSha1, scram_sha256: scramSha256,
+      created_at: now, updated_at: now,
     };
+    const columns = Object.keys(row);
+    const sql = `INSERT INTO users (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')}) RETURNING ${USER_COLUMNS}`;
     try {
-      return toUser(this.s.insertUser.get(params)!);
+      return toUser(this.statement(sql).get(row) as UserRow);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateLoginError(input.login);
-      throw err;
+      throw duplicateFrom(err, input) ?? err;
     }
+  }
+
+  async updateUser(appId: number, userId: number, profile: UserProfile): Promise<User | null> {
+    const row = { ...profileColumns(profile), updated_at: Date.now() };
+    const sql = `UPDATE users SET ${Object.keys(row).map((c) => `${c} = @${c}`).join(', ')}
+      WHERE app_id = @app_id AND id = @id RETURNING ${USER_COLUMNS}`;
+    try {
+      const updated = this.statement(sql).get({ ...row, app_id: appId, id: userId }) as UserRow | undefined;
+      return updated ? toUser(updated) : null;
+    } catch (err) {
+      throw duplicateFrom(err, profile) ?? err;
+    }
+  }
+
+  async getUserBy(appId: number, key: UserKey, value: string): Promise<User | null> {
+    const row = this.statement(`SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? AND ${COLUMN[key]} = ? ORDER BY id LIMIT 1`)
+      .get(appId, value) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async queryUsers(appId: number, query: UserQuery): Promise<{ total: number; users: User[] }> {
+    const where = ['app_id = ?'];
+    const args: unknown[] = [appId];
+    for (const c of query.conditions ?? []) {
+      const column = COLUMN[c.field];
+      if (c.op === 'in') {
+        where.push(c.values.length ? `${column} IN (${c.values.map(() => '?').join(', ')})` : '0');
+        args.push(...c.values);
+      } else if (c.op === 'between') {
+        where.push(`${column} BETWEEN ? AND ?`);
+        args.push(c.values[0], c.values[1]);
+      } else if (c.op === 'contains') {
+        where.push(`instr(lower(${column}), lower(?)) > 0`);
+        args.push(c.values[0]);
+      } else {
+        where.push(`${column} ${SQL_OPS[c.op]} ?`);
+        args.push(c.values[0]);
+      }
+    }
+    if (query.anyTag) {
+      where.push(query.anyTag.length ? `(${query.anyTag.map(() => 'instr(tags, ?) > 0').join(' OR ')})` : '0');
+      args.push(...query.anyTag.map((t) => `,${t},`));
+    }
+    const filter = where.join(' AND ');
+    const total = (this.statement(`SELECT count(*) AS n FROM users WHERE ${filter}`).get(...args) as { n: number }).n;
+    const order = query.order ? `${COLUMN[query.order.field]} ${query.order.desc ? 'DESC' : 'ASC'}, id` : 'id';
+    const rows = this.statement(`SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...args, query.limit, query.offset) as UserRow[];
+    return { total, users: rows.map(toUser) };
+  }
+
+  async touchUser(appId: number, userId: number, at: Date): Promise<void> {
+    this.s.touch.run(at.getTime(), appId, userId);
+  }
+
+  /** Statements built from a fixed vocabulary of columns, prepared once per shape. */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.statements.size < 500) this.statements.set(sql, st);
+    }
+    return st;
   }
 
   async getUser(appId: number, userId: number): Promise<User | null> {

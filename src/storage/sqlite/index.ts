@@ -6,17 +6,20 @@ import { SqliteChatStore } from './chat.js';
 import { migrate } from './migrations.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
+import { SqliteSessionStore } from './sessions.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly offline: SqliteOfflineStore;
   readonly roster: SqliteRosterStore;
+  readonly sessions: SqliteSessionStore;
   readonly chat: SqliteChatStore;
 
   constructor(readonly db: Database.Database) {
     this.accounts = new SqliteAccountStore(db);
     this.offline = new SqliteOfflineStore(db);
     this.roster = new SqliteRosterStore(db);
+    this.sessions = new SqliteSessionStore(db);
     this.chat = new SqliteChatStore(db);
   }
 

@@ -49,7 +49,42 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
-  // Version 2 belongs to the REST foundation (users/sessions); versions only need to increase.
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE users ADD COLUMN phone TEXT;
+      ALTER TABLE users ADD COLUMN website TEXT;
+      ALTER TABLE users ADD COLUMN external_user_id TEXT;
+      ALTER TABLE users ADD COLUMN facebook_id TEXT;
+      ALTER TABLE users ADD COLUMN twitter_id TEXT;
+      ALTER TABLE users ADD COLUMN blob_id INTEGER;
+      ALTER TABLE users ADD COLUMN custom_data TEXT;
+      ALTER TABLE users ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+      ALTER TABLE users ADD COLUMN last_request_at INTEGER;
+      CREATE UNIQUE INDEX users_email ON users (app_id, email) WHERE email IS NOT NULL;
+      CREATE INDEX users_external ON users (app_id, external_user_id) WHERE external_user_id IS NOT NULL;
+      CREATE INDEX users_full_name ON users (app_id, full_name);
+      CREATE TABLE api_sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        token TEXT NOT NULL UNIQUE,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        nonce INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX api_sessions_user ON api_sessions (user_id, expires_at);
+      CREATE INDEX api_sessions_expiry ON api_sessions (expires_at);
+      CREATE TABLE session_nonces (
+        app_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        nonce TEXT NOT NULL,
+        PRIMARY KEY (app_id, ts, nonce)
+      ) WITHOUT ROWID;
+    `,
+  },
   {
     version: 3,
     sql: `

@@ -1,0 +1,92 @@
+// The REST API: one Fastify instance with QuickBlox's conventions (bodies as JSON, bracket forms
+// or multipart; errors as QuickBlox JSON; CORS for its headers; QB-Token sessions), and one
+// plugin per resource.
+import type http from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import { ApiError } from '../chat/errors.js';
+import { registerAuth } from './auth.js';
+import type { RestDeps } from './context.js';
+import { parseForm } from './params.js';
+import { sessionRoutes } from './session.js';
+import { userRoutes } from './users.js';
+
+export interface RestAppOptions {
+  /** Serve on these servers (the HTTP and HTTPS listeners that also carry XMPP over WebSocket). */
+  servers?: http.Server[];
+  /** Extra resource plugins (chat, blobs) registered after the core ones. */
+  plugins?: ((app: FastifyInstance, deps: RestDeps) => void | Promise<void>)[];
+}
+
+const QB_HEADERS = ['QB-Token', 'QB-SDK', 'QB-OS', 'QB-Account-Key', 'QuickBlox-REST-API-Version', 'Content-Type', 'On-Behalf-Of', 'Authorization'];
+
+export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {}): Promise<FastifyInstance> {
+  const servers = options.servers ?? [];
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true },
+    ...(servers.length > 0
+      ? {
+          serverFactory: (handler: http.RequestListener) => {
+            for (const server of servers) server.on('request', handler);
+            return servers[0];
+          },
+        }
+      : {}),
+  });
+
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (!text.trim()) return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError('badRequest', 'The request body is not valid JSON'), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, parseForm(String(body)));
+  });
+  // The SDK sends a form content type on bodiless GETs; anything unknown is read as no parameters.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, _body, done) => done(null, undefined));
+
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowedHeaders: QB_HEADERS,
+    exposedHeaders: ['QB-Token-ExpirationDate', 'QuickBlox-REST-API-Version'],
+    maxAge: 86400,
+  });
+
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('QuickBlox-REST-API-Version', '0.1.1');
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) deps.log.error({ err, url: req.url }, 'REST request failed');
+    if (apiError.code === 'unauthorized' || apiError.code === 'noSession') reply.header('WWW-Authenticate', 'OAuth realm=users');
+    return reply.code(apiError.status).send(apiError.body());
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send(new ApiError('notFound').body()));
+
+  registerAuth(app, deps);
+  app.get('/health', { config: { auth: 'none' } }, async () => ({ status: 'ok' }));
+  app.get('/health.json', { config: { auth: 'none' } }, async () => ({ status: 'ok' }));
+  sessionRoutes(app, deps);
+  userRoutes(app, deps);
+  for (const plugin of options.plugins ?? []) await plugin(app, deps);
+  await app.ready();
+  return app;
+}
+
+function toApiError(err: FastifyError | ApiError): ApiError {
+  if (err instanceof ApiError) return err;
+  const status = (err as FastifyError).statusCode ?? 500;
+  if (status === 413) return new ApiError('tooLarge', 'Request body is too large');
+  if (status === 429) return new ApiError('tooManyRequests');
+  if (status >= 400 && status < 500) return new ApiError('badRequest', err.message);
+  return new ApiError('internal');
+}

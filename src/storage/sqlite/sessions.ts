@@ -1,0 +1,82 @@
+import type Database from 'better-sqlite3';
+import type { ApiSession, SessionStore } from '../types.js';
+
+interface SessionRow {
+  id: number;
+  token: string;
+  app_id: number;
+  user_id: number | null;
+  nonce: number;
+  ts: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+}
+
+const toSession = (r: SessionRow): ApiSession => ({
+  id: r.id,
+  token: r.token,
+  appId: r.app_id,
+  userId: r.user_id,
+  nonce: r.nonce,
+  ts: r.ts,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+  expiresAt: new Date(r.expires_at),
+});
+
+export class SqliteSessionStore implements SessionStore {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      insert: db.prepare<[Record<string, unknown>], SessionRow>(
+        `INSERT INTO api_sessions (token, app_id, user_id, nonce, ts, created_at, updated_at, expires_at)
+         VALUES (@token, @appId, @userId, @nonce, @ts, @now, @now, @expiresAt) RETURNING *`),
+      get: db.prepare<[string], SessionRow>('SELECT * FROM api_sessions WHERE token = ?'),
+      extend: db.prepare<[number, string]>('UPDATE api_sessions SET expires_at = ? WHERE token = ?'),
+      setUser: db.prepare<[number | null, number, number, string]>(
+        'UPDATE api_sessions SET user_id = ?, updated_at = ?, expires_at = ? WHERE token = ?'),
+      remove: db.prepare<[string]>('DELETE FROM api_sessions WHERE token = ?'),
+      ofUser: db.prepare<[number, number, number, number], SessionRow>(
+        'SELECT * FROM api_sessions WHERE user_id = ? AND app_id = ? AND expires_at > ? ORDER BY id DESC LIMIT ?'),
+      claim: db.prepare<[number, number, string]>('INSERT OR IGNORE INTO session_nonces (app_id, ts, nonce) VALUES (?, ?, ?)'),
+      purgeSessions: db.prepare<[number]>('DELETE FROM api_sessions WHERE expires_at <= ?'),
+      purgeNonces: db.prepare<[number]>('DELETE FROM session_nonces WHERE ts < ?'),
+    };
+  }
+
+  async createSession(input: { token: string; appId: number; userId: number | null; nonce: number; ts: number; expiresAt: Date }): Promise<ApiSession> {
+    return toSession(this.s.insert.get({ ...input, now: Date.now(), expiresAt: input.expiresAt.getTime() })!);
+  }
+
+  async getSession(token: string): Promise<ApiSession | null> {
+    const row = this.s.get.get(token);
+    return row ? toSession(row) : null;
+  }
+
+  async extendSession(token: string, expiresAt: Date): Promise<void> {
+    this.s.extend.run(expiresAt.getTime(), token);
+  }
+
+  async setSessionUser(token: string, userId: number | null, expiresAt: Date): Promise<void> {
+    this.s.setUser.run(userId, Date.now(), expiresAt.getTime(), token);
+  }
+
+  async deleteSession(token: string): Promise<boolean> {
+    return this.s.remove.run(token).changes > 0;
+  }
+
+  async userSessions(appId: number, userId: number, now: Date, limit: number): Promise<ApiSession[]> {
+    return this.s.ofUser.all(userId, appId, now.getTime(), limit).map(toSession);
+  }
+
+  async claimNonce(appId: number, ts: number, nonce: string): Promise<boolean> {
+    return this.s.claim.run(appId, ts, nonce).changes > 0;
+  }
+
+  async purge(now: Date, noncesBefore: number): Promise<void> {
+    this.s.purgeSessions.run(now.getTime());
+    this.s.purgeNonces.run(noncesBefore);
+  }
+}
