@@ -31,6 +31,11 @@ export const API_ERRORS = {
   invalid: { status: 422, shape: 'list', text: 'Validation failed' },
   tooManyRequests: { status: 429, shape: 'base', text: 'Too Many Requests' },
   internal: { status: 500, shape: 'base', text: 'Internal server error' },
+  // Chat dialogs and messages.
+  occupantsNotFound: { status: 404, shape: 'list', text: 'Occupants with these IDs do not exist.' },
+  adminsNotFound: { status: 404, shape: 'list', text: 'Users with these IDs for "admin_ids" do not exist.' },
+  adminsForbidden: { status: 403, shape: 'list', text: 'You don\'t have appropriate permissions to modify or delete "admin_ids".' },
+  tooManyOccupants: { status: 422, shape: 'list', text: 'Too many occupants for Private Dialog.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { Store } from '../types.js';
 import { SqliteAccountStore } from './accounts.js';
 import { SqliteBlobStore } from './blobs.js';
+import { SqliteChatStore } from './chat.js';
 import { migrate } from './migrations.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
@@ -14,6 +15,7 @@ export class SqliteStore implements Store {
   readonly roster: SqliteRosterStore;
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
+  readonly chat: SqliteChatStore;
 
   constructor(readonly db: Database.Database) {
     this.accounts = new SqliteAccountStore(db);
@@ -21,6 +23,7 @@ export class SqliteStore implements Store {
     this.roster = new SqliteRosterStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
+    this.chat = new SqliteChatStore(db);
   }
 
   async close(): Promise<void> {
@@ -28,10 +31,10 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Opens (creating if needed) and migrates a database; `path` may be ':memory:'. */
 /** Where an installation's database lives inside its data directory. */
 export const sqliteFile = (dataDir: string): string => join(dataDir, 'parley.sqlite');
 
+/** Opens (creating if needed) and migrates a database; `path` may be ':memory:'. */
 export async function openSqliteStore(path: string): Promise<SqliteStore> {
   const db = new Database(path);
   try {

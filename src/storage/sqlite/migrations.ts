@@ -85,7 +85,68 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
-  // Version 3 is taken by the chat tables (dialogs, messages) on another branch.
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE dialogs (
+        id TEXT PRIMARY KEY,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        type INTEGER NOT NULL CHECK (type IN (1, 2, 3)),
+        name TEXT,
+        photo TEXT,
+        owner_id INTEGER NOT NULL,
+        occupant_ids TEXT NOT NULL DEFAULT '[]',
+        admin_ids TEXT NOT NULL DEFAULT '[]',
+        data TEXT,
+        is_join_required INTEGER NOT NULL DEFAULT 0,
+        private_pair TEXT,
+        last_message TEXT,
+        last_message_date_sent INTEGER,
+        last_message_id TEXT,
+        last_message_user_id INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (app_id, private_pair)
+      );
+      CREATE INDEX dialogs_app_type ON dialogs (app_id, type);
+      CREATE TABLE dialog_members (
+        dialog_id TEXT NOT NULL REFERENCES dialogs(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        occupant INTEGER NOT NULL DEFAULT 0,
+        hidden INTEGER NOT NULL DEFAULT 0,
+        unread_count INTEGER NOT NULL DEFAULT 0,
+        cleared_seq INTEGER NOT NULL DEFAULT 0,
+        unread_from_seq INTEGER NOT NULL DEFAULT 0,
+        notifications INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (dialog_id, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX dialog_members_user ON dialog_members (user_id, dialog_id);
+      CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        app_id INTEGER NOT NULL,
+        dialog_id TEXT NOT NULL REFERENCES dialogs(id) ON DELETE CASCADE,
+        sender_id INTEGER NOT NULL,
+        recipient_id INTEGER NOT NULL DEFAULT 0,
+        body TEXT NOT NULL DEFAULT '',
+        date_sent INTEGER NOT NULL,
+        attachments TEXT NOT NULL DEFAULT '[]',
+        custom TEXT NOT NULL DEFAULT '{}',
+        markable INTEGER NOT NULL DEFAULT 0,
+        read_ids TEXT NOT NULL DEFAULT '[]',
+        delivered_ids TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX messages_history ON messages (dialog_id, date_sent, id);
+      CREATE INDEX messages_dialog_seq ON messages (dialog_id, seq);
+      CREATE TABLE message_hides (
+        message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+      ) WITHOUT ROWID;
+    `,
+  },
   {
     version: 4,
     sql: `

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { blobStoreContract } from '../blob-contract.js';
+import { chatStoreContract } from '../chat-contract.js';
 import { storeContract } from '../contract.js';
 import { openSqliteStore } from './index.js';
 import { migrate, migrations } from './migrations.js';
@@ -15,6 +16,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 storeContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 storeContract('sqlite file', () => openSqliteStore(join(dir, 'contract.db')));
 blobStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+chatStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 
 describe('sqlite driver', () => {
   it('opens files in WAL mode with full synchronous writes', async () => {

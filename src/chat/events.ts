@@ -1,0 +1,69 @@
+// What ChatService announces after a change is committed, so that transports (XMPP delivery,
+// MUC kicks, push) can act on it. Listeners run in registration order; a listener that throws or
+// rejects is reported to `onError` and never undoes or fails the committed operation.
+import type { ChatMessage, Dialog } from '../storage/types.js';
+import type { MessageView } from './views.js';
+
+export type Origin = 'rest' | 'xmpp';
+
+export interface MessageEvent {
+  /** The message as REST returns it. */
+  message: MessageView;
+  /** The same message as stored, custom parameters kept apart (for building extraParams). */
+  record: ChatMessage;
+  /** The dialog after the message was stored. */
+  dialog: Dialog;
+  /** REST `send_to_chat=1`: deliver it in real time. */
+  sendToChat: boolean;
+  /** REST `system=1`: deliver it as a system notification to the private opponent (it is not stored). */
+  system: boolean;
+  origin: Origin;
+}
+
+export interface OccupantsRemovedEvent {
+  /** The dialog after the removal. */
+  dialog: Dialog;
+  userIds: number[];
+  actor: number;
+}
+
+export interface DialogDeletedEvent {
+  /** The dialog as it was before it was deleted for everyone. */
+  dialog: Dialog;
+  actor: number;
+}
+
+export interface ChatEventMap {
+  message: MessageEvent;
+  occupantsRemoved: OccupantsRemovedEvent;
+  dialogDeleted: DialogDeletedEvent;
+}
+
+export type ChatListener<K extends keyof ChatEventMap> = (event: ChatEventMap[K]) => void | Promise<void>;
+
+export class ChatEvents {
+  private readonly listeners: { [K in keyof ChatEventMap]: ChatListener<K>[] } = { message: [], occupantsRemoved: [], dialogDeleted: [] };
+
+  constructor(private readonly onError: (err: unknown, event: keyof ChatEventMap) => void) {}
+
+  /** Returns a function that removes the listener. */
+  on<K extends keyof ChatEventMap>(event: K, listener: ChatListener<K>): () => void {
+    const list = this.listeners[event] as ChatListener<K>[];
+    list.push(listener);
+    return () => {
+      const i = list.indexOf(listener);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  emit<K extends keyof ChatEventMap>(event: K, payload: ChatEventMap[K]): void {
+    for (const listener of [...(this.listeners[event] as ChatListener<K>[])]) {
+      try {
+        const result = listener(payload);
+        if (result instanceof Promise) result.catch((err: unknown) => this.onError(err, event));
+      } catch (err) {
+        this.onError(err, event);
+      }
+    }
+  }
+}

@@ -1,0 +1,553 @@
+import type Database from 'better-sqlite3';
+import Sqlite from 'better-sqlite3';
+import {
+  DuplicateMessageIdError,
+  type ChatMessage,
+  type ChatStore,
+  type Dialog,
+  type DialogChanges,
+  type DialogField,
+  type DialogMemberState,
+  type DialogQuery,
+  type DialogType,
+  type HistoryCursor,
+  type MessageField,
+  type MessageMarks,
+  type MessageQuery,
+  type NewDialog,
+  type UserDialog,
+} from '../types.js';
+import { whereSql, type Column } from './chat-filters.js';
+
+interface DialogRow {
+  id: string;
+  app_id: number;
+  type: number;
+  name: string | null;
+  photo: string | null;
+  owner_id: number;
+  occupant_ids: string;
+  admin_ids: string;
+  data: string | null;
+  is_join_required: number;
+  last_message: string | null;
+  last_message_date_sent: number | null;
+  last_message_id: string | null;
+  last_message_user_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface MemberRow {
+  dialog_id: string;
+  user_id: number;
+  occupant: number;
+  hidden: number;
+  unread_count: number;
+  cleared_seq: number;
+  unread_from_seq: number;
+  notifications: number;
+}
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  app_id: number;
+  dialog_id: string;
+  sender_id: number;
+  recipient_id: number;
+  body: string;
+  date_sent: number;
+  attachments: string;
+  custom: string;
+  markable: number;
+  read_ids: string;
+  delivered_ids: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const ascending = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b);
+
+const toDialog = (r: DialogRow): Dialog => ({
+  id: r.id,
+  appId: r.app_id,
+  type: r.type as DialogType,
+  name: r.name,
+  photo: r.photo,
+  ownerId: r.owner_id,
+  occupantIds: JSON.parse(r.occupant_ids) as number[],
+  adminIds: JSON.parse(r.admin_ids) as number[],
+  data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>),
+  isJoinRequired: r.is_join_required === 1,
+  lastMessage: r.last_message,
+  lastMessageDateSent: r.last_message_date_sent,
+  lastMessageId: r.last_message_id,
+  lastMessageUserId: r.last_message_user_id,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+const toMessage = (r: MessageRow): ChatMessage => ({
+  id: r.id,
+  appId: r.app_id,
+  dialogId: r.dialog_id,
+  senderId: r.sender_id,
+  recipientId: r.recipient_id,
+  body: r.body,
+  dateSent: r.date_sent,
+  attachments: JSON.parse(r.attachments) as Record<string, unknown>[],
+  customParams: JSON.parse(r.custom) as Record<string, unknown>,
+  markable: r.markable === 1,
+  readIds: JSON.parse(r.read_ids) as number[],
+  deliveredIds: JSON.parse(r.delivered_ids) as number[],
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+const DEFAULT_STATE: DialogMemberState = { unreadCount: 0, hidden: false, notificationsEnabled: true };
+
+const toState = (r: Pick<MemberRow, 'unread_count' | 'hidden' | 'notifications'> | undefined): DialogMemberState =>
+  r ? { unreadCount: r.unread_count, hidden: r.hidden === 1, notificationsEnabled: r.notifications === 1 } : { ...DEFAULT_STATE };
+
+const privatePair = (d: NewDialog) => (d.type === 3 ? ascending(d.occupantIds).join(':') : null);
+
+const DATA_KEY = /^[A-Za-z0-9_]+$/;
+
+function dialogColumn(field: DialogField): Column | null {
+  switch (field) {
+    case '_id': return { kind: 'scalar', sql: 'd.id' };
+    case 'type': return { kind: 'scalar', sql: 'd.type' };
+    case 'name': return { kind: 'scalar', sql: 'd.name' };
+    case 'user_id': return { kind: 'scalar', sql: 'd.owner_id' };
+    case 'last_message_date_sent': return { kind: 'scalar', sql: 'd.last_message_date_sent' };
+    case 'created_at': return { kind: 'time', sql: 'd.created_at' };
+    case 'updated_at': return { kind: 'time', sql: 'd.updated_at' };
+    case 'occupants_ids': return { kind: 'array', sql: 'd.occupant_ids' };
+    default: {
+      const key = field.slice('data.'.length);
+      return field.startsWith('data.') && DATA_KEY.test(key) ? { kind: 'text', sql: `json_extract(d.data, '$.${key}')` } : null;
+    }
+  }
+}
+
+function messageColumn(field: MessageField): Column | null {
+  switch (field) {
+    case '_id': return { kind: 'scalar', sql: 'm.id' };
+    case 'message': return { kind: 'scalar', sql: 'm.body' };
+    case 'date_sent': return { kind: 'scalar', sql: 'm.date_sent' };
+    case 'sender_id': return { kind: 'scalar', sql: 'm.sender_id' };
+    case 'recipient_id': return { kind: 'scalar', sql: 'm.recipient_id' };
+    case 'attachments.type': return { kind: 'objectArray', sql: 'm.attachments', key: 'type' };
+    case 'created_at': return { kind: 'time', sql: 'm.created_at' };
+    case 'updated_at': return { kind: 'time', sql: 'm.updated_at' };
+    default: return null;
+  }
+}
+
+const DIALOG_SORT: Record<string, string> = {
+  _id: 'd.id', type: 'd.type', name: 'd.name', user_id: 'd.owner_id',
+  last_message_date_sent: 'd.last_message_date_sent', created_at: 'd.created_at', updated_at: 'd.updated_at',
+};
+const MESSAGE_SORT: Record<string, string> = {
+  _id: 'm.id', message: 'm.body', date_sent: 'm.date_sent', sender_id: 'm.sender_id',
+  recipient_id: 'm.recipient_id', created_at: 'm.created_at', updated_at: 'm.updated_at',
+};
+
+export class SqliteChatStore implements ChatStore {
+  private readonly s;
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      insertDialog: db.prepare(`INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data,
+        is_join_required, private_pair, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      getDialog: db.prepare<[string, number], DialogRow>('SELECT * FROM dialogs WHERE id = ? AND app_id = ?'),
+      getDialogById: db.prepare<[string], DialogRow>('SELECT * FROM dialogs WHERE id = ?'),
+      privateDialog: db.prepare<[number, string], DialogRow>('SELECT * FROM dialogs WHERE app_id = ? AND private_pair = ?'),
+      deleteDialog: db.prepare<[number, string]>('DELETE FROM dialogs WHERE app_id = ? AND id = ?'),
+      updateDialog: db.prepare(`UPDATE dialogs SET name = ?, photo = ?, data = ?, is_join_required = ?, occupant_ids = ?,
+        admin_ids = ?, updated_at = ? WHERE id = ?`),
+      setLastMessage: db.prepare(`UPDATE dialogs SET last_message = ?, last_message_date_sent = ?, last_message_id = ?,
+        last_message_user_id = ?, updated_at = max(updated_at, ?) WHERE id = ?`),
+      clearLastMessage: db.prepare(`UPDATE dialogs SET last_message = NULL, last_message_date_sent = NULL, last_message_id = NULL,
+        last_message_user_id = NULL WHERE id = ?`),
+      editLastMessage: db.prepare('UPDATE dialogs SET last_message = ? WHERE id = ? AND last_message_id = ?'),
+      dialogIds: db.prepare<[number, string, number], string>('SELECT id FROM dialogs WHERE app_id = ? AND id > ? ORDER BY id LIMIT ?').pluck(),
+
+      member: db.prepare<[string, number], MemberRow>('SELECT * FROM dialog_members WHERE dialog_id = ? AND user_id = ?'),
+      occupantMembers: db.prepare<[string], MemberRow>('SELECT * FROM dialog_members WHERE dialog_id = ? AND occupant = 1'),
+      joinMember: db.prepare(`INSERT INTO dialog_members (dialog_id, user_id, occupant, unread_from_seq) VALUES (?, ?, 1, ?)
+        ON CONFLICT (dialog_id, user_id) DO UPDATE SET occupant = 1, hidden = 0, unread_count = 0, unread_from_seq = excluded.unread_from_seq`),
+      leaveMember: db.prepare('UPDATE dialog_members SET occupant = 0, unread_count = 0 WHERE dialog_id = ? AND user_id = ?'),
+      hideMember: db.prepare(`INSERT INTO dialog_members (dialog_id, user_id, hidden, cleared_seq, unread_from_seq) VALUES (?, ?, 1, ?, ?)
+        ON CONFLICT (dialog_id, user_id) DO UPDATE SET hidden = 1, unread_count = 0, cleared_seq = excluded.cleared_seq,
+        unread_from_seq = max(dialog_members.unread_from_seq, excluded.unread_from_seq)`),
+      unhideMember: db.prepare('UPDATE dialog_members SET hidden = 0 WHERE dialog_id = ? AND user_id = ?'),
+      setNotifications: db.prepare(`INSERT INTO dialog_members (dialog_id, user_id, notifications) VALUES (?, ?, ?)
+        ON CONFLICT (dialog_id, user_id) DO UPDATE SET notifications = excluded.notifications`),
+      addUnread: db.prepare(`UPDATE dialog_members SET unread_count = max(0, unread_count + ?)
+        WHERE dialog_id = ? AND user_id = ? AND occupant = 1`),
+      setUnread: db.prepare('UPDATE dialog_members SET unread_count = ? WHERE dialog_id = ? AND user_id = ?'),
+      unreadCounts: db.prepare<[number, number], { dialog_id: string; unread_count: number }>(`
+        SELECT m.dialog_id, m.unread_count FROM dialog_members m JOIN dialogs d ON d.id = m.dialog_id
+        WHERE m.user_id = ? AND d.app_id = ? AND m.occupant = 1 AND m.hidden = 0 AND m.unread_count > 0 AND d.type <> 1`),
+
+      insertMessage: db.prepare(`INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments,
+        custom, markable, read_ids, delivered_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      messageById: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?'),
+      messageInDialog: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE id = ? AND dialog_id = ?'),
+      hidden: db.prepare<[string, number], number>('SELECT 1 FROM message_hides WHERE message_id = ? AND user_id = ?').pluck(),
+      hide: db.prepare('INSERT INTO message_hides (message_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      setMarks: db.prepare('UPDATE messages SET read_ids = ?, delivered_ids = ? WHERE seq = ?'),
+      editMessage: db.prepare('UPDATE messages SET body = ?, updated_at = ? WHERE id = ? AND dialog_id = ?'),
+      deleteMessage: db.prepare('DELETE FROM messages WHERE seq = ?'),
+      maxSeq: db.prepare<[string], number | null>('SELECT max(seq) FROM messages WHERE dialog_id = ?').pluck(),
+      newestMessage: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE dialog_id = ? ORDER BY seq DESC LIMIT 1'),
+      newestFirst: db.prepare<[string, number, number], MessageRow>(
+        'SELECT * FROM messages WHERE dialog_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT 500'),
+      deliverAll: db.prepare(`UPDATE messages SET delivered_ids = json_insert(delivered_ids, '$[#]', ?)
+        WHERE dialog_id = ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM json_each(messages.delivered_ids) WHERE value = ?)
+        AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = messages.id AND h.user_id = ?)`),
+      history: db.prepare<[number, string, number, number, string, number], MessageRow>(`SELECT * FROM messages
+        WHERE app_id = ? AND dialog_id = ? AND (date_sent > ? OR (date_sent = ? AND id > ?)) ORDER BY date_sent, id LIMIT ?`),
+    };
+  }
+
+  /** Prepared statements for the dynamic list queries, kept since the same shapes repeat. */
+  private prepare(sql: string): Database.Statement {
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      if (this.cache.size >= 200) this.cache.delete(this.cache.keys().next().value!);
+      stmt = this.db.prepare(sql);
+      this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  // ---- dialogs --------------------------------------------------------------------------------
+
+  private insertDialog(d: NewDialog): Dialog {
+    const occupants = ascending(d.occupantIds);
+    const created = d.createdAt.getTime();
+    this.s.insertDialog.run(d.id, d.appId, d.type, d.name, d.photo, d.ownerId, JSON.stringify(occupants),
+      JSON.stringify(ascending(d.adminIds)), d.data === null ? null : JSON.stringify(d.data), d.isJoinRequired ? 1 : 0,
+      privatePair(d), created, created);
+    for (const userId of occupants) this.s.joinMember.run(d.id, userId, 0);
+    return toDialog(this.s.getDialogById.get(d.id)!);
+  }
+
+  async createDialog(dialog: NewDialog): Promise<Dialog> {
+    return this.db.transaction(() => this.insertDialog(dialog))();
+  }
+
+  async findOrCreatePrivateDialog(dialog: NewDialog): Promise<{ dialog: Dialog; created: boolean }> {
+    if (dialog.type !== 3 || new Set(dialog.occupantIds).size !== 2) throw new Error('a private dialog has two occupants');
+    return this.db.transaction(() => {
+      const existing = this.s.privateDialog.get(dialog.appId, privatePair(dialog)!);
+      return existing ? { dialog: toDialog(existing), created: false } : { dialog: this.insertDialog(dialog), created: true };
+    }).immediate();
+  }
+
+  async findPrivateDialog(appId: number, userA: number, userB: number): Promise<Dialog | null> {
+    const row = this.s.privateDialog.get(appId, ascending([userA, userB]).join(':'));
+    return row ? toDialog(row) : null;
+  }
+
+  async getDialog(appId: number, dialogId: string): Promise<Dialog | null> {
+    const row = this.s.getDialog.get(dialogId, appId);
+    return row ? toDialog(row) : null;
+  }
+
+  async updateDialog(appId: number, dialogId: string, changes: DialogChanges): Promise<Dialog | null> {
+    return this.db.transaction(() => {
+      const row = this.s.getDialog.get(dialogId, appId);
+      if (!row) return null;
+      const current = toDialog(row);
+      const occupants = new Set(current.occupantIds);
+      const admins = new Set(changes.adminIds ?? current.adminIds);
+      const joinedFrom = this.s.maxSeq.get(dialogId) ?? 0;
+      for (const userId of changes.addOccupants ?? []) {
+        if (occupants.has(userId)) continue;
+        occupants.add(userId);
+        this.s.joinMember.run(dialogId, userId, joinedFrom);
+      }
+      for (const userId of changes.removeOccupants ?? []) {
+        admins.delete(userId);
+        if (occupants.delete(userId)) this.s.leaveMember.run(dialogId, userId);
+      }
+      const data = 'data' in changes ? changes.data : current.data;
+      this.s.updateDialog.run(
+        'name' in changes ? changes.name : current.name,
+        'photo' in changes ? changes.photo : current.photo,
+        data === null || data === undefined ? null : JSON.stringify(data),
+        (changes.isJoinRequired ?? current.isJoinRequired) ? 1 : 0,
+        JSON.stringify(ascending(occupants)),
+        JSON.stringify(ascending(admins)),
+        changes.updatedAt.getTime(),
+        dialogId,
+      );
+      return toDialog(this.s.getDialogById.get(dialogId)!);
+    })();
+  }
+
+  async deleteDialog(appId: number, dialogId: string): Promise<boolean> {
+    return this.s.deleteDialog.run(appId, dialogId).changes > 0;
+  }
+
+  private dialogListSql(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>) {
+    const where = whereSql(query.filters, dialogColumn);
+    return {
+      sql: `FROM dialogs d LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
+        WHERE d.app_id = ? AND d.id IN (
+          SELECT dialog_id FROM dialog_members WHERE user_id = ? AND occupant = 1
+          UNION ALL SELECT id FROM dialogs WHERE app_id = ? AND type = 1)
+        AND coalesce(dm.hidden, 0) = 0 AND ${where.sql}`,
+      params: [query.userId, query.appId, query.userId, query.appId, ...where.params],
+    };
+  }
+
+  async listDialogs(query: DialogQuery): Promise<UserDialog[]> {
+    const { sql, params } = this.dialogListSql(query);
+    const field = DIALOG_SORT[query.sort?.field ?? 'updated_at'] ?? 'd.updated_at';
+    const dir = (query.sort?.direction ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    const rows = this.prepare(`SELECT d.*, dm.unread_count AS m_unread, dm.hidden AS m_hidden, dm.notifications AS m_notifications
+      ${sql} ORDER BY ${field} ${dir} NULLS LAST, d.id ${dir} LIMIT ? OFFSET ?`)
+      .all(...params, query.limit, query.skip) as (DialogRow & { m_unread: number | null; m_hidden: number | null; m_notifications: number | null })[];
+    return rows.map((r) => ({
+      dialog: toDialog(r),
+      state: r.m_unread === null ? { ...DEFAULT_STATE } : toState({ unread_count: r.m_unread, hidden: r.m_hidden!, notifications: r.m_notifications! }),
+    }));
+  }
+
+  async countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
+    const { sql, params } = this.dialogListSql(query);
+    return (this.prepare(`SELECT count(*) AS n ${sql}`).get(...params) as { n: number }).n;
+  }
+
+  async dialogIds(appId: number, after: string | null, limit: number): Promise<string[]> {
+    return this.s.dialogIds.all(appId, after ?? '', limit);
+  }
+
+  // ---- per-user state -------------------------------------------------------------------------
+
+  async getMemberState(dialogId: string, userId: number): Promise<DialogMemberState> {
+    return toState(this.s.member.get(dialogId, userId));
+  }
+
+  async hideDialog(dialogId: string, userId: number): Promise<void> {
+    this.db.transaction(() => {
+      const last = this.s.maxSeq.get(dialogId) ?? 0;
+      this.s.hideMember.run(dialogId, userId, last, last);
+    })();
+  }
+
+  async unhideDialog(dialogId: string, userId: number): Promise<void> {
+    this.s.unhideMember.run(dialogId, userId);
+  }
+
+  async setNotifications(dialogId: string, userId: number, enabled: boolean): Promise<void> {
+    this.s.setNotifications.run(dialogId, userId, enabled ? 1 : 0);
+  }
+
+  async unreadCounts(appId: number, userId: number): Promise<Map<string, number>> {
+    return new Map(this.s.unreadCounts.all(userId, appId).map((r) => [r.dialog_id, r.unread_count]));
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  /** Whether the user deleted the message for themselves, alone or with the whole dialog. */
+  private isHiddenFor(row: MessageRow, userId: number, member: MemberRow | undefined): boolean {
+    return (member !== undefined && row.seq <= member.cleared_seq) || this.s.hidden.get(row.id, userId) !== undefined;
+  }
+
+  /** The definition of "unread" that the stored counters follow (see ChatStore). */
+  private countsAsUnread(row: MessageRow, userId: number, member: MemberRow | undefined, readIds: number[]): boolean {
+    return member !== undefined && member.occupant === 1 && row.sender_id !== userId && !readIds.includes(userId)
+      && row.seq > member.unread_from_seq && !this.isHiddenFor(row, userId, member);
+  }
+
+  async insertMessage(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
+    try {
+      this.insertMessageTx(m, effects);
+    } catch (err) {
+      if (err instanceof Sqlite.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE' && err.message.includes('messages.id')) {
+        throw new DuplicateMessageIdError(m.id);
+      }
+      throw err;
+    }
+  }
+
+  private insertMessageTx(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): void {
+    this.db.transaction(() => {
+      this.s.insertMessage.run(m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent,
+        JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable ? 1 : 0, JSON.stringify(m.readIds),
+        JSON.stringify(m.deliveredIds), m.createdAt.getTime(), m.updatedAt.getTime());
+      this.s.setLastMessage.run(m.body, m.dateSent, m.id, m.senderId, m.createdAt.getTime(), m.dialogId);
+      for (const userId of new Set(effects.unreadFor)) {
+        this.s.addUnread.run(1, m.dialogId, userId);
+        this.s.unhideMember.run(m.dialogId, userId);
+      }
+      for (const userId of new Set(effects.unhideFor)) this.s.unhideMember.run(m.dialogId, userId);
+    })();
+  }
+
+  async getMessage(appId: number, messageId: string, viewerId?: number): Promise<ChatMessage | null> {
+    const row = this.s.messageById.get(messageId);
+    if (!row || row.app_id !== appId) return null;
+    if (viewerId !== undefined && this.isHiddenFor(row, viewerId, this.s.member.get(row.dialog_id, viewerId))) return null;
+    return toMessage(row);
+  }
+
+  private messageListSql(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>) {
+    const cleared = this.s.member.get(query.dialogId, query.viewerId)?.cleared_seq ?? 0;
+    const where = whereSql(query.filters, messageColumn);
+    return {
+      sql: `FROM messages m WHERE m.dialog_id = ? AND m.seq > ?
+        AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = m.id AND h.user_id = ?) AND ${where.sql}`,
+      params: [query.dialogId, cleared, query.viewerId, ...where.params],
+    };
+  }
+
+  async listMessages(query: MessageQuery): Promise<ChatMessage[]> {
+    const { sql, params } = this.messageListSql(query);
+    const field = MESSAGE_SORT[query.sort?.field ?? 'date_sent'] ?? 'm.date_sent';
+    const dir = (query.sort?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC';
+    const rows = this.prepare(`SELECT m.* ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ? OFFSET ?`)
+      .all(...params, query.limit, query.skip) as MessageRow[];
+    return rows.map(toMessage);
+  }
+
+  async countMessages(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
+    const { sql, params } = this.messageListSql(query);
+    return (this.prepare(`SELECT count(*) AS n ${sql}`).get(...params) as { n: number }).n;
+  }
+
+  /** Applies marks to one message row; returns the unread-counter change for the user. */
+  private applyMarks(row: MessageRow, userId: number, member: MemberRow | undefined, marks: MessageMarks): number {
+    const readIds = JSON.parse(row.read_ids) as number[];
+    const deliveredIds = JSON.parse(row.delivered_ids) as number[];
+    const wasUnread = this.countsAsUnread(row, userId, member, readIds);
+    let nextRead = readIds;
+    if (marks.read === true && !readIds.includes(userId)) nextRead = [...readIds, userId];
+    if (marks.read === false && row.sender_id !== userId) nextRead = readIds.filter((id) => id !== userId);
+    const deliver = (marks.read === true || marks.delivered === true) && !deliveredIds.includes(userId);
+    const nextDelivered = deliver ? [...deliveredIds, userId] : deliveredIds;
+    if (nextRead !== readIds || nextDelivered !== deliveredIds) {
+      row.read_ids = JSON.stringify(nextRead);
+      row.delivered_ids = JSON.stringify(nextDelivered);
+      this.s.setMarks.run(row.read_ids, row.delivered_ids, row.seq);
+    }
+    const isUnread = this.countsAsUnread(row, userId, member, nextRead);
+    return Number(isUnread) - Number(wasUnread);
+  }
+
+  async markMessages(dialogId: string, userId: number, messageIds: string[], marks: MessageMarks): Promise<ChatMessage[]> {
+    return this.db.transaction(() => {
+      const member = this.s.member.get(dialogId, userId);
+      const marked: ChatMessage[] = [];
+      let unreadChange = 0;
+      for (const id of new Set(messageIds)) {
+        const row = this.s.messageInDialog.get(id, dialogId);
+        if (!row || this.isHiddenFor(row, userId, member)) continue;
+        unreadChange += this.applyMarks(row, userId, member, marks);
+        marked.push(toMessage(row));
+      }
+      if (unreadChange !== 0) this.s.addUnread.run(unreadChange, dialogId, userId);
+      return marked;
+    })();
+  }
+
+  /** A dialog's messages after `afterSeq`, newest first, read in batches so that rows can be updated meanwhile. */
+  private *newestFirst(dialogId: string, afterSeq: number): Generator<MessageRow> {
+    let before = Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const batch = this.s.newestFirst.all(dialogId, afterSeq, before);
+      yield* batch;
+      if (batch.length < 500) return;
+      before = batch[batch.length - 1].seq;
+    }
+  }
+
+  async markAllMessages(dialogId: string, userId: number, marks: MessageMarks): Promise<void> {
+    this.db.transaction(() => {
+      const member = this.s.member.get(dialogId, userId);
+      const cleared = member?.cleared_seq ?? 0;
+      if (marks.read === true) {
+        // Only messages that count as unread lack this reader among those that matter; the stored
+        // counter says how many there are, so the newest-first scan stops as soon as all are found.
+        let remaining = member?.occupant === 1 ? member.unread_count : 0;
+        if (remaining > 0) {
+          for (const row of this.newestFirst(dialogId, member!.unread_from_seq)) {
+            if (!this.countsAsUnread(row, userId, member, JSON.parse(row.read_ids) as number[])) continue;
+            this.applyMarks(row, userId, member, { read: true });
+            if (--remaining === 0) break;
+          }
+        }
+        if (member) this.s.setUnread.run(0, dialogId, userId);
+      } else if (marks.read === false) {
+        let unread = 0;
+        for (const row of this.newestFirst(dialogId, cleared)) {
+          if (this.isHiddenFor(row, userId, member)) continue;
+          this.applyMarks(row, userId, member, { read: false });
+          if (this.countsAsUnread(row, userId, member, JSON.parse(row.read_ids) as number[])) unread++;
+        }
+        if (member?.occupant === 1) this.s.setUnread.run(unread, dialogId, userId);
+      }
+      if (marks.delivered === true) this.s.deliverAll.run(userId, dialogId, cleared, userId, userId);
+    })();
+  }
+
+  async editMessage(dialogId: string, messageId: string, body: string, updatedAt: Date): Promise<ChatMessage | null> {
+    return this.db.transaction(() => {
+      if (this.s.editMessage.run(body, updatedAt.getTime(), messageId, dialogId).changes === 0) return null;
+      this.s.editLastMessage.run(body, dialogId, messageId);
+      return toMessage(this.s.messageById.get(messageId)!);
+    })();
+  }
+
+  async hideMessages(userId: number, messageIds: string[]): Promise<string[]> {
+    return this.db.transaction(() => {
+      const hidden: string[] = [];
+      for (const id of new Set(messageIds)) {
+        const row = this.s.messageById.get(id);
+        if (!row) continue;
+        const member = this.s.member.get(row.dialog_id, userId);
+        if (this.isHiddenFor(row, userId, member)) continue;
+        if (this.countsAsUnread(row, userId, member, JSON.parse(row.read_ids) as number[])) this.s.addUnread.run(-1, row.dialog_id, userId);
+        this.s.hide.run(id, userId);
+        hidden.push(id);
+      }
+      return hidden;
+    })();
+  }
+
+  async deleteMessages(messageIds: string[]): Promise<string[]> {
+    return this.db.transaction(() => {
+      const deleted: string[] = [];
+      const dialogsLosingLast = new Set<string>();
+      for (const id of new Set(messageIds)) {
+        const row = this.s.messageById.get(id);
+        if (!row) continue;
+        const readIds = JSON.parse(row.read_ids) as number[];
+        for (const member of this.s.occupantMembers.all(row.dialog_id)) {
+          if (this.countsAsUnread(row, member.user_id, member, readIds)) this.s.addUnread.run(-1, row.dialog_id, member.user_id);
+        }
+        this.s.deleteMessage.run(row.seq);
+        if (this.s.getDialogById.get(row.dialog_id)?.last_message_id === id) dialogsLosingLast.add(row.dialog_id);
+        deleted.push(id);
+      }
+      for (const dialogId of dialogsLosingLast) {
+        const newest = this.s.newestMessage.get(dialogId);
+        if (newest) this.s.setLastMessage.run(newest.body, newest.date_sent, newest.id, newest.sender_id, 0, dialogId);
+        else this.s.clearLastMessage.run(dialogId);
+      }
+      return deleted;
+    })();
+  }
+
+  async historyBatch(appId: number, dialogId: string, after: HistoryCursor | null, limit: number): Promise<ChatMessage[]> {
+    const [dateSent, id] = after ? [after.dateSent, after.id] : [Number.MIN_SAFE_INTEGER, ''];
+    return this.s.history.all(appId, dialogId, dateSent, dateSent, id, limit).map(toMessage);
+  }
+}
