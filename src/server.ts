@@ -20,6 +20,7 @@ import { presenceModule } from './modules/presence/index.js';
 import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
 import { buildRestApp } from './rest/app.js';
+import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 
@@ -31,12 +32,18 @@ export interface ServerOptions {
 
 export interface RunningServer {
   readonly core: Core;
+  /** QuickBlox dialogs and history, shared by REST and the XMPP modules. */
+  readonly chat: ChatService;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
   stop(reason?: string): Promise<void>;
 }
 
 export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
+  const chat = new ChatService(store, {
+    mucDomain: `muc.${config.domain}`,
+    onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
+  });
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
   });
@@ -69,7 +76,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log }, { servers: webServers, plugins: [blobRoutes] }) : null;
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [blobRoutes] }) : null;
 
   try {
     const ports = {
@@ -82,6 +89,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     log.info({ domain: config.domain, bind: config.bind, ports }, 'Parley is listening');
     return {
       core,
+      chat,
       ports,
       async stop(reason = 'shutdown') {
         log.info({ reason }, 'stopping');

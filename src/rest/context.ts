@@ -4,9 +4,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { ApiSession, Store } from '../storage/types.js';
 import { ApiError } from '../chat/errors.js';
+import type { ChatService } from '../chat/service.js';
 
 export interface RestDeps {
   store: Store;
+  /** Dialogs and history; the chat routes need it. */
+  chat?: ChatService;
   config: Config;
   log: Logger;
   /** The clock; tests move it. */
