@@ -20,6 +20,8 @@ import { presenceModule } from './modules/presence/index.js';
 import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
 import { mucModule } from './modules/muc/index.js';
+import { subscriptionsModule } from './modules/subscriptions/index.js';
+import { lastActivityModule } from './modules/last/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -57,6 +59,8 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   carbonsModule(core);
   rosterModule(core, store.roster);
   presenceModule(core, store.roster);
+  subscriptionsModule(core, store.roster, store.offline);
+  lastActivityModule(core, store.accounts);
   messageModule(core);
   offlineModule(core, store.offline);
   mucModule(core, chat, store.chat);
