@@ -22,6 +22,7 @@ import { offlineModule } from './modules/offline/index.js';
 import { mucModule } from './modules/muc/index.js';
 import { subscriptionsModule } from './modules/subscriptions/index.js';
 import { lastActivityModule } from './modules/last/index.js';
+import { privacyModule } from './modules/privacy/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -61,6 +62,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   presenceModule(core, store.roster);
   subscriptionsModule(core, store.roster, store.offline);
   lastActivityModule(core, store.accounts);
+  privacyModule(core, store.privacy, store.roster);
   messageModule(core);
   offlineModule(core, store.offline);
   mucModule(core, chat, store.chat);
