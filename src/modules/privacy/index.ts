@@ -135,9 +135,11 @@ export function privacyModule(core: Core, store: PrivacyStore, rosters: RosterSt
   core.addOutgoingFilter((session, el) => {
     if (el.name !== 'message' && el.name !== 'presence' && el.name !== 'iq') return el;
     if (el.attrs.type === 'error' || !session.jid || !el.attrs.from) return el;
+    const own = effectiveNow(session);
+    if (!own && el.name !== 'presence') return el; // the common case: nothing to check
     const from = Jid.parse(el.attrs.from);
     if (!from || !from.local || from.bare === session.jid.bare) return el;
-    if (blocks(effectiveNow(session), from, incomingKind(el))) return null;
+    if (blocks(own, from, incomingKind(el))) return null;
     if (el.name === 'presence' && from.resource) {
       const sender = core.sessions.get(from.bare, from.resource);
       if (sender && blocks(effectiveNow(sender), session.jid, outgoingKind(el))) return null;
