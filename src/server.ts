@@ -19,6 +19,10 @@ import { rosterModule } from './modules/roster/index.js';
 import { presenceModule } from './modules/presence/index.js';
 import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
+import { mucModule } from './modules/muc/index.js';
+import { subscriptionsModule } from './modules/subscriptions/index.js';
+import { lastActivityModule } from './modules/last/index.js';
+import { privacyModule } from './modules/privacy/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -57,8 +61,12 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   carbonsModule(core);
   rosterModule(core, store.roster);
   presenceModule(core, store.roster);
+  subscriptionsModule(core, store.roster, store.offline);
+  lastActivityModule(core, store.accounts);
+  privacyModule(core, store.privacy, store.roster);
   messageModule(core);
   offlineModule(core, store.offline);
+  mucModule(core, chat, store.chat);
   core.start();
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;

@@ -1,5 +1,6 @@
 // Roster management (RFC 6121 §2): get, set and remove, with pushes to the owner's resources.
-// Subscription handshakes (presence subscribe/subscribed) arrive with the QuickBlox chat work.
+// Subscription handshakes live in modules/subscriptions; a removal announces itself as the
+// `roster/removed` hook ({owner, item}) so that they can cancel the subscriptions both ways.
 import { randomBytes } from 'node:crypto';
 import type { Core, IqContext } from '../../core/core.js';
 import { xml, type Element } from '../../xml/element.js';
@@ -14,6 +15,16 @@ export function rosterItemElement(item: RosterItem): Element {
   if (item.ask) el.attrs.ask = 'subscribe';
   for (const group of item.groups) el.c('group').t(group);
   return el;
+}
+
+/** A roster push (RFC 6121 §2.1.6) of one item to every resource of the owner; `subscription: 'remove'` for a removal. */
+export function pushRosterItem(core: Core, ownerBare: string, item: RosterItem | (Omit<RosterItem, 'subscription'> & { subscription: 'remove' })): void {
+  for (const session of core.sessions.resources(ownerBare)) {
+    session.send(
+      xml('iq', { type: 'set', id: `push-${randomBytes(6).toString('hex')}`, to: session.jid!.toString() },
+        xml('query', { xmlns: NS_ROSTER }, rosterItemElement(item as RosterItem))),
+    );
+  }
 }
 
 export function rosterModule(core: Core, roster: RosterStore): void {
@@ -40,8 +51,10 @@ export function rosterModule(core: Core, roster: RosterStore): void {
       const jid = Jid.parse(item.attrs.jid ?? '');
       if (!jid || !jid.isBare) throw new StanzaError('bad-request', 'the item needs a bare JID');
       let pushed: RosterItem;
+      let removed: RosterItem | null = null;
       if (item.attrs.subscription === 'remove') {
-        if (!(await roster.removeItem(userId, jid.bare))) throw new StanzaError('item-not-found');
+        removed = await roster.getItem(userId, jid.bare);
+        if (!removed || !(await roster.removeItem(userId, jid.bare))) throw new StanzaError('item-not-found');
         pushed = { jid: jid.bare, name: null, subscription: 'remove' as never, ask: false, groups: [] };
       } else {
         const existing = await roster.getItem(userId, jid.bare);
@@ -55,11 +68,8 @@ export function rosterModule(core: Core, roster: RosterStore): void {
         };
         await roster.setItem(userId, pushed);
       }
-      for (const session of core.sessions.resources(ctx.from.bare)) {
-        session.send(
-          xml('iq', { type: 'set', id: `push-${randomBytes(6).toString('hex')}`, to: session.jid!.toString() }, xml('query', { xmlns: NS_ROSTER }, rosterItemElement(pushed))),
-        );
-      }
+      pushRosterItem(core, ctx.from.bare, pushed);
+      if (removed) await core.hooks.run('roster/removed', { owner: ctx.from.toBare(), item: removed });
       return null;
     },
   });

@@ -7,12 +7,14 @@ import { SqliteChatStore } from './chat.js';
 import { migrate } from './migrations.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
+import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly offline: SqliteOfflineStore;
   readonly roster: SqliteRosterStore;
+  readonly privacy: SqlitePrivacyStore;
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
@@ -21,6 +23,7 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccountStore(db);
     this.offline = new SqliteOfflineStore(db);
     this.roster = new SqliteRosterStore(db);
+    this.privacy = new SqlitePrivacyStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db);

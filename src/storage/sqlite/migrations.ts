@@ -170,6 +170,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX blobs_owner ON blobs (app_id, user_id, id);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      CREATE TABLE privacy_lists (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        items TEXT NOT NULL DEFAULT '[]',
+        is_default INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, name)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX privacy_lists_default ON privacy_lists (user_id) WHERE is_default = 1;
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */

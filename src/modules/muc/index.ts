@@ -1,0 +1,481 @@
+// Group chat (XEP-0045 as QuickBlox uses it). Rooms are the QuickBlox dialogs of types 1 and 2,
+// addressed `<appId>_<dialogId>@muc.<domain>`; nothing about them is stored here, only who is
+// joined (RoomRegistry). Occupants join with their user id as nick; the join answer is the
+// self-presence with the join's id and status 110 first; groupchat messages are stored through
+// ChatService when `save_to_history=1` and reflected to every joined resource, the sender's
+// included. REST `pull_all` kicks (status 301), a deleted dialog empties its room, and REST
+// `send_to_chat=1` on a group dialog is delivered here.
+import { randomBytes } from 'node:crypto';
+import type { Core, RouteContext } from '../../core/core.js';
+import type { C2sSession } from '../../core/session.js';
+import { ApiError } from '../../chat/errors.js';
+import { newObjectId, normalizeObjectId } from '../../chat/objectid.js';
+import type { ChatService } from '../../chat/service.js';
+import type { ChatMessage, ChatStore, Dialog } from '../../storage/types.js';
+import { Element, xml } from '../../xml/element.js';
+import { Jid, parseUserLocal } from '../../xmpp/jid.js';
+import { NS_CLIENT, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
+import { StanzaError, errorReply } from '../../xmpp/errors.js';
+import { readExtraParams, STRIPPED_ON_RELAY } from './extra-params.js';
+import { parseRoomLocal, RoomRegistry, type Occupant, type Room, type RoomAddress } from './rooms.js';
+
+export const NS_MUC = 'http://jabber.org/protocol/muc';
+export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+const NS_MARKERS = 'urn:xmpp:chat-markers:0';
+
+const PUBLIC_GROUP = 1;
+const PRIVATE = 3;
+/** History a `<history/>` request may get at most (and what one without limits gets). */
+const HISTORY_MAX = 100;
+const HISTORY_DEFAULT = 20;
+const NO_SUCH_ROOM = 'There is no such room.';
+const CANNOT_POST = 'Insufficient privileges to send groupchat message.';
+const XML_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+const newId = (): string => randomBytes(8).toString('hex');
+
+/** Group dialogs need a join before posting unless `is_join_required=0`; public dialogs always do. */
+const joinRequired = (dialog: Dialog): boolean => dialog.type === PUBLIC_GROUP || dialog.isJoinRequired;
+
+/** A copy of a stanza for one recipient (children shared: they are not changed afterwards). */
+function addressed(stanza: Element, to: string): Element {
+  const copy = new Element(stanza.name, { ...stanza.attrs, to }, []);
+  copy.children = stanza.children;
+  return copy;
+}
+
+export interface MucModule {
+  readonly rooms: RoomRegistry;
+}
+
+export function mucModule(core: Core, chat: ChatService, history: ChatStore): MucModule {
+  const rooms = new RoomRegistry();
+  const userJid = (appId: number, userId: number): string => `${userId}-${appId}@${core.domain}`;
+
+  // ---- presences ------------------------------------------------------------------------------
+
+  /** An occupant's presence as the room sends it; `<x muc#user>` is always the first child. */
+  function occupantPresence(
+    room: Room,
+    occupant: Occupant,
+    to: string,
+    opts: { id?: string; type?: 'unavailable'; statuses?: number[]; actor?: string; gone?: boolean; destroy?: boolean; itemJid?: string } = {},
+  ): Element {
+    const x = xml('x', { xmlns: NS_MUC_USER });
+    const item = x.c('item', opts.gone
+      ? { affiliation: 'none', role: 'none' }
+      : { affiliation: occupant.affiliation, role: occupant.role });
+    const realJid = opts.itemJid ?? occupant.resources.keys().next().value;
+    if (realJid) item.attrs.jid = realJid;
+    item.attrs.nick = String(occupant.userId);
+    if (opts.actor) item.c('actor', { jid: opts.actor });
+    if (opts.destroy) x.c('destroy');
+    for (const code of opts.statuses ?? []) x.c('status', { code: String(code) });
+    const presence = xml('presence', { from: `${room.jid.bare}/${occupant.userId}`, to, id: opts.id ?? newId() }, x);
+    if (opts.type) presence.attrs.type = opts.type;
+    else for (const child of occupant.payload) presence.append(child.clone());
+    return presence;
+  }
+
+  /** Join refusals: presence type="error" carrying the join's `<x xmlns=muc>`, with code 500 as QuickBlox sends it. */
+  function refuseJoin(stanza: Element, session: C2sSession, error: StanzaError): true {
+    const reply = errorReply(stanza, error);
+    if (!reply.getChild('x', NS_MUC)) reply.children.unshift(xml('x', { xmlns: NS_MUC }));
+    reply.getChild('error')!.attrs.code = '500';
+    if (!reply.attrs.id) reply.attrs.id = newId();
+    reply.attrs.to = session.jid!.toString();
+    session.send(reply);
+    return true;
+  }
+
+  /** The room and dialog behind an address of the sender's application; null when there is none. */
+  async function lookup(to: Jid, appId: number): Promise<{ address: RoomAddress; dialog: Dialog } | null> {
+    const address = parseRoomLocal(to.local);
+    if (!address || address.appId !== appId) return null;
+    const dialog = await chat.findDialog(address.appId, address.dialogId);
+    if (!dialog || dialog.type === PRIVATE) return null;
+    return { address, dialog };
+  }
+
+  function standing(dialog: Dialog, userId: number): Pick<Occupant, 'affiliation' | 'role'> {
+    if (dialog.ownerId === userId || chat.isManager(dialog, userId) || dialog.type !== PUBLIC_GROUP) return { affiliation: 'admin', role: 'moderator' };
+    return { affiliation: 'none', role: 'participant' };
+  }
+
+  async function join(stanza: Element, session: C2sSession, to: Jid): Promise<true> {
+    const user = session.user!;
+    const found = await lookup(to, user.appId);
+    if (!found) return refuseJoin(stanza, session, new StanzaError('item-not-found', NO_SUCH_ROOM));
+    const { address, dialog } = found;
+    if (to.resource !== String(user.userId)) return refuseJoin(stanza, session, new StanzaError('not-acceptable', 'The nick in a room is your user id.'));
+    if (!chat.canUseRoom(dialog, user.userId)) return refuseJoin(stanza, session, new StanzaError('registration-required', 'You are not an occupant of this dialog.'));
+    if (!joinRequired(dialog)) return refuseJoin(stanza, session, new StanzaError('not-allowed', 'This dialog is used without joining (is_join_required=0).'));
+
+    const room = rooms.obtain(to, address);
+    const me = session.jid!.toString();
+    const muc = stanza.getChild('x', NS_MUC);
+    const payload = stanza.getChildren().filter((c) => !(c.localName === 'x' && (c.attrs.xmlns === NS_MUC || c.attrs.xmlns === NS_MUC_USER)));
+    const existing = room.occupants.get(user.userId);
+    const alreadyJoined = existing?.resources.get(me) === session;
+    const occupant: Occupant = existing ?? { userId: user.userId, ...standing(dialog, user.userId), resources: new Map(), payload };
+    occupant.payload = payload;
+
+    if (alreadyJoined && !muc) {
+      // A presence update from an occupant: everyone sees it, the sender with status 110.
+      for (const other of room.occupants.values()) {
+        for (const [jid, target] of other.resources) {
+          const self = other === occupant;
+          target.send(occupantPresence(room, occupant, jid, { id: self ? stanza.attrs.id : undefined, statuses: self ? [110] : [], itemJid: me }));
+        }
+      }
+      return true;
+    }
+    // XEP-0045 §7.2.3 order: the others' presences, the joiner's presence to the others, the self-presence.
+    for (const other of room.occupants.values()) {
+      if (other !== occupant) session.send(occupantPresence(room, other, me));
+    }
+    if (!existing) {
+      for (const other of room.occupants.values()) {
+        for (const jid of other.resources.keys()) other.resources.get(jid)!.send(occupantPresence(room, occupant, jid, { itemJid: me }));
+      }
+    }
+    rooms.addResource(room, occupant, session);
+    session.send(occupantPresence(room, occupant, me, { id: stanza.attrs.id, statuses: [110], itemJid: me }));
+    const wanted = historyRequest(muc);
+    if (wanted) await sendHistory(room, dialog, session, wanted);
+    return true;
+  }
+
+  function leave(stanza: Element, session: C2sSession, to: Jid): true {
+    const room = rooms.get(to.bare);
+    const occupant = room?.occupants.get(session.user!.userId);
+    const me = session.jid!.toString();
+    if (!room || !occupant || occupant.resources.get(me) !== session) {
+      // Not in the room: answer the leave anyway so that a client waiting for it is not left hanging.
+      if (to.resource === String(session.user!.userId) && parseRoomLocal(to.local)?.appId === session.user!.appId) {
+        session.send(xml('presence', { from: to.toString(), to: me, type: 'unavailable', id: stanza.attrs.id ?? newId() },
+          xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: 'none', role: 'none' }), xml('status', { code: '110' }))));
+      }
+      return true;
+    }
+    const self = occupantPresence(room, occupant, me, { id: stanza.attrs.id, type: 'unavailable', statuses: [110], itemJid: me });
+    departResource(room, occupant, session);
+    session.send(self);
+    return true;
+  }
+
+  /** One resource leaves; when it was the occupant's last, the others see the occupant go. */
+  function departResource(room: Room, occupant: Occupant, session: C2sSession): void {
+    const me = session.jid!.toString();
+    if (!rooms.removeResource(room, occupant, session)) return;
+    for (const other of room.occupants.values()) {
+      for (const [jid, target] of other.resources) target.send(occupantPresence(room, occupant, jid, { type: 'unavailable', itemJid: me }));
+    }
+  }
+
+  /** Removes an occupant with all resources: `self` is what each of its resources gets. */
+  function evict(room: Room, occupant: Occupant, self: (jid: string) => Element | null): void {
+    const resources = [...occupant.resources];
+    rooms.removeOccupant(room, occupant);
+    for (const [jid, session] of resources) {
+      const presence = self(jid);
+      if (presence) session.send(presence);
+    }
+    for (const other of room.occupants.values()) {
+      for (const [jid, target] of other.resources) target.send(occupantPresence(room, occupant, jid, { type: 'unavailable', itemJid: resources[0]?.[0] }));
+    }
+  }
+
+  core.hooks.on('presence/muc', async ({ stanza, to, origin }: RouteContext) => {
+    const session = origin;
+    if (!session?.jid || !session.user) return true;
+    const type = stanza.attrs.type;
+    if (!to.local) return true;
+    if (type === undefined) {
+      if (to.isBare) return refuseJoin(stanza, session, new StanzaError('jid-malformed', 'Join a room as <room>/<your user id>.'));
+      return join(stanza, session, to);
+    }
+    if (type === 'unavailable') return leave(stanza, session, to);
+    return true; // subscriptions, probes and errors are not for rooms
+  });
+
+  // An unavailable broadcast takes the session out of every room (RFC 6121 / XEP-0045 §7.14).
+  const leaveAll = (session: C2sSession): void => {
+    for (const room of rooms.roomsOf(session)) {
+      const occupant = room.occupants.get(session.user!.userId);
+      if (occupant) departResource(room, occupant, session);
+    }
+  };
+  core.hooks.on('presence/broadcast', ({ stanza, origin }: RouteContext) => {
+    if (origin && stanza.attrs.type === 'unavailable') leaveAll(origin);
+    return undefined;
+  }, 10);
+  core.hooks.on('session/closed', ({ session }: { session: C2sSession }) => {
+    leaveAll(session);
+    return undefined;
+  }, 10);
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  /** Where a room's messages go: joined resources, or every online occupant when no join is needed. */
+  function recipients(room: Room | undefined, dialog: Dialog): { jid: string; session: C2sSession }[] {
+    const out: { jid: string; session: C2sSession }[] = [];
+    if (joinRequired(dialog)) {
+      for (const occupant of room?.occupants.values() ?? []) {
+        for (const [jid, session] of occupant.resources) out.push({ jid, session });
+      }
+    } else {
+      for (const userId of dialog.occupantIds) {
+        for (const session of core.sessions.available(userJid(dialog.appId, userId))) out.push({ jid: session.jid!.toString(), session });
+      }
+    }
+    return out;
+  }
+
+  function deliver(message: Element, room: Room | undefined, dialog: Dialog): void {
+    for (const { jid, session } of recipients(room, dialog)) session.send(addressed(message, jid));
+  }
+
+  /** A stored message as a groupchat stanza from `room/<sender>`, with QuickBlox's extraParams. */
+  function storedMessage(roomJid: string, record: ChatMessage): Element {
+    const extra = xml('extraParams', { xmlns: NS_CLIENT }, xml('save_to_history', null, '1'), xml('date_sent', null, String(record.dateSent)));
+    for (const [key, value] of Object.entries(record.customParams)) {
+      if (!XML_NAME.test(key) || value === null || value === undefined) continue;
+      extra.append(xml(key, null, typeof value === 'object' ? JSON.stringify(value) : String(value)));
+    }
+    for (const attachment of record.attachments) {
+      const attrs: Record<string, string> = {};
+      for (const [k, v] of Object.entries(attachment)) if (XML_NAME.test(k) && v !== null && v !== undefined) attrs[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+      extra.append(xml('attachment', attrs));
+    }
+    extra.append(xml('dialog_id', null, record.dialogId));
+    return xml('message', { type: 'groupchat', id: record.id, from: `${roomJid}/${record.senderId}` },
+      xml('body', null, record.body), record.markable ? xml('markable', { xmlns: NS_MARKERS }) : null, extra);
+  }
+
+  async function groupchat(ctx: RouteContext): Promise<true> {
+    const { stanza, to, origin } = ctx;
+    const sender = parseUserLocal(ctx.from.local);
+    if (!sender) return true;
+    const found = await lookup(to, sender.appId);
+    if (!to.isBare) {
+      core.bounce(stanza, new StanzaError('bad-request', "Groupchat message can't be addressed to occupant."), origin);
+      return true;
+    }
+    if (!found) {
+      core.bounce(stanza, new StanzaError('item-not-found', NO_SUCH_ROOM), origin);
+      return true;
+    }
+    const { dialog } = found;
+    const room = rooms.get(to.bare);
+    const joined = origin ? rooms.isJoined(room, origin) : false;
+    const allowed = joinRequired(dialog) ? joined && chat.canUseRoom(dialog, sender.userId) : chat.isOccupant(dialog, sender.userId);
+    if (!allowed) {
+      core.bounce(stanza, new StanzaError('forbidden', CANNOT_POST), origin);
+      return true;
+    }
+
+    const extra = readExtraParams(stanza);
+    const extraEl = stanza.getChild('extraParams');
+    const body = stanza.getChild('body');
+    const hasContent = body !== undefined || extra.attachments.length > 0;
+    let id = stanza.attrs.id;
+    let dateSent = extra.dateSent !== undefined ? String(extra.dateSent) : String(Math.floor(Date.now() / 1000));
+    if (hasContent && extra.saveToHistory) {
+      try {
+        const saved = await chat.createMessage({ appId: sender.appId, userId: sender.userId }, {
+          ...extra.custom,
+          chat_dialog_id: dialog.id,
+          message: body?.text() ?? '',
+          attachments: extra.attachments,
+          markable: stanza.getChild('markable', NS_MARKERS) ? '1' : undefined,
+        }, { id: stanza.attrs.id, dateSent: extra.dateSent, origin: 'xmpp' });
+        id = saved._id;
+        if (extra.dateSent === undefined) dateSent = String(saved.date_sent);
+      } catch (err) {
+        const error = err instanceof ApiError
+          ? new StanzaError(err.status === 404 ? 'item-not-found' : err.status === 403 ? 'forbidden' : 'not-acceptable', err.status === 403 ? CANNOT_POST : err.message)
+          : new StanzaError('internal-server-error');
+        if (!(err instanceof ApiError)) core.log.error({ err }, 'storing a groupchat message failed');
+        core.bounce(stanza, error, origin);
+        return true;
+      }
+    } else if (hasContent && !normalizeObjectId(id)) {
+      id = id ?? newObjectId(Date.now());
+    }
+
+    // The relayed copy: from the sender's nick, stored id, dialog_id (and date_sent) in extraParams.
+    const relay = new Element('message', { ...stanza.attrs, from: `${to.bare}/${sender.userId}` });
+    delete relay.attrs.to;
+    if (id) relay.attrs.id = id;
+    for (const child of stanza.children) {
+      if (typeof child === 'string' || child === extraEl) continue;
+      relay.append(child.clone());
+    }
+    if (hasContent || extraEl) {
+      const params = xml('extraParams', { xmlns: NS_CLIENT });
+      for (const child of extraEl?.getChildren() ?? []) {
+        if (!STRIPPED_ON_RELAY.has(child.localName) && child.localName !== 'date_sent') params.append(child.clone());
+      }
+      if (hasContent) params.append(xml('date_sent', null, dateSent));
+      params.append(xml('dialog_id', null, dialog.id));
+      relay.append(params);
+    }
+    deliver(relay, room, dialog);
+    return true;
+  }
+
+  core.hooks.on('message/muc', async (ctx: RouteContext) => {
+    const { stanza, origin } = ctx;
+    const type = stanza.attrs.type ?? 'normal';
+    if (type === 'error') return true;
+    if (type === 'groupchat') return groupchat(ctx);
+    if (type === 'headline') {
+      core.bounce(stanza, new StanzaError('not-acceptable', 'System messages can be sent to users only, not to rooms.'), origin);
+      return true;
+    }
+    core.bounce(stanza, new StanzaError('feature-not-implemented', 'Rooms take groupchat messages only.'), origin);
+    return true;
+  });
+
+  // ---- history (only when asked for) ----------------------------------------------------------
+
+  interface HistoryRequest {
+    limit: number;
+    since?: number;
+  }
+
+  function historyRequest(muc: Element | undefined): HistoryRequest | null {
+    const el = muc?.getChild('history');
+    if (!el) return null;
+    const int = (name: string): number | undefined => {
+      const v = el.attrs[name];
+      if (v === undefined || !/^\d+$/.test(v.trim())) return undefined;
+      return Number(v.trim());
+    };
+    const maxstanzas = int('maxstanzas');
+    if (maxstanzas === 0 || int('maxchars') === 0) return null;
+    const request: HistoryRequest = { limit: Math.min(maxstanzas ?? HISTORY_DEFAULT, HISTORY_MAX) };
+    const seconds = int('seconds');
+    if (seconds !== undefined) request.since = Math.floor(Date.now() / 1000) - seconds;
+    const since = el.attrs.since ? Date.parse(el.attrs.since) : Number.NaN;
+    if (Number.isFinite(since)) request.since = Math.max(request.since ?? 0, Math.floor(since / 1000));
+    return request;
+  }
+
+  async function sendHistory(room: Room, dialog: Dialog, session: C2sSession, request: HistoryRequest): Promise<void> {
+    const messages = await history.listMessages({
+      dialogId: dialog.id,
+      viewerId: session.user!.userId,
+      filters: request.since !== undefined ? [{ field: 'date_sent', op: 'gte', value: request.since }] : [],
+      sort: { field: 'date_sent', direction: 'desc' },
+      limit: request.limit,
+      skip: 0,
+    });
+    const to = session.jid!.toString();
+    for (const record of messages.reverse()) {
+      const message = storedMessage(room.jid.bare, record);
+      message.append(xml('delay', { xmlns: NS_DELAY, from: room.jid.bare, stamp: new Date(record.dateSent * 1000).toISOString() }));
+      session.send(addressed(message, to));
+    }
+  }
+
+  // ---- REST → XMPP ----------------------------------------------------------------------------
+
+  chat.events.on('message', ({ record, dialog, sendToChat, system, origin }) => {
+    if (!sendToChat || system || origin !== 'rest' || dialog.type === PRIVATE) return;
+    const roomJid = chat.roomJid(dialog);
+    deliver(storedMessage(roomJid, record), rooms.get(roomJid), dialog);
+  });
+
+  chat.events.on('occupantsRemoved', ({ dialog, userIds, actor }) => {
+    const room = rooms.get(chat.roomJid(dialog));
+    if (!room) return;
+    const actorJid = userJid(dialog.appId, actor);
+    for (const userId of userIds) {
+      const occupant = room.occupants.get(userId);
+      if (!occupant) continue;
+      // Removed by someone else: a kick (301 with the actor, as QuickBlox sends it). Removing oneself
+      // is a membership change (321), which the SDK does not mistake for a kick or a leave answer.
+      const statuses = actor === userId ? [321, 110] : [301, 110];
+      evict(room, occupant, (jid) => occupantPresence(room, occupant, jid, { type: 'unavailable', gone: true, statuses, actor: actor === userId ? undefined : actorJid, itemJid: jid }));
+    }
+  });
+
+  chat.events.on('dialogDeleted', ({ dialog }) => {
+    const room = rooms.get(chat.roomJid(dialog));
+    if (!room) return;
+    for (const occupant of [...room.occupants.values()]) {
+      // Every occupant gets its own destroy presence only; no status, so that no SDK callback fires.
+      const resources = [...occupant.resources];
+      rooms.removeOccupant(room, occupant);
+      for (const [jid, session] of resources) {
+        session.send(occupantPresence(room, occupant, jid, { type: 'unavailable', gone: true, destroy: true, itemJid: jid }));
+      }
+    }
+  });
+
+  // ---- IQs: disco on the service and on rooms --------------------------------------------------
+
+  const result = (stanza: Element, origin: C2sSession | null, payload: Element): void => {
+    const reply = xml('iq', { type: 'result', id: stanza.attrs.id ?? '', from: stanza.attrs.to ?? core.mucDomain, to: stanza.attrs.from ?? '' }, payload);
+    if (origin) origin.send(reply);
+    else void core.route(reply);
+  };
+
+  core.hooks.on('iq/muc', async ({ stanza, from, to, origin }: RouteContext) => {
+    const type = stanza.attrs.type;
+    if (type === 'result' || type === 'error') return true;
+    const payloads = stanza.getChildren();
+    const payload = payloads.length === 1 ? payloads[0]! : undefined;
+    const ns = payload?.namespace();
+    const isGet = type === 'get' && payload?.localName === 'query';
+    if (!to.local) {
+      if (isGet && ns === NS_DISCO_INFO && !payload!.attrs.node) {
+        result(stanza, origin, xml('query', { xmlns: NS_DISCO_INFO },
+          xml('identity', { category: 'conference', type: 'text', name: 'Group chat' }),
+          xml('feature', { var: NS_DISCO_INFO }), xml('feature', { var: NS_DISCO_ITEMS }), xml('feature', { var: NS_MUC })));
+        return true;
+      }
+      if (isGet && ns === NS_DISCO_ITEMS) {
+        result(stanza, origin, xml('query', { xmlns: NS_DISCO_ITEMS })); // rooms are not listed: they belong to applications
+        return true;
+      }
+      core.bounce(stanza, new StanzaError('service-unavailable'), origin);
+      return true;
+    }
+    const sender = parseUserLocal(from.local);
+    const found = sender ? await lookup(to, sender.appId) : null;
+    if (!sender || !found) {
+      core.bounce(stanza, new StanzaError('item-not-found', NO_SUCH_ROOM), origin);
+      return true;
+    }
+    if (!to.isBare || !isGet || (ns !== NS_DISCO_INFO && ns !== NS_DISCO_ITEMS)) {
+      core.bounce(stanza, new StanzaError('service-unavailable'), origin);
+      return true;
+    }
+    const { dialog } = found;
+    if (!chat.canUseRoom(dialog, sender.userId)) {
+      core.bounce(stanza, new StanzaError('forbidden', 'You are not an occupant of this dialog.'), origin);
+      return true;
+    }
+    if (ns === NS_DISCO_INFO) {
+      result(stanza, origin, xml('query', { xmlns: NS_DISCO_INFO },
+        xml('identity', { category: 'conference', type: 'text', name: dialog.name ?? '' }),
+        ...[NS_MUC, dialog.type === PUBLIC_GROUP ? 'muc_public' : 'muc_membersonly', 'muc_nonanonymous', 'muc_persistent']
+          .map((v) => xml('feature', { var: v }))));
+      return true;
+    }
+    const room = rooms.get(to.bare);
+    const items = [...(room?.occupants.values() ?? [])].map((o) => xml('item', { jid: `${to.bare}/${o.userId}`, name: String(o.userId) }));
+    result(stanza, origin, xml('query', { xmlns: NS_DISCO_ITEMS }, ...items));
+    return true;
+  });
+
+  core.hooks.on('disco/items', ({ query }: { query: Element }) => {
+    query.append(xml('item', { jid: core.mucDomain, name: 'Group chat' }));
+    return undefined;
+  });
+
+  return { rooms };
+}
