@@ -19,6 +19,10 @@ import { rosterModule } from './modules/roster/index.js';
 import { presenceModule } from './modules/presence/index.js';
 import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
+import { qbHistoryModule } from './modules/qb-history/index.js';
+import { chatMarkersModule } from './modules/chat-markers/index.js';
+import { chatStatesModule } from './modules/chat-states/index.js';
+import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -58,6 +62,11 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   presenceModule(core, store.roster);
   messageModule(core);
   offlineModule(core, store.offline);
+  // QuickBlox 1-1 chat: history (save_to_history), markers, chat states, system notifications.
+  qbHistoryModule(core, chat);
+  chatMarkersModule(core, chat);
+  chatStatesModule(core);
+  qbSystemMessagesModule(core, chat);
   core.start();
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
