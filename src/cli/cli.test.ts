@@ -110,3 +110,39 @@ test('config prints the effective configuration', async () => {
   const md = await run(['config', '--markdown']);
   assert.match(md.stdout, /^\| Key \| Environment \| Default \| Description \|/);
 });
+
+test('export writes a dialog\'s or an application\'s history to a file', async () => {
+  const { openSqliteStore, sqliteFile } = await import('../storage/sqlite/index.js');
+  const { ChatService } = await import('../chat/service.js');
+  const { readFileSync } = await import('node:fs');
+  const store = await openSqliteStore(sqliteFile(dataDir));
+  const app = await store.accounts.createApplication({ name: 'export' });
+  const [ann, bob] = [await store.accounts.createUser(app.id, { login: 'ann', password: 'x' }), await store.accounts.createUser(app.id, { login: 'bob', password: 'x' })];
+  const chat = new ChatService(store, { mucDomain: 'muc.localhost' });
+  const caller = { appId: app.id, userId: ann.id };
+  const dialog = await chat.createDialog(caller, { type: 2, name: 'exported', occupants_ids: String(bob.id) });
+  const other = await chat.createDialog(caller, { type: 3, occupants_ids: String(bob.id) });
+  for (let i = 0; i < 3; i++) await chat.createMessage(caller, { chat_dialog_id: dialog._id, message: `m${i}` });
+  await chat.createMessage(caller, { chat_dialog_id: other._id, message: 'private' });
+  await store.close();
+
+  const file = path.join(dataDir, 'dialog.jsonl');
+  const one = await admin('export', '--app', String(app.id), '--dialog', dialog._id, '--out', file);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stderr, /exported 3 messages/);
+  assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).message), ['m0', 'm1', 'm2']);
+
+  const csvFile = path.join(dataDir, 'app.csv');
+  const all = await admin('export', '--app', String(app.id), '--format', 'csv', '--out', csvFile);
+  assert.equal(all.code, 0, all.stderr);
+  const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 1 + 4);
+  assert.match(lines[0], /^_id,chat_dialog_id,date_sent/);
+
+  const unknown = await admin('export', '--app', String(app.id), '--dialog', 'f'.repeat(24), '--out', file);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /does not exist/);
+  const badFormat = await admin('export', '--app', String(app.id), '--format', 'xml');
+  assert.equal(badFormat.code, 1);
+  assert.match(badFormat.stderr, /--format must be one of jsonl, csv/);
+});

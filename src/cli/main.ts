@@ -8,6 +8,8 @@ import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig } from '../con
 import type { Config } from '../config/types.js';
 import { openSqliteStore, sqliteFile } from '../storage/sqlite/index.js';
 import { DuplicateLoginError, type Application, type Store, type User } from '../storage/types.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
+import { exportCommand } from './export.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
@@ -24,6 +26,8 @@ Commands:
   users create --app ID --login L --password P [--email E] [--full-name F]
                                 Create a user in an application
   users list --app ID           List the users of an application
+  export --app ID [--dialog ID] [--format jsonl|csv] [--out FILE]
+                                Write a dialog's (or the whole application's) chat history
   config [--markdown]           Print the effective configuration (or the key table)
   help                          Show this help
 
@@ -57,6 +61,7 @@ const VERBS: Record<string, Options> = {
     'full-name': { type: 'string' },
   },
   'users list': { app: { type: 'string' } },
+  export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -167,6 +172,20 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           if (json) out(JSON.stringify(users.map(userJson)));
           else if (users.length === 0) out(`no users in application ${appId}`);
           else users.forEach((u) => out(formatUser(u, config)));
+          return 0;
+        });
+      }
+      case 'export': {
+        const appId = appOption(values);
+        const format = (values.format ?? 'jsonl') as string;
+        if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+        return await withStore(config, async (store) => {
+          await requireApp(store, appId);
+          const file = values.out as string | undefined;
+          const count = await exportCommand(store, `muc.${config.domain}`, {
+            appId, dialogId: values.dialog as string | undefined, format: format as ExportFormat, file,
+          }, io.stderr ? null : process.stderr);
+          if (file) stderr(`exported ${count} messages to ${file}\n`);
           return 0;
         });
       }

@@ -44,6 +44,14 @@ describe('history export', () => {
     assert.equal(rows[1].sender_id, '2');
   });
 
+  it('counts without a progress callback', async () => {
+    for (const format of ['jsonl', 'csv'] as const) {
+      const out = new PassThrough();
+      out.resume();
+      assert.equal(await exportHistory(source(messages), format, out), 2, format);
+    }
+  });
+
   it('writes only the header for an empty history', async () => {
     const { text, count } = await run('csv', []);
     assert.equal(count, 0);

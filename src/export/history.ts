@@ -34,7 +34,8 @@ export async function exportHistory(
   if (format === 'jsonl') {
     for await (const m of messages) {
       await write(out, JSON.stringify(m) + '\n');
-      onProgress?.(++count);
+      count++;
+      onProgress?.(count);
     }
     return count;
   }
@@ -44,7 +45,8 @@ export async function exportHistory(
   })();
   for await (const m of messages) {
     if (!csv.write(csvRow(m))) await once(csv, 'drain');
-    onProgress?.(++count);
+    count++;
+    onProgress?.(count);
   }
   csv.end();
   await pump;

@@ -9,6 +9,7 @@ import type { Application, Store, User } from '../storage/types.js';
 import { buildRestApp, type RestAppOptions } from './app.js';
 import type { RestDeps } from './context.js';
 import { sign } from './signature.js';
+import { ChatService } from '../chat/service.js';
 
 export interface RestHarness {
   app: FastifyInstance;
@@ -34,7 +35,8 @@ export function signedSessionParams(application: Application, extra: Record<stri
 export async function restHarness(overrides: Partial<Config> = {}, options: RestAppOptions = {}): Promise<RestHarness> {
   const store = await openSqliteStore(':memory:');
   const config = loadConfig({ file: null, env: {}, overrides: { domain: 'chat.test', ...overrides } });
-  const deps: RestDeps = { store, config, log: pino({ level: 'silent' }) };
+  const chat = new ChatService(store, { mucDomain: `muc.${config.domain}` });
+  const deps: RestDeps = { store, config, log: pino({ level: 'silent' }), chat };
   const app = await buildRestApp(deps, options);
   const application = await store.accounts.createApplication({ name: 'test' });
   const h: RestHarness = {
