@@ -64,6 +64,11 @@ describe('QuickBlox 1-1 chat on the wire', () => {
     assert.match(wire, /<body[^>]*>Hello &amp; welcome<\/body>/);
     for (const attr of ['type="image"', 'id="47863"', 'width="640"', 'content-type="image/png"', 'url="https://x.test/p.png?a=1&amp;b=2"']) assert.ok(attachment.includes(attr), attr);
 
+    // A pretty-printed message without extraParams goes on compact too.
+    a.send(`<message id="plain" to="${bob.jid}" type="chat">\n  <body> spaced </body>\n  <active xmlns="http://jabber.org/protocol/chatstates"/>\n</message>`);
+    const plain = await b.expect(/<message[^>]*id="plain"[\s\S]*?<\/message>/);
+    assert.match(plain, /><body[^>]*> spaced <\/body><active xmlns="http:\/\/jabber.org\/protocol\/chatstates"\/><\/message>$/);
+
     const [stored] = await history(bob, dialogId);
     assert.equal(stored?._id, id);
     assert.equal(stored.sender_id, alice.id);

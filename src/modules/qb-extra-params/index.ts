@@ -46,7 +46,8 @@ export function compact(el: Element): Element {
   for (const child of el.children) {
     if (typeof child !== 'string') {
       hasElements = true;
-      compact(child);
+      // XHTML-IM is mixed content, where a space between elements is text.
+      if (child.localName !== 'html') compact(child);
     }
   }
   if (hasElements) el.children = el.children.filter((c) => typeof c !== 'string' || c.trim() !== '');

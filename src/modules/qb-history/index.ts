@@ -48,9 +48,10 @@ export function qbHistoryModule(core: Core, chat: ChatService): void {
   const onChat = async ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> => {
     if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
     seen.add(stanza);
+    // Whitespace between elements crashes the Node SDK: what a client pretty-printed goes on compact.
+    compact(stanza);
     const extra = getExtraParams(stanza);
     if (!extra) return undefined;
-    compact(stanza);
     // Server-owned fields a client sent are neither stored nor passed on.
     for (const child of extra.getChildren()) if (FORGEABLE.has(child.localName)) extra.remove(child);
     if (parseBoolean(extra.getChildText('save_to_history')?.trim()) !== true) return undefined;
