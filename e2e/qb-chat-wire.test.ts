@@ -111,6 +111,21 @@ describe('QuickBlox 1-1 chat on the wire', () => {
     await Promise.all([alice.stop(), bob.stop()]);
   });
 
+  it('ignores extraParams that would redirect a message into another dialog or out of history', async () => {
+    const [alice, bob] = await pair();
+    const carol = await fx.t.createUser();
+    const group = await fx.t.server.chat.createDialog(caller(carol), { type: 2, name: 'not yours', occupants_ids: [bob.user.id] });
+    const id = '5f00000000000000000000f1';
+    await alice.send(xml('message', { type: 'chat', to: bob.user.jid, id }, xml('body', {}, 'sneaky'),
+      extra(field('save_to_history', 1), field('chat_dialog_id', group._id), field('system', 1), field('send_to_chat', 1))));
+    const got = await bob.take(withBody);
+    const dialogId = got.getChild('extraParams')!.getChildText('dialog_id')!;
+    assert.notEqual(dialogId, group._id);
+    assert.deepEqual((await history(bob.user, dialogId)).map((m) => [m._id, m.sender_id, m.system, m.chat_dialog_id]), [[id, alice.user.id, undefined, dialogId]]);
+    assert.deepEqual(await history(carol, group._id), [], 'nothing in the group dialog');
+    await Promise.all([alice.stop(), bob.stop()]);
+  });
+
   it('answers a storage failure with a stanza error and delivers nothing', async () => {
     const [alice, bob] = await pair();
     const chat = fx.t.server.chat;
