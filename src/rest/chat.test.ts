@@ -127,6 +127,17 @@ describe('REST chat dialogs and messages', () => {
     assert.deepEqual(both.json().SuccessfullyDeleted.ids.sort(), [...ids].sort());
   });
 
+  it('reads and sets per-user notification settings', async () => {
+    const dialog = (await h.request({ method: 'POST', url: '/chat/Dialog.json', ...form(annT, { type: 2, name: 'Quiet', occupants_ids: `${bob.id}` }) })).json();
+    assert.deepEqual((await get(bobT, `/chat/Dialog/${dialog._id}/notifications.json`)).json(), { notifications: { enabled: 1 } });
+    const off = await h.request({ method: 'PUT', url: `/chat/Dialog/${dialog._id}/notifications.json`, ...form(bobT, { enabled: 0 }) });
+    assert.equal(off.statusCode, 200, off.body);
+    assert.deepEqual(off.json(), { notifications: { enabled: 0 } });
+    assert.deepEqual((await get(bobT, `/chat/Dialog/${dialog._id}/notifications.json`)).json(), { notifications: { enabled: 0 } });
+    assert.deepEqual((await get(annT, `/chat/Dialog/${dialog._id}/notifications.json`)).json(), { notifications: { enabled: 1 } });
+    assert.equal((await get(catT, `/chat/Dialog/${dialog._id}/notifications.json`)).statusCode, 403);
+  });
+
   it('downloads a dialog\'s history as JSON lines or CSV, for occupants only', async () => {
     const dialog = (await h.request({ method: 'POST', url: '/chat/Dialog.json', ...form(annT, { type: 2, name: 'Export', occupants_ids: `${bob.id}` }) })).json();
     for (const text of ['first', 'second, with "quotes"']) {
