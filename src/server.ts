@@ -23,6 +23,10 @@ import { mucModule } from './modules/muc/index.js';
 import { subscriptionsModule } from './modules/subscriptions/index.js';
 import { lastActivityModule } from './modules/last/index.js';
 import { privacyModule } from './modules/privacy/index.js';
+import { qbHistoryModule } from './modules/qb-history/index.js';
+import { chatMarkersModule } from './modules/chat-markers/index.js';
+import { chatStatesModule } from './modules/chat-states/index.js';
+import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -66,6 +70,11 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   privacyModule(core, store.privacy, store.roster);
   messageModule(core);
   offlineModule(core, store.offline);
+  // QuickBlox group dialogs (MUC) and 1-1 chat: history (save_to_history), markers, chat states, system notifications.
+  qbHistoryModule(core, chat);
+  chatMarkersModule(core, chat);
+  chatStatesModule(core);
+  qbSystemMessagesModule(core, chat);
   mucModule(core, chat, store.chat);
   core.start();
 

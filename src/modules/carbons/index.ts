@@ -1,13 +1,47 @@
-// Message carbons (XEP-0280): enable/disable is accepted and remembered per session. Copying
-// messages to the other resources comes with the QuickBlox chat work, in the shape its SDK survives.
-import type { Core } from '../../core/core.js';
+// Message carbons (XEP-0280), in the shape the QuickBlox JS SDK survives.
+//
+// Enable/disable is remembered per session. A `type="chat"` message with a body that a client sends
+// is copied, as a `<sent/>` carbon, to the sender's other available resources that enabled carbons
+// (after qb-history has given it its stored id and dialog_id; not for messages to oneself, nor with
+// a `<private/>` or `<no-copy/>` hint; not for markers, chat states or REST-created messages).
+//
+// Why this shape: the SDK finds elements by local name, depth-first, and its Node build returns the
+// *top-level child that contains* a match rather than the match itself. With a plain XEP-0280
+// wrapper the Node build reports the `<sent>` element as the body and `{forwarded: …}` as the
+// extension, and both builds read a `<received xmlns="urn:xmpp:carbons:2">` wrapper as a delivery
+// marker with no id. So:
+//   - `<received/>` carbons are never sent. A QuickBlox client addresses the bare JID, so every
+//     resource of the recipient gets the message itself anyway.
+//   - a `<sent/>` carbon also carries copies of the forwarded message's `<body>` and
+//     `<extraParams>` as direct children, placed before `<sent>`, and keeps its id and type. Both
+//     SDK builds then report the message (body, extension, dialog_id) as sent by the user itself;
+//     the browser build also reads the recipient from the forwarded message. XEP-0280 clients
+//     unwrap `<sent>` and ignore the copies.
+import type { Core, RouteContext } from '../../core/core.js';
 import type { C2sSession } from '../../core/session.js';
-import { NS_CARBONS } from '../../xmpp/ns.js';
+import type { Element } from '../../xml/element.js';
+import { xml } from '../../xml/element.js';
+import { NS_CARBONS, NS_CLIENT } from '../../xmpp/ns.js';
 
 export const CARBONS = Symbol('carbons');
+export const NS_FORWARD = 'urn:xmpp:forward:0';
+const NS_HINTS = 'urn:xmpp:hints';
+
+/** After qb-history (100) has rewritten the stanza, before delivery (0). */
+export const CARBONS_PRIORITY = 50;
 
 export function carbonsEnabled(session: C2sSession): boolean {
   return session.data.get(CARBONS) === true;
+}
+
+/** The `<sent/>` carbon of `stanza` for another resource of its sender. */
+export function sentCarbon(stanza: Element, sender: string, resourceJid: string): Element {
+  const copies = ['body', 'extraParams'].map((name) => stanza.getChild(name)?.clone()).filter((c): c is Element => c !== undefined);
+  const forwarded = stanza.clone();
+  forwarded.attrs.xmlns = NS_CLIENT;
+  const attrs: Record<string, string> = { xmlns: NS_CLIENT, from: sender, to: resourceJid, type: stanza.attrs.type ?? 'chat' };
+  if (stanza.attrs.id) attrs.id = stanza.attrs.id;
+  return xml('message', attrs, ...copies, xml('sent', { xmlns: NS_CARBONS }, xml('forwarded', { xmlns: NS_FORWARD }, forwarded)));
 }
 
 export function carbonsModule(core: Core): void {
@@ -23,4 +57,19 @@ export function carbonsModule(core: Core): void {
       },
     });
   }
+
+  const seen = new WeakSet<Element>();
+  const onChat = ({ stanza, from, to, origin }: RouteContext): undefined => {
+    if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
+    seen.add(stanza);
+    const hint = stanza.getChildren().find((c) => (c.localName === 'private' && c.namespace() === NS_CARBONS) || (c.localName === 'no-copy' && c.namespace() === NS_HINTS));
+    if (hint) return undefined;
+    if (!stanza.getChild('body') || to.bare === from.bare) return undefined;
+    for (const session of core.sessions.available(from.bare)) {
+      if (session !== origin && carbonsEnabled(session)) session.send(sentCarbon(stanza, from.bare, session.jid!.toString()));
+    }
+    return undefined;
+  };
+  core.hooks.on('message/bare', onChat, CARBONS_PRIORITY);
+  core.hooks.on('message/full', onChat, CARBONS_PRIORITY);
 }

@@ -128,7 +128,9 @@ export function privacyModule(core: Core, store: PrivacyStore, rosters: RosterSt
     if (!isPresence) core.bounce(stanza, new StanzaError('service-unavailable', 'Service not available.'), origin);
     return true;
   }
-  for (const event of ['message/bare', 'message/full', 'presence/bare', 'presence/full']) core.hooks.on(event, stopped, 100);
+  // Above every other routing hook (markers 110, history 100, carbons 50, delivery 0, offline -10):
+  // a blocked stanza must be refused before anything stores or acts on it.
+  for (const event of ['message/bare', 'message/full', 'presence/bare', 'presence/full']) core.hooks.on(event, stopped, 1000);
 
   // Every stanza on its way to a client: the client's list (incoming), and for presence the
   // sender's list (outgoing, e.g. broadcasts). Errors always pass, so a sender learns of a block.
