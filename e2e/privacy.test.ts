@@ -60,6 +60,21 @@ describe('privacy lists', () => {
     await Promise.all([alice.stop(), bob.stop()]);
   });
 
+  it('refuses a blocked save_to_history message before anything is stored or marked', async () => {
+    const [a, b] = [await fx.t.createUser(), await fx.t.createUser()];
+    const alice = await fx.pool.connect(a);
+    const bob = await fx.pool.connect(b);
+    await privacy(alice, 'set', blockPair('blocked', b));
+    await privacy(alice, 'set', xml('active', { name: 'blocked' }));
+    const id = '0123456789abcdef01234567';
+    await bob.send(xml('message', { type: 'chat', to: a.jid, id },
+      xml('body', {}, 'stored?'), xml('extraParams', { xmlns: 'jabber:client' }, xml('save_to_history', {}, '1'))));
+    assert.equal(errorCondition(await bob.take((el) => el.attrs.id === id)), 'service-unavailable');
+    assert.equal(await fx.t.store.chat.getMessage(fx.t.app.id, id), null, 'nothing stored');
+    assert.equal(await fx.t.store.chat.findPrivateDialog(fx.t.app.id, a.id, b.id), null, 'no dialog created');
+    await Promise.all([alice.stop(), bob.stop()]);
+  });
+
   it('with mutualBlock blocks both directions; the default list applies to an offline user and to the next login', async () => {
     const [a, b] = [await fx.t.createUser(), await fx.t.createUser()];
     let alice = await fx.pool.connect(a);
