@@ -1,6 +1,8 @@
-// QuickBlox's <extraParams xmlns="jabber:client"> on a message: the flags the server acts on
-// (save_to_history, date_sent, dialog_id), attachments (attribute maps) and custom parameters.
+// QuickBlox's <extraParams xmlns="jabber:client"> on a groupchat: the flags the room acts on
+// (save_to_history, date_sent, dialog_id), and attachments and custom parameters read exactly as
+// the 1-1 history module reads them, so a message is stored alike whichever way it came.
 import type { Element } from '../../xml/element.js';
+import { CONTROL_FIELDS, getExtraParams, parseExtraParams } from '../qb-extra-params/index.js';
 
 export interface ExtraParams {
   saveToHistory: boolean;
@@ -8,40 +10,20 @@ export interface ExtraParams {
   dateSent?: number;
   dialogId?: string;
   attachments: Record<string, string>[];
-  /** Flat custom parameters (`<key>value</key>`); nested elements are relayed but not stored. */
-  custom: Record<string, string>;
-}
-
-const FLAGS = new Set(['save_to_history', 'date_sent', 'dialog_id', 'attachment']);
-/** Never taken from a client: the server decides these (QuickBlox changelog 18.02.2), or they would change what the message is. */
-const IGNORED = new Set(['sender_id', 'recipient_id', 'read', 'read_ids', 'delivered_ids', 'send_to_chat', 'system', 'chat_dialog_id', 'message', 'markable', '_id']);
-
-export function extraParamsOf(stanza: Element): Element | undefined {
-  return stanza.getChild('extraParams');
+  custom: Record<string, unknown>;
 }
 
 export function readExtraParams(stanza: Element): ExtraParams {
-  const out: ExtraParams = { saveToHistory: false, attachments: [], custom: {} };
-  const el = extraParamsOf(stanza);
-  if (!el) return out;
-  for (const child of el.getChildren()) {
-    const name = child.localName;
-    if (name === 'attachment') {
-      out.attachments.push({ ...child.attrs });
-      delete out.attachments[out.attachments.length - 1]!.xmlns;
-    } else if (name === 'save_to_history') {
-      out.saveToHistory = child.text().trim() === '1' || child.text().trim() === 'true';
-    } else if (name === 'date_sent') {
-      const n = Number(child.text().trim());
-      if (child.text().trim() !== '' && Number.isFinite(n) && n > 0) out.dateSent = n;
-    } else if (name === 'dialog_id') {
-      out.dialogId = child.text().trim();
-    } else if (!FLAGS.has(name) && !IGNORED.has(name) && child.getChildren().length === 0) {
-      out.custom[name] = child.text();
-    }
-  }
+  const el = getExtraParams(stanza);
+  if (!el) return { saveToHistory: false, attachments: [], custom: {} };
+  const text = (name: string) => el.getChildText(name)?.trim() ?? '';
+  const { attachments, custom } = parseExtraParams(el, CONTROL_FIELDS);
+  const out: ExtraParams = { saveToHistory: ['1', 'true'].includes(text('save_to_history')), attachments, custom };
+  const dateSent = Number(text('date_sent'));
+  if (text('date_sent') !== '' && Number.isFinite(dateSent) && dateSent > 0) out.dateSent = dateSent;
+  if (text('dialog_id')) out.dialogId = text('dialog_id');
   return out;
 }
 
 /** Client-supplied fields a relayed message must not carry (the server is the authority on them). */
-export const STRIPPED_ON_RELAY = new Set(['sender_id', 'recipient_id', 'read', 'dialog_id']);
+export const STRIPPED_ON_RELAY = new Set(['sender_id', 'recipient_id', 'read', 'read_ids', 'delivered_ids', 'dialog_id']);

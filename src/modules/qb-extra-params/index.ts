@@ -16,6 +16,12 @@ export const SYSTEM_NOTIFICATIONS = 'SystemNotifications';
  * Fields the server owns: a client's values are never stored and are dropped from what is relayed
  * (sender_id, recipient_id and read would let a client forge history fields).
  */
+/** extraParams fields with a meaning for storage, kept out of the custom parameters. */
+export const CONTROL_FIELDS: ReadonlySet<string> = new Set([
+  'save_to_history', 'date_sent', 'dialog_id', 'chat_dialog_id', 'send_to_chat', 'system', 'markable', 'message', 'attachments',
+  '_id', 'created_at', 'updated_at',
+]);
+
 export const FORGEABLE = new Set(['sender_id', 'recipient_id', 'read', 'read_ids', 'delivered_ids']);
 
 /**

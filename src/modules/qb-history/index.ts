@@ -18,17 +18,12 @@ import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { parseUserLocal, userLocal } from '../../xmpp/jid.js';
 import {
-  FORGEABLE, NS_CHAT_MARKERS, compact, getExtraParams, parseExtraParams, stanzaErrorFor, storedMessagePayload,
+  CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, compact, getExtraParams, parseExtraParams, stanzaErrorFor, storedMessagePayload,
 } from '../qb-extra-params/index.js';
 
 /** Runs before delivery (message 0), carbons (50) and offline storage (-10); after chat markers (110). */
 export const HISTORY_PRIORITY = 100;
 
-/** extraParams fields with a meaning for storage, kept out of the custom parameters. */
-const CONTROL_FIELDS = new Set([
-  'save_to_history', 'date_sent', 'dialog_id', 'chat_dialog_id', 'send_to_chat', 'system', 'markable', 'message', 'attachments',
-  '_id', 'created_at', 'updated_at',
-]);
 
 const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates';
 
