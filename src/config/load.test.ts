@@ -38,6 +38,10 @@ test('defaults', () => {
     max_connections_per_ip: 200,
     keepalive_interval: 60,
     offline_limit: 1000,
+    sm_resume_timeout: 300,
+    sm_ack_request_every: 5,
+    sm_ack_request_seconds: 10,
+    sm_max_unacked: 1000,
   });
 });
 

@@ -22,4 +22,8 @@ export interface Config {
   max_connections_per_ip: number;
   keepalive_interval: number; // seconds between whitespace keep-alives; 0 = off
   offline_limit: number; // stored offline messages per user
+  sm_resume_timeout: number; // seconds a dropped stream-management session waits for resumption; 0 = no resumption
+  sm_ack_request_every: number; // unacknowledged stanzas after which the server sends <r/>; 0 = never by count
+  sm_ack_request_seconds: number; // seconds after an unacknowledged stanza the server sends <r/>; 0 = never by time
+  sm_max_unacked: number; // unacknowledged stanzas a session may hold before its stream is closed
 }
