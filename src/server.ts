@@ -19,6 +19,7 @@ import { rosterModule } from './modules/roster/index.js';
 import { presenceModule } from './modules/presence/index.js';
 import { messageModule } from './modules/message/index.js';
 import { offlineModule } from './modules/offline/index.js';
+import { streamManagementModule } from './modules/stream-management/index.js';
 
 export interface ServerOptions {
   config: Config;
@@ -58,6 +59,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   presenceModule(core, store.roster);
   messageModule(core);
   offlineModule(core, store.offline);
+  streamManagementModule(core); // last: its outgoing filter counts what the others let through
   core.start();
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
