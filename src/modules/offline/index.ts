@@ -109,7 +109,8 @@ export function offlineModule(core: Core, store: OfflineStore): void {
     if (!flush || flush.done) return;
     flush.done = true;
     for (const el of flush.held.splice(0)) {
-      if (el.getChild('body') && (el.attrs.type ?? 'normal') !== 'groupchat') await keep(session.user!.userId, el);
+      const type = el.attrs.type ?? 'normal';
+      if ((type === 'chat' || type === 'normal') && el.getChild('body')) await keep(session.user!.userId, el);
     }
   });
 }

@@ -8,7 +8,7 @@
 // it has been processed — routing awaits offline storage — because the session processes
 // elements in order and resumption first waits for the old session to go idle.
 import { randomBytes } from 'node:crypto';
-import type { Core } from '../../core/core.js';
+import type { Core, RouteContext } from '../../core/core.js';
 import { isStanza, type C2sSession } from '../../core/session.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_CLIENT, NS_STANZA_ERRORS } from '../../xmpp/ns.js';
@@ -219,12 +219,40 @@ export function streamManagementModule(core: Core): void {
     100,
   );
 
-  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
-    const s = smOf(session);
-    if (!s) return;
-    if (s.requestTimer) clearTimeout(s.requestTimer);
-    if (s.expiry) clearTimeout(s.expiry);
-    if (s.id) resumable.end(s.id, session, s.inbound);
-    await settleUndelivered(core, s.out.takeAll(), (other) => availableSince.get(other));
-  });
+  // While a session's unacknowledged messages are being routed again, later messages for that user
+  // wait, so that none overtakes them (into offline storage, say).
+  const settling = new Map<string, Promise<void>>();
+  const resettled = new WeakSet<Element>();
+
+  core.hooks.on(
+    'session/closed',
+    async ({ session }: { session: C2sSession }) => {
+      const s = smOf(session);
+      if (!s) return;
+      if (s.requestTimer) clearTimeout(s.requestTimer);
+      if (s.expiry) clearTimeout(s.expiry);
+      if (s.id) resumable.end(s.id, session, s.inbound);
+      const items = s.out.takeAll();
+      if (items.length === 0) return;
+      for (const item of items) resettled.add(item.stanza);
+      const bare = session.jid!.bare;
+      const done = (settling.get(bare) ?? Promise.resolve()).then(() => settleUndelivered(core, items, (other) => availableSince.get(other)));
+      settling.set(bare, done);
+      try {
+        await done;
+      } finally {
+        if (settling.get(bare) === done) settling.delete(bare);
+      }
+    },
+    100, // first: later messages must find the settlement registered
+  );
+
+  core.hooks.on(
+    'message/bare',
+    ({ stanza, to }: RouteContext) => {
+      const pending = settling.get(to.bare);
+      return pending && !resettled.has(stanza) ? pending.then(() => undefined) : undefined;
+    },
+    100,
+  );
 }
