@@ -211,9 +211,9 @@ export function streamManagementModule(core: Core): void {
   // --- the end of a session ---
 
   core.hooks.on(
-    'presence/initial',
-    ({ session }: { session: C2sSession }) => {
-      availableSince.set(session, Date.now());
+    'presence/broadcast',
+    ({ stanza, origin }: RouteContext) => {
+      if (origin && stanza.attrs.type === undefined && !origin.available) availableSince.set(origin, Date.now());
       return undefined;
     },
     100,
@@ -245,6 +245,13 @@ export function streamManagementModule(core: Core): void {
       }
     },
     100, // first: later messages must find the settlement registered
+  );
+
+  // A new session's stored messages are delivered once the settlement has put them there.
+  core.hooks.on(
+    'presence/initial',
+    ({ session }: { session: C2sSession }) => settling.get(session.jid!.bare)?.then(() => undefined),
+    100,
   );
 
   core.hooks.on(

@@ -12,7 +12,7 @@ import { StanzaError } from '../../xmpp/errors.js';
 import { Jid } from '../../xmpp/jid.js';
 import type { Unacked } from './counters.js';
 
-/** When a session became available, if it did (to tell which resources a bare-JID message reached). */
+/** When a session became available (to tell which resources a bare-JID message reached); unknown counts as just now. */
 export type AvailableSince = (session: C2sSession) => number | undefined;
 
 export async function settleUndelivered(core: Core, items: Unacked[], availableSince: AvailableSince): Promise<void> {
@@ -34,7 +34,7 @@ export async function settleUndelivered(core: Core, items: Unacked[], availableS
     const available = core.sessions.available(bare.toString());
     if (to.isBare && available.length > 0) {
       // Sent to the bare JID, it reached every resource available then: only later ones lack it.
-      for (const other of available) if ((availableSince(other) ?? 0) > item.queuedAt) other.send(stanza);
+      for (const other of available) if ((availableSince(other) ?? Infinity) > item.queuedAt) other.send(stanza);
       continue;
     }
     const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', core.domain);
