@@ -43,8 +43,9 @@ export class C2sSession implements ConnectionHandler {
   private queued = 0;
   private paused = false;
   private authTimer: NodeJS.Timeout | null;
-  /** Set by `handOver`: the session this one's connection now belongs to. */
+  /** Set by `handOver`: the session this one's connection now belongs to, and on that one, the session relaying to it. */
   private movedTo: C2sSession | null = null;
+  private feeder: C2sSession | null = null;
 
   constructor(
     readonly core: Core,
@@ -68,9 +69,14 @@ export class C2sSession implements ConnectionHandler {
     return this.conn;
   }
 
-  /** Resolves once every element received so far has been processed. */
-  idle(): Promise<void> {
-    return this.queue;
+  /** Resolves once every element received so far has been processed (including those a `handOver` relays). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const queue = this.queue;
+      await this.feeder?.idle();
+      await queue;
+      if (queue === this.queue) return;
+    }
   }
 
   // --- events from the transport ---
@@ -160,6 +166,7 @@ export class C2sSession implements ConnectionHandler {
     this.authTimer = null;
     this.movedTo = target;
     this.core.sessionMoved(this);
+    target.feeder = this;
     target.adopt(this.conn);
   }
 
