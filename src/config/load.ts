@@ -48,8 +48,8 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('keepalive_interval', 60, 'count0', 'Seconds between whitespace keep-alives; 0 = off'),
   key('offline_limit', 1000, 'count', 'Offline messages stored per user'),
   key('sm_resume_timeout', 300, 'count0', 'Stream management: seconds a dropped session can be resumed (the most granted); 0 = no resumption'),
-  key('sm_ack_request_every', 5, 'count0', 'Stream management: the server asks for an ack (<r/>) after this many unacknowledged stanzas; 0 = never by count'),
-  key('sm_ack_request_seconds', 10, 'count0', 'Stream management: …or this many seconds after the first unacknowledged one; 0 = never by time'),
+  key('sm_ack_request_every', 5, 'count0', 'Stream management: the server requests an acknowledgement after this many unacknowledged stanzas; 0 = never by count'),
+  key('sm_ack_request_seconds', 10, 'count0', 'Stream management: the server requests an acknowledgement this many seconds after an unacknowledged stanza; 0 = never by time'),
   key('sm_max_unacked', 1000, 'count', 'Stream management: unacknowledged stanzas a session may hold; past it the stream ends (resource-constraint)'),
 ];
 
