@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
-import { freePort } from '../e2e/support/server.js';
+import { freePort, waitForPort } from '../e2e/support/server.js';
+import { sleep } from '../e2e/support/wait.js';
 
 const { values } = parseArgs({
   options: { clients: { type: 'string', default: '20' }, seconds: { type: 'string', default: '30' }, rate: { type: 'string', default: '5' }, kill: { type: 'boolean', default: false } },
@@ -55,7 +56,7 @@ process.on('exit', () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 startServer();
-await waitForPort();
+await waitForPort(port);
 
 // --- bookkeeping ---
 const sentKeys: string[] = [];
@@ -357,19 +358,3 @@ if (lost.length) {
   await check.close();
 }
 process.exit(ok ? 0 : 1);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitForPort(): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error('server did not start');
-}
