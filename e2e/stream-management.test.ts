@@ -236,6 +236,25 @@ describe('stream management: cuts and resumption', () => {
     assert.deepEqual(bob.bodies(), [...range(3, 'f'), ...range(3, 'g'), ...range(3, 'h')]);
   });
 
+  it('resuming while the old connection still looks open closes it; a second resume of the same id fails', async () => {
+    const bob = await new SmRaw(fx.raws, port(), await fx.t.createUser()).login();
+    const old = bob.raw;
+    const alice = await sender(fx);
+    await sendAll(alice.raw, bob.jid, ['o1']);
+    await waitFor(() => bob.bodies().length === 1, 'o1');
+    const resumed = await bob.resume(1); // the presence echo only: o1 comes again
+    assert.match(resumed, / h="1"/);
+    await old.waitClosed();
+    await waitFor(() => bob.bodies().length === 2, 'o1 resent');
+    assert.deepEqual(bob.bodies(), ['o1', 'o1']);
+    // The id now lives on the new connection; claiming more than was sent fails and ends that session.
+    const live = bob.raw;
+    const again = await bob.authenticate();
+    again.send(`<resume xmlns="${NS_SM}" previd="${bob.id}" h="999"/>`);
+    await again.expect(/<failed xmlns="urn:xmpp:sm:3" h="\d+"><undefined-condition [^>]*\/><handled-count-too-high xmlns="urn:xmpp:sm:3" h="999" send-count="\d+"\/><\/failed>/);
+    await live.waitClosed();
+  });
+
   it('without resumption: a fresh login gets every unacknowledged message once, from offline storage, and no acknowledged one', async () => {
     const user = await fx.t.createUser();
     const bob = await new SmRaw(fx.raws, port(), user, 'phone').login();

@@ -80,6 +80,8 @@ export class SmRaw {
 
   /** Resumes on a new connection; returns the server's <resumed/> or <failed/>. */
   async resume(h = this.h, previd = this.id): Promise<string> {
+    this.earlier = this.stanzas(); // what the current connection got (when it was not cut)
+    this.from = -1;
     const raw = await this.authenticate();
     raw.send(`<resume xmlns="${NS_SM}" previd="${previd}" h="${h}"/>`);
     const answer = await raw.expect(/<resumed [^>]*\/>|<failed[^>]*\/>|<failed[\s\S]*?<\/failed>/);
