@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
-import { freePort } from '../e2e/support/server.js';
+import { freePort, waitForPort } from '../e2e/support/server.js';
+import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' } } });
@@ -97,23 +98,6 @@ console.log(`throughput ${(received / (loadMs / 1000)).toFixed(0)} msg/s; latenc
 console.log(`server CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message (${((100 * cpuMs) / loadMs).toFixed(0)}% of one core)`);
 clients.forEach((c) => c.destroy());
 process.exit(received === sent ? 0 : 1);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitForPort(p: number): Promise<void> {
-  const net = await import('node:net');
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(p, '127.0.0.1', () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error('server did not start');
-}
 
 /** utime + stime of a process in ms, from /proc. */
 async function processCpu(pid: number): Promise<number> {

@@ -32,6 +32,7 @@ import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
+import { streamManagementModule } from './modules/stream-management/index.js';
 
 export interface ServerOptions {
   config: Config;
@@ -76,6 +77,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   chatStatesModule(core);
   qbSystemMessagesModule(core, chat);
   mucModule(core, chat, store.chat);
+  streamManagementModule(core); // last: its outgoing filter counts what the others let through
   core.start();
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;

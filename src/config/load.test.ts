@@ -41,6 +41,10 @@ test('defaults', () => {
     session_lifetime: 7200,
     blob_max_size: 26214400,
     public_api_url: null,
+    sm_resume_timeout: 300,
+    sm_ack_request_every: 5,
+    sm_ack_request_seconds: 10,
+    sm_max_unacked: 1000,
   });
 });
 

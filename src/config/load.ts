@@ -50,6 +50,10 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('session_lifetime', 7200, 'count', 'Seconds a REST session token lives after its last request'),
   key('blob_max_size', 26214400, 'count', 'Largest file a blob upload may carry, in bytes'),
   key('public_api_url', null, 'string?', 'REST base URL announced by /account_settings.json; the request\'s own host if unset'),
+  key('sm_resume_timeout', 300, 'count0', 'Stream management: seconds a dropped session can be resumed (the most granted); 0 = no resumption'),
+  key('sm_ack_request_every', 5, 'count0', 'Stream management: the server requests an acknowledgement after this many unacknowledged stanzas; 0 = never by count'),
+  key('sm_ack_request_seconds', 10, 'count0', 'Stream management: the server requests an acknowledgement this many seconds after an unacknowledged stanza; 0 = never by time'),
+  key('sm_max_unacked', 1000, 'count', 'Stream management: unacknowledged stanzas a session may hold; past it the stream ends (resource-constraint)'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));

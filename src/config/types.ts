@@ -25,4 +25,8 @@ export interface Config {
   session_lifetime: number; // seconds a REST token lives after its last request
   blob_max_size: number; // bytes per uploaded file
   public_api_url: string | null; // announced REST base URL
+  sm_resume_timeout: number; // seconds a dropped stream-management session waits for resumption; 0 = no resumption
+  sm_ack_request_every: number; // unacknowledged stanzas after which the server sends <r/>; 0 = never by count
+  sm_ack_request_seconds: number; // seconds after an unacknowledged stanza the server sends <r/>; 0 = never by time
+  sm_max_unacked: number; // unacknowledged stanzas a session may hold before its stream is closed
 }

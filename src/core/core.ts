@@ -9,12 +9,16 @@ import { Jid, parseUserLocal, type UserAddress } from '../xmpp/jid.js';
 import { StanzaError, StreamError, errorReply } from '../xmpp/errors.js';
 import { HookBus } from './hooks.js';
 import { SessionRegistry } from './registry.js';
-import { C2sSession, streamFeaturesElement } from './session.js';
+import { C2sSession, streamFeaturesElement, type DeliveryOutcome } from './session.js';
 
 export type FeatureStage = 'negotiating' | 'authenticated';
 export type StreamFeatureBuilder = (session: C2sSession) => Element | null;
 export type NonzaHandler = (session: C2sSession, el: Element) => void | Promise<void>;
 export type OutgoingFilter = (session: C2sSession, el: Element) => Element | null;
+/** Return true to keep a bound session whose connection was lost (it becomes `detached`). */
+export type ConnectionLossHandler = (session: C2sSession) => boolean;
+/** Return true to take over reporting the outcome of a stanza just written to the session (see C2sSession.send). */
+export type DeliveryTracker = (session: C2sSession, sent: Element, outcome: DeliveryOutcome) => boolean;
 
 /** Who handles an IQ: the server itself ("host"), or the server on behalf of an account ("account"). */
 export type IqScope = 'host' | 'account';
@@ -66,6 +70,10 @@ export class Core {
   private readonly nonzas = new Map<string, NonzaHandler>();
   private readonly iqHandlers = new Map<string, IqHandlerSpec>();
   private readonly filters: OutgoingFilter[] = [];
+  private readonly lossHandlers: ConnectionLossHandler[] = [];
+  private readonly deliveryTrackers: DeliveryTracker[] = [];
+  private readonly countedConnections = new WeakSet<XmppConnection>();
+  private readonly closing = new Set<Promise<unknown>>();
   private readonly discoFeatures = new Set<string>();
   private readonly knownUsers = new Set<string>();
   private readonly connectionsPerIp = new Map<string, number>();
@@ -100,6 +108,16 @@ export class Core {
     this.filters.push(filter);
   }
 
+  /** Lets a module keep bound sessions alive, detached, when their connection is lost. */
+  keepOnConnectionLoss(handler: ConnectionLossHandler): void {
+    this.lossHandlers.push(handler);
+  }
+
+  /** Lets a module confirm deliveries (C2sSession.send with an outcome); without one, written counts as delivered. */
+  addDeliveryTracker(tracker: DeliveryTracker): void {
+    this.deliveryTrackers.push(tracker);
+  }
+
   addDiscoFeature(feature: string): void {
     this.discoFeatures.add(feature);
   }
@@ -121,6 +139,7 @@ export class Core {
     const address = connection.remoteAddress;
     const count = (this.connectionsPerIp.get(address) ?? 0) + 1;
     this.connectionsPerIp.set(address, count);
+    this.countedConnections.add(connection);
     if (count > this.config.max_connections_per_ip) {
       session.close(new StreamError('policy-violation', 'too many connections from your address'));
     }
@@ -149,6 +168,9 @@ export class Core {
     for (const session of [...this.sessions.connections()]) session.close(new StreamError('system-shutdown', 'the server is shutting down'));
     const deadline = Date.now() + timeoutMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // What modules do when a session ends (presence, undelivered stanzas to offline storage) finishes before the store closes.
+    const left = Math.max(0, deadline - Date.now());
+    await Promise.race([Promise.all(this.closing), new Promise((r) => setTimeout(r, left).unref())]);
   }
 
   streamFeatures(session: C2sSession): Element {
@@ -186,11 +208,34 @@ export class Core {
 
   sessionClosed(session: C2sSession, wasBound: boolean): void {
     this.sessions.untrack(session);
-    const address = session.connection.remoteAddress;
+    this.connectionReleased(session.connection);
+    if (!wasBound) return;
+    const run = this.hooks.run('session/closed', { session });
+    this.closing.add(run);
+    void run.finally(() => this.closing.delete(run));
+  }
+
+  /** A session handed its connection to another (C2sSession.handOver): it leaves the registry, its connection stays counted. */
+  sessionMoved(session: C2sSession): void {
+    this.sessions.untrack(session);
+  }
+
+  /** A connection is gone or no longer belongs to a session: it stops counting against its address. */
+  connectionReleased(connection: XmppConnection): void {
+    if (!this.countedConnections.delete(connection)) return;
+    const address = connection.remoteAddress;
     const left = (this.connectionsPerIp.get(address) ?? 1) - 1;
     if (left <= 0) this.connectionsPerIp.delete(address);
     else this.connectionsPerIp.set(address, left);
-    if (wasBound) void this.hooks.run('session/closed', { session });
+  }
+
+  keepsOnConnectionLoss(session: C2sSession): boolean {
+    return this.lossHandlers.some((handler) => handler(session));
+  }
+
+  trackDelivery(session: C2sSession, sent: Element, outcome: DeliveryOutcome): void {
+    for (const tracker of this.deliveryTrackers) if (tracker(session, sent, outcome)) return;
+    outcome(true);
   }
 
   // --- routing ---

@@ -15,6 +15,12 @@ export type SessionState = 'opening' | 'negotiating' | 'authenticated' | 'bound'
 
 const MAX_QUEUED = 256; // stanzas awaiting processing before the socket is paused
 
+/** Takes the events of a connection nobody listens to any more (one moved away by `handOver`). */
+const IGNORE: ConnectionHandler = { streamStart() {}, element() {}, streamEnd() {}, parseError() {}, closed() {} };
+
+/** What `send` reports to a caller that asked: was the stanza confirmed received (see Core.addDeliveryTracker)? */
+export type DeliveryOutcome = (delivered: boolean) => void;
+
 export class C2sSession implements ConnectionHandler {
   readonly id = randomBytes(8).toString('hex');
   state: SessionState = 'opening';
@@ -24,6 +30,8 @@ export class C2sSession implements ConnectionHandler {
   /** The full JID once bound. */
   jid: Jid | null = null;
   available = false;
+  /** Bound, but its connection is gone and a module keeps it for a while (Core.keepOnConnectionLoss). */
+  detached = false;
   presence: Element | null = null;
   priority = 0;
   lastActivity = Date.now();
@@ -35,12 +43,15 @@ export class C2sSession implements ConnectionHandler {
   private queued = 0;
   private paused = false;
   private authTimer: NodeJS.Timeout | null;
+  /** Set by `handOver`: the session this one's connection now belongs to, and on that one, the session relaying to it. */
+  private movedTo: C2sSession | null = null;
+  private feeder: C2sSession | null = null;
 
   constructor(
     readonly core: Core,
-    readonly connection: XmppConnection,
+    private conn: XmppConnection,
   ) {
-    connection.setHandler(this);
+    conn.setHandler(this);
     this.authTimer = setTimeout(() => this.close(new StreamError('connection-timeout', 'authentication took too long')), core.config.auth_timeout * 1000);
     this.authTimer.unref?.();
   }
@@ -51,6 +62,21 @@ export class C2sSession implements ConnectionHandler {
 
   get bareJid(): string | undefined {
     return this.jid?.bare;
+  }
+
+  /** The connection this session writes to (another one after `handOver`). */
+  get connection(): XmppConnection {
+    return this.conn;
+  }
+
+  /** Resolves once every element received so far has been processed (including those a `handOver` relays). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const queue = this.queue;
+      await this.feeder?.idle();
+      await queue;
+      if (queue === this.queue) return;
+    }
   }
 
   // --- events from the transport ---
@@ -100,17 +126,64 @@ export class C2sSession implements ConnectionHandler {
   }
 
   streamEnd(): void {
+    if (this.movedTo) return this.relay((target) => target.streamEnd());
     this.close();
   }
 
   parseError(condition: ParseErrorCondition, text: string): void {
+    if (this.movedTo) return this.movedTo.parseError(condition, text);
     this.core.log.info({ session: this.id, remote: this.connection.remoteAddress, condition, text }, 'bad XML from client');
     this.close(new StreamError(condition, text));
   }
 
   /** The transport reports the connection gone. */
   closed(): void {
+    const gone = this.conn;
+    if (this.movedTo) return this.relay((target) => target.connectionLost(gone));
+    this.connectionLost(gone);
+  }
+
+  // A module may keep a bound session whose connection was lost (not closed by either side): it
+  // stays routable, detached, until the module closes it or `handOver` gives it a new connection.
+  private connectionLost(gone: XmppConnection): void {
+    if (gone !== this.conn || this.state === 'closed' || this.detached) return;
+    if (this.state === 'bound' && this.core.keepsOnConnectionLoss(this)) {
+      this.detached = true;
+      this.core.connectionReleased(gone);
+      return;
+    }
     this.end();
+  }
+
+  /**
+   * Moves this session's connection onto `target`, a bound session of the same user (stream
+   * resumption). `target`'s previous connection, if still open, is closed without ending `target`;
+   * elements this session has queued or still reads are processed by `target`, in order. This
+   * session leaves the registry without ever having been bound.
+   */
+  handOver(target: C2sSession): void {
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.authTimer = null;
+    this.movedTo = target;
+    this.core.sessionMoved(this);
+    target.feeder = this;
+    target.adopt(this.conn);
+  }
+
+  private adopt(connection: XmppConnection): void {
+    const previous = this.conn;
+    previous.setHandler(IGNORE);
+    previous.close();
+    this.core.connectionReleased(previous);
+    this.conn = connection;
+    this.detached = false;
+    this.lastWrite = Date.now();
+  }
+
+  /** After `handOver`: passes an event on once everything queued before it has reached the target. */
+  private relay(event: (target: C2sSession) => void): void {
+    const target = this.movedTo!;
+    this.queue = this.queue.then(() => event(target));
   }
 
   // --- state changes driven by modules ---
@@ -135,13 +208,18 @@ export class C2sSession implements ConnectionHandler {
     return jid;
   }
 
-  /** Sends a stanza or nonza to the client, through the outgoing filters. */
-  send(el: Element): void {
-    if (this.state === 'closed') return;
+  /**
+   * Sends a stanza or nonza to the client, through the outgoing filters. With `outcome`, the caller
+   * learns whether the client confirmed receipt (a delivery tracker such as stream management) or,
+   * when nobody tracks this session's deliveries, that it was written.
+   */
+  send(el: Element, outcome?: DeliveryOutcome): void {
+    if (this.state === 'closed') return outcome?.(false);
     const out = this.core.filterOutgoing(this, el);
-    if (!out) return;
+    if (!out) return outcome?.(true);
     this.lastWrite = Date.now();
-    this.connection.send(out);
+    this.conn.send(out);
+    if (outcome) this.core.trackDelivery(this, out, outcome);
   }
 
   close(error?: StreamError): void {
@@ -149,7 +227,7 @@ export class C2sSession implements ConnectionHandler {
     if (error && error.condition !== 'system-shutdown') {
       this.core.log.debug({ session: this.id, condition: error.condition, text: error.text }, 'closing stream with error');
     }
-    this.connection.close(error);
+    this.conn.close(error);
     this.end();
   }
 
@@ -174,6 +252,7 @@ export class C2sSession implements ConnectionHandler {
   }
 
   private async process(el: Element): Promise<void> {
+    if (this.movedTo) return this.movedTo.element(el);
     if (this.state === 'closed') return;
     if (await this.core.hooks.run('c2s/element', { session: this, element: el })) return;
     const ns = el.attrs.xmlns;

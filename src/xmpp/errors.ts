@@ -68,6 +68,7 @@ export class StreamError extends Error {
   constructor(
     readonly condition: StreamErrorCondition,
     readonly text?: string,
+    readonly appSpecific?: Element,
   ) {
     super(text ? `${condition}: ${text}` : condition);
     this.name = 'StreamError';
@@ -79,6 +80,7 @@ export class StreamError extends Error {
       { 'xmlns:stream': NS_STREAM },
       xml(this.condition, { xmlns: NS_STREAM_ERRORS }),
       this.text ? xml('text', { xmlns: NS_STREAM_ERRORS, 'xml:lang': 'en' }, this.text) : null,
+      this.appSpecific ?? null,
     );
   }
 }

@@ -1,26 +1,57 @@
 // Offline storage (XEP-0160): chat and normal messages with a body, for a user with no available
 // resource, are stored with an XEP-0203 delay and delivered oldest first after the next initial
 // presence. Chat states, headlines and errors are never stored.
+//
+// A stored message is deleted only once its delivery is confirmed (C2sSession.send's outcome: the
+// client's acknowledgement under stream management, else the write); one handed to a session and
+// not yet confirmed is not handed to another. Live messages for a session wait until its stored
+// ones are out, so none overtakes them.
 import type { Core, RouteContext } from '../../core/core.js';
 import type { C2sSession } from '../../core/session.js';
-import { xml } from '../../xml/element.js';
+import { xml, type Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { NS_DELAY } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseUserLocal } from '../../xmpp/jid.js';
 import type { OfflineStore } from '../../storage/types.js';
 
+const FLUSH = Symbol('offline-flush');
+
+/** A session's delivery of stored messages after its initial presence. */
+interface Flush {
+  done: boolean;
+  sending: boolean;
+  /** Live messages that arrived meanwhile. */
+  held: Element[];
+}
+
 export function offlineModule(core: Core, store: OfflineStore): void {
+  const inFlight = new Set<number>();
+  let delivered: number[] = [];
+  const removeDelivered = (id: number): void => {
+    if (delivered.length === 0) {
+      queueMicrotask(() => {
+        const ids = delivered;
+        delivered = [];
+        store.remove(ids).catch((err) => core.log.error({ err }, 'removing delivered offline messages failed'));
+      });
+    }
+    delivered.push(id);
+  };
+
+  const keep = async (userId: number, stanza: Element): Promise<boolean> => {
+    const stored = stanza.clone();
+    stored.append(xml('delay', { xmlns: NS_DELAY, from: core.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
+    return store.push(userId, stored.toString(), core.config.offline_limit);
+  };
+
   core.hooks.on(
     'message/bare',
     async ({ stanza, to, origin }: RouteContext) => {
       const type = stanza.attrs.type ?? 'normal';
       if (type !== 'chat' && type !== 'normal') return undefined;
       if (!stanza.getChild('body')) return true; // chat states and receipts are not kept
-      const user = parseUserLocal(to.local)!;
-      const stored = stanza.clone();
-      stored.append(xml('delay', { xmlns: NS_DELAY, from: core.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
-      if (!(await store.push(user.userId, stored.toString(), core.config.offline_limit))) {
+      if (!(await keep(parseUserLocal(to.local)!.userId, stanza))) {
         core.bounce(stanza, new StanzaError('service-unavailable', 'the recipient has too many offline messages'), origin);
       }
       return true;
@@ -28,16 +59,58 @@ export function offlineModule(core: Core, store: OfflineStore): void {
     -10,
   );
 
+  // An initial presence starts a flush before the presence module makes the session available.
+  core.hooks.on(
+    'presence/broadcast',
+    ({ stanza, origin }: RouteContext) => {
+      if (origin?.jid && stanza.attrs.type === undefined && !origin.available) origin.data.set(FLUSH, { done: false, sending: false, held: [] } satisfies Flush);
+      return undefined;
+    },
+    10,
+  );
+
+  core.addOutgoingFilter((session, el) => {
+    if (el.name !== 'message') return el;
+    const flush = session.data.get(FLUSH) as Flush | undefined;
+    if (!flush || flush.done || flush.sending) return el;
+    flush.held.push(el);
+    return null;
+  });
+
   core.hooks.on('presence/initial', async ({ session }: { session: C2sSession }) => {
-    const user = session.user!;
-    const messages = await store.list(user.userId);
-    if (messages.length === 0) return;
-    const delivered: number[] = [];
-    for (const message of messages) {
-      const el = parseElement(message.stanza);
-      if (el) session.send(el);
-      delivered.push(message.id);
+    const flush = (session.data.get(FLUSH) as Flush | undefined) ?? { done: false, sending: false, held: [] };
+    session.data.set(FLUSH, flush);
+    try {
+      const messages = await store.list(session.user!.userId);
+      flush.sending = true;
+      for (const message of messages) {
+        if (inFlight.has(message.id)) continue;
+        const el = parseElement(message.stanza);
+        if (!el) {
+          removeDelivered(message.id);
+          continue;
+        }
+        inFlight.add(message.id);
+        session.send(el, (ok) => {
+          inFlight.delete(message.id);
+          if (ok) removeDelivered(message.id);
+        });
+      }
+    } finally {
+      flush.sending = false;
+      flush.done = true;
+      for (const el of flush.held.splice(0)) session.send(el);
     }
-    await store.remove(delivered);
+  });
+
+  // A session that ends before its flush finished: the live messages it held are stored instead.
+  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
+    const flush = session.data.get(FLUSH) as Flush | undefined;
+    if (!flush || flush.done) return;
+    flush.done = true;
+    for (const el of flush.held.splice(0)) {
+      const type = el.attrs.type ?? 'normal';
+      if ((type === 'chat' || type === 'normal') && el.getChild('body')) await keep(session.user!.userId, el);
+    }
   });
 }
