@@ -26,13 +26,16 @@ start_test_postgres() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
     bin=$(test_postgres_bin)
   fi
+  if [ "$(id -u)" = 0 ] && ! id -u postgres >/dev/null 2>&1; then useradd --system --no-create-home postgres; fi
   port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
   TEST_POSTGRES_DIR=$(mktemp -d "${TMPDIR:-/tmp}/parley-pg.XXXXXX")
   if [ "$(id -u)" = 0 ]; then chown postgres "$TEST_POSTGRES_DIR"; fi
-  as_postgres_owner "$bin/initdb" -D "$TEST_POSTGRES_DIR/data" -U parley --auth=trust -E UTF8 --no-sync >/dev/null
-  as_postgres_owner "$bin/pg_ctl" -D "$TEST_POSTGRES_DIR/data" -l "$TEST_POSTGRES_DIR/server.log" -w \
-    -o "-h 127.0.0.1 -p $port -k $TEST_POSTGRES_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
   TEST_POSTGRES_BIN=$bin
+  as_postgres_owner "$bin/initdb" -D "$TEST_POSTGRES_DIR/data" -U parley --auth=trust -E UTF8 --no-sync >/dev/null
+  # Durability is pointless for a cluster deleted at exit: fsync off keeps the tests fast.
+  as_postgres_owner "$bin/pg_ctl" -D "$TEST_POSTGRES_DIR/data" -l "$TEST_POSTGRES_DIR/server.log" -w \
+    -o "-h 127.0.0.1 -p $port -k $TEST_POSTGRES_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null \
+    || { cat "$TEST_POSTGRES_DIR/server.log" >&2; return 1; }
   export PARLEY_TEST_DATABASE_URL="postgres://parley@127.0.0.1:$port/postgres"
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') for the tests at $PARLEY_TEST_DATABASE_URL"
 }
