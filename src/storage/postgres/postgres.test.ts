@@ -1,8 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { blobStoreContract } from '../blob-contract.js';
 import { chatStoreContract } from '../chat-contract.js';
 import { storeContract } from '../contract.js';
+import type { ChatMessage } from '../types.js';
 import { openPostgresStore } from './index.js';
 import { migrate, migrations } from './migrations.js';
 import { createPool } from './pool.js';
@@ -73,6 +75,42 @@ if (!baseUrl) {
       } finally {
         await pool.end();
       }
+    });
+
+    it('keeps unread counters exact with concurrent writers on two nodes', async () => {
+      const nodes = [await openPostgresStore(schema.url), await openPostgresStore(schema.url)];
+      const [one, two] = nodes;
+      const app = await one.accounts.createApplication({});
+      const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((login) => one.accounts.createUser(app.id, { login, password: 'pw' })));
+      const dialog = await one.chat.createDialog({
+        id: randomBytes(12).toString('hex'), appId: app.id, type: 2, name: null, photo: null, ownerId: a.id, occupantIds: [a.id, b.id, c.id],
+        adminIds: [], data: null, isJoinRequired: false, createdAt: new Date(),
+      });
+      const send = (i: number) => {
+        const sender = i % 2 ? a.id : c.id;
+        const message: ChatMessage = {
+          id: randomBytes(12).toString('hex'), appId: app.id, dialogId: dialog.id, senderId: sender, recipientId: 0, body: `m${i}`,
+          dateSent: 1_700_000_000 + i, attachments: [], customParams: {}, markable: false, readIds: [sender], deliveredIds: [sender],
+          createdAt: new Date(), updatedAt: new Date(),
+        };
+        return nodes[i % 2].chat.insertMessage(message, { unreadFor: [a.id, b.id, c.id].filter((id) => id !== sender), unhideFor: [sender] })
+          .then(() => message);
+      };
+      const first = await Promise.all(Array.from({ length: 30 }, (_, i) => send(i)));
+      await Promise.all([
+        ...Array.from({ length: 30 }, (_, i) => send(30 + i)),
+        two.chat.markAllMessages(dialog.id, b.id, { read: true }),
+        one.chat.markMessages(dialog.id, c.id, first.slice(0, 10).map((m) => m.id), { read: true }),
+        two.chat.hideMessages(c.id, first.slice(5, 15).map((m) => m.id)),
+        one.chat.deleteMessages(first.slice(25, 28).map((m) => m.id)),
+        two.chat.markAllMessages(dialog.id, a.id, { delivered: true }),
+      ]);
+      for (const user of [a, b, c]) {
+        const visible = await one.chat.listMessages({ dialogId: dialog.id, viewerId: user.id, filters: [], limit: 1000, skip: 0 });
+        const expected = visible.filter((m) => m.senderId !== user.id && !m.readIds.includes(user.id)).length;
+        assert.equal((await two.chat.getMemberState(dialog.id, user.id)).unreadCount, expected, `unread messages of ${user.login}`);
+      }
+      await Promise.all(nodes.map((node) => node.close()));
     });
 
     it('closes its pool on close, once', async () => {
