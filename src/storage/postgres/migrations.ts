@@ -4,6 +4,7 @@
 // are bigint[]; JSON given by clients is `json`, which keeps the text as it was sent. Text that is
 // compared or sorted uses the "C" collation: byte order, like SQLite's BINARY.
 import type pg from 'pg';
+import { inTransaction } from './pool.js';
 
 export interface Migration {
   version: number;
@@ -190,25 +191,17 @@ export async function migrate(pool: pg.Pool, list: readonly Migration[] = migrat
   list.forEach((m, i) => {
     if (i > 0 && m.version <= list[i - 1].version) throw new Error('migrations must have increasing versions');
   });
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
-    const current = (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version')).rows[0].v ?? 0;
+  return inTransaction(pool, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query('CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
+    const current = (await tx.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version')).rows[0].v ?? 0;
     const latest = list.at(-1)?.version ?? 0;
     if (current > latest) throw new Error(`database schema version ${current} is newer than this server (${latest})`);
     const pending = list.filter((m) => m.version > current);
     for (const m of pending) {
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
+      await tx.query(m.sql);
+      await tx.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
     }
-    await client.query('COMMIT');
     return pending.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
