@@ -6,7 +6,8 @@ import net from 'node:net';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { openSqliteStore, sqliteFile } from '../../src/storage/sqlite/index.js';
+import { openStore } from '../../src/storage/open.js';
+import { createTestSchema } from '../../src/storage/postgres/test-schema.js';
 import type { Application, Store, User } from '../../src/storage/types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 
@@ -33,8 +34,21 @@ export interface TestUser extends User {
 
 let counter = 0;
 
+/**
+ * The store the servers use: SQLite in their data directory, or, with PARLEY_STORE=postgres and
+ * PARLEY_DATABASE_URL set, a schema of that database made for the one server and dropped after it.
+ */
+async function storeSettings(): Promise<{ settings: Pick<Config, 'store' | 'database_url'>; drop(): Promise<void> }> {
+  const url = process.env.PARLEY_DATABASE_URL;
+  if (process.env.PARLEY_STORE !== 'postgres') return { settings: { store: 'sqlite', database_url: null }, drop: async () => {} };
+  if (!url) throw new Error('PARLEY_STORE=postgres needs PARLEY_DATABASE_URL');
+  const schema = await createTestSchema(url, 'parley_e2e');
+  return { settings: { store: 'postgres', database_url: schema.url }, drop: () => schema.drop() };
+}
+
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+  const storage = await storeSettings();
   const configure = async (): Promise<Config> =>
     loadConfig({
       file: null,
@@ -48,12 +62,13 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
         http_port: await freePort(),
         https_port: 0,
         log_level: 'silent',
+        ...storage.settings,
         ...overrides,
       },
     });
-  const store = await openSqliteStore(sqliteFile(dataDir));
   const log = pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
   let config = await configure();
+  const store = await openStore(config);
   let server: RunningServer;
   // freePort() can race with another test process taking the same port before we bind it: retry with new ports.
   for (let attempt = 1; ; attempt++) {
@@ -83,6 +98,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     async stop() {
       await server.stop();
       await store.close();
+      await storage.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,15 +1,16 @@
-import { mkdir } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
-import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig } from '../config/load.js';
+import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig, redactedConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { openSqliteStore, sqliteFile } from '../storage/sqlite/index.js';
+import { openStore } from '../storage/open.js';
+import { sqliteFile } from '../storage/sqlite/index.js';
 import { DuplicateLoginError, type Application, type Store, type User } from '../storage/types.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
 import { exportCommand } from './export.js';
+import { migrateCommand } from './migrate.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
@@ -28,6 +29,9 @@ Commands:
   users list --app ID           List the users of an application
   export --app ID [--dialog ID] [--format jsonl|csv] [--out FILE]
                                 Write a dialog's (or the whole application's) chat history
+  migrate [--from sqlite://PATH] [--to postgres://URL]
+                                Copy an installation from SQLite (default: the data dir's) into an
+                                empty PostgreSQL database (default: database_url); stop the server first
   config [--markdown]           Print the effective configuration (or the key table)
   help                          Show this help
 
@@ -62,6 +66,7 @@ const VERBS: Record<string, Options> = {
   },
   'users list': { app: { type: 'string' } },
   export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
+  migrate: { from: { type: 'string' }, to: { type: 'string' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -129,8 +134,8 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         return await serve(config, out);
       case 'config':
         if (values.markdown) out(configKeysMarkdown());
-        else if (json) out(JSON.stringify(config, null, 2));
-        else printConfig(config, out);
+        else if (json) out(JSON.stringify(redactedConfig(config), null, 2));
+        else printConfig(redactedConfig(config), out);
         return 0;
       case 'apps create':
         return await withStore(config, async (store) => {
@@ -189,6 +194,15 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           return 0;
         });
       }
+      case 'migrate': {
+        const to = (values.to as string | undefined) ?? config.database_url;
+        if (!to) throw new UsageError('migrate: give --to postgres://… or set database_url');
+        const from = (values.from as string | undefined) ?? `sqlite://${sqliteFile(config.data_dir)}`;
+        const rows = await migrateCommand({ from, to }, stderr);
+        if (json) out(JSON.stringify({ rows }));
+        else out(`copied ${rows} rows to PostgreSQL; set store to postgres (PARLEY_STORE=postgres) to serve from it`);
+        return 0;
+      }
     }
     return 1;
   } catch (err) {
@@ -235,11 +249,6 @@ async function allUsers(store: Store, appId: number): Promise<User[]> {
     users.push(...page);
     if (page.length < limit) return users;
   }
-}
-
-async function openStore(config: Config): Promise<Store> {
-  await mkdir(config.data_dir, { recursive: true });
-  return openSqliteStore(sqliteFile(config.data_dir));
 }
 
 async function withStore(config: Config, fn: (store: Store) => Promise<number>): Promise<number> {

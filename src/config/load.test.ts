@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig } from './load.js';
+import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig, redactedConfig } from './load.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parley-config-'));
 const writeJson = (name: string, data: unknown) => {
@@ -19,6 +19,8 @@ test('defaults', () => {
   assert.deepEqual(c, {
     config_file: null,
     data_dir: path.resolve('data'),
+    store: 'sqlite',
+    database_url: null,
     domain: 'localhost',
     bind: '127.0.0.1',
     c2s_port: 5222,
@@ -145,4 +147,14 @@ test('invalid file values name the file and key', () => {
 test('invalid overrides are rejected too', () => {
   throws(() => loadConfig({ file: null, env: {}, overrides: { c2s_port: 1.5 } }), /^c2s_port: expected a port number/);
   assert.equal(loadConfig({ file: null, env: {}, overrides: { c2s_port: undefined } }).c2s_port, 5222);
+});
+
+test('store and database_url: postgres needs a URL, printing masks its password', () => {
+  const pg = loadConfig({ file: null, env: { PARLEY_STORE: 'postgres', PARLEY_DATABASE_URL: 'postgres://parley:s3cret@db:5432/chat' } });
+  assert.equal(pg.store, 'postgres');
+  assert.equal(pg.database_url, 'postgres://parley:s3cret@db:5432/chat');
+  assert.equal(redactedConfig(pg).database_url, 'postgres://parley:***@db:5432/chat');
+  assert.equal(redactedConfig(loadConfig({ file: null, env: {} })).database_url, null);
+  throws(() => loadConfig({ file: null, env: { PARLEY_STORE: 'mysql' } }), /^PARLEY_STORE: expected one of sqlite, postgres, got "mysql"$/);
+  throws(() => loadConfig({ file: null, env: { PARLEY_STORE: 'postgres' } }), /^store is postgres \(set by PARLEY_STORE\) but database_url is not set$/);
 });

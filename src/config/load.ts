@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from './types.js';
+import type { Config, StoreDriver } from './types.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'port' | 'count' | 'count0' | 'bool' | 'level' | 'domain' | 'string' | 'string?' | 'path' | 'path?';
+type Kind = 'port' | 'count' | 'count0' | 'bool' | 'level' | 'store' | 'domain' | 'string' | 'string?' | 'path' | 'path?';
 type Key = Exclude<keyof Config, 'config_file'>;
 
 export interface ConfigKeyInfo {
@@ -21,13 +21,16 @@ export interface ConfigKeyInfo {
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const STORE_DRIVERS: readonly StoreDriver[] = ['sqlite', 'postgres'];
 
 const key = (key: Key, def: Config[Key], kind: Kind, description: string): ConfigKeyInfo =>
   ({ key, env: `PARLEY_${key.toUpperCase()}`, default: def, kind, description });
 
 /** Every settable key with its environment variable, default and description, in display order. */
 export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
-  key('data_dir', './data', 'path', 'Directory for the database and generated TLS certificates'),
+  key('data_dir', './data', 'path', 'Directory for the SQLite database, uploaded files and generated TLS certificates'),
+  key('store', 'sqlite', 'store', `Storage driver: ${STORE_DRIVERS.join(' or ')} (see \`parley migrate\`)`),
+  key('database_url', null, 'string?', 'PostgreSQL connection URL (postgres://user:password@host:5432/db) when store is postgres'),
   key('domain', 'localhost', 'domain', 'XMPP domain users live in (JIDs are <id>-<appId>@<domain>)'),
   key('bind', '127.0.0.1', 'string', 'Address the listeners bind to'),
   key('c2s_port', 5222, 'port', 'XMPP client port (STARTTLS); 0 = off'),
@@ -95,6 +98,8 @@ function parseValue(info: ConfigKeyInfo, raw: unknown, where: string, fromEnv: b
     }
     case 'level':
       return (LOG_LEVELS as readonly unknown[]).includes(raw) ? raw : fail(`one of ${LOG_LEVELS.join(', ')}`);
+    case 'store':
+      return (STORE_DRIVERS as readonly unknown[]).includes(raw) ? raw : fail(`one of ${STORE_DRIVERS.join(', ')}`);
     case 'domain': {
       const d = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
       const ok = d.length > 0 && d.length <= 253 && d.split('.').every((l) => DNS_LABEL.test(l));
@@ -183,7 +188,22 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     const [given, missing] = config.tls_cert_file !== null ? ['tls_cert_file', 'tls_key_file'] : ['tls_key_file', 'tls_cert_file'];
     throw new ConfigError(`${given} is set (by ${sources.get(given)}) but ${missing} is not; set both or neither`);
   }
+  if (config.store === 'postgres' && config.database_url === null) {
+    throw new ConfigError(`store is postgres (set by ${sources.get('store')}) but database_url is not set`);
+  }
   return config;
+}
+
+/** The configuration with the password of database_url masked, for printing. */
+export function redactedConfig(config: Config): Config {
+  if (config.database_url === null) return config;
+  try {
+    const url = new URL(config.database_url);
+    if (url.password) url.password = '***';
+    return { ...config, database_url: url.toString() };
+  } catch {
+    return { ...config, database_url: '***' };
+  }
 }
 
 /** The key table as Markdown, for the README. */

@@ -1,8 +1,12 @@
 // The server's configuration: a flat set of snake_case keys, read from a JSON config file and
 // overridden by PARLEY_<KEY> environment variables. Port 0 turns a listener off.
+export type StoreDriver = 'sqlite' | 'postgres';
+
 export interface Config {
   config_file: string | null; // where the file values came from, if any
   data_dir: string;
+  store: StoreDriver; // where accounts, sessions and history live
+  database_url: string | null; // postgres://… when store is 'postgres'
   domain: string;
   bind: string;
   c2s_port: number;

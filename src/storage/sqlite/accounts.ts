@@ -1,6 +1,6 @@
-import { randomBytes, randomInt } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { deriveScramCredential, hashPassword, verifyPasswordHash } from '../../util/password.js';
+import { verifyPasswordHash } from '../../util/password.js';
+import { decodeScram, newAccountKey, newApplicationToken, passwordSecrets } from '../account-secrets.js';
 import {
   DuplicateLoginError,
   DuplicateUserError,
@@ -45,13 +45,6 @@ interface UserRow {
   updated_at: number;
 }
 
-interface StoredScram {
-  salt: string;
-  iterations: number;
-  storedKey: string;
-  serverKey: string;
-}
-
 const USER_COLUMNS =
   'id, app_id, login, email, full_name, phone, website, external_user_id, facebook_id, twitter_id, blob_id, custom_data, tags, last_request_at, created_at, updated_at';
 
@@ -86,10 +79,6 @@ function profileColumns(p: UserProfile): Record<string, unknown> {
 const SQL_OPS: Record<Exclude<UserCondition['op'], 'between' | 'in' | 'contains'>, string> = {
   eq: '=', ne: '!=', gt: '>', lt: '<', ge: '>=', le: '<=',
 };
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-const token = () => randomBytes(16).toString('base64url');
-const accountKey = () => Array.from({ length: 20 }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join('');
 
 const toApplication = (r: AppRow): Application => ({
   id: r.id,
@@ -118,34 +107,6 @@ const toUser = (r: UserRow): User => ({
   createdAt: new Date(r.created_at),
   updatedAt: new Date(r.updated_at),
 });
-
-function encodeScram(c: ScramCredential): string {
-  const stored: StoredScram = {
-    salt: c.salt.toString('base64'),
-    iterations: c.iterations,
-    storedKey: c.storedKey.toString('base64'),
-    serverKey: c.serverKey.toString('base64'),
-  };
-  return JSON.stringify(stored);
-}
-
-function decodeScram(json: string): ScramCredential {
-  const s = JSON.parse(json) as StoredScram;
-  return {
-    salt: Buffer.from(s.salt, 'base64'),
-    iterations: s.iterations,
-    storedKey: Buffer.from(s.storedKey, 'base64'),
-    serverKey: Buffer.from(s.serverKey, 'base64'),
-  };
-}
-
-async function secrets(password: string) {
-  return {
-    passwordHash: await hashPassword(password),
-    scramSha1: encodeScram(deriveScramCredential(password, 'sha1')),
-    scramSha256: encodeScram(deriveScramCredential(password, 'sha256')),
-  };
-}
 
 const isUniqueViolation = (err: unknown) => (err as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
@@ -184,7 +145,7 @@ export class SqliteAccountStore implements AccountStore {
         'SELECT password_hash, scram_sha1, scram_sha256 FROM users WHERE app_id = ? AND id = ?'),
     };
     this.insertApplication = db.transaction((name: string | undefined) => {
-      const id = Number(this.s.insertApp.run(name ?? '', token(), token(), accountKey(), Date.now()).lastInsertRowid);
+      const id = Number(this.s.insertApp.run(name ?? '', newApplicationToken(), newApplicationToken(), newAccountKey(), Date.now()).lastInsertRowid);
       if (!name) this.s.renameApp.run(`app-${id}`, id);
       return id;
     });
@@ -212,7 +173,7 @@ export class SqliteAccountStore implements AccountStore {
     // Checked before hashing so a taken login costs no scrypt; the UNIQUE constraint still settles races.
     if (this.s.loginTaken.get(appId, input.login)) throw new DuplicateLoginError(input.login);
     if (!this.s.getApp.get(appId)) throw new Error(`application ${appId} does not exist`);
-    const { passwordHash, scramSha1, scramSha256 } = await secrets(input.password);
+    const { passwordHash, scramSha1, scramSha256 } = await passwordSecrets(input.password);
     const now = Date.now();
     const row: Record<string, unknown> = {
       ...profileColumns(input), app_id: appId, password_hash: passwordHash, scram_sha1: scramSha1, scram_sha256: scramSha256,
@@ -310,7 +271,7 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async setPassword(appId: number, userId: number, password: string): Promise<void> {
-    const params = { appId, userId, now: Date.now(), ...(await secrets(password)) };
+    const params = { appId, userId, now: Date.now(), ...(await passwordSecrets(password)) };
     if (this.s.setSecrets.run(params).changes === 0) {
       throw new Error(`user ${userId} does not exist in application ${appId}`);
     }

@@ -1,0 +1,51 @@
+import type pg from 'pg';
+import type { Store } from '../types.js';
+import { PostgresAccountStore } from './accounts.js';
+import { PostgresBlobStore } from './blobs.js';
+import { PostgresChatStore } from './chat.js';
+import { migrate } from './migrations.js';
+import { PostgresOfflineStore } from './offline.js';
+import { createPool, type PoolOptions } from './pool.js';
+import { PostgresPrivacyStore } from './privacy.js';
+import { PostgresRosterStore } from './roster.js';
+import { PostgresSessionStore } from './sessions.js';
+
+export class PostgresStore implements Store {
+  readonly accounts: PostgresAccountStore;
+  readonly offline: PostgresOfflineStore;
+  readonly roster: PostgresRosterStore;
+  readonly sessions: PostgresSessionStore;
+  readonly blobs: PostgresBlobStore;
+  readonly chat: PostgresChatStore;
+  readonly privacy: PostgresPrivacyStore;
+  private closed = false;
+
+  constructor(readonly pool: pg.Pool) {
+    this.accounts = new PostgresAccountStore(pool);
+    this.offline = new PostgresOfflineStore(pool);
+    this.roster = new PostgresRosterStore(pool);
+    this.sessions = new PostgresSessionStore(pool);
+    this.blobs = new PostgresBlobStore(pool);
+    this.chat = new PostgresChatStore(pool);
+    this.privacy = new PostgresPrivacyStore(pool);
+  }
+
+  /** Waits for queries in flight, then closes every connection of the pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+/** Connects to `url` (postgres://…) and migrates the database; the pool is closed by `store.close()`. */
+export async function openPostgresStore(url: string, options: PoolOptions = {}): Promise<PostgresStore> {
+  const pool = createPool(url, options);
+  try {
+    await migrate(pool);
+    return new PostgresStore(pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+}
