@@ -35,11 +35,16 @@ export class HookBus {
     return (this.hooks.get(event)?.length ?? 0) > 0;
   }
 
-  /** Runs handlers until one returns a value; returns that value (undefined when none did). */
-  async run<R = unknown>(event: string, payload: unknown): Promise<R | undefined> {
+  /**
+   * Runs handlers until one returns a value; returns that value (undefined when none did). With
+   * `maxPriority`, only the handlers at or below that priority run (a stanza that another node
+   * already took through the handlers above: the cluster's receiver).
+   */
+  async run<R = unknown>(event: string, payload: unknown, maxPriority = Infinity): Promise<R | undefined> {
     const list = this.hooks.get(event);
     if (!list) return undefined;
-    for (const { handler } of list) {
+    for (const { handler, priority } of list) {
+      if (priority > maxPriority) continue;
       try {
         const result = await handler(payload);
         if (result !== undefined) return result as R;
