@@ -14,6 +14,14 @@ const writeJson = (name: string, data: unknown) => {
 const throws = (fn: () => unknown, re: RegExp) =>
   assert.throws(fn, (err: unknown) => err instanceof ConfigError && re.test(err.message));
 
+test('clustering: PARLEY_REDIS_URL turns it on; node id and TTL are checked', () => {
+  const c = loadConfig({ file: null, env: { PARLEY_REDIS_URL: 'redis://10.0.0.5:6379/1', PARLEY_CLUSTER_NODE_ID: 'a', PARLEY_CLUSTER_TTL: '5' } });
+  assert.equal(c.redis_url, 'redis://10.0.0.5:6379/1');
+  assert.equal(c.cluster_node_id, 'a');
+  assert.equal(c.cluster_ttl, 5);
+  throws(() => loadConfig({ file: null, env: { PARLEY_CLUSTER_TTL: '0' } }), /PARLEY_CLUSTER_TTL: expected a positive integer/);
+});
+
 test('defaults', () => {
   const c = loadConfig({ file: null, env: {} });
   assert.deepEqual(c, {
@@ -47,6 +55,10 @@ test('defaults', () => {
     sm_ack_request_every: 5,
     sm_ack_request_seconds: 10,
     sm_max_unacked: 1000,
+    redis_url: null,
+    redis_prefix: 'parley:',
+    cluster_node_id: null,
+    cluster_ttl: 10,
   });
 });
 

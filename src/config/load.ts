@@ -57,6 +57,10 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('sm_ack_request_every', 5, 'count0', 'Stream management: the server requests an acknowledgement after this many unacknowledged stanzas; 0 = never by count'),
   key('sm_ack_request_seconds', 10, 'count0', 'Stream management: the server requests an acknowledgement this many seconds after an unacknowledged stanza; 0 = never by time'),
   key('sm_max_unacked', 1000, 'count', 'Stream management: unacknowledged stanzas a session may hold; past it the stream ends (resource-constraint)'),
+  key('redis_url', null, 'string?', 'Redis URL (redis://host:6379/0): turns clustering on (session registry and stanza routing between nodes sharing one store)'),
+  key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
+  key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
+  key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));

@@ -33,4 +33,8 @@ export interface Config {
   sm_ack_request_every: number; // unacknowledged stanzas after which the server sends <r/>; 0 = never by count
   sm_ack_request_seconds: number; // seconds after an unacknowledged stanza the server sends <r/>; 0 = never by time
   sm_max_unacked: number; // unacknowledged stanzas a session may hold before its stream is closed
+  redis_url: string | null; // redis://… turns clustering on: session registry and routing between nodes
+  redis_prefix: string; // prefix of every Redis key and channel (several installations can share one Redis)
+  cluster_node_id: string | null; // this node's name in the cluster; random when unset
+  cluster_ttl: number; // seconds after its last heartbeat a node counts as dead and its sessions are dropped
 }
