@@ -1,0 +1,20 @@
+// The single-process cluster: every session is local, so there is never anywhere else to look.
+import type { Cluster, ResourceLocation } from './types.js';
+
+export class LocalCluster implements Cluster {
+  readonly enabled = false;
+  readonly nodeId = 'local';
+  async start(): Promise<void> {}
+  async register(): Promise<void> {}
+  async unregister(): Promise<void> {}
+  async locate(): Promise<ResourceLocation[]> {
+    return [];
+  }
+  async locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>> {
+    return new Map(bares.map((b) => [b, []]));
+  }
+  async publish(): Promise<boolean> {
+    return false;
+  }
+  async stop(): Promise<void> {}
+}

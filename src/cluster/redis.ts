@@ -1,0 +1,207 @@
+// The Redis cluster: a session registry and a pub/sub channel per node.
+//
+//   <prefix>nodes            sorted set: node id → time of its last heartbeat (ms)
+//   <prefix>sess:<bare>      hash: resource → "node\tavailable\tpriority\tpresence"
+//   <prefix>jids:<node>      set of the node's "bare/resource" (what to remove when it dies)
+//   <prefix>node:<node>      the node's channel: "kind\nto\nstanza"
+//
+// A node heartbeats every third of the TTL. Lookups ignore resources of nodes whose heartbeat is
+// older than the TTL; every live node also reaps dead nodes (their resources leave the hashes), so
+// a node that dies without cleaning up is gone from the registry within TTL + one heartbeat.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Cluster, Envelope, ResourceLocation, ResourceState } from './types.js';
+
+const NODE_OF = `string.match(v, '^[^\\t]*')`;
+
+const LOCATE = `
+local entries = redis.call('HGETALL', KEYS[1])
+local out = {}
+local alive = {}
+local min = tonumber(ARGV[1])
+for i = 1, #entries, 2 do
+  local v = entries[i + 1]
+  local node = ${NODE_OF}
+  local ok = alive[node]
+  if ok == nil then
+    local score = redis.call('ZSCORE', KEYS[2], node)
+    ok = (score ~= false) and (tonumber(score) >= min)
+    alive[node] = ok
+  end
+  if ok then
+    out[#out + 1] = entries[i]
+    out[#out + 1] = v
+  end
+end
+return out`;
+
+const UNREGISTER = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and ${NODE_OF} == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+redis.call('SREM', KEYS[2], ARGV[3])
+return 1`;
+
+const REAP = `
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 20)
+local removed = 0
+for _, node in ipairs(dead) do
+  local setKey = ARGV[1] .. 'jids:' .. node
+  for _, m in ipairs(redis.call('SMEMBERS', setKey)) do
+    local slash = string.find(m, '/', 1, true)
+    if slash then
+      local hkey = ARGV[1] .. 'sess:' .. string.sub(m, 1, slash - 1)
+      local res = string.sub(m, slash + 1)
+      local v = redis.call('HGET', hkey, res)
+      if v and ${NODE_OF} == node then
+        redis.call('HDEL', hkey, res)
+        removed = removed + 1
+      end
+    end
+  end
+  redis.call('DEL', setKey)
+  redis.call('ZREM', KEYS[1], node)
+end
+return removed`;
+
+interface ClusterCommands {
+  parleyLocate(sessKey: string, nodesKey: string, min: number): Promise<string[]>;
+  parleyUnregister(sessKey: string, jidsKey: string, resource: string, node: string, member: string): Promise<number>;
+  parleyReap(nodesKey: string, prefix: string, max: number): Promise<number>;
+}
+type CommandRedis = Redis & ClusterCommands;
+
+export interface RedisClusterOptions {
+  url: string;
+  nodeId?: string | null;
+  /** Seconds. */
+  ttl: number;
+  prefix?: string;
+  log: Logger;
+}
+
+export class RedisCluster implements Cluster {
+  readonly enabled = true;
+  readonly nodeId: string;
+  readonly prefix: string;
+  private readonly ttlMs: number;
+  private readonly log: Logger;
+  private readonly redis: CommandRedis;
+  private readonly sub: Redis;
+  private timer: NodeJS.Timeout | null = null;
+  private dead = false;
+
+  constructor(opts: RedisClusterOptions) {
+    this.nodeId = opts.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    if (/[\t\n]/.test(this.nodeId)) throw new Error('a cluster node id cannot contain tabs or newlines');
+    this.prefix = opts.prefix ?? 'parley:';
+    this.ttlMs = opts.ttl * 1000;
+    this.log = opts.log;
+    const connection = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
+    this.redis = new Redis(opts.url, connection) as CommandRedis;
+    this.redis.defineCommand('parleyLocate', { numberOfKeys: 2, lua: LOCATE });
+    this.redis.defineCommand('parleyUnregister', { numberOfKeys: 2, lua: UNREGISTER });
+    this.redis.defineCommand('parleyReap', { numberOfKeys: 1, lua: REAP });
+    this.sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    for (const r of [this.redis, this.sub]) r.on('error', (err) => this.log.warn({ err }, 'redis connection error'));
+  }
+
+  private get nodesKey(): string {
+    return `${this.prefix}nodes`;
+  }
+  private sessKey(bare: string): string {
+    return `${this.prefix}sess:${bare}`;
+  }
+  private jidsKey(node = this.nodeId): string {
+    return `${this.prefix}jids:${node}`;
+  }
+  private channel(node: string): string {
+    return `${this.prefix}node:${node}`;
+  }
+
+  async start(receive: (envelope: Envelope) => void): Promise<void> {
+    await Promise.all([this.redis.connect(), this.sub.connect()]);
+    this.sub.on('message', (_channel: string, message: string) => {
+      const a = message.indexOf('\n');
+      const b = message.indexOf('\n', a + 1);
+      if (a < 0 || b < 0) return;
+      receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), stanza: message.slice(b + 1) });
+    });
+    await this.sub.subscribe(this.channel(this.nodeId));
+    await this.heartbeat();
+    this.timer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+    this.log.info({ node: this.nodeId }, 'joined the cluster');
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.dead) return;
+    try {
+      const now = Date.now();
+      await this.redis.zadd(this.nodesKey, now, this.nodeId);
+      const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, now - this.ttlMs);
+      if (removed > 0) this.log.info({ removed }, 'removed the sessions of dead cluster nodes');
+    } catch (err) {
+      this.log.warn({ err }, 'cluster heartbeat failed');
+    }
+  }
+
+  async register(bare: string, resource: string, state: ResourceState): Promise<void> {
+    if (this.dead) return;
+    const value = `${this.nodeId}\t${state.available ? 1 : 0}\t${state.priority}\t${state.presence ?? ''}`;
+    await Promise.all([this.redis.hset(this.sessKey(bare), resource, value), this.redis.sadd(this.jidsKey(), `${bare}/${resource}`)]);
+  }
+
+  async unregister(bare: string, resource: string): Promise<void> {
+    if (this.dead) return;
+    await this.redis.parleyUnregister(this.sessKey(bare), this.jidsKey(), resource, this.nodeId, `${bare}/${resource}`);
+  }
+
+  async locate(bare: string): Promise<ResourceLocation[]> {
+    return parse(await this.redis.parleyLocate(this.sessKey(bare), this.nodesKey, Date.now() - this.ttlMs));
+  }
+
+  async locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>> {
+    const min = Date.now() - this.ttlMs;
+    const found = await Promise.all(bares.map((bare) => this.redis.parleyLocate(this.sessKey(bare), this.nodesKey, min)));
+    return new Map(bares.map((bare, i) => [bare, parse(found[i]!)]));
+  }
+
+  async publish(node: string, envelope: Envelope): Promise<boolean> {
+    if (this.dead) return false;
+    return (await this.redis.publish(this.channel(node), `${envelope.kind}\n${envelope.to}\n${envelope.stanza}`)) > 0;
+  }
+
+  async stop(): Promise<void> {
+    if (this.dead) return;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      // Whatever sessions are left (there should be none after the core stopped) leave with the node.
+      await this.redis.zadd(this.nodesKey, 0, this.nodeId);
+      await this.redis.parleyReap(this.nodesKey, this.prefix, 0);
+    } catch (err) {
+      this.log.warn({ err }, 'leaving the cluster failed');
+    }
+    this.dead = true;
+    await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
+  }
+
+  /** For tests: the node vanishes as if its process died (no heartbeat, no cleanup). */
+  crash(): void {
+    this.dead = true;
+    if (this.timer) clearInterval(this.timer);
+    this.sub.disconnect();
+    this.redis.disconnect();
+  }
+}
+
+function parse(flat: string[]): ResourceLocation[] {
+  const out: ResourceLocation[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [node = '', available, priority, ...presence] = flat[i + 1]!.split('\t');
+    const p = presence.join('\t');
+    out.push({ resource: flat[i]!, node, available: available === '1', priority: Number(priority) || 0, presence: p === '' ? null : p });
+  }
+  return out;
+}

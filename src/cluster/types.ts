@@ -1,0 +1,51 @@
+// Where sessions live across nodes, and how a stanza reaches another node. The router consults
+// a Cluster only when the recipient is not on this node (the local fast path never does).
+
+/** One bound resource somewhere in the cluster. */
+export interface ResourceLocation {
+  resource: string;
+  node: string;
+  available: boolean;
+  priority: number;
+  /** The resource's current presence stanza (serialized), when available. */
+  presence: string | null;
+}
+
+/** What a session publishes about itself. */
+export interface ResourceState {
+  available: boolean;
+  priority: number;
+  presence: string | null;
+}
+
+/**
+ * A stanza travelling to another node. `kind` tells the receiver how to deliver it:
+ * `message/bare`, `message/full`, `presence/bare`, `presence/full`, `iq/full`, or `presence/to`
+ * (a presence broadcast: deliver to `to`'s available resources as it is).
+ */
+export interface Envelope {
+  kind: string;
+  /** The JID to deliver to (bare or full). */
+  to: string;
+  stanza: string;
+}
+
+export interface Cluster {
+  /** False for the single-process cluster: nothing to consult, nothing to publish. */
+  readonly enabled: boolean;
+  readonly nodeId: string;
+  /** Starts heartbeats and the subscription to this node's channel. */
+  start(receive: (envelope: Envelope) => void): Promise<void>;
+  /** Registers (or updates) a bound resource of this node. */
+  register(bare: string, resource: string, state: ResourceState): Promise<void>;
+  /** Removes a resource of this node (unless another node holds it now). */
+  unregister(bare: string, resource: string): Promise<void>;
+  /** The live resources of an account, on every node (this one included). */
+  locate(bare: string): Promise<ResourceLocation[]>;
+  /** `locate` for several accounts in one round trip. */
+  locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>>;
+  /** Sends an envelope to a node; false when no node listened (it is gone). */
+  publish(node: string, envelope: Envelope): Promise<boolean>;
+  /** Leaves the cluster cleanly: this node's registrations are removed. */
+  stop(): Promise<void>;
+}
