@@ -33,6 +33,10 @@ import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
 import { streamManagementModule } from './modules/stream-management/index.js';
+import { clusterRoutingModule } from './modules/cluster-routing/index.js';
+import type { Cluster } from './cluster/types.js';
+import { LocalCluster } from './cluster/local.js';
+import { RedisCluster } from './cluster/redis.js';
 
 export interface ServerOptions {
   config: Config;
@@ -44,6 +48,8 @@ export interface RunningServer {
   readonly core: Core;
   /** QuickBlox dialogs and history, shared by REST and the XMPP modules. */
   readonly chat: ChatService;
+  /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
+  readonly cluster: Cluster;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
   stop(reason?: string): Promise<void>;
@@ -78,6 +84,10 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   qbSystemMessagesModule(core, chat);
   mucModule(core, chat, store.chat);
   streamManagementModule(core); // last: its outgoing filter counts what the others let through
+  const cluster: Cluster = config.redis_url
+    ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
+    : new LocalCluster();
+  if (cluster.enabled) await cluster.start(clusterRoutingModule(core, cluster, store.roster));
   core.start();
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
@@ -110,15 +120,18 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     return {
       core,
       chat,
+      cluster,
       ports,
       async stop(reason = 'shutdown') {
         log.info({ reason }, 'stopping');
         await core.stop();
+        await cluster.stop();
         await Promise.all(listeners.map((l) => l.close()));
         await rest?.close();
       },
     };
   } catch (err) {
+    await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await rest?.close();
     throw err;

@@ -1,0 +1,211 @@
+// Routing between cluster nodes. Each node registers its bound resources (with availability,
+// priority and current presence) in the cluster; a stanza for a user with no session here is
+// published to the node(s) holding one. The local fast path stays: the hooks below only consult
+// the cluster after local delivery found nobody on this node.
+//
+// Priorities, between local delivery (0) and what stores or drops (chat states and headlines -5,
+// offline -10): a message for a bare JID with no available resource here goes to the nodes
+// holding one before offline storage takes it. For full JIDs (message, presence, IQ) the hook
+// runs above delivery and steps aside when the resource is local.
+//
+// The receiving node delivers without re-running the handlers above delivery (privacy, history,
+// markers, carbons ran on the sending node): `hooks.run(event, ctx, 0)`.
+import type { Core, RouteContext } from '../../core/core.js';
+import type { C2sSession } from '../../core/session.js';
+import type { Cluster, Envelope, ResourceLocation } from '../../cluster/types.js';
+import type { RosterStore } from '../../storage/types.js';
+import { Element } from '../../xml/element.js';
+import { parseElement } from '../../xml/stream-parser.js';
+import { Jid } from '../../xmpp/jid.js';
+import { StanzaError } from '../../xmpp/errors.js';
+
+/** Above delivery (0), below carbons (50): full-JID stanzas whose resource is elsewhere. */
+export const CLUSTER_FULL_PRIORITY = 5;
+/** Below delivery (0), above chat states / headline drop (-5) and offline storage (-10). */
+export const CLUSTER_BARE_PRIORITY = -2;
+/** Before the presence module (0) updates the session, after offline (10) marks a flush. */
+export const CLUSTER_PRESENCE_PRIORITY = 5;
+
+/** Plugs the routing hooks in; returns the receiver to hand to `cluster.start`. */
+export function clusterRoutingModule(core: Core, cluster: Cluster, roster: RosterStore): (envelope: Envelope) => void {
+  /** Stanzas that arrived from another node: never published again. */
+  const arrived = new WeakSet<Element>();
+  const self = cluster.nodeId;
+
+  /** Publishes to each node once; true when at least one node took it. */
+  const publishTo = async (nodes: Iterable<string>, envelope: Envelope): Promise<boolean> => {
+    const results = await Promise.all([...new Set(nodes)].filter((n) => n !== self).map((n) => cluster.publish(n, envelope)));
+    return results.some(Boolean);
+  };
+  const remoteAvailable = (locations: ResourceLocation[]): ResourceLocation[] => locations.filter((l) => l.available && l.node !== self);
+
+  // --- sending: stanzas for users whose sessions are elsewhere ---
+
+  core.hooks.on(
+    'message/bare',
+    async ({ stanza, to }: RouteContext) => {
+      if (arrived.has(stanza) || stanza.attrs.type === 'groupchat') return undefined;
+      const targets = remoteAvailable(await cluster.locate(to.bare));
+      if (targets.length === 0) return undefined;
+      // A node gone since its last heartbeat takes nothing: the message falls through to offline storage.
+      return (await publishTo(targets.map((t) => t.node), { kind: 'message/bare', to: to.bare, stanza: stanza.toString() })) ? true : undefined;
+    },
+    CLUSTER_BARE_PRIORITY,
+  );
+
+  /** A stanza for a full JID that is not bound here: to the node that holds it, if any. */
+  const toFullJid =
+    (kind: string) =>
+    async ({ stanza, to }: RouteContext): Promise<true | undefined> => {
+      if (arrived.has(stanza) || core.sessions.get(to.bare, to.resource)) return undefined;
+      const target = (await cluster.locate(to.bare)).find((l) => l.resource === to.resource && l.node !== self);
+      if (!target) return undefined;
+      return (await cluster.publish(target.node, { kind, to: to.toString(), stanza: stanza.toString() })) ? true : undefined;
+    };
+  core.hooks.on('message/full', toFullJid('message/full'), CLUSTER_FULL_PRIORITY);
+  core.hooks.on('presence/full', toFullJid('presence/full'), CLUSTER_FULL_PRIORITY);
+  core.hooks.on('iq/full', toFullJid('iq/full'), CLUSTER_FULL_PRIORITY);
+
+  // Directed presence to a bare JID: local resources take it through the presence module.
+  core.hooks.on(
+    'presence/bare',
+    async ({ stanza, to }: RouteContext) => {
+      if (arrived.has(stanza) || core.sessions.available(to.bare).length > 0) return undefined;
+      const targets = remoteAvailable(await cluster.locate(to.bare));
+      if (targets.length > 0) await publishTo(targets.map((t) => t.node), { kind: 'presence/bare', to: to.bare, stanza: stanza.toString() });
+      return undefined;
+    },
+    CLUSTER_FULL_PRIORITY,
+  );
+
+  // --- the registry and presence broadcasts ---
+
+  const register = (session: C2sSession): Promise<void> =>
+    cluster.register(session.jid!.bare, session.jid!.resource, {
+      available: session.available,
+      priority: session.priority,
+      presence: session.available && session.presence ? session.presence.toString() : null,
+    });
+
+  core.hooks.on('session/bound', async ({ session }: { session: C2sSession }) => {
+    await register(session);
+    return undefined;
+  });
+
+  /** The presence to the user's own resources and subscribed contacts on other nodes. */
+  const broadcastRemote = async (session: C2sSession, presence: Element, contacts: string[]): Promise<void> => {
+    const jid = session.jid!;
+    const bares = [jid.bare, ...contacts.filter((c) => core.sessions.available(c).length === 0)];
+    const where = await cluster.locateMany(bares);
+    const sends: Promise<boolean>[] = [];
+    // Addressed as the presence module does locally: to the sender's bare JID.
+    const text = withTo(presence, jid.bare).toString();
+    for (const [bare, locations] of where) {
+      const nodes = new Set(remoteAvailable(locations).map((l) => l.node));
+      for (const node of nodes) sends.push(cluster.publish(node, { kind: 'presence/to', to: bare, stanza: text }));
+    }
+    await Promise.all(sends);
+  };
+
+  core.hooks.on(
+    'presence/broadcast',
+    async ({ stanza, origin }: RouteContext) => {
+      const session = origin;
+      if (!session?.jid || arrived.has(stanza)) return undefined;
+      const type = stanza.attrs.type;
+      if (type !== undefined && type !== 'unavailable') return undefined;
+      if (type === 'unavailable' && !session.available) return undefined;
+      const initial = type === undefined && !session.available;
+      const available = type === undefined;
+      await cluster.register(session.jid.bare, session.jid.resource, {
+        available,
+        priority: available ? Number.parseInt(stanza.getChildText('priority') ?? '0', 10) || 0 : 0,
+        presence: available ? stanza.toString() : null,
+      });
+      const items = await roster.getRoster(session.user!.userId);
+      const subscribers = items.filter((i) => i.subscription === 'from' || i.subscription === 'both').map((i) => i.jid);
+      await broadcastRemote(session, stanza, subscribers);
+      if (initial) {
+        // The current presence of contacts (and own resources) on other nodes.
+        const subscribedTo = items.filter((i) => i.subscription === 'to' || i.subscription === 'both').map((i) => i.jid);
+        const where = await cluster.locateMany([session.jid.bare, ...subscribedTo.filter((c) => core.sessions.available(c).length === 0)]);
+        for (const locations of where.values()) {
+          for (const l of remoteAvailable(locations)) {
+            const el = l.presence ? parseElement(l.presence) : null;
+            if (el) session.send(withTo(el, session.jid.toString()));
+          }
+        }
+      }
+      return undefined;
+    },
+    CLUSTER_PRESENCE_PRIORITY,
+  );
+
+  core.hooks.on(
+    'session/closed',
+    async ({ session }: { session: C2sSession }) => {
+      const jid = session.jid!;
+      // Replaced by a new login with the same resource here: that one speaks for the JID now.
+      if (core.sessions.get(jid.bare, jid.resource)) return undefined;
+      await cluster.unregister(jid.bare, jid.resource);
+      if (session.available) {
+        const items = await roster.getRoster(session.user!.userId);
+        const subscribers = items.filter((i) => i.subscription === 'from' || i.subscription === 'both').map((i) => i.jid);
+        await broadcastRemote(session, new Element('presence', { type: 'unavailable', from: jid.toString(), to: jid.bare }, []), subscribers);
+      }
+      return undefined;
+    },
+    CLUSTER_PRESENCE_PRIORITY,
+  );
+
+  // --- receiving: stanzas other nodes routed here ---
+
+  const receive = async ({ kind, to: toText, stanza: text }: Envelope): Promise<void> => {
+    const stanza = parseElement(text);
+    const to = Jid.parse(toText);
+    if (!stanza || !to) return;
+    arrived.add(stanza);
+    const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', core.domain);
+    const ctx: RouteContext = { stanza, from, to, origin: null };
+    switch (kind) {
+      case 'message/bare':
+        if ((await core.hooks.run('message/bare', ctx, 0)) === undefined) core.bounce(stanza, new StanzaError('service-unavailable'));
+        return;
+      case 'message/full': {
+        const session = core.sessions.get(to.bare, to.resource);
+        if (session) return session.send(stanza);
+        const type = stanza.attrs.type ?? 'normal';
+        // The resource left meanwhile: a chat goes to the account's other resources or offline storage.
+        if (type === 'chat' || type === 'normal') await core.hooks.run('message/bare', { ...ctx, to: to.toBare() }, 0);
+        else if (type !== 'error') core.bounce(stanza, new StanzaError('recipient-unavailable', 'The recipient is no longer available.'));
+        return;
+      }
+      case 'iq/full': {
+        const session = core.sessions.get(to.bare, to.resource);
+        if (session) return session.send(stanza);
+        return core.bounce(stanza, new StanzaError('service-unavailable'));
+      }
+      case 'presence/full':
+        core.sessions.get(to.bare, to.resource)?.send(stanza);
+        return;
+      case 'presence/bare':
+      case 'presence/to':
+        for (const target of core.sessions.available(to.bare)) target.send(stanza);
+        return;
+      default:
+        core.log.warn({ kind }, 'unknown cluster envelope');
+    }
+  };
+
+  // One at a time, in arrival order: what one node sent another arrives in the order it was sent.
+  let chain: Promise<void> = Promise.resolve();
+  return (envelope) => {
+    chain = chain.then(() => receive(envelope)).catch((err) => core.log.error({ err, kind: envelope.kind }, 'delivering a stanza from another node failed'));
+  };
+}
+
+function withTo(presence: Element, to: string): Element {
+  const copy = new Element(presence.name, { ...presence.attrs, to }, []);
+  copy.children = presence.children;
+  return copy;
+}
