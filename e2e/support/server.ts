@@ -46,9 +46,17 @@ async function storeSettings(): Promise<{ settings: Pick<Config, 'store' | 'data
   return { settings: { store: 'postgres', database_url: schema.url }, drop: () => schema.drop() };
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
-  const storage = await storeSettings();
+export interface TestServerOptions {
+  /** Another test server whose store (data directory or PostgreSQL schema) and application this one shares: a cluster node. */
+  share?: TestServer;
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}, opts: TestServerOptions = {}): Promise<TestServer> {
+  const shared = opts.share;
+  const dataDir = shared ? shared.config.data_dir : mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+  const storage = shared
+    ? { settings: { store: shared.config.store, database_url: shared.config.database_url }, drop: async () => {} }
+    : await storeSettings();
   const configure = async (): Promise<Config> =>
     loadConfig({
       file: null,
@@ -80,7 +88,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       config = await configure();
     }
   }
-  const app = await store.accounts.createApplication({ name: 'test' });
+  const app = shared ? shared.app : await store.accounts.createApplication({ name: 'test' });
   const domain = config.domain;
   const createUser = async (login = `user${++counter}`, password = `pw-${login}`, inApp = app): Promise<TestUser> => {
     const user = await store.accounts.createUser(inApp.id, { login, password });
@@ -99,7 +107,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       await server.stop();
       await store.close();
       await storage.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!shared) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

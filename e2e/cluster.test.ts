@@ -1,0 +1,175 @@
+// Three nodes on loopback sharing one store and one Redis (PARLEY_TEST_REDIS_URL): 1-1 messages,
+// presence and IQs across nodes, offline storage for users online nowhere, and a node that dies.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import { ClientPool, isMessage, withBody, xml, type Conn, type XEl } from './support/clients.js';
+import { sleep } from './support/wait.js';
+import type { RedisCluster } from '../src/cluster/redis.js';
+import type { Cluster } from '../src/cluster/types.js';
+
+const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
+const TTL = 2; // seconds: a dead node's sessions leave the registry within TTL + one heartbeat (TTL/3)
+const NS_DELAY = 'urn:xmpp:delay';
+
+const bodyIs = (text: string) => (el: XEl) => withBody(el) && el.getChildText('body') === text;
+const presenceFrom = (jid: string, type?: string) => (el: XEl) => el.name === 'presence' && el.attrs.from === jid && el.attrs.type === type;
+
+/** Counts what a node asks of the cluster. */
+function spy(cluster: Cluster): { calls: number } {
+  const counter = { calls: 0 };
+  for (const name of ['locate', 'locateMany', 'publish'] as const) {
+    const original = cluster[name].bind(cluster) as (...args: unknown[]) => Promise<unknown>;
+    (cluster as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      counter.calls++;
+      return original(...args);
+    };
+  }
+  return counter;
+}
+
+describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over (bash .ci/run starts one)' }, () => {
+  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
+  const nodes: TestServer[] = [];
+  const pools: ClientPool[] = [];
+  const stopped = new Set<TestServer>();
+  let redis: Redis;
+
+  before(async () => {
+    redis = new Redis(REDIS_URL!);
+    const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: TTL };
+    const first = await startTestServer({ ...settings, cluster_node_id: 'n1' });
+    nodes.push(first);
+    for (const id of ['n2', 'n3']) nodes.push(await startTestServer({ ...settings, cluster_node_id: id }, { share: first }));
+    for (const node of nodes) pools.push(new ClientPool(node));
+  });
+
+  after(async () => {
+    await Promise.all(pools.map((p) => p.stopAll()));
+    for (const node of [...nodes].reverse()) if (!stopped.has(node)) await node.stop();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  const user = (): Promise<TestUser> => nodes[0]!.createUser();
+  const on = (node: number, u: TestUser, opts: Parameters<ClientPool['connect']>[1] = {}): Promise<Conn> => pools[node]!.connect(u, opts);
+  const registry = async (bare: string): Promise<Record<string, string>> => redis.hgetall(`${prefix}sess:${bare}`);
+
+  it('registers bound resources with their node and availability, and forgets them when they go', async () => {
+    const u = await user();
+    const conn = await on(1, u, { resource: 'phone' });
+    const entry = (await registry(u.jid)).phone ?? '';
+    assert.match(entry, /^n2\t1\t0\t<presence/);
+    await conn.stop();
+    for (let i = 0; i < 50 && (await registry(u.jid)).phone; i++) await sleep(20);
+    assert.deepEqual(await registry(u.jid), {});
+  });
+
+  it('carries 1-1 messages both ways between nodes, chat states included', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await alice.send(xml('message', { type: 'chat', to: b.jid, id: 'm1' }, xml('body', {}, 'hello from n1')));
+    const got = await bob.take(bodyIs('hello from n1'));
+    assert.equal(got.attrs.from, alice.jid);
+    assert.equal(got.getChild('delay', NS_DELAY), undefined, 'live, not from offline storage');
+    await bob.send(xml('message', { type: 'chat', to: alice.jid }, xml('body', {}, 'hello from n2')));
+    assert.equal((await alice.take(bodyIs('hello from n2'))).attrs.from, bob.jid);
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })));
+    await bob.take((el) => el.name === 'message' && el.getChild('composing') !== undefined);
+    // Order holds across the hop.
+    for (let i = 0; i < 20; i++) await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `n${i}`)));
+    for (let i = 0; i < 20; i++) assert.equal((await bob.take(withBody)).getChildText('body'), `n${i}`);
+    assert.deepEqual(await alice.inbox.drain(isMessage, 100), [], 'no error bounced to the sender');
+  });
+
+  it('keeps the local fast path: two sessions of one node never touch the cluster', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(2, a);
+    const bob = await on(2, b);
+    const counter = spy(nodes[2]!.server.cluster);
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'same node')));
+    await bob.take(bodyIs('same node'));
+    await alice.send(xml('message', { type: 'chat', to: bob.jid }, xml('body', {}, 'same node, full JID')));
+    await bob.take(bodyIs('same node, full JID'));
+    await alice.iq(xml('iq', { type: 'get', to: bob.jid }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
+    assert.equal(counter.calls, 0);
+  });
+
+  it('routes an IQ to a full JID on another node and its result back; an unknown resource gets service-unavailable', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(2, b);
+    const result = await alice.iq(xml('iq', { type: 'get', to: bob.jid }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
+    assert.equal(result.attrs.type, 'result');
+    assert.equal(result.attrs.from, bob.jid);
+    await assert.rejects(alice.iq(xml('iq', { type: 'get', to: `${b.jid}/nowhere` }, xml('ping', { xmlns: 'urn:xmpp:ping' }))), /service-unavailable/);
+  });
+
+  it('sends presence to subscribed contacts on other nodes, and their current presence on login', async () => {
+    const [a, c] = [await user(), await user()];
+    await nodes[0]!.store.roster.setItem(a.id, { jid: c.jid, name: null, subscription: 'both', ask: false, groups: [] });
+    await nodes[0]!.store.roster.setItem(c.id, { jid: a.jid, name: null, subscription: 'both', ask: false, groups: [] });
+    const carol = await on(2, c);
+    const alice = await on(0, a, { presence: false });
+    await alice.send(xml('presence', {}, xml('status', {}, 'here')));
+    const seen = await carol.take(presenceFrom(alice.jid));
+    assert.equal(seen.getChildText('status'), 'here');
+    assert.equal(seen.attrs.to, a.jid);
+    await alice.take(presenceFrom(carol.jid), 3000, "carol's presence from n3");
+    // A directed presence to a full JID on another node.
+    await alice.send(xml('presence', { to: carol.jid }, xml('show', {}, 'dnd')));
+    assert.equal((await carol.take((el) => presenceFrom(alice.jid)(el) && el.getChildText('show') === 'dnd')).attrs.to, carol.jid);
+    await alice.stop();
+    await carol.take(presenceFrom(alice.jid, 'unavailable'), 3000, 'unavailable after logout on n1');
+  });
+
+  it('stores a message for a user online nowhere, delivered at the next login on any node', async () => {
+    const [a, d] = [await user(), await user()];
+    const alice = await on(0, a);
+    await alice.send(xml('message', { type: 'chat', to: d.jid, id: 'off1' }, xml('body', {}, 'while you were out')));
+    await alice.ping();
+    const dave = await on(2, d);
+    const got = await dave.take(bodyIs('while you were out'));
+    assert.ok(got.getChild('delay', NS_DELAY), 'from offline storage');
+    assert.equal(got.attrs.from, alice.jid);
+  });
+
+  it('a node that dies: its sessions leave the registry within the TTL, messages to them go offline, the rest keep working', async () => {
+    const [a, b, e] = [await user(), await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await on(2, e, { resource: 'doomed' });
+    assert.ok((await registry(e.jid)).doomed, 'registered on n3');
+
+    const n3 = nodes[2]!;
+    const died = Date.now();
+    (n3.server.cluster as RedisCluster).crash();
+    // Its process is gone: the sockets close, but it says nothing to the cluster.
+    stopped.add(n3);
+    await pools[2]!.stopAll();
+    await n3.stop();
+    assert.ok((await registry(e.jid)).doomed, 'nobody cleaned up on the way out');
+
+    // Right away (its heartbeat is not stale yet): nobody listens on its channel, so offline storage takes it.
+    await alice.send(xml('message', { type: 'chat', to: e.jid }, xml('body', {}, 'one')));
+    await alice.ping();
+    while ((await registry(e.jid)).doomed) {
+      assert.ok(Date.now() - died < TTL * 1000 + 2000, 'the dead node\'s sessions are reaped within TTL + a heartbeat');
+      await sleep(100);
+    }
+    await alice.send(xml('message', { type: 'chat', to: e.jid }, xml('body', {}, 'two')));
+    await alice.ping();
+    assert.deepEqual(await alice.inbox.drain(isMessage, 100), [], 'no bounce: stored offline');
+
+    // The others keep serving, and the stored messages reach the user on another node.
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'still here')));
+    await bob.take(bodyIs('still here'));
+    const eve = await on(1, e);
+    assert.equal((await eve.take(withBody)).getChildText('body'), 'one');
+    assert.equal((await eve.take(withBody)).getChildText('body'), 'two');
+  });
+});
