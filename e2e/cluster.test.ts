@@ -86,6 +86,21 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
     assert.deepEqual(await alice.inbox.drain(isMessage, 100), [], 'no error bounced to the sender');
   });
 
+  it('stores a save_to_history message once (on the sending node) and delivers it with its dialog_id across nodes', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    const extra = xml('extraParams', { xmlns: 'jabber:client' }, xml('save_to_history', {}, '1'));
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'kept'), extra));
+    const got = await bob.take(bodyIs('kept'));
+    const dialogId = got.getChild('extraParams')?.getChildText('dialog_id');
+    assert.ok(dialogId, `dialog_id on the delivered message: ${got}`);
+    assert.match(got.attrs.id ?? '', /^[0-9a-f]{24}$/);
+    await bob.ping();
+    const listed = (await nodes[1]!.server.chat.listMessages({ appId: nodes[0]!.app.id, userId: b.id }, { chat_dialog_id: dialogId, mark_as_read: 0 })) as { items: { _id: string; message: string }[] };
+    assert.deepEqual(listed.items.map((m) => [m._id, m.message]), [[got.attrs.id, 'kept']]);
+  });
+
   it('keeps the local fast path: two sessions of one node never touch the cluster', async () => {
     const [a, b] = [await user(), await user()];
     const alice = await on(2, a);
