@@ -1,0 +1,178 @@
+// Messages per second and delivery latency: one node vs two nodes clustered over Redis.
+//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379]
+// (--redis defaults to $PARLEY_TEST_REDIS_URL, then $PARLEY_REDIS_URL.) Same approach as
+// bench/messages.ts: raw TCP clients in pairs, each sending `rate` chat messages/s to its partner,
+// timestamps in the body. Scenario "1 node": every client on one Parley process (the local fast
+// path). Scenario "2 nodes": two Parley processes sharing one SQLite file (WAL) and one Redis,
+// each pair split across them, so every message crosses nodes. Bounded: each scenario stops after
+// --seconds of load plus at most 5 s for stragglers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
+import { freePort, waitForPort } from '../e2e/support/server.js';
+import { sleep } from '../e2e/support/wait.js';
+import { RawClient } from '../e2e/support/raw.js';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '10' },
+    redis: { type: 'string', default: process.env.PARLEY_TEST_REDIS_URL ?? process.env.PARLEY_REDIS_URL ?? '' },
+  },
+});
+const clientCount = Math.max(2, Number(values.clients) - (Number(values.clients) % 2));
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+const redisUrl = values.redis!;
+if (!redisUrl) {
+  console.error('no Redis: pass --redis redis://… or set PARLEY_TEST_REDIS_URL');
+  process.exit(2);
+}
+const domain = 'localhost';
+
+interface Result {
+  nodes: number;
+  sent: number;
+  received: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  max: number;
+  cpuMs: number;
+}
+
+async function scenario(nodeCount: number): Promise<Result> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-cluster-'));
+  const prefix = `parley-bench-${randomBytes(4).toString('hex')}:`;
+  const store = await openSqliteStore(sqliteFile(dataDir));
+  const app = await store.accounts.createApplication({ name: 'bench' });
+  const users: Awaited<ReturnType<typeof store.accounts.createUser>>[] = [];
+  for (let i = 0; i < clientCount; i++) users.push(await store.accounts.createUser(app.id, { login: `u${i}`, password: 'pw' }));
+  await store.close();
+
+  const servers: { proc: ChildProcess; port: number }[] = [];
+  for (let n = 0; n < nodeCount; n++) {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PARLEY_DATA_DIR: dataDir,
+      PARLEY_C2S_PORT: String(port),
+      PARLEY_C2S_TLS_PORT: '0',
+      PARLEY_WS_PORT: '0',
+      PARLEY_HTTP_PORT: '0',
+      PARLEY_HTTPS_PORT: '0',
+      PARLEY_LOG_LEVEL: 'warn',
+      PARLEY_MAX_CONNECTIONS_PER_IP: '100000',
+    };
+    if (nodeCount > 1) Object.assign(env, { PARLEY_REDIS_URL: redisUrl, PARLEY_REDIS_PREFIX: prefix, PARLEY_CLUSTER_NODE_ID: `bench${n}` });
+    const proc = spawn(process.execPath, [resolve('bin/parley.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    servers.push({ proc, port });
+    await waitForPort(port); // one at a time: the first creates the schema
+  }
+
+  // Pair (2k, 2k+1): with two nodes, even clients on node 0 and odd ones on node 1.
+  const nodeOf = (i: number): number => i % nodeCount;
+  const clients: RawClient[] = [];
+  for (let i = 0; i < users.length; i += 8) {
+    clients.push(
+      ...(await Promise.all(
+        users.slice(i, i + 8).map(async (u, j) => {
+          const c = await RawClient.connect(servers[nodeOf(i + j)]!.port);
+          await c.login(`${u.id}-${app.id}`, 'pw', 'bench');
+          return c;
+        }),
+      )),
+    );
+  }
+
+  let sent = 0;
+  let received = 0;
+  const latencies: number[] = [];
+  const stamp = /<body>t(\d+\.\d+)<\/body>/g;
+  for (const c of clients) {
+    c.socket.removeAllListeners('data');
+    c.socket.setEncoding('utf8');
+    c.socket.on('data', (chunk: string) => {
+      for (const m of chunk.matchAll(stamp)) {
+        received++;
+        latencies.push(performance.now() - Number(m[1]));
+      }
+    });
+  }
+  await sleep(300); // presences settle
+  const cpuBefore = await Promise.all(servers.map((s) => processCpu(s.proc.pid!)));
+  const started = performance.now();
+  const interval = 1000 / rate;
+  const stops = clients.map((c, i) => {
+    const to = users[i % 2 === 0 ? i + 1 : i - 1]!;
+    let seq = 0;
+    const tick = (): void => {
+      seq++;
+      sent++;
+      c.send(
+        `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}</body><extraParams xmlns="jabber:client"><save_to_history>0</save_to_history></extraParams></message>`,
+      );
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const start = setTimeout(() => (timer = setInterval(tick, interval)), Math.random() * interval);
+    return () => {
+      clearTimeout(start);
+      clearInterval(timer);
+    };
+  });
+  await sleep(seconds * 1000);
+  stops.forEach((stop) => stop());
+  const loadMs = performance.now() - started;
+  const deadline = Date.now() + 5000;
+  while (received < sent && Date.now() < deadline) await sleep(50);
+  const cpuAfter = await Promise.all(servers.map((s) => processCpu(s.proc.pid!)));
+
+  clients.forEach((c) => c.destroy());
+  for (const s of servers) s.proc.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+  if (nodeCount > 1) {
+    const redis = new Redis(redisUrl);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
+
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return {
+    nodes: nodeCount,
+    sent,
+    received,
+    throughput: received / (loadMs / 1000),
+    p50: pct(50),
+    p99: pct(99),
+    max: pct(100),
+    cpuMs: cpuAfter.reduce((a, b) => a + b, 0) - cpuBefore.reduce((a, b) => a + b, 0),
+  };
+}
+
+console.log(`Parley cluster benchmark: ${clientCount} clients, ${rate} msg/s each for ${seconds}s (Redis ${redisUrl})`);
+let ok = true;
+for (const nodes of [1, 2]) {
+  const r = await scenario(nodes);
+  ok &&= r.received === r.sent;
+  console.log(
+    `${nodes} node${nodes > 1 ? 's (every message crosses nodes)' : ' '}: sent ${r.sent}, delivered ${r.received} (${((100 * r.received) / r.sent).toFixed(2)}%), ` +
+      `${r.throughput.toFixed(0)} msg/s; latency ms p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} max ${r.max.toFixed(2)}; ` +
+      `server CPU ${((r.cpuMs * 1000) / Math.max(1, r.received)).toFixed(1)} µs per message (all nodes)`,
+  );
+}
+process.exit(ok ? 0 : 1);
+
+/** utime + stime of a process in ms, from /proc. */
+async function processCpu(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
