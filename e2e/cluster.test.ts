@@ -153,6 +153,20 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
     assert.equal(got.attrs.from, alice.jid);
   });
 
+  it('a node taken for dead (heartbeat stalled past the TTL) registers its sessions again once it is back', async () => {
+    const u = await user();
+    await on(1, u, { resource: 'survivor' });
+    assert.ok((await registry(u.jid)).survivor);
+    // As if n2's heartbeat had stalled and another node had reaped it: the node and its resource gone.
+    await redis.multi().zrem(`${prefix}nodes`, 'n2').hdel(`${prefix}sess:${u.jid}`, 'survivor').exec();
+    const since = Date.now();
+    while (!(await registry(u.jid)).survivor) {
+      assert.ok(Date.now() - since < 4000, 'registered again within a few heartbeats');
+      await sleep(50);
+    }
+    assert.match((await registry(u.jid)).survivor ?? '', /^n2\t1\t/);
+  });
+
   it('a node that dies: its sessions leave the registry within the TTL, messages to them go offline, the rest keep working', async () => {
     const [a, b, e] = [await user(), await user(), await user()];
     const alice = await on(0, a);

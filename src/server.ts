@@ -87,7 +87,10 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
-  if (cluster.enabled) await cluster.start(clusterRoutingModule(core, cluster, store.roster));
+  if (cluster.enabled) {
+    const handlers = clusterRoutingModule(core, cluster, store.roster);
+    await cluster.start(handlers.receive, handlers.rejoin);
+  }
   core.start();
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;

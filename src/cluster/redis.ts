@@ -91,6 +91,8 @@ export class RedisCluster implements Cluster {
   private readonly sub: Redis;
   private timer: NodeJS.Timeout | null = null;
   private dead = false;
+  private joined = false;
+  private rejoin: (() => Promise<void>) | null = null;
 
   constructor(opts: RedisClusterOptions) {
     this.nodeId = opts.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -120,7 +122,8 @@ export class RedisCluster implements Cluster {
     return `${this.prefix}node:${node}`;
   }
 
-  async start(receive: (envelope: Envelope) => void): Promise<void> {
+  async start(receive: (envelope: Envelope) => void, rejoin?: () => Promise<void>): Promise<void> {
+    this.rejoin = rejoin ?? null;
     await Promise.all([this.redis.connect(), this.sub.connect()]);
     this.sub.on('message', (_channel: string, message: string) => {
       const a = message.indexOf('\n');
@@ -139,7 +142,13 @@ export class RedisCluster implements Cluster {
     if (this.dead) return;
     try {
       const now = Date.now();
-      await this.redis.zadd(this.nodesKey, now, this.nodeId);
+      const added = await this.redis.zadd(this.nodesKey, now, this.nodeId);
+      if (Number(added) > 0 && this.joined) {
+        // Taken for dead and reaped meanwhile: put this node's resources back.
+        this.log.warn({ node: this.nodeId }, 'this node was dropped from the cluster; registering its sessions again');
+        await this.rejoin?.();
+      }
+      this.joined = true;
       const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, now - this.ttlMs);
       if (removed > 0) this.log.info({ removed }, 'removed the sessions of dead cluster nodes');
     } catch (err) {

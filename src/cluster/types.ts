@@ -34,8 +34,12 @@ export interface Cluster {
   /** False for the single-process cluster: nothing to consult, nothing to publish. */
   readonly enabled: boolean;
   readonly nodeId: string;
-  /** Starts heartbeats and the subscription to this node's channel. */
-  start(receive: (envelope: Envelope) => void): Promise<void>;
+  /**
+   * Starts heartbeats and the subscription to this node's channel. `rejoin` is called when the node
+   * finds it was taken for dead (its heartbeat stalled past the TTL, say a partition): the others
+   * dropped its resources, which it must register again.
+   */
+  start(receive: (envelope: Envelope) => void, rejoin?: () => Promise<void>): Promise<void>;
   /** Registers (or updates) a bound resource of this node. */
   register(bare: string, resource: string, state: ResourceState): Promise<void>;
   /** Removes a resource of this node (unless another node holds it now). */

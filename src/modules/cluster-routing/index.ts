@@ -12,7 +12,7 @@
 // markers, carbons ran on the sending node): `hooks.run(event, ctx, 0)`.
 import type { Core, RouteContext } from '../../core/core.js';
 import type { C2sSession } from '../../core/session.js';
-import type { Cluster, Envelope, ResourceLocation } from '../../cluster/types.js';
+import type { Cluster, Envelope, ResourceLocation, ResourceState } from '../../cluster/types.js';
 import type { RosterStore } from '../../storage/types.js';
 import { Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
@@ -26,8 +26,13 @@ export const CLUSTER_BARE_PRIORITY = -2;
 /** Before the presence module (0) updates the session, after offline (10) marks a flush. */
 export const CLUSTER_PRESENCE_PRIORITY = 5;
 
-/** Plugs the routing hooks in; returns the receiver to hand to `cluster.start`. */
-export function clusterRoutingModule(core: Core, cluster: Cluster, roster: RosterStore): (envelope: Envelope) => void {
+export interface ClusterHandlers {
+  receive(envelope: Envelope): void;
+  rejoin(): Promise<void>;
+}
+
+/** Plugs the routing hooks in; returns the receiver and the re-registration to hand to `cluster.start`. */
+export function clusterRoutingModule(core: Core, cluster: Cluster, roster: RosterStore): ClusterHandlers {
   /** Stanzas that arrived from another node: never published again. */
   const arrived = new WeakSet<Element>();
   const self = cluster.nodeId;
@@ -80,12 +85,15 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
 
   // --- the registry and presence broadcasts ---
 
-  const register = (session: C2sSession): Promise<void> =>
-    cluster.register(session.jid!.bare, session.jid!.resource, {
-      available: session.available,
-      priority: session.priority,
-      presence: session.available && session.presence ? session.presence.toString() : null,
-    });
+  // What each session last announced. Every registration writes the latest state, so however the
+  // hooks interleave (session/bound may run after a slow privacy load, past the initial presence),
+  // the last write issued carries the current state.
+  const states = new WeakMap<C2sSession, ResourceState>();
+  const UNAVAILABLE: ResourceState = { available: false, priority: 0, presence: null };
+  const register = async (session: C2sSession): Promise<void> => {
+    if (session.state === 'closed' || !session.jid) return;
+    await cluster.register(session.jid.bare, session.jid.resource, states.get(session) ?? UNAVAILABLE);
+  };
 
   core.hooks.on('session/bound', async ({ session }: { session: C2sSession }) => {
     await register(session);
@@ -117,11 +125,12 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
       if (type === 'unavailable' && !session.available) return undefined;
       const initial = type === undefined && !session.available;
       const available = type === undefined;
-      await cluster.register(session.jid.bare, session.jid.resource, {
+      states.set(session, {
         available,
         priority: available ? Number.parseInt(stanza.getChildText('priority') ?? '0', 10) || 0 : 0,
         presence: available ? stanza.toString() : null,
       });
+      await register(session);
       const items = await roster.getRoster(session.user!.userId);
       const subscribers = items.filter((i) => i.subscription === 'from' || i.subscription === 'both').map((i) => i.jid);
       await broadcastRemote(session, stanza, subscribers);
@@ -199,8 +208,14 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
 
   // One at a time, in arrival order: what one node sent another arrives in the order it was sent.
   let chain: Promise<void> = Promise.resolve();
-  return (envelope) => {
-    chain = chain.then(() => receive(envelope)).catch((err) => core.log.error({ err, kind: envelope.kind }, 'delivering a stanza from another node failed'));
+  return {
+    receive(envelope) {
+      chain = chain.then(() => receive(envelope)).catch((err) => core.log.error({ err, kind: envelope.kind }, 'delivering a stanza from another node failed'));
+    },
+    async rejoin() {
+      const bound = [...core.sessions.connections()].filter((s) => s.state === 'bound' && s.jid);
+      await Promise.all(bound.map(register));
+    },
   };
 }
 
