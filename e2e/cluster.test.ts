@@ -101,6 +101,29 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
     assert.deepEqual(listed.items.map((m) => [m._id, m.message]), [[got.attrs.id, 'kept']]);
   });
 
+  it('a user with resources on two nodes gets a bare-JID message on both, whichever node the sender is on', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const phone = await on(0, b, { resource: 'phone' });
+    const web = await on(1, b, { resource: 'web' });
+    await phone.take(presenceFrom(web.jid), 3000, 'the phone sees the web resource come online');
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'to both, sender beside the phone')));
+    await phone.take(bodyIs('to both, sender beside the phone'));
+    await web.take(bodyIs('to both, sender beside the phone'));
+    const carol = await on(2, await user());
+    await carol.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'to both, from a third node')));
+    await phone.take(bodyIs('to both, from a third node'));
+    await web.take(bodyIs('to both, from a third node'));
+    await web.stop();
+    await phone.take(presenceFrom(web.jid, 'unavailable'));
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'phone only')));
+    await phone.take(bodyIs('phone only'));
+    await phone.stop();
+    await sleep(100);
+    const later = await on(2, b);
+    assert.deepEqual((await later.inbox.drain(withBody, 300)).map(String), [], 'nothing was kept offline: every message was delivered');
+  });
+
   it('keeps the local fast path: two sessions of one node never touch the cluster', async () => {
     const [a, b] = [await user(), await user()];
     const alice = await on(2, a);

@@ -3,7 +3,7 @@
 //   <prefix>nodes            sorted set: node id → time of its last heartbeat (ms)
 //   <prefix>sess:<bare>      hash: resource → "node\tavailable\tpriority\tpresence"
 //   <prefix>jids:<node>      set of the node's "bare/resource" (what to remove when it dies)
-//   <prefix>node:<node>      the node's channel: "kind\nto\nstanza"
+//   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza"
 //
 // A node heartbeats every third of the TTL. Lookups ignore resources of nodes whose heartbeat is
 // older than the TTL; every live node also reaps dead nodes (their resources leave the hashes), so
@@ -128,8 +128,9 @@ export class RedisCluster implements Cluster {
     this.sub.on('message', (_channel: string, message: string) => {
       const a = message.indexOf('\n');
       const b = message.indexOf('\n', a + 1);
-      if (a < 0 || b < 0) return;
-      receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), stanza: message.slice(b + 1) });
+      const c = message.indexOf('\n', b + 1);
+      if (a < 0 || b < 0 || c < 0) return;
+      receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
     });
     await this.sub.subscribe(this.channel(this.nodeId));
     await this.heartbeat();
@@ -179,7 +180,7 @@ export class RedisCluster implements Cluster {
 
   async publish(node: string, envelope: Envelope): Promise<boolean> {
     if (this.dead) return false;
-    return (await this.redis.publish(this.channel(node), `${envelope.kind}\n${envelope.to}\n${envelope.stanza}`)) > 0;
+    return (await this.redis.publish(this.channel(node), `${envelope.kind}\n${envelope.to}\n${this.nodeId}\n${envelope.stanza}`)) > 0;
   }
 
   async stop(): Promise<void> {

@@ -20,14 +20,17 @@ export interface ResourceState {
 
 /**
  * A stanza travelling to another node. `kind` tells the receiver how to deliver it:
- * `message/bare`, `message/full`, `presence/bare`, `presence/full`, `iq/full`, or `presence/to`
- * (a presence broadcast: deliver to `to`'s available resources as it is).
+ * `message/bare`, `message/full`, `presence/bare`, `presence/full`, `iq/full`, `presence/to`
+ * (a presence broadcast: deliver to `to`'s available resources as it is) or `message/copy` (a
+ * message the sending node also delivered locally: to `to`'s available resources here, never stored).
  */
 export interface Envelope {
   kind: string;
   /** The JID to deliver to (bare or full). */
   to: string;
   stanza: string;
+  /** The node that sent it (set by `publish`). */
+  node?: string;
 }
 
 export interface Cluster {

@@ -5,7 +5,8 @@
 //
 // Priorities, between local delivery (0) and what stores or drops (chat states and headlines -5,
 // offline -10): a message for a bare JID with no available resource here goes to the nodes
-// holding one before offline storage takes it. For full JIDs (message, presence, IQ) the hook
+// holding one before offline storage takes it. When the recipient has resources both here and on
+// other nodes (known from their presence, without asking Redis), the others get a copy. For full JIDs (message, presence, IQ) the hook
 // runs above delivery and steps aside when the resource is local.
 //
 // The receiving node delivers without re-running the handlers above delivery (privacy, history,
@@ -21,6 +22,8 @@ import { StanzaError } from '../../xmpp/errors.js';
 
 /** Above delivery (0), below carbons (50): full-JID stanzas whose resource is elsewhere. */
 export const CLUSTER_FULL_PRIORITY = 5;
+/** Just above delivery (0): copies of a bare-JID message for the recipient's resources on other nodes. */
+export const CLUSTER_COPY_PRIORITY = 1;
 /** Below delivery (0), above chat states / headline drop (-5) and offline storage (-10). */
 export const CLUSTER_BARE_PRIORITY = -2;
 /** Before the presence module (0) updates the session, after offline (10) marks a flush. */
@@ -44,7 +47,42 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
   };
   const remoteAvailable = (locations: ResourceLocation[]): ResourceLocation[] => locations.filter((l) => l.available && l.node !== self);
 
+  /**
+   * Accounts with a session here that also have available resources on other nodes (resource →
+   * node), learnt from their presence: a bare-JID message delivered here is copied there without a
+   * registry lookup. Accounts with no session here are not tracked.
+   */
+  const elsewhere = new Map<string, Map<string, string>>();
+  const learn = (bare: string, resource: string, node: string | undefined, available: boolean): void => {
+    if (!node || node === self) return;
+    if (available) {
+      if (core.sessions.resources(bare).length === 0) return;
+      let resources = elsewhere.get(bare);
+      if (!resources) elsewhere.set(bare, (resources = new Map()));
+      resources.set(resource, node);
+    } else {
+      const resources = elsewhere.get(bare);
+      resources?.delete(resource);
+      if (resources?.size === 0) elsewhere.delete(bare);
+    }
+  };
+  const learnAll = (bare: string, locations: ResourceLocation[]): void => {
+    for (const l of remoteAvailable(locations)) learn(bare, l.resource, l.node, true);
+  };
+
   // --- sending: stanzas for users whose sessions are elsewhere ---
+
+  // A bare-JID message delivered here (priority 0) also goes to the account's resources on other nodes.
+  core.hooks.on(
+    'message/bare',
+    async ({ stanza, to }: RouteContext) => {
+      const resources = elsewhere.get(to.bare);
+      if (!resources || arrived.has(stanza) || stanza.attrs.type === 'groupchat' || core.sessions.available(to.bare).length === 0) return undefined;
+      await publishTo(resources.values(), { kind: 'message/copy', to: to.bare, stanza: stanza.toString() });
+      return undefined;
+    },
+    CLUSTER_COPY_PRIORITY,
+  );
 
   core.hooks.on(
     'message/bare',
@@ -105,6 +143,7 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
     const jid = session.jid!;
     const bares = [jid.bare, ...contacts.filter((c) => core.sessions.available(c).length === 0)];
     const where = await cluster.locateMany(bares);
+    learnAll(jid.bare, where.get(jid.bare) ?? []);
     const sends: Promise<boolean>[] = [];
     // Addressed as the presence module does locally: to the sender's bare JID.
     const text = withTo(presence, jid.bare).toString();
@@ -138,6 +177,7 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
         // The current presence of contacts (and own resources) on other nodes.
         const subscribedTo = items.filter((i) => i.subscription === 'to' || i.subscription === 'both').map((i) => i.jid);
         const where = await cluster.locateMany([session.jid.bare, ...subscribedTo.filter((c) => core.sessions.available(c).length === 0)]);
+        learnAll(session.jid.bare, where.get(session.jid.bare) ?? []);
         for (const locations of where.values()) {
           for (const l of remoteAvailable(locations)) {
             const el = l.presence ? parseElement(l.presence) : null;
@@ -156,6 +196,7 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
       const jid = session.jid!;
       // Replaced by a new login with the same resource here: that one speaks for the JID now.
       if (core.sessions.get(jid.bare, jid.resource)) return undefined;
+      if (core.sessions.resources(jid.bare).length === 0) elsewhere.delete(jid.bare);
       await cluster.unregister(jid.bare, jid.resource);
       if (session.available) {
         const items = await roster.getRoster(session.user!.userId);
@@ -169,7 +210,7 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
 
   // --- receiving: stanzas other nodes routed here ---
 
-  const receive = async ({ kind, to: toText, stanza: text }: Envelope): Promise<void> => {
+  const receive = async ({ kind, to: toText, stanza: text, node }: Envelope): Promise<void> => {
     const stanza = parseElement(text);
     const to = Jid.parse(toText);
     if (!stanza || !to) return;
@@ -197,8 +238,13 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
       case 'presence/full':
         core.sessions.get(to.bare, to.resource)?.send(stanza);
         return;
-      case 'presence/bare':
       case 'presence/to':
+        // Another resource of the same account: where copies of its bare-JID messages go.
+        if (from.bare === to.bare && from.resource) learn(to.bare, from.resource, node, stanza.attrs.type !== 'unavailable');
+        for (const target of core.sessions.available(to.bare)) target.send(stanza);
+        return;
+      case 'presence/bare':
+      case 'message/copy':
         for (const target of core.sessions.available(to.bare)) target.send(stanza);
         return;
       default:
