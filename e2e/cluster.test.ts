@@ -124,6 +124,19 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
     assert.deepEqual((await later.inbox.drain(withBody, 300)).map(String), [], 'nothing was kept offline: every message was delivered');
   });
 
+  it('delivers a REST send_to_chat message and a system notification made on one node to the recipient on another', async () => {
+    const [a, b] = [await user(), await user()];
+    const bob = await on(2, b);
+    const caller = { appId: nodes[0]!.app.id, userId: a.id };
+    const created = await nodes[0]!.server.chat.createMessage(caller, { recipient_id: b.id, message: 'from REST on n1', send_to_chat: 1 });
+    const got = await bob.take(bodyIs('from REST on n1'));
+    assert.equal(got.attrs.id, created._id);
+    assert.equal(got.attrs.from, a.jid);
+    const sys = await nodes[0]!.server.chat.createMessage(caller, { recipient_id: b.id, system: 1, action: 'ping' });
+    const headline = await bob.take((el) => el.name === 'message' && el.attrs.type === 'headline');
+    assert.equal(headline.attrs.id, sys._id);
+  });
+
   it('keeps the local fast path: two sessions of one node never touch the cluster', async () => {
     const [a, b] = [await user(), await user()];
     const alice = await on(2, a);
