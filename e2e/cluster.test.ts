@@ -205,9 +205,12 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
 
   it('a node that dies: its sessions leave the registry within the TTL, messages to them go offline, the rest keep working', async () => {
     const [a, b, e] = [await user(), await user(), await user()];
+    await nodes[0]!.store.roster.setItem(b.id, { jid: e.jid, name: null, subscription: 'both', ask: false, groups: [] });
+    await nodes[0]!.store.roster.setItem(e.id, { jid: b.jid, name: null, subscription: 'both', ask: false, groups: [] });
     const alice = await on(0, a);
     const bob = await on(1, b);
     await on(2, e, { resource: 'doomed' });
+    await bob.take(presenceFrom(`${e.jid}/doomed`), 3000, "bob sees eve's presence");
     assert.ok((await registry(e.jid)).doomed, 'registered on n3');
 
     const n3 = nodes[2]!;
@@ -226,6 +229,7 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
       assert.ok(Date.now() - died < TTL * 1000 + 2000, 'the dead node\'s sessions are reaped within TTL + a heartbeat');
       await sleep(100);
     }
+    await bob.take(presenceFrom(`${e.jid}/doomed`, 'unavailable'), 2000, 'bob (a contact on another node) learns that eve went away with her node');
     await alice.send(xml('message', { type: 'chat', to: e.jid }, xml('body', {}, 'two')));
     await alice.ping();
     assert.deepEqual(await alice.inbox.drain(isMessage, 100), [], 'no bounce: stored offline');

@@ -4,10 +4,12 @@
 //   <prefix>sess:<bare>      hash: resource → "node\tavailable\tpriority\tpresence"
 //   <prefix>jids:<node>      set of the node's "bare/resource" (what to remove when it dies)
 //   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza"
+//   <prefix>all              every node's: "gone\n<bare/resource>\n<reaping node>\n" for each reaped resource
 //
 // A node heartbeats every third of the TTL. Lookups ignore resources of nodes whose heartbeat is
 // older than the TTL; every live node also reaps dead nodes (their resources leave the hashes), so
-// a node that dies without cleaning up is gone from the registry within TTL + one heartbeat.
+// a node that dies without cleaning up is gone from the registry within TTL + one heartbeat, and
+// every node announces those resources unavailable to its own users.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
@@ -45,7 +47,7 @@ return 1`;
 
 const REAP = `
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 20)
-local removed = 0
+local removed = {}
 for _, node in ipairs(dead) do
   local setKey = ARGV[1] .. 'jids:' .. node
   for _, m in ipairs(redis.call('SMEMBERS', setKey)) do
@@ -56,7 +58,7 @@ for _, node in ipairs(dead) do
       local v = redis.call('HGET', hkey, res)
       if v and ${NODE_OF} == node then
         redis.call('HDEL', hkey, res)
-        removed = removed + 1
+        removed[#removed + 1] = m
       end
     end
   end
@@ -68,7 +70,7 @@ return removed`;
 interface ClusterCommands {
   parleyLocate(sessKey: string, nodesKey: string, min: number): Promise<string[]>;
   parleyUnregister(sessKey: string, jidsKey: string, resource: string, node: string, member: string): Promise<number>;
-  parleyReap(nodesKey: string, prefix: string, max: number): Promise<number>;
+  parleyReap(nodesKey: string, prefix: string, max: number): Promise<string[]>;
 }
 type CommandRedis = Redis & ClusterCommands;
 
@@ -121,6 +123,9 @@ export class RedisCluster implements Cluster {
   private channel(node: string): string {
     return `${this.prefix}node:${node}`;
   }
+  private get broadcastChannel(): string {
+    return `${this.prefix}all`;
+  }
 
   async start(receive: (envelope: Envelope) => void, rejoin?: () => Promise<void>): Promise<void> {
     this.rejoin = rejoin ?? null;
@@ -132,7 +137,7 @@ export class RedisCluster implements Cluster {
       if (a < 0 || b < 0 || c < 0) return;
       receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
     });
-    await this.sub.subscribe(this.channel(this.nodeId));
+    await this.sub.subscribe(this.channel(this.nodeId), this.broadcastChannel);
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
@@ -151,7 +156,13 @@ export class RedisCluster implements Cluster {
       }
       this.joined = true;
       const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, now - this.ttlMs);
-      if (removed > 0) this.log.info({ removed }, 'removed the sessions of dead cluster nodes');
+      if (removed.length > 0) {
+        this.log.info({ removed: removed.length }, 'removed the sessions of dead cluster nodes');
+        // Every node tells its own users that these resources went away.
+        for (const member of removed) {
+          await this.redis.publish(this.broadcastChannel, `gone\n${member}\n${this.nodeId}\n`);
+        }
+      }
     } catch (err) {
       this.log.warn({ err }, 'cluster heartbeat failed');
     }

@@ -22,7 +22,8 @@ export interface ResourceState {
  * A stanza travelling to another node. `kind` tells the receiver how to deliver it:
  * `message/bare`, `message/full`, `presence/bare`, `presence/full`, `iq/full`, `presence/to`
  * (a presence broadcast: deliver to `to`'s available resources as it is) or `message/copy` (a
- * message the sending node also delivered locally: to `to`'s available resources here, never stored).
+ * message the sending node also delivered locally: to `to`'s available resources here, never stored)
+ * or `gone` (to every node: the resource `to` was on a node that died; no stanza).
  */
 export interface Envelope {
   kind: string;

@@ -17,7 +17,7 @@ import type { Cluster, Envelope, ResourceLocation, ResourceState } from '../../c
 import type { RosterStore } from '../../storage/types.js';
 import { Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
-import { Jid } from '../../xmpp/jid.js';
+import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
 
 /** Above delivery (0), below carbons (50): full-JID stanzas whose resource is elsewhere. */
@@ -210,9 +210,25 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
 
   // --- receiving: stanzas other nodes routed here ---
 
+  /** A resource on a node that died: its unavailable presence to the account's resources and subscribed contacts here. */
+  const announceGone = async (gone: Jid): Promise<void> => {
+    const resources = elsewhere.get(gone.bare);
+    resources?.delete(gone.resource);
+    if (resources?.size === 0) elsewhere.delete(gone.bare);
+    const user = parseUserLocal(gone.local);
+    if (!user) return;
+    const unavailable = new Element('presence', { type: 'unavailable', from: gone.toString(), to: gone.bare }, []);
+    for (const own of core.sessions.available(gone.bare)) own.send(unavailable);
+    for (const item of await roster.getRoster(user.userId)) {
+      if (item.subscription !== 'from' && item.subscription !== 'both') continue;
+      for (const target of core.sessions.available(item.jid)) target.send(unavailable);
+    }
+  };
+
   const receive = async ({ kind, to: toText, stanza: text, node }: Envelope): Promise<void> => {
-    const stanza = parseElement(text);
     const to = Jid.parse(toText);
+    if (kind === 'gone') return to ? announceGone(to) : undefined;
+    const stanza = parseElement(text);
     if (!stanza || !to) return;
     arrived.add(stanza);
     const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', core.domain);
