@@ -91,6 +91,8 @@ export class RedisCluster implements Cluster {
   private readonly log: Logger;
   private readonly redis: CommandRedis;
   private readonly sub: Redis;
+  /** redis_url without its password, for messages. */
+  private readonly where: string;
   private timer: NodeJS.Timeout | null = null;
   private dead = false;
   private joined = false;
@@ -102,6 +104,7 @@ export class RedisCluster implements Cluster {
     this.prefix = opts.prefix ?? 'parley:';
     this.ttlMs = opts.ttl * 1000;
     this.log = opts.log;
+    this.where = opts.url.replace(/\/\/[^@/]*@/, '//');
     const connection = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
     this.redis = new Redis(opts.url, connection) as CommandRedis;
     this.redis.defineCommand('parleyLocate', { numberOfKeys: 2, lua: LOCATE });
@@ -129,7 +132,12 @@ export class RedisCluster implements Cluster {
 
   async start(receive: (envelope: Envelope) => void, rejoin?: () => Promise<void>): Promise<void> {
     this.rejoin = rejoin ?? null;
-    await Promise.all([this.redis.connect(), this.sub.connect()]);
+    try {
+      await Promise.all([this.redis.connect(), this.sub.connect()]);
+    } catch (err) {
+      this.crash();
+      throw new Error(`cannot reach Redis at ${this.where} (redis_url): ${(err as Error).message}`);
+    }
     this.sub.on('message', (_channel: string, message: string) => {
       const a = message.indexOf('\n');
       const b = message.indexOf('\n', a + 1);
