@@ -6,7 +6,7 @@
 //   node dist/bench/compare.js login   [--users 1000] [--login-rate 100] [--cold]
 //   node dist/bench/compare.js idle    [--users 2000] [--login-rate 250] [--hold 10]
 // Common: --servers parley,ejabberd,prosody  --repeat 1  --timeout <s per tsung run>  --keep (keep the run folder)
-//         --json FILE (every figure, machine-readable)
+//         --json FILE (every figure, machine-readable)  --dump (tsung traffic dump, for debugging)
 // Needs root (installs the Debian packages when missing; runs the peers as their own users).
 import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -37,6 +37,7 @@ const { values, positionals } = parseArgs({
     keep: { type: 'boolean', default: false },
     json: { type: 'string' },
     force: { type: 'boolean', default: false },
+    dump: { type: 'boolean', default: false },
   },
 });
 
@@ -198,6 +199,7 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
     DRAIN: drain,
     ROOM_SIZE: roomSize,
     HOLD: hold,
+    DUMP: values.dump ? 'true' : 'false',
   };
   const session = scenario === 'history' ? 'session-chat.xml' : `session-${scenario}.xml`;
   const extraEnv: Record<string, string> =
