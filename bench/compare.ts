@@ -65,7 +65,7 @@ const size = Number(values.size);
 
 const interval = 1 / rate;
 const count = Math.max(1, Math.round(rate * seconds));
-const drain = 3;
+const drain = Math.round(5 + seconds / 2); // see session-chat.xml: the senders' spread under load
 const arrivalSeconds = Math.max(1, Math.ceil(users / loginRate));
 // tsung stops launching at maxnumber; a long phase keeps a slow (shared) machine from ending it early.
 const phaseSeconds = arrivalSeconds * 3 + 10;
@@ -111,6 +111,7 @@ interface Row {
   lost: number;
   noOnline: number;
   deliveredPerS: number;
+  sentPerS: number;
   latMean: number;
   latP50: number;
   latP95: number;
@@ -170,7 +171,7 @@ clearTimeout(watchdog);
 
 function pendingRow(server: ServerName, run: number, note: string): Row {
   return {
-    server, run, load: loadavg(), sessions: NaN, sent: NaN, expected: NaN, received: NaN, lost: NaN, noOnline: NaN, deliveredPerS: NaN,
+    server, run, load: loadavg(), sessions: NaN, sent: NaN, expected: NaN, received: NaN, lost: NaN, noOnline: NaN, deliveredPerS: NaN, sentPerS: NaN,
     latMean: NaN, latP50: NaN, latP95: NaN, latP99: NaN, latMax: NaN, cpuUsPerMsg: NaN, serverCorePct: NaN, peakRssMb: NaN, baseRssMb: NaN,
     rssPerConnKb: NaN, genCorePct: NaN, genUsPerMsg: NaN, loginsPerS: NaN, cpuUsPerLogin: NaN, loginMean: NaN, loginP50: NaN, loginP99: NaN,
     stored: null, notes: [note],
@@ -202,8 +203,8 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
     DUMP: values.dump ? 'true' : 'false',
   };
   const session = scenario === 'history' ? 'session-chat.xml' : `session-${scenario}.xml`;
-  const extraEnv: Record<string, string> =
-    scenario === 'history' ? { TSUNG_CHAT_EXTRA: "<extraParams xmlns='jabber:client'><save_to_history>1</save_to_history></extraParams>" } : {};
+  const extraEnv: Record<string, string> = { TSUNG_CHAT_COUNT: String(count) };
+  if (scenario === 'history') extraEnv['TSUNG_CHAT_EXTRA'] = "<extraParams xmlns='jabber:client'><save_to_history>1</save_to_history></extraParams>";
   let holdRssKb = NaN;
   let holdConns = NaN;
   const during = scenario === 'idle' ? () => idleProbe(server, (rss, conns) => ((holdRssKb = rss), (holdConns = conns))) : undefined;
@@ -241,6 +242,7 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
     lost: sent * fanout - received,
     noOnline,
     deliveredPerS: isMsg ? (received * 1000) / windowMs : NaN,
+    sentPerS: isMsg && r.sentAt ? (sent * 1000) / Math.max(1, r.sentAt.max - r.sentAt.min) : NaN,
     latMean: mean(r.latencies),
     latP50: percentile(r.latencies, 50),
     latP95: percentile(r.latencies, 95),
@@ -342,7 +344,7 @@ function printTable(): void {
           ]
         : [
             ['sessions', (r) => fmt(r.sessions)],
-            ['sent', (r) => fmt(r.sent)],
+            ['sent (achieved msg/s)', (r) => `${fmt(r.sent)} (${fmt(r.sentPerS)})`],
             ['received / expected', (r) => `${fmt(r.received)} / ${fmt(r.expected)}`],
             ['lost', (r) => fmt(r.lost)],
             ['delivered msg/s', (r) => fmt(r.deliveredPerS)],
