@@ -402,10 +402,13 @@ export class SqliteChatStore implements ChatStore {
   private messageListSql(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>) {
     const cleared = this.s.member.get(query.dialogId, query.viewerId)?.cleared_seq ?? 0;
     const where = whereSql(query.filters, messageColumn);
+    // Without a cleared history the seq bound is left out: with it SQLite walks (dialog_id, seq) and
+    // sorts the whole dialog instead of reading the first page off the (dialog_id, date_sent, id) index.
+    const afterClear = cleared > 0 ? 'AND m.seq > ?' : '';
     return {
-      sql: `FROM messages m WHERE m.dialog_id = ? AND m.seq > ?
+      sql: `FROM messages m WHERE m.dialog_id = ? ${afterClear}
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = m.id AND h.user_id = ?) AND ${where.sql}`,
-      params: [query.dialogId, cleared, query.viewerId, ...where.params],
+      params: [query.dialogId, ...(cleared > 0 ? [cleared] : []), query.viewerId, ...where.params],
     };
   }
 
