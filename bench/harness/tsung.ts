@@ -86,9 +86,11 @@ export async function runTsung(runDir: string, scenario: TsungScenario, timeoutM
   const monitor = new TreeMonitor(child.pid!, 200).start();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let timedOut = false;
-  const timer = sleep(timeoutMs).then(() => 'timeout' as const);
+  let timerHandle: NodeJS.Timeout | undefined;
+  const timer = new Promise<'timeout'>((r) => (timerHandle = setTimeout(() => r('timeout'), timeoutMs)));
   const duringDone = during ? during().catch((e: unknown) => console.error('during-run probe failed:', e)) : Promise.resolve();
   const first = await Promise.race([exited.then(() => 'exit' as const), timer]);
+  clearTimeout(timerHandle); // a pending timer would keep the command alive after its table
   if (first === 'timeout') {
     timedOut = true;
     console.error(`tsung exceeded ${timeoutMs} ms: stopping it`);
