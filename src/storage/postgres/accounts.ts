@@ -10,22 +10,13 @@ import {
   type ScramCredential,
   type ScramHash,
   type User,
-  type UserCondition,
   type UserField,
   type UserKey,
   type UserProfile,
   type UserQuery,
 } from '../types.js';
+import { COMPARISON_SQL, USER_COLUMNS, USER_FIELD_COLUMN, toApplication, type AppRow } from '../account-columns.js';
 import { inTransaction, isUniqueViolation, placeholders } from './pool.js';
-
-interface AppRow {
-  id: number;
-  name: string;
-  auth_key: string;
-  auth_secret: string;
-  account_key: string;
-  created_at: number;
-}
 
 interface UserRow {
   id: number;
@@ -47,32 +38,13 @@ interface UserRow {
 }
 
 const APP_COLUMNS = 'id, name, auth_key, auth_secret, account_key, created_at';
-const USER_COLUMNS =
-  'id, app_id, login, email, full_name, phone, website, external_user_id, facebook_id, twitter_id, blob_id, custom_data, tags, last_request_at, created_at, updated_at';
-
-const COLUMN: Record<UserField, string> = {
-  id: 'id',
-  login: 'login',
-  email: 'email',
-  fullName: 'full_name',
-  phone: 'phone',
-  website: 'website',
-  externalUserId: 'external_user_id',
-  facebookId: 'facebook_id',
-  twitterId: 'twitter_id',
-  blobId: 'blob_id',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-  lastRequestAt: 'last_request_at',
-};
-
 /** Fields stored as numbers (ids, epoch milliseconds); the others are text. */
 const NUMERIC_FIELDS = new Set<UserField>(['id', 'blobId', 'createdAt', 'updatedAt', 'lastRequestAt']);
 
 /** The profile fields present in `p`, as column -> value. */
 function profileColumns(p: UserProfile): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  for (const [field, column] of Object.entries(COLUMN)) {
+  for (const [field, column] of Object.entries(USER_FIELD_COLUMN)) {
     const value = (p as Record<string, unknown>)[field];
     if (value !== undefined && field !== 'id' && !field.endsWith('At')) out.set(column, value);
   }
@@ -80,19 +52,6 @@ function profileColumns(p: UserProfile): Map<string, unknown> {
   if (p.tags !== undefined) out.set('tags', p.tags);
   return out;
 }
-
-const SQL_OPS: Record<Exclude<UserCondition['op'], 'between' | 'in' | 'contains'>, string> = {
-  eq: '=', ne: '!=', gt: '>', lt: '<', ge: '>=', le: '<=',
-};
-
-const toApplication = (r: AppRow): Application => ({
-  id: r.id,
-  name: r.name,
-  authKey: r.auth_key,
-  authSecret: r.auth_secret,
-  accountKey: r.account_key,
-  createdAt: new Date(r.created_at),
-});
 
 const toUser = (r: UserRow): User => ({
   id: r.id,
@@ -191,7 +150,7 @@ export class PostgresAccountStore implements AccountStore {
 
   async getUserBy(appId: number, key: UserKey, value: string): Promise<User | null> {
     const { rows } = await this.pool.query<UserRow>(
-      `SELECT ${USER_COLUMNS} FROM users WHERE app_id = $1 AND ${COLUMN[key]} = $2 ORDER BY id LIMIT 1`, [appId, value]);
+      `SELECT ${USER_COLUMNS} FROM users WHERE app_id = $1 AND ${USER_FIELD_COLUMN[key]} = $2 ORDER BY id LIMIT 1`, [appId, value]);
     return rows[0] ? toUser(rows[0]) : null;
   }
 
@@ -199,7 +158,7 @@ export class PostgresAccountStore implements AccountStore {
     const where = new Conditions();
     where.sql.push(`app_id = ${where.param(appId, 'bigint')}`);
     for (const c of query.conditions ?? []) {
-      const column = COLUMN[c.field];
+      const column = USER_FIELD_COLUMN[c.field];
       // Whole numbers as bigint so that the column's index still applies.
       const cast = (v: string | number) => (!NUMERIC_FIELDS.has(c.field) ? 'text' : Number.isInteger(v) ? 'bigint' : 'numeric');
       if (c.op === 'in') {
@@ -209,14 +168,14 @@ export class PostgresAccountStore implements AccountStore {
       } else if (c.op === 'contains') {
         where.sql.push(`strpos(lower(${column}::text), lower(${where.param(String(c.values[0]), 'text')})) > 0`);
       } else {
-        where.sql.push(`${column} ${SQL_OPS[c.op]} ${where.param(c.values[0], cast(c.values[0]))}`);
+        where.sql.push(`${column} ${COMPARISON_SQL[c.op]} ${where.param(c.values[0], cast(c.values[0]))}`);
       }
     }
     if (query.anyTag) where.sql.push(`tags && ${where.param(query.anyTag, 'text[]')}`);
     const filter = where.sql.join(' AND ');
     // NULLs sort as the smallest values, as in SQLite.
     const order = query.order
-      ? `${COLUMN[query.order.field]} ${query.order.desc ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}, id`
+      ? `${USER_FIELD_COLUMN[query.order.field]} ${query.order.desc ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}, id`
       : 'id';
     const n = where.params.length;
     return inTransaction(this.pool, async (tx) => {

@@ -10,21 +10,11 @@ import {
   type ScramCredential,
   type ScramHash,
   type User,
-  type UserCondition,
-  type UserField,
   type UserKey,
   type UserProfile,
   type UserQuery,
 } from '../types.js';
-
-interface AppRow {
-  id: number;
-  name: string;
-  auth_key: string;
-  auth_secret: string;
-  account_key: string;
-  created_at: number;
-}
+import { COMPARISON_SQL, USER_COLUMNS, USER_FIELD_COLUMN, toApplication, type AppRow } from '../account-columns.js';
 
 interface UserRow {
   id: number;
@@ -45,29 +35,10 @@ interface UserRow {
   updated_at: number;
 }
 
-const USER_COLUMNS =
-  'id, app_id, login, email, full_name, phone, website, external_user_id, facebook_id, twitter_id, blob_id, custom_data, tags, last_request_at, created_at, updated_at';
-
-const COLUMN: Record<UserField, string> = {
-  id: 'id',
-  login: 'login',
-  email: 'email',
-  fullName: 'full_name',
-  phone: 'phone',
-  website: 'website',
-  externalUserId: 'external_user_id',
-  facebookId: 'facebook_id',
-  twitterId: 'twitter_id',
-  blobId: 'blob_id',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-  lastRequestAt: 'last_request_at',
-};
-
 /** Profile fields as columns; tags are kept as ",a,b," so one LIKE finds a whole tag. */
 function profileColumns(p: UserProfile): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [field, column] of Object.entries(COLUMN)) {
+  for (const [field, column] of Object.entries(USER_FIELD_COLUMN)) {
     const value = (p as Record<string, unknown>)[field];
     if (value !== undefined && field !== 'id' && !field.endsWith('At')) out[column] = value;
   }
@@ -75,19 +46,6 @@ function profileColumns(p: UserProfile): Record<string, unknown> {
   if (p.tags !== undefined) out.tags = p.tags.length ? `,${p.tags.join(',')},` : '';
   return out;
 }
-
-const SQL_OPS: Record<Exclude<UserCondition['op'], 'between' | 'in' | 'contains'>, string> = {
-  eq: '=', ne: '!=', gt: '>', lt: '<', ge: '>=', le: '<=',
-};
-
-const toApplication = (r: AppRow): Application => ({
-  id: r.id,
-  name: r.name,
-  authKey: r.auth_key,
-  authSecret: r.auth_secret,
-  accountKey: r.account_key,
-  createdAt: new Date(r.created_at),
-});
 
 const toUser = (r: UserRow): User => ({
   id: r.id,
@@ -201,7 +159,7 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async getUserBy(appId: number, key: UserKey, value: string): Promise<User | null> {
-    const row = this.statement(`SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? AND ${COLUMN[key]} = ? ORDER BY id LIMIT 1`)
+    const row = this.statement(`SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? AND ${USER_FIELD_COLUMN[key]} = ? ORDER BY id LIMIT 1`)
       .get(appId, value) as UserRow | undefined;
     return row ? toUser(row) : null;
   }
@@ -210,7 +168,7 @@ export class SqliteAccountStore implements AccountStore {
     const where = ['app_id = ?'];
     const args: unknown[] = [appId];
     for (const c of query.conditions ?? []) {
-      const column = COLUMN[c.field];
+      const column = USER_FIELD_COLUMN[c.field];
       if (c.op === 'in') {
         where.push(c.values.length ? `${column} IN (${c.values.map(() => '?').join(', ')})` : '0');
         args.push(...c.values);
@@ -221,7 +179,7 @@ export class SqliteAccountStore implements AccountStore {
         where.push(`instr(lower(${column}), lower(?)) > 0`);
         args.push(c.values[0]);
       } else {
-        where.push(`${column} ${SQL_OPS[c.op]} ?`);
+        where.push(`${column} ${COMPARISON_SQL[c.op]} ?`);
         args.push(c.values[0]);
       }
     }
@@ -231,7 +189,7 @@ export class SqliteAccountStore implements AccountStore {
     }
     const filter = where.join(' AND ');
     const total = (this.statement(`SELECT count(*) AS n FROM users WHERE ${filter}`).get(...args) as { n: number }).n;
-    const order = query.order ? `${COLUMN[query.order.field]} ${query.order.desc ? 'DESC' : 'ASC'}, id` : 'id';
+    const order = query.order ? `${USER_FIELD_COLUMN[query.order.field]} ${query.order.desc ? 'DESC' : 'ASC'}, id` : 'id';
     const rows = this.statement(`SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
       .all(...args, query.limit, query.offset) as UserRow[];
     return { total, users: rows.map(toUser) };
