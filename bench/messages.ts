@@ -1,5 +1,6 @@
 // Messages per second and delivery latency between local clients through a real Parley process.
-//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200]
+//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR]
+// --profile writes the server's CPU profile (node --cpu-prof) into DIR; open it in Chrome DevTools.
 // Each pair is two users on their own connections; every sender sends `rate` messages/s to its
 // partner (QuickBlox-style chat messages with extraParams), timestamps inside the body give latency.
 // Bounded: stops after --seconds of load, then waits at most 5 s for stragglers.
@@ -13,7 +14,7 @@ import { freePort, waitForPort } from '../e2e/support/server.js';
 import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' } } });
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
@@ -27,7 +28,8 @@ for (let i = 0; i < pairs * 2; i++) users.push(await store.accounts.createUser(a
 await store.close();
 
 const port = await freePort();
-const server = spawn(process.execPath, [resolve('bin/parley.js'), 'serve'], {
+const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : [];
+const server = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], {
   env: { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_C2S_PORT: String(port), PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_HTTP_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_MAX_CONNECTIONS_PER_IP: '100000' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -97,6 +99,12 @@ console.log(`sent ${sent}, delivered ${received} (${((100 * received) / sent).to
 console.log(`throughput ${(received / (loadMs / 1000)).toFixed(0)} msg/s; latency ms p50 ${pct(50)} p99 ${pct(99)} max ${pct(100)}`);
 console.log(`server CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message (${((100 * cpuMs) / loadMs).toFixed(0)}% of one core)`);
 clients.forEach((c) => c.destroy());
+if (values.profile) {
+  // The profile is written when the server exits on its own, not on SIGKILL.
+  const exited = new Promise((done) => server.once('exit', done));
+  server.kill('SIGTERM');
+  await Promise.race([exited, sleep(10_000)]);
+}
 process.exit(received === sent ? 0 : 1);
 
 /** utime + stime of a process in ms, from /proc. */

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { GroupCommit } from './group-commit.js';
 import { verifyPasswordHash } from '../../util/password.js';
 import { decodeScram, newAccountKey, newApplicationToken, passwordSecrets } from '../account-secrets.js';
 import {
@@ -80,7 +81,7 @@ export class SqliteAccountStore implements AccountStore {
   private readonly insertApplication: (name: string | undefined) => number;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, private readonly writes: GroupCommit) {
     this.s = {
       insertApp: db.prepare<[string, string, string, string, number]>(
         'INSERT INTO applications (name, auth_key, auth_secret, account_key, created_at) VALUES (?, ?, ?, ?, ?)'),
@@ -196,7 +197,7 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async touchUser(appId: number, userId: number, at: Date): Promise<void> {
-    this.s.touch.run(at.getTime(), appId, userId);
+    await this.writes.run(() => this.s.touch.run(at.getTime(), appId, userId));
   }
 
   /** Statements built from a fixed vocabulary of columns, prepared once per shape. */

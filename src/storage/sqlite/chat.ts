@@ -18,6 +18,7 @@ import {
   type UserDialog,
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
+import type { GroupCommit } from './group-commit.js';
 
 interface DialogRow {
   id: string;
@@ -158,7 +159,7 @@ export class SqliteChatStore implements ChatStore {
   private readonly s;
   private readonly cache = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, private readonly writes: GroupCommit) {
     this.s = {
       insertDialog: db.prepare(`INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data,
         is_join_required, private_pair, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -369,7 +370,7 @@ export class SqliteChatStore implements ChatStore {
 
   async insertMessage(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
     try {
-      this.insertMessageTx(m, effects);
+      await this.writes.run(() => this.insertMessageTx(m, effects));
     } catch (err) {
       if (err instanceof Sqlite.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE' && err.message.includes('messages.id')) {
         throw new DuplicateMessageIdError(m.id);
@@ -446,7 +447,7 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async markMessages(dialogId: string, userId: number, messageIds: string[], marks: MessageMarks): Promise<ChatMessage[]> {
-    return this.db.transaction(() => {
+    return this.writes.run(() => {
       const member = this.s.member.get(dialogId, userId);
       const marked: ChatMessage[] = [];
       let unreadChange = 0;
@@ -458,7 +459,7 @@ export class SqliteChatStore implements ChatStore {
       }
       if (unreadChange !== 0) this.s.addUnread.run(unreadChange, dialogId, userId);
       return marked;
-    })();
+    });
   }
 
   /** A dialog's messages after `afterSeq`, newest first, read in batches so that rows can be updated meanwhile. */

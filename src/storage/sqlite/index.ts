@@ -4,6 +4,7 @@ import type { Store } from '../types.js';
 import { SqliteAccountStore } from './accounts.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
+import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
@@ -18,19 +19,23 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
+  readonly writes: GroupCommit;
 
   constructor(readonly db: Database.Database) {
-    this.accounts = new SqliteAccountStore(db);
-    this.offline = new SqliteOfflineStore(db);
+    this.writes = new GroupCommit(db);
+    this.accounts = new SqliteAccountStore(db, this.writes);
+    this.offline = new SqliteOfflineStore(db, this.writes);
     this.roster = new SqliteRosterStore(db);
     this.privacy = new SqlitePrivacyStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
-    this.chat = new SqliteChatStore(db);
+    this.chat = new SqliteChatStore(db, this.writes);
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.writes.flush();
+    this.db.close();
   }
 }
 

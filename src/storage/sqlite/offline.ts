@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { OfflineMessage, OfflineStore } from '../types.js';
+import type { GroupCommit } from './group-commit.js';
 
 interface Row {
   id: number;
@@ -12,7 +13,7 @@ export class SqliteOfflineStore implements OfflineStore {
   private readonly s;
   private readonly pushTx: Database.Transaction<(userId: number, stanza: string, limit: number) => boolean>;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, private readonly writes: GroupCommit) {
     this.s = {
       count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM offline_messages WHERE user_id = ?'),
       insert: db.prepare<[number, string, number]>(
@@ -28,8 +29,8 @@ export class SqliteOfflineStore implements OfflineStore {
   }
 
   async push(userId: number, stanza: string, limit: number): Promise<boolean> {
-    // IMMEDIATE so that another process cannot slip a message in between the count and the insert.
-    return this.pushTx.immediate(userId, stanza, limit);
+    // The batch's transaction is IMMEDIATE: another process cannot slip a message in between the count and the insert.
+    return this.writes.run(() => this.pushTx(userId, stanza, limit));
   }
 
   async list(userId: number): Promise<OfflineMessage[]> {
@@ -42,7 +43,7 @@ export class SqliteOfflineStore implements OfflineStore {
   }
 
   async remove(ids: number[]): Promise<void> {
-    if (ids.length > 0) this.s.remove.run(JSON.stringify(ids));
+    if (ids.length > 0) await this.writes.run(() => this.s.remove.run(JSON.stringify(ids)));
   }
 
   async count(userId: number): Promise<number> {

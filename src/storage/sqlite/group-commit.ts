@@ -1,0 +1,61 @@
+// Group commit: the hot writes (stored messages, markers, offline messages) queue up and run in one
+// SQLite transaction per turn of the event loop, so a burst of N writes costs one fsync instead of N.
+// Each write still resolves only after its transaction is durable, and runs in its own savepoint:
+// one failing write rolls back alone and rejects alone.
+import type Database from 'better-sqlite3';
+
+interface Pending {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupCommit {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  /** Transactions committed so far (a batch is one). */
+  batches = 0;
+  private readonly commit: Database.Transaction<(batch: Pending[]) => { ok: boolean; value: unknown }[]>;
+
+  constructor(db: Database.Database, private readonly maxBatch = 512) {
+    this.commit = db.transaction((batch: Pending[]) => batch.map((op) => {
+      try {
+        // Nested in the batch's transaction, this is a savepoint.
+        return { ok: true, value: db.transaction(op.work)() };
+      } catch (err) {
+        return { ok: false, value: err };
+      }
+    }));
+  }
+
+  /** Runs `work` (synchronous SQLite calls) in the next batch; resolves once that batch is committed. */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.queue.length >= this.maxBatch) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        // setImmediate, not a microtask: the batch collects every write of this I/O phase.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits what is queued now (also used before closing the database). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    let results: { ok: boolean; value: unknown }[];
+    try {
+      // IMMEDIATE: takes the write lock up front, so another process cannot make the batch fail halfway.
+      results = this.commit.immediate(batch);
+      this.batches++;
+    } catch (err) {
+      for (const op of batch) op.reject(err);
+      return;
+    }
+    batch.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.value) : op.reject(results[i]!.value)));
+  }
+}
