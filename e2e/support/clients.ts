@@ -80,6 +80,8 @@ export function rawClient(t: TestServer, user: { username: string; password: str
     username: user.username,
     password,
     resource: opts.resource,
+    // The library's 2 s default for each step (open, STARTTLS, close) failed on a loaded 2-core machine.
+    timeout: 10_000,
     credentials: (authenticate: (creds: object, mech: string) => Promise<void>, offered: string[]) => {
       if (!offered.includes(mechanism)) throw new Error(`${mechanism} not offered: ${offered}`);
       return authenticate({ username: user.username, password }, mechanism);

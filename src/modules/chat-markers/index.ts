@@ -6,13 +6,14 @@
 // changes nothing; one for a message that is not in history (sent without save_to_history) is only
 // relayed; one addressed to oneself is recorded and goes no further.
 import type { Core, RouteContext } from '../../core/core.js';
+import type { C2sSession } from '../../core/session.js';
 import type { ChatService } from '../../chat/service.js';
 import { ApiError } from '../../chat/errors.js';
 import type { Element } from '../../xml/element.js';
 import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
-import { parseUserLocal } from '../../xmpp/jid.js';
+import { parseUserLocal, type Jid } from '../../xmpp/jid.js';
 import { EXTRA_PARAMS, NS_CHAT_MARKERS, compact, getExtraParams, stanzaErrorFor } from '../qb-extra-params/index.js';
 
 /** Before qb-history (100), so a marker is never taken for a message to store. */
@@ -36,11 +37,15 @@ export function chatMarkersModule(core: Core, chat: ChatService): void {
   core.addDiscoFeature(NS_CHAT_MARKERS);
   const seen = new WeakSet<Element>();
 
-  const onMarker = async ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> => {
+  const onMarker = ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> | undefined => {
     if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
     const marker = markerOf(stanza);
     if (!marker) return undefined;
     seen.add(stanza);
+    return record(stanza, marker, from, to, origin);
+  };
+
+  const record = async (stanza: Element, marker: Element, from: Jid, to: Jid, origin: C2sSession): Promise<true | undefined> => {
     compact(stanza);
     const messageId = marker.attrs.id;
     if (!messageId) {

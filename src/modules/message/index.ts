@@ -17,13 +17,15 @@ export function messageModule(core: Core): void {
     return true;
   });
 
-  core.hooks.on('message/full', async (ctx: RouteContext) => {
+  core.hooks.on('message/full', (ctx: RouteContext) => {
+    const session = core.sessions.get(ctx.to.bare, ctx.to.resource);
+    if (!session) return toGoneResource(ctx);
+    session.send(ctx.stanza);
+    return true;
+  });
+
+  const toGoneResource = async (ctx: RouteContext): Promise<true> => {
     const { stanza, to, origin } = ctx;
-    const session = core.sessions.get(to.bare, to.resource);
-    if (session) {
-      session.send(stanza);
-      return true;
-    }
     const type = stanza.attrs.type ?? 'normal';
     if (type === 'chat' || type === 'normal') {
       const handled = await core.hooks.run('message/bare', { ...ctx, to: to.toBare() });
@@ -32,5 +34,5 @@ export function messageModule(core: Core): void {
     }
     if (type !== 'error') core.bounce(stanza, new StanzaError('recipient-unavailable', 'The recipient is no longer available.'), origin);
     return true;
-  });
+  };
 }

@@ -107,9 +107,28 @@ export function privacyModule(core: Core, store: PrivacyStore, rosters: RosterSt
 
   // ---- enforcement ---------------------------------------------------------------------------
 
+  /** The list in force for a session: null when none, undefined when the default list is not loaded yet. */
+  function knownList(session: C2sSession): Effective | null | undefined {
+    const active = session.data.get(ACTIVE) as Effective | null | undefined;
+    if (active !== undefined) return active;
+    return session.user ? defaults.get(userOf(session)) : null;
+  }
+
   /** Route-time check of a stanza from a local user to another user: true when it was stopped. */
-  async function stopped({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> {
-    if (stanza.attrs.type === 'error' || !parseUserLocal(from.local) || from.bare === to.bare) return undefined;
+  function stopped(ctx: RouteContext): Promise<true | undefined> | undefined {
+    const { stanza, from, to, origin } = ctx;
+    if (stanza.attrs.type === 'error' || from.bare === to.bare) return undefined;
+    // Nearly always nobody involved has a list: decided without a promise.
+    if (origin && knownList(origin) === null) {
+      const full = to.isBare ? undefined : core.sessions.get(to.bare, to.resource);
+      const recipients = full ? [full] : core.sessions.available(to.bare);
+      if (recipients.length > 0 && recipients.every((s) => knownList(s) === null)) return undefined;
+    }
+    if (!parseUserLocal(from.local)) return undefined;
+    return check(ctx);
+  }
+
+  async function check({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> {
     const isPresence = stanza.name === 'presence';
     if (origin && blocks(await effective(origin), to, outgoingKind(stanza))) {
       if (!isPresence) core.bounce(stanza, new StanzaError('not-acceptable', 'Your privacy list blocks this contact.'), origin);

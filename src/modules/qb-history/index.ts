@@ -8,6 +8,7 @@
 // `send_to_chat=1` is delivered as a `type="chat"` stanza whose id is the stored `_id`.
 // (Group dialogs are the MUC module's: it can build the same payload with storedMessagePayload.)
 import type { Core, RouteContext } from '../../core/core.js';
+import type { C2sSession } from '../../core/session.js';
 import type { ChatService } from '../../chat/service.js';
 import type { MessageEvent } from '../../chat/events.js';
 import type { MessageView } from '../../chat/views.js';
@@ -16,9 +17,9 @@ import { parseBoolean, parseNumber } from '../../chat/params.js';
 import type { Element } from '../../xml/element.js';
 import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
-import { parseUserLocal, userLocal } from '../../xmpp/jid.js';
+import { parseUserLocal, userLocal, type Jid } from '../../xmpp/jid.js';
 import {
-  CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, compact, getExtraParams, parseExtraParams, stanzaErrorFor, storedMessagePayload,
+  CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, type ParsedExtraParams, compact, getExtraParams, parseExtraParams, stanzaErrorFor, storedMessagePayload,
 } from '../qb-extra-params/index.js';
 
 /** Runs before delivery (message 0), carbons (50) and offline storage (-10); after chat markers (110). */
@@ -40,7 +41,7 @@ export function qbHistoryModule(core: Core, chat: ChatService): void {
   // message/full falls back to message/bare with the same stanza: handle each stanza once.
   const seen = new WeakSet<Element>();
 
-  const onChat = async ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> => {
+  const onChat = ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> | undefined => {
     if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
     seen.add(stanza);
     // Whitespace between elements crashes the Node SDK: what a client pretty-printed goes on compact.
@@ -50,8 +51,14 @@ export function qbHistoryModule(core: Core, chat: ChatService): void {
     // Server-owned fields a client sent are neither stored nor passed on.
     for (const child of extra.getChildren()) if (FORGEABLE.has(child.localName)) extra.remove(child);
     if (parseBoolean(extra.getChildText('save_to_history')?.trim()) !== true) return undefined;
-    const { attachments, custom } = parseExtraParams(extra, CONTROL_FIELDS);
-    if (isSignalOnly(stanza, attachments.length > 0)) return undefined;
+    const parsed = parseExtraParams(extra, CONTROL_FIELDS);
+    if (isSignalOnly(stanza, parsed.attachments.length > 0)) return undefined;
+    return store(stanza, extra, parsed, from, to, origin);
+  };
+
+  const store = async (
+    stanza: Element, extra: Element, { attachments, custom }: ParsedExtraParams, from: Jid, to: Jid, origin: C2sSession,
+  ): Promise<true | undefined> => {
 
     const sender = parseUserLocal(from.local);
     const recipient = parseUserLocal(to.local);
