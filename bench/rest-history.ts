@@ -2,7 +2,8 @@
 // through a spawned Parley, driven by autocannon. Seeds the messages with direct SQL inserts in one
 // transaction (schema of src/storage/sqlite/migrations.ts), then asks for the oldest page (QuickBlox's
 // default order), the newest page (sort_desc=date_sent) and a page deep in the dialog (skip).
-//   node dist/bench/rest-history.js [--messages 1000000] [--seconds 10] [--connections 10]
+//   node dist/bench/rest-history.js [--messages 1000000] [--seconds 10] [--connections 10] [--profile DIR]
+// --profile writes the server's CPU profile (node --cpu-prof) into DIR.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +25,7 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const { values } = parseArgs({
-  options: { messages: { type: 'string', default: '1000000' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '10' } },
+  options: { messages: { type: 'string', default: '1000000' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '10' }, profile: { type: 'string' } },
 });
 const total = Number(values.messages);
 const seconds = Number(values.seconds);
@@ -60,7 +61,8 @@ try {
   await store.close();
 
   const port = await freePort();
-  server = spawn(process.execPath, [resolve('bin/parley.js'), 'serve'], {
+  const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : [];
+  server = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], {
     env: {
       ...process.env, PARLEY_DATA_DIR: dir, PARLEY_HTTP_PORT: String(port), PARLEY_C2S_PORT: '0', PARLEY_C2S_TLS_PORT: '0',
       PARLEY_WS_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_BIND: '127.0.0.1',

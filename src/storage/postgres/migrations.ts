@@ -191,6 +191,11 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX privacy_lists_default ON privacy_lists (user_id) WHERE is_default;
     `,
   },
+  {
+    version: 6,
+    // Whether a reader has hidden any message at all: most never have, and their history pages skip the per-row check.
+    sql: `CREATE INDEX message_hides_user ON message_hides (user_id);`,
+  },
 ];
 
 /** The key of the advisory lock that makes concurrent start-ups migrate one at a time: "parley" in ASCII. */

@@ -199,6 +199,7 @@ export class SqliteChatStore implements ChatStore {
       messageById: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?'),
       messageInDialog: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE id = ? AND dialog_id = ?'),
       hidden: db.prepare<[string, number], number>('SELECT 1 FROM message_hides WHERE message_id = ? AND user_id = ?').pluck(),
+      hidesAny: db.prepare<[number], number>('SELECT 1 FROM message_hides WHERE user_id = ? LIMIT 1').pluck(),
       hide: db.prepare('INSERT INTO message_hides (message_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       setMarks: db.prepare('UPDATE messages SET read_ids = ?, delivered_ids = ? WHERE seq = ?'),
       editMessage: db.prepare('UPDATE messages SET body = ?, updated_at = ? WHERE id = ? AND dialog_id = ?'),
@@ -406,10 +407,11 @@ export class SqliteChatStore implements ChatStore {
     // Without a cleared history the seq bound is left out: with it SQLite walks (dialog_id, seq) and
     // sorts the whole dialog instead of reading the first page off the (dialog_id, date_sent, id) index.
     const afterClear = cleared > 0 ? 'AND m.seq > ?' : '';
+    const hides = this.s.hidesAny.get(query.viewerId) !== undefined;
+    const notHidden = hides ? 'AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = m.id AND h.user_id = ?)' : '';
     return {
-      sql: `FROM messages m WHERE m.dialog_id = ? ${afterClear}
-        AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = m.id AND h.user_id = ?) AND ${where.sql}`,
-      params: [query.dialogId, ...(cleared > 0 ? [cleared] : []), query.viewerId, ...where.params],
+      sql: `FROM messages m WHERE m.dialog_id = ? ${afterClear} ${notHidden} AND ${where.sql}`,
+      params: [query.dialogId, ...(cleared > 0 ? [cleared] : []), ...(hides ? [query.viewerId] : []), ...where.params],
     };
   }
 
