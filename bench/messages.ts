@@ -1,5 +1,6 @@
 // Messages per second and delivery latency between local clients through a real Parley process.
-//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR]
+//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR] [--history]
+// --history sets save_to_history=1 on every message (each one is stored before it is delivered).
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; open it in Chrome DevTools.
 // Each pair is two users on their own connections; every sender sends `rate` messages/s to its
 // partner (QuickBlox-style chat messages with extraParams), timestamps inside the body give latency.
@@ -14,7 +15,7 @@ import { freePort, waitForPort } from '../e2e/support/server.js';
 import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false } } });
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
@@ -77,7 +78,7 @@ const timers = clients.map((c, i) => {
     seq++;
     sent++;
     c.send(
-      `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}</body><extraParams xmlns="jabber:client"><save_to_history>0</save_to_history></extraParams></message>`,
+      `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}</body><extraParams xmlns="jabber:client"><save_to_history>${values.history ? 1 : 0}</save_to_history></extraParams></message>`,
     );
   };
   let timer: NodeJS.Timeout;

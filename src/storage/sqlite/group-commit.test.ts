@@ -1,7 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GroupCommit } from './group-commit.js';
+import { openSqliteStore } from './index.js';
+import { WalSync } from './wal-sync.js';
 
 function table(): Database.Database {
   const db = new Database(':memory:');
@@ -41,7 +46,7 @@ describe('GroupCommit', () => {
 
   it('starts a new batch when one is full, keeping the order of writes', async () => {
     const db = table();
-    const writes = new GroupCommit(db, 10);
+    const writes = new GroupCommit(db, null, 10);
     const order: number[] = [];
     await Promise.all(Array.from({ length: 25 }, (_, i) => writes.run(() => order.push(i))));
     assert.deepEqual(order, Array.from({ length: 25 }, (_, i) => i));
@@ -56,5 +61,41 @@ describe('GroupCommit', () => {
     db.close();
     await assert.rejects(a, /not open/);
     await assert.rejects(b, /not open/);
+  });
+});
+
+describe('GroupCommit on a WAL file', () => {
+  it('commits without flushing inside COMMIT, resolves after the WAL is flushed, and leaves other writes on FULL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-wal-'));
+    try {
+      const path = join(dir, 'db.sqlite');
+      const store = await openSqliteStore(path);
+      const app = await store.accounts.createApplication({ name: 'wal' });
+      const user = await store.accounts.createUser(app.id, { login: 'ann', password: 'pw' });
+      const pushes = Array.from({ length: 50 }, (_, i) => store.offline.push(user.id, `<message id="${i}"/>`, 1000));
+      assert.deepEqual(await Promise.all(pushes), Array(50).fill(true));
+      assert.equal(store.db.pragma('synchronous', { simple: true }), 2, 'back to FULL after the batch');
+      await store.close();
+      const reopened = await openSqliteStore(path);
+      assert.equal((await reopened.offline.list(user.id)).length, 50);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('WalSync', () => {
+  it('serves concurrent requests, reports a missing file, and recovers once it exists', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-walsync-'));
+    try {
+      const wal = new WalSync(join(dir, 'x-wal'));
+      await assert.rejects(wal.sync(), /ENOENT/);
+      writeFileSync(join(dir, 'x-wal'), 'frames');
+      await Promise.all(Array.from({ length: 100 }, () => wal.sync()));
+      await wal.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

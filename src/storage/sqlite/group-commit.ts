@@ -1,8 +1,10 @@
 // Group commit: the hot writes (stored messages, markers, offline messages) queue up and run in one
-// SQLite transaction per turn of the event loop, so a burst of N writes costs one fsync instead of N.
-// Each write still resolves only after its transaction is durable, and runs in its own savepoint:
-// one failing write rolls back alone and rejects alone.
+// SQLite transaction per turn of the event loop, so a burst of N writes costs one flush to disk
+// instead of N. Each write runs in its own savepoint (one failing write rolls back alone and rejects
+// alone) and resolves only once its transaction is durable: with a WalSync, the batch commits
+// without waiting for the disk and the flush happens on the thread pool.
 import type Database from 'better-sqlite3';
+import type { WalSync } from './wal-sync.js';
 
 interface Pending {
   work: () => unknown;
@@ -17,7 +19,12 @@ export class GroupCommit {
   batches = 0;
   private readonly commit: Database.Transaction<(batch: Pending[]) => { ok: boolean; value: unknown }[]>;
 
-  constructor(db: Database.Database, private readonly maxBatch = 512) {
+  private readonly lazySync: Database.Statement | null;
+  private readonly fullSync: Database.Statement | null;
+
+  constructor(db: Database.Database, private readonly wal: WalSync | null = null, private readonly maxBatch = 512) {
+    this.lazySync = wal ? db.prepare('PRAGMA synchronous = NORMAL') : null;
+    this.fullSync = wal ? db.prepare('PRAGMA synchronous = FULL') : null;
     this.commit = db.transaction((batch: Pending[]) => batch.map((op) => {
       try {
         // Nested in the batch's transaction, this is a savepoint.
@@ -48,6 +55,7 @@ export class GroupCommit {
     const batch = this.queue;
     this.queue = [];
     let results: { ok: boolean; value: unknown }[];
+    this.lazySync?.run();
     try {
       // IMMEDIATE: takes the write lock up front, so another process cannot make the batch fail halfway.
       results = this.commit.immediate(batch);
@@ -55,7 +63,14 @@ export class GroupCommit {
     } catch (err) {
       for (const op of batch) op.reject(err);
       return;
+    } finally {
+      // Every other write of this connection keeps flushing inside its COMMIT.
+      this.fullSync?.run();
     }
-    batch.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.value) : op.reject(results[i]!.value)));
+    const settle = (): void => batch.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.value) : op.reject(results[i]!.value)));
+    if (!this.wal) return settle();
+    this.wal.sync().then(settle, (err: unknown) => {
+      for (const op of batch) op.reject(err);
+    });
   }
 }

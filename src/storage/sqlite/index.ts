@@ -6,6 +6,7 @@ import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
+import { WalSync } from './wal-sync.js';
 import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
@@ -21,8 +22,11 @@ export class SqliteStore implements Store {
   readonly chat: SqliteChatStore;
   readonly writes: GroupCommit;
 
+  private readonly wal: WalSync | null;
+
   constructor(readonly db: Database.Database) {
-    this.writes = new GroupCommit(db);
+    this.wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? new WalSync(`${db.name}-wal`) : null;
+    this.writes = new GroupCommit(db, this.wal);
     this.accounts = new SqliteAccountStore(db, this.writes);
     this.offline = new SqliteOfflineStore(db, this.writes);
     this.roster = new SqliteRosterStore(db);
@@ -35,6 +39,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.writes.flush();
+    await this.wal?.close();
     this.db.close();
   }
 }
