@@ -238,7 +238,7 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async createDialog(dialog: NewDialog): Promise<Dialog> {
-    return this.db.transaction(() => this.insertDialog(dialog))();
+    return this.db.transaction(() => this.insertDialog(dialog)).immediate();
   }
 
   async findOrCreatePrivateDialog(dialog: NewDialog): Promise<{ dialog: Dialog; created: boolean }> {
@@ -288,7 +288,7 @@ export class SqliteChatStore implements ChatStore {
         dialogId,
       );
       return toDialog(this.s.getDialogById.get(dialogId)!);
-    })();
+    }).immediate();
   }
 
   async deleteDialog(appId: number, dialogId: string): Promise<boolean> {
@@ -339,7 +339,7 @@ export class SqliteChatStore implements ChatStore {
     this.db.transaction(() => {
       const last = this.s.maxSeq.get(dialogId) ?? 0;
       this.s.hideMember.run(dialogId, userId, last, last);
-    })();
+    }).immediate();
   }
 
   async unhideDialog(dialogId: string, userId: number): Promise<void> {
@@ -389,7 +389,7 @@ export class SqliteChatStore implements ChatStore {
         this.s.unhideMember.run(m.dialogId, userId);
       }
       for (const userId of new Set(effects.unhideFor)) this.s.unhideMember.run(m.dialogId, userId);
-    })();
+    }).immediate();
   }
 
   async getMessage(appId: number, messageId: string, viewerId?: number): Promise<ChatMessage | null> {
@@ -458,7 +458,7 @@ export class SqliteChatStore implements ChatStore {
       }
       if (unreadChange !== 0) this.s.addUnread.run(unreadChange, dialogId, userId);
       return marked;
-    })();
+    }).immediate();
   }
 
   /** A dialog's messages after `afterSeq`, newest first, read in batches so that rows can be updated meanwhile. */
@@ -498,7 +498,7 @@ export class SqliteChatStore implements ChatStore {
         if (member?.occupant === 1) this.s.setUnread.run(unread, dialogId, userId);
       }
       if (marks.delivered === true) this.s.deliverAll.run(userId, dialogId, cleared, userId, userId);
-    })();
+    }).immediate();
   }
 
   async editMessage(dialogId: string, messageId: string, body: string, updatedAt: Date): Promise<ChatMessage | null> {
@@ -506,7 +506,7 @@ export class SqliteChatStore implements ChatStore {
       if (this.s.editMessage.run(body, updatedAt.getTime(), messageId, dialogId).changes === 0) return null;
       this.s.editLastMessage.run(body, dialogId, messageId);
       return toMessage(this.s.messageById.get(messageId)!);
-    })();
+    }).immediate();
   }
 
   async hideMessages(userId: number, messageIds: string[]): Promise<string[]> {
@@ -522,7 +522,7 @@ export class SqliteChatStore implements ChatStore {
         hidden.push(id);
       }
       return hidden;
-    })();
+    }).immediate();
   }
 
   async deleteMessages(messageIds: string[]): Promise<string[]> {
@@ -546,7 +546,7 @@ export class SqliteChatStore implements ChatStore {
         else this.s.clearLastMessage.run(dialogId);
       }
       return deleted;
-    })();
+    }).immediate();
   }
 
   async historyBatch(appId: number, dialogId: string, after: HistoryCursor | null, limit: number): Promise<ChatMessage[]> {
