@@ -163,11 +163,21 @@ export class RedisCluster implements Cluster {
       if (a < 0 || b < 0 || c < 0) return;
       receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
     });
+    await this.clearPredecessor();
     await this.sub.subscribe(this.channel(this.nodeId), this.broadcastChannel);
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
     this.log.info({ node: this.nodeId }, 'joined the cluster');
+  }
+
+  /** A process restarted under the same id (a worker its primary started again): the sessions its predecessor registered are gone. */
+  private async clearPredecessor(): Promise<void> {
+    if ((await this.redis.scard(this.jidsKey())) === 0) return;
+    await this.redis.zadd(this.nodesKey, 0, this.nodeId);
+    const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, 0);
+    for (const member of removed) await this.redis.publish(this.broadcastChannel, `gone\n${member}\n${this.nodeId}\n`);
+    this.log.info({ node: this.nodeId, removed: removed.length }, 'removed the sessions an earlier process with this node id left');
   }
 
   private async heartbeat(): Promise<void> {
