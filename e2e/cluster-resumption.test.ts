@@ -132,6 +132,22 @@ describe('stream management across cluster nodes', { skip: REDIS_URL ? false : '
     assert.deepEqual(bob.bodies(), expected);
   });
 
+  it('the user\'s other resources on other nodes learn where the moved one is: bare-JID messages reach both', async () => {
+    const b = await user();
+    const web = await raws.connect(port(2));
+    const webJid = await web.login(b.username, b.password, 'web');
+    const bob = await new SmRaw(raws, port(0), b, 'phone').login();
+    await web.expect(new RegExp(`<presence[^>]*from="${bob.jid}"`));
+    bob.cut();
+    assert.match(await bob.resume(bob.h, bob.id, port(1)), /<resumed /);
+    await sleep(200);
+    const carol = await sender(2); // beside the web resource: its node copies bare-JID messages to the phone's
+    await sendAll(carol.raw, b.jid, ['to both']);
+    await web.expect('<body>to both</body>');
+    await waitFor(() => bob.bodies().includes('to both'), 'the moved resource got it too');
+    assert.ok(webJid.endsWith('/web'));
+  });
+
   it('refuses what it must: an unknown node, another user\'s session, an h above what was sent', async () => {
     const bob = await new SmRaw(raws, port(0), await user()).login();
     const carol = await sender(2);

@@ -20,7 +20,8 @@ import type { C2sSession } from '../../core/session.js';
 import type { Cluster, Envelope } from '../../cluster/types.js';
 import type { ClusterHandlers } from '../cluster-routing/index.js';
 import type { RemoteResume, StreamManagement } from '../stream-management/index.js';
-import { readMovedSession } from '../stream-management/moved.js';
+import { readMovedSession, type MovedSession } from '../stream-management/moved.js';
+import { parseElement } from '../../xml/stream-parser.js';
 import { ownerOf } from '../stream-management/resumption.js';
 import { MAX_RESUMPTION_ID, nodeOfId, resumptionId } from './ids.js';
 
@@ -169,6 +170,17 @@ export function clusterResumptionModule(core: Core, cluster: Cluster, routing: C
     timer.unref();
     adopted.set(key, { session, timer });
     if (!(await send(node, 'sm/taken', request, {}))) admit(key, []);
+    await announceMove(bare, moved);
+  };
+
+  // Nodes holding the user's other resources learnt from its presence where this one was; its
+  // presence from here tells them where it is now (for copies of bare-JID messages).
+  const announceMove = async (bare: string, moved: MovedSession): Promise<void> => {
+    const presence = moved.available && moved.presence ? parseElement(moved.presence) : null;
+    if (!presence) return;
+    presence.attrs.to = bare;
+    const others = (await cluster.locate(bare)).filter((l) => l.available && l.node !== self).map((l) => l.node);
+    await Promise.all([...new Set(others)].map((n) => cluster.publish(n, { kind: 'presence/to', to: bare, stanza: presence.toString() })));
   };
 
   const admit = (key: string, extras: string[]): void => {
