@@ -34,6 +34,7 @@ import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
 import { streamManagementModule } from './modules/stream-management/index.js';
 import { clusterRoutingModule } from './modules/cluster-routing/index.js';
+import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
 import type { Cluster } from './cluster/types.js';
 import { LocalCluster } from './cluster/local.js';
 import { RedisCluster } from './cluster/redis.js';
@@ -83,12 +84,13 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   chatStatesModule(core);
   qbSystemMessagesModule(core, chat);
   mucModule(core, chat, store.chat);
-  streamManagementModule(core); // last: its outgoing filter counts what the others let through
+  const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
+    clusterResumptionModule(core, cluster, handlers, streamManagement);
     await cluster.start(handlers.receive, handlers.rejoin);
   }
   core.start();

@@ -43,9 +43,9 @@ export class SmRaw {
     return this.stanzas().filter((s) => s.startsWith('<message')).map(bodyOf).filter((b): b is string => b !== undefined);
   }
 
-  /** A fresh connection, authenticated, before binding. */
-  async authenticate(): Promise<RawClient> {
-    const raw = await this.pool.connect(this.port);
+  /** A fresh connection (to `port`, another cluster node say), authenticated, before binding. */
+  async authenticate(port = this.port): Promise<RawClient> {
+    const raw = await this.pool.connect(port);
     this.conns.push(raw);
     await raw.open();
     raw.send(plainAuth('', this.user.username, this.user.password));
@@ -78,11 +78,11 @@ export class SmRaw {
     this.raw.destroy();
   }
 
-  /** Resumes on a new connection; returns the server's <resumed/> or <failed/>. */
-  async resume(h = this.h, previd = this.id): Promise<string> {
+  /** Resumes on a new connection (to `port`: another cluster node, say); returns the server's <resumed/> or <failed/>. */
+  async resume(h = this.h, previd = this.id, port = this.port): Promise<string> {
     this.earlier = this.stanzas(); // what the current connection got (when it was not cut)
     this.from = -1;
-    const raw = await this.authenticate();
+    const raw = await this.authenticate(port);
     raw.send(`<resume xmlns="${NS_SM}" previd="${previd}" h="${h}"/>`);
     const answer = await raw.expect(/<resumed [^>]*\/>|<failed[^>]*\/>|<failed[\s\S]*?<\/failed>/);
     if (answer.startsWith('<resumed')) this.from = raw.received.indexOf(answer) + answer.length;

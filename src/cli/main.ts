@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import { realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -11,6 +13,8 @@ import { DuplicateLoginError, type Application, type Store, type User } from '..
 import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
 import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
+import { MAX_WORKERS, superviseWorkers } from './workers.js';
+import { loadOrCreateTlsCredentials } from '../util/tls.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
@@ -21,7 +25,8 @@ export interface CliIo {
 const USAGE = `Usage: parley <command> [options]
 
 Commands:
-  serve                         Run the chat server
+  serve [--workers N]           Run the chat server (with --workers: N processes, each a cluster
+                                node sharing the ports; needs redis_url)
   apps create [--name N]        Create an application and print its credentials
   apps list                     List applications
   users create --app ID --login L --password P [--email E] [--full-name F]
@@ -53,7 +58,7 @@ const COMMON: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 const VERBS: Record<string, Options> = {
-  serve: {},
+  serve: { workers: { type: 'string' } },
   config: { markdown: { type: 'boolean' } },
   'apps create': { name: { type: 'string' } },
   'apps list': {},
@@ -130,8 +135,15 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     const json = values.json === true;
 
     switch (verb) {
-      case 'serve':
-        return await serve(config, out);
+      case 'serve': {
+        const workers = workersOption(values);
+        if (workers === null) return await serve(config, out);
+        if (!config.redis_url) {
+          throw new ConfigError('--workers needs redis_url (PARLEY_REDIS_URL): each worker is a cluster node, and Redis routes stanzas between them');
+        }
+        const passed = [...(values.config ? ['--config', values.config as string] : []), ...(dataDir !== undefined ? ['--data-dir', dataDir] : [])];
+        return await serveWorkers(config, workers, passed, out);
+      }
       case 'config':
         if (values.markdown) out(configKeysMarkdown());
         else if (json) out(JSON.stringify(redactedConfig(config), null, 2));
@@ -229,6 +241,15 @@ function required(values: Values, name: string): string {
   return v;
 }
 
+function workersOption(values: Values): number | null {
+  const raw = values.workers;
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_WORKERS) {
+    throw new UsageError(`--workers: expected a number of processes from 1 to ${MAX_WORKERS}, got "${String(raw)}"`);
+  }
+  return Number(raw);
+}
+
 function appOption(values: Values): number {
   const raw = required(values, 'app');
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--app: expected an application id, got "${raw}"`);
@@ -279,23 +300,40 @@ function printConfig(config: Config, out: (line?: string) => void) {
   for (const [k, v, env] of rows) out(`${k.padEnd(width)}  ${String(v ?? '(none)').padEnd(24)}  ${env}`);
 }
 
+/** On first start: a demo application, its credentials printed. */
+async function ensureApplication(store: Store, log: pino.Logger, out: (line?: string) => void): Promise<void> {
+  if ((await store.accounts.listApplications()).length > 0) return;
+  const app = await store.accounts.createApplication({ name: 'demo' });
+  log.info({ application: appJson(app) }, 'created a demo application');
+  const rule = '='.repeat(64);
+  out(rule);
+  out('No application existed, so a demo application was created:');
+  out(`  application id: ${app.id}`);
+  out(`  auth key:       ${app.authKey}`);
+  out(`  auth secret:    ${app.authSecret}`);
+  out(`  account key:    ${app.accountKey}`);
+  out(rule);
+}
+
+/** The primary of `serve --workers N`: prepares the store once (migrations, demo application), then supervises. */
+async function serveWorkers(config: Config, count: number, passed: string[], out: (line?: string) => void): Promise<number> {
+  const log = pino({ level: config.log_level, name: 'parley' });
+  await withStore(config, async (store) => {
+    await ensureApplication(store, log, out);
+    return 0;
+  });
+  // Made once here: workers generating the self-signed certificate at the same time would overwrite each other's files.
+  if (config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0) await loadOrCreateTlsCredentials(config, log);
+  const base = config.cluster_node_id ?? hostname();
+  return superviseWorkers({ count, base, exec: fileURLToPath(import.meta.url), args: ['serve', ...passed], log });
+}
+
 async function serve(config: Config, out: (line?: string) => void): Promise<number> {
   const log = pino({ level: config.log_level, name: 'parley' });
   const store = await openStore(config);
   let server: { stop(reason?: string): Promise<void> };
   try {
-    if ((await store.accounts.listApplications()).length === 0) {
-      const app = await store.accounts.createApplication({ name: 'demo' });
-      log.info({ application: appJson(app) }, 'created a demo application');
-      const rule = '='.repeat(64);
-      out(rule);
-      out('No application existed, so a demo application was created:');
-      out(`  application id: ${app.id}`);
-      out(`  auth key:       ${app.authKey}`);
-      out(`  auth secret:    ${app.authSecret}`);
-      out(`  account key:    ${app.accountKey}`);
-      out(rule);
-    }
+    await ensureApplication(store, log, out);
     // Loaded lazily so that admin commands do not pull in the whole server.
     const { startServer } = await import('../server.js');
     server = await startServer({ config, store, log });
@@ -309,6 +347,8 @@ async function serve(config: Config, out: (line?: string) => void): Promise<numb
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
+        // A worker's primary stops it (and kills it if it hangs); a terminal's Ctrl-C reaches both.
+        if (cluster.isWorker) return;
         log.warn({ signal }, 'second signal; exiting immediately');
         process.exit(1);
       }

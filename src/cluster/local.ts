@@ -6,6 +6,13 @@ export class LocalCluster implements Cluster {
   readonly nodeId = 'local';
   async start(): Promise<void> {}
   async register(): Promise<void> {}
+  async claim(): Promise<string | null> {
+    return null;
+  }
+  async placeResumable(): Promise<void> {}
+  async resumableAt(): Promise<string | null> {
+    return null;
+  }
   async unregister(): Promise<void> {}
   async locate(): Promise<ResourceLocation[]> {
     return [];

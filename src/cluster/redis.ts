@@ -4,6 +4,7 @@
 //   <prefix>sess:<bare>      hash: resource → "node\tavailable\tpriority\tpresence"
 //   <prefix>jids:<node>      set of the node's "bare/resource" (what to remove when it dies)
 //   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza"
+//   <prefix>resume:<id>      the node a resumable stream-management session moved to (expires after a day)
 //   <prefix>all              every node's: "gone\n<bare/resource>\n<reaping node>\n" for each reaped resource
 //
 // A node heartbeats every third of the TTL. Lookups ignore resources of nodes whose heartbeat is
@@ -39,6 +40,21 @@ for i = 1, #entries, 2 do
 end
 return out`;
 
+const CLAIM = `
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+if not old then return false end
+local v = old
+local node = ${NODE_OF}
+if node == ARGV[4] then return false end
+local score = redis.call('ZSCORE', KEYS[3], node)
+if score == false or tonumber(score) < tonumber(ARGV[5]) then return false end
+return node`;
+
+/** Seconds a moved stream's new home is remembered: a session living longer falls back to a fresh login. */
+const RESUMABLE_TTL = 24 * 3600;
+
 const UNREGISTER = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if v and ${NODE_OF} == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
@@ -69,6 +85,7 @@ return removed`;
 
 interface ClusterCommands {
   parleyLocate(sessKey: string, nodesKey: string, min: number): Promise<string[]>;
+  parleyClaim(sessKey: string, jidsKey: string, nodesKey: string, resource: string, value: string, member: string, node: string, min: number): Promise<string | null>;
   parleyUnregister(sessKey: string, jidsKey: string, resource: string, node: string, member: string): Promise<number>;
   parleyReap(nodesKey: string, prefix: string, max: number): Promise<string[]>;
 }
@@ -108,6 +125,7 @@ export class RedisCluster implements Cluster {
     const connection = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
     this.redis = new Redis(opts.url, connection) as CommandRedis;
     this.redis.defineCommand('parleyLocate', { numberOfKeys: 2, lua: LOCATE });
+    this.redis.defineCommand('parleyClaim', { numberOfKeys: 3, lua: CLAIM });
     this.redis.defineCommand('parleyUnregister', { numberOfKeys: 2, lua: UNREGISTER });
     this.redis.defineCommand('parleyReap', { numberOfKeys: 1, lua: REAP });
     this.sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
@@ -145,11 +163,21 @@ export class RedisCluster implements Cluster {
       if (a < 0 || b < 0 || c < 0) return;
       receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
     });
+    await this.clearPredecessor();
     await this.sub.subscribe(this.channel(this.nodeId), this.broadcastChannel);
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
     this.log.info({ node: this.nodeId }, 'joined the cluster');
+  }
+
+  /** A process restarted under the same id (a worker its primary started again): the sessions its predecessor registered are gone. */
+  private async clearPredecessor(): Promise<void> {
+    if ((await this.redis.scard(this.jidsKey())) === 0) return;
+    await this.redis.zadd(this.nodesKey, 0, this.nodeId);
+    const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, 0);
+    for (const member of removed) await this.redis.publish(this.broadcastChannel, `gone\n${member}\n${this.nodeId}\n`);
+    this.log.info({ node: this.nodeId, removed: removed.length }, 'removed the sessions an earlier process with this node id left');
   }
 
   private async heartbeat(): Promise<void> {
@@ -178,8 +206,29 @@ export class RedisCluster implements Cluster {
 
   async register(bare: string, resource: string, state: ResourceState): Promise<void> {
     if (this.dead) return;
-    const value = `${this.nodeId}\t${state.available ? 1 : 0}\t${state.priority}\t${state.presence ?? ''}`;
-    await Promise.all([this.redis.hset(this.sessKey(bare), resource, value), this.redis.sadd(this.jidsKey(), `${bare}/${resource}`)]);
+    await Promise.all([this.redis.hset(this.sessKey(bare), resource, this.entry(state)), this.redis.sadd(this.jidsKey(), `${bare}/${resource}`)]);
+  }
+
+  async claim(bare: string, resource: string, state: ResourceState): Promise<string | null> {
+    if (this.dead) return null;
+    const min = Date.now() - this.ttlMs;
+    return this.redis.parleyClaim(this.sessKey(bare), this.jidsKey(), this.nodesKey, resource, this.entry(state), `${bare}/${resource}`, this.nodeId, min);
+  }
+
+  private entry(state: ResourceState): string {
+    return `${this.nodeId}\t${state.available ? 1 : 0}\t${state.priority}\t${state.presence ?? ''}`;
+  }
+
+  async placeResumable(id: string, node: string | null): Promise<void> {
+    if (this.dead) return;
+    const key = `${this.prefix}resume:${id}`;
+    if (node === null) await this.redis.del(key);
+    else await this.redis.set(key, node, 'EX', RESUMABLE_TTL);
+  }
+
+  async resumableAt(id: string): Promise<string | null> {
+    if (this.dead) return null;
+    return this.redis.get(`${this.prefix}resume:${id}`);
   }
 
   async unregister(bare: string, resource: string): Promise<void> {

@@ -46,6 +46,15 @@ export interface Cluster {
   start(receive: (envelope: Envelope) => void, rejoin?: () => Promise<void>): Promise<void>;
   /** Registers (or updates) a bound resource of this node. */
   register(bare: string, resource: string, state: ResourceState): Promise<void>;
+  /**
+   * `register`, returning the live node that held this resource before, when it was another one
+   * (two logins with the same full JID: that node's session is replaced).
+   */
+  claim(bare: string, resource: string, state: ResourceState): Promise<string | null>;
+  /** Records that the resumable stream `id` now lives on `node` (null: forget it). */
+  placeResumable(id: string, node: string | null): Promise<void>;
+  /** Where a resumable stream moved to, when `placeResumable` recorded it. */
+  resumableAt(id: string): Promise<string | null>;
   /** Removes a resource of this node (unless another node holds it now). */
   unregister(bare: string, resource: string): Promise<void>;
   /** The live resources of an account, on every node (this one included). */

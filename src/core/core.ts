@@ -20,6 +20,16 @@ export type ConnectionLossHandler = (session: C2sSession) => boolean;
 /** Return true to take over reporting the outcome of a stanza just written to the session (see C2sSession.send). */
 export type DeliveryTracker = (session: C2sSession, sent: Element, outcome: DeliveryOutcome) => boolean;
 
+/**
+ * Per-session state a module carries along when a session moves to another node (stream
+ * resumption there). `save` returns something JSON can hold, or undefined for nothing to carry;
+ * `restore` gets it back on the new node (ignoring what it cannot read: it crossed the network).
+ */
+export interface SessionCarrier {
+  save(session: C2sSession): unknown;
+  restore(session: C2sSession, saved: unknown): void | Promise<void>;
+}
+
 /** Who handles an IQ: the server itself ("host"), or the server on behalf of an account ("account"). */
 export type IqScope = 'host' | 'account';
 
@@ -72,6 +82,7 @@ export class Core {
   private readonly filters: OutgoingFilter[] = [];
   private readonly lossHandlers: ConnectionLossHandler[] = [];
   private readonly deliveryTrackers: DeliveryTracker[] = [];
+  private readonly carriers = new Map<string, SessionCarrier>();
   private readonly countedConnections = new WeakSet<XmppConnection>();
   private readonly closing = new Set<Promise<unknown>>();
   private readonly discoFeatures = new Set<string>();
@@ -116,6 +127,33 @@ export class Core {
   /** Lets a module confirm deliveries (C2sSession.send with an outcome); without one, written counts as delivered. */
   addDeliveryTracker(tracker: DeliveryTracker): void {
     this.deliveryTrackers.push(tracker);
+  }
+
+  /** Lets a module carry its per-session state when a session moves to another node. */
+  carrySessionState(name: string, carrier: SessionCarrier): void {
+    this.carriers.set(name, carrier);
+  }
+
+  /** What every module carries of this session, by module name. */
+  saveSessionState(session: C2sSession): Record<string, unknown> {
+    const saved: Record<string, unknown> = {};
+    for (const [name, carrier] of this.carriers) {
+      const value = carrier.save(session);
+      if (value !== undefined) saved[name] = value;
+    }
+    return saved;
+  }
+
+  /** Gives each module back what it carried; one that fails is logged and skipped. */
+  async restoreSessionState(session: C2sSession, saved: Record<string, unknown>): Promise<void> {
+    for (const [name, carrier] of this.carriers) {
+      if (!(name in saved)) continue;
+      try {
+        await carrier.restore(session, saved[name]);
+      } catch (err) {
+        this.log.warn({ err, module: name }, 'restoring carried session state failed');
+      }
+    }
   }
 
   addDiscoFeature(feature: string): void {
@@ -211,6 +249,19 @@ export class Core {
     this.connectionReleased(session.connection);
     if (!wasBound) return;
     const run = this.hooks.run('session/closed', { session });
+    this.closing.add(run);
+    void run.finally(() => this.closing.delete(run));
+  }
+
+  /**
+   * A bound session moved to another node (C2sSession.migrate): it leaves this node without the
+   * 'session/closed' handlers (no unavailable presence, nothing rerouted); 'session/migrated' lets
+   * modules drop what they hold for it.
+   */
+  sessionMigrated(session: C2sSession): void {
+    this.sessions.untrack(session);
+    this.connectionReleased(session.connection);
+    const run = this.hooks.run('session/migrated', { session });
     this.closing.add(run);
     void run.finally(() => this.closing.delete(run));
   }

@@ -241,6 +241,15 @@ export class C2sSession implements ConnectionHandler {
     this.core.sessionClosed(this, wasBound);
   }
 
+  /** The session now lives on another node: it ends here without a word to anyone (see Core.sessionMigrated). */
+  migrate(): void {
+    if (this.state !== 'bound') return;
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.state = 'closed';
+    this.conn.close();
+    this.core.sessionMigrated(this);
+  }
+
   // --- processing ---
 
   private dequeued(): void {

@@ -58,6 +58,11 @@ export function carbonsModule(core: Core): void {
     });
   }
 
+  core.carrySessionState('carbons', {
+    save: (session) => (carbonsEnabled(session) ? true : undefined),
+    restore: (session, saved) => void session.data.set(CARBONS, saved === true),
+  });
+
   const seen = new WeakSet<Element>();
   const onChat = ({ stanza, from, to, origin }: RouteContext): undefined => {
     if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;

@@ -18,7 +18,7 @@ import type { RosterStore } from '../../storage/types.js';
 import { Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
-import { StanzaError } from '../../xmpp/errors.js';
+import { StanzaError, StreamError } from '../../xmpp/errors.js';
 
 /** Above delivery (0), below carbons (50): full-JID stanzas whose resource is elsewhere. */
 export const CLUSTER_FULL_PRIORITY = 5;
@@ -29,9 +29,14 @@ export const CLUSTER_BARE_PRIORITY = -2;
 /** Before the presence module (0) updates the session, after offline (10) marks a flush. */
 export const CLUSTER_PRESENCE_PRIORITY = 5;
 
+/** Delivers an envelope of a kind another module defined (see ClusterHandlers.handle). */
+export type EnvelopeHandler = (envelope: Envelope) => void | Promise<void>;
+
 export interface ClusterHandlers {
   receive(envelope: Envelope): void;
   rejoin(): Promise<void>;
+  /** Lets another module take envelopes of `kind`, delivered in arrival order with the rest. */
+  handle(kind: string, handler: EnvelopeHandler): void;
 }
 
 /** Plugs the routing hooks in; returns the receiver and the re-registration to hand to `cluster.start`. */
@@ -127,14 +132,21 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
   // hooks interleave (session/bound may run after a slow privacy load, past the initial presence),
   // the last write issued carries the current state.
   const states = new WeakMap<C2sSession, ResourceState>();
-  const UNAVAILABLE: ResourceState = { available: false, priority: 0, presence: null };
+  // A session that announced nothing through this node yet (a stream resumed from another node)
+  // brings its state along in its fields.
+  const stateOf = (session: C2sSession): ResourceState =>
+    states.get(session) ?? { available: session.available, priority: session.priority, presence: session.available ? session.presence?.toString() ?? null : null };
   const register = async (session: C2sSession): Promise<void> => {
     if (session.state === 'closed' || !session.jid) return;
-    await cluster.register(session.jid.bare, session.jid.resource, states.get(session) ?? UNAVAILABLE);
+    await cluster.register(session.jid.bare, session.jid.resource, stateOf(session));
   };
 
+  // The same full JID bound on another node: as within one node, the newer login wins.
+  const replacedRemotely = new WeakSet<C2sSession>();
   core.hooks.on('session/bound', async ({ session }: { session: C2sSession }) => {
-    await register(session);
+    if (session.state === 'closed' || !session.jid) return undefined;
+    const previous = await cluster.claim(session.jid.bare, session.jid.resource, stateOf(session));
+    if (previous) await cluster.publish(previous, { kind: 'conflict', to: session.jid.toString(), stanza: '' });
     return undefined;
   });
 
@@ -194,8 +206,8 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
     'session/closed',
     async ({ session }: { session: C2sSession }) => {
       const jid = session.jid!;
-      // Replaced by a new login with the same resource here: that one speaks for the JID now.
-      if (core.sessions.get(jid.bare, jid.resource)) return undefined;
+      // Replaced by a new login with the same resource, here or on another node: that one speaks for the JID now.
+      if (core.sessions.get(jid.bare, jid.resource) || replacedRemotely.has(session)) return undefined;
       if (core.sessions.resources(jid.bare).length === 0) elsewhere.delete(jid.bare);
       await cluster.unregister(jid.bare, jid.resource);
       if (session.available) {
@@ -225,9 +237,20 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
     }
   };
 
-  const receive = async ({ kind, to: toText, stanza: text, node }: Envelope): Promise<void> => {
+  const extraKinds = new Map<string, EnvelopeHandler>();
+
+  const receive = async (envelope: Envelope): Promise<void> => {
+    const { kind, to: toText, stanza: text, node } = envelope;
+    const extra = extraKinds.get(kind);
+    if (extra) return extra(envelope);
     const to = Jid.parse(toText);
     if (kind === 'gone') return to ? announceGone(to) : undefined;
+    if (kind === 'conflict') {
+      const session = to && core.sessions.get(to.bare, to.resource);
+      if (!session) return;
+      replacedRemotely.add(session);
+      return session.close(new StreamError('conflict', 'replaced by a new login with the same resource'));
+    }
     const stanza = parseElement(text);
     if (!stanza || !to) return;
     arrived.add(stanza);
@@ -273,6 +296,9 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
   return {
     receive(envelope) {
       chain = chain.then(() => receive(envelope)).catch((err) => core.log.error({ err, kind: envelope.kind }, 'delivering a stanza from another node failed'));
+    },
+    handle(kind, handler) {
+      extraKinds.set(kind, handler);
     },
     async rejoin() {
       const bound = [...core.sessions.connections()].filter((s) => s.state === 'bound' && s.jid);

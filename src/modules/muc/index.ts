@@ -214,6 +214,11 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
     leaveAll(session);
     return undefined;
   }, 10);
+  // Resumed on another node: room occupancy does not travel with the session (the client joins again).
+  core.hooks.on('session/migrated', ({ session }: { session: C2sSession }) => {
+    leaveAll(session);
+    return undefined;
+  });
 
   // ---- messages -------------------------------------------------------------------------------
 

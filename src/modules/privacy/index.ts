@@ -173,6 +173,20 @@ export function privacyModule(core: Core, store: PrivacyStore, rosters: RosterSt
     return undefined;
   });
 
+  // The active list travels by name (null: declined); absent means the default applies.
+  core.carrySessionState('privacy', {
+    save: (session) => {
+      const active = session.data.get(ACTIVE) as Effective | null | undefined;
+      return active === undefined ? undefined : active?.list.name ?? null;
+    },
+    restore: async (session, saved) => {
+      if (saved === null) return void session.data.set(ACTIVE, null);
+      if (typeof saved !== 'string') return;
+      const list = await store.getList(userOf(session), saved);
+      if (list) session.data.set(ACTIVE, await withRoster(userOf(session), list));
+    },
+  });
+
   // ---- jabber:iq:privacy ---------------------------------------------------------------------
 
   function parseItem(el: Element): PrivacyItem {

@@ -4,6 +4,9 @@
 // 'c2s/element' hook to count what the client sent, and the core's keep-on-connection-loss and
 // handOver capabilities to hold a dropped session and move it onto the resuming connection.
 //
+// A session can also move to another node of a cluster (`StreamManagement` below; the protocol
+// between the nodes is modules/cluster-resumption): the old node releases it, the new one adopts it.
+//
 // Durability: the inbound count `h` is only reported (<a/>, <resumed/>) once every stanza before
 // it has been processed — routing awaits offline storage — because the session processes
 // elements in order and resumption first waits for the old session to go idle.
@@ -13,9 +16,11 @@ import { isStanza, type C2sSession } from '../../core/session.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_CLIENT, NS_STANZA_ERRORS } from '../../xmpp/ns.js';
 import { StreamError } from '../../xmpp/errors.js';
-import { add32, OutboundQueue, parseH } from './counters.js';
-import { ResumableSessions } from './resumption.js';
+import { parseElement } from '../../xml/stream-parser.js';
+import { add32, OutboundQueue, parseH, type Unacked } from './counters.js';
+import { ownerOf, ResumableSessions } from './resumption.js';
 import { settleUndelivered } from './undelivered.js';
+import type { MovedSession } from './moved.js';
 
 export const NS_SM = 'urn:xmpp:sm:3';
 const STATE = Symbol('stream-management');
@@ -37,13 +42,71 @@ interface SmState {
   expiry: NodeJS.Timeout | null;
   resuming: boolean;
   overflowing: boolean;
+  /** Released to another node: how many of `out` it was given (later ones follow separately). */
+  released: number | null;
+  /** Adopted from another node: stanzas for the client wait here until the old node's last ones arrived. */
+  held: Element[] | null;
+}
+
+/** How a remote resumption went (see ResumeElsewhere). */
+export type RemoteResume =
+  | { kind: 'not-elsewhere' }
+  | { kind: 'resumed' }
+  | { kind: 'failed'; h?: number; tooHigh?: { h: number; sent: number } };
+
+/** Resumption across nodes, provided by the cluster. */
+export interface ResumeElsewhere {
+  /** A resumption id made from `random` that names this node. */
+  newId(random: string): string;
+  /** Resumes `previd` from the node that holds it onto `session`; not-elsewhere when no other node does. */
+  resume(session: C2sSession, previd: string, h: number): Promise<RemoteResume>;
+}
+
+export type Release = { ok: true; session: C2sSession; moved: MovedSession } | { ok: false; h?: number; tooHigh?: { h: number; sent: number } };
+
+/** What the module offers the cluster to move a session between nodes. */
+export interface StreamManagement {
+  elsewhere: ResumeElsewhere | null;
+  /**
+   * On the node holding it: freezes the resumable session `id` of `owner`, closes its connection,
+   * waits until what it received is processed and takes `h` as the client's acknowledgement. The
+   * session stays here, collecting stanzas, until `finish` or `keep`.
+   */
+  release(id: string, owner: string, h: number): Promise<Release>;
+  /** The new node took it: the stanzas queued since `release`, and the session leaves this node silently. */
+  finish(session: C2sSession): string[];
+  /** The new node did not take it: resumable here again. */
+  keep(session: C2sSession): void;
+  /**
+   * On the new node: `session` (authenticated, its connection the client's new one) becomes the
+   * moved session: bound, answered <resumed/>, sent the unacknowledged stanzas again. Stanzas for
+   * it wait until `admit`. False when the connection went meanwhile.
+   */
+  adopt(session: C2sSession, moved: MovedSession, previd: string): Promise<boolean>;
+  /** The old node's last stanzas for the adopted session: sent, then those that waited. */
+  admit(session: C2sSession, extras: string[]): void;
 }
 
 const ended = (session: C2sSession): boolean => session.state === 'closed';
 const smOf = (session: C2sSession): SmState | undefined => session.data.get(STATE) as SmState | undefined;
 const sm = (name: string, attrs: Record<string, string> = {}, ...children: Element[]): Element => xml(name, { xmlns: NS_SM, ...attrs }, ...children);
 
-export function streamManagementModule(core: Core): void {
+const newState = (id: string | null, max: number, inbound: number, out: OutboundQueue): SmState => ({
+  id,
+  max,
+  inbound,
+  out,
+  sinceRequest: 0,
+  requestTimer: null,
+  marks: [],
+  expiry: null,
+  resuming: false,
+  overflowing: false,
+  released: null,
+  held: null,
+});
+
+export function streamManagementModule(core: Core): StreamManagement {
   const config = core.config;
   const resumable = new ResumableSessions(config.sm_resume_timeout * 1000);
   const availableSince = new WeakMap<C2sSession, number>();
@@ -77,18 +140,9 @@ export function streamManagementModule(core: Core): void {
     if (smOf(session)) return failed(session, 'unexpected-request');
     const wantsResume = (el.attrs.resume === 'true' || el.attrs.resume === '1') && config.sm_resume_timeout > 0;
     const asked = parseH(el.attrs.max) ?? 0;
-    const s: SmState = {
-      id: wantsResume ? randomBytes(18).toString('base64url') : null,
-      max: asked > 0 ? Math.min(asked, config.sm_resume_timeout) : config.sm_resume_timeout,
-      inbound: 0,
-      out: new OutboundQueue(),
-      sinceRequest: 0,
-      requestTimer: null,
-      marks: [],
-      expiry: null,
-      resuming: false,
-      overflowing: false,
-    };
+    const random = randomBytes(18).toString('base64url');
+    const id = wantsResume ? api.elsewhere?.newId(random) ?? random : null;
+    const s = newState(id, asked > 0 ? Math.min(asked, config.sm_resume_timeout) : config.sm_resume_timeout, 0, new OutboundQueue());
     session.data.set(STATE, s);
     if (s.id) resumable.add(s.id, session);
     session.send(sm('enabled', s.id ? { id: s.id, resume: 'true', max: String(s.max) } : {}));
@@ -110,6 +164,16 @@ export function streamManagementModule(core: Core): void {
   core.addOutgoingFilter((session, el) => {
     const s = smOf(session);
     if (!s || !isStanza(el)) return el;
+    if (s.held) {
+      s.held.push(el);
+      return null;
+    }
+    count(session, s, el);
+    return el;
+  });
+
+  /** Queues a stanza written to the client until it is acknowledged, and asks for acknowledgements. */
+  function count(session: C2sSession, s: SmState, el: Element): void {
     s.out.push(el, Date.now());
     if (s.out.length > config.sm_max_unacked && !s.overflowing) {
       s.overflowing = true;
@@ -124,8 +188,7 @@ export function streamManagementModule(core: Core): void {
       }, config.sm_ack_request_seconds * 1000);
       s.requestTimer.unref();
     }
-    return el;
-  });
+  }
 
   core.addDeliveryTracker((session, sent, outcome) => smOf(session)?.out.attachOutcome(sent, outcome) ?? false);
 
@@ -161,15 +224,17 @@ export function streamManagementModule(core: Core): void {
 
   // --- dropped connections and resumption ---
 
+  const startExpiry = (session: C2sSession, s: SmState): void => {
+    if (s.expiry) clearTimeout(s.expiry);
+    s.expiry = setTimeout(() => {
+      if (!s.resuming) session.close();
+    }, s.max * 1000);
+    s.expiry.unref();
+  };
   core.keepOnConnectionLoss((session) => {
     const s = smOf(session);
     if (!s?.id || s.overflowing) return false;
-    if (!s.resuming) {
-      s.expiry = setTimeout(() => {
-        if (!s.resuming) session.close();
-      }, s.max * 1000);
-      s.expiry.unref();
-    }
+    if (!s.resuming) startExpiry(session, s);
     return true;
   });
 
@@ -179,6 +244,15 @@ export function streamManagementModule(core: Core): void {
     const h = parseH(el.attrs.h);
     if (h === null) return failed(session, 'bad-request');
     const old = resumable.find(previd, session);
+    if (!old && api.elsewhere) {
+      const remote = await api.elsewhere.resume(session, previd, h);
+      if (remote.kind === 'resumed') return;
+      if (remote.kind === 'failed') {
+        const { tooHigh } = remote;
+        if (tooHigh) return failed(session, 'undefined-condition', remote.h, sm('handled-count-too-high', { h: String(tooHigh.h), 'send-count': String(tooHigh.sent) }));
+        return failed(session, 'item-not-found', remote.h);
+      }
+    }
     const s = old && smOf(old);
     if (!old || !s || ended(old) || s.resuming) return failed(session, 'item-not-found', resumable.endedH(previd, session));
     if (s.out.check(h).kind === 'too-high') {
@@ -232,20 +306,25 @@ export function streamManagementModule(core: Core): void {
       if (s.requestTimer) clearTimeout(s.requestTimer);
       if (s.expiry) clearTimeout(s.expiry);
       if (s.id) resumable.end(s.id, session, s.inbound);
-      const items = s.out.takeAll();
+      const items = [...s.out.takeAll(), ...(s.held ?? []).map((stanza): Unacked => ({ stanza, queuedAt: Date.now() }))];
+      s.held = null;
       if (items.length === 0) return;
       for (const item of items) resettled.add(item.stanza);
       const bare = session.jid!.bare;
-      const done = (settling.get(bare) ?? Promise.resolve()).then(() => settleUndelivered(core, items, (other) => availableSince.get(other)));
-      settling.set(bare, done);
-      try {
-        await done;
-      } finally {
-        if (settling.get(bare) === done) settling.delete(bare);
-      }
+      await settle(bare, items);
     },
     100, // first: later messages must find the settlement registered
   );
+
+  async function settle(bare: string, items: Unacked[]): Promise<void> {
+    const done = (settling.get(bare) ?? Promise.resolve()).then(() => settleUndelivered(core, items, (other) => availableSince.get(other)));
+    settling.set(bare, done);
+    try {
+      await done;
+    } finally {
+      if (settling.get(bare) === done) settling.delete(bare);
+    }
+  }
 
   // A new session's stored messages are delivered once the settlement has put them there.
   core.hooks.on(
@@ -262,4 +341,110 @@ export function streamManagementModule(core: Core): void {
     },
     100,
   );
+
+  // --- moving to another node ---
+
+  const api: StreamManagement = {
+    elsewhere: null,
+
+    async release(id, owner, h) {
+      const old = resumable.findOwned(id, owner);
+      const s = old && smOf(old);
+      if (!old || !s || ended(old) || s.resuming) return { ok: false, h: resumable.endedHOwned(id, owner) };
+      if (s.out.check(h).kind === 'too-high') {
+        const refused: Release = { ok: false, h: s.inbound, tooHigh: { h, sent: s.out.sent } };
+        old.close();
+        return refused;
+      }
+      s.resuming = true;
+      if (s.expiry) clearTimeout(s.expiry);
+      if (!old.detached) old.connection.close();
+      await old.idle();
+      if (ended(old)) {
+        s.resuming = false;
+        return { ok: false, h: resumable.endedHOwned(id, owner) };
+      }
+      const check = s.out.check(h);
+      if (check.kind === 'ok') s.out.ack(check.count);
+      s.released = s.out.length;
+      const moved: MovedSession = {
+        resource: old.jid!.resource,
+        max: s.max,
+        inbound: s.inbound,
+        acked: s.out.acked,
+        pending: s.out.pending().map((item) => ({ stanza: item.stanza.toString(), queuedAt: item.queuedAt })),
+        available: old.available,
+        priority: old.priority,
+        presence: old.presence?.toString() ?? null,
+        carried: core.saveSessionState(old),
+      };
+      return { ok: true, session: old, moved };
+    },
+
+    finish(session) {
+      const s = smOf(session);
+      if (!s || s.released === null || ended(session)) return [];
+      const items = s.out.takeAll();
+      const extras = items.slice(s.released).map((item) => item.stanza.toString());
+      // Offline messages being flushed: the new node holds them now, and stores them again if its client never confirms them.
+      for (const item of items) item.outcome?.(true);
+      if (s.requestTimer) clearTimeout(s.requestTimer);
+      if (s.expiry) clearTimeout(s.expiry);
+      if (s.id) resumable.forget(s.id, session);
+      session.migrate();
+      return extras;
+    },
+
+    keep(session) {
+      const s = smOf(session);
+      if (!s || s.released === null) return;
+      s.released = null;
+      s.resuming = false;
+      if (ended(session)) return;
+      if (session.detached) startExpiry(session, s);
+      else session.close();
+    },
+
+    async adopt(session, moved, previd) {
+      if (session.state !== 'authenticated') return false;
+      const out = new OutboundQueue(moved.acked);
+      for (const item of moved.pending) {
+        const el = parseElement(item.stanza);
+        if (el) out.push(el, item.queuedAt);
+      }
+      const s = newState(previd, moved.max, moved.inbound, out);
+      s.held = [];
+      await core.restoreSessionState(session, moved.carried);
+      if (session.state !== 'authenticated') return false;
+      session.available = moved.available;
+      session.priority = moved.priority;
+      session.presence = moved.presence === null ? null : parseElement(moved.presence);
+      session.data.set(STATE, s);
+      resumable.add(previd, session);
+      session.bind(moved.resource);
+      session.send(sm('resumed', { h: String(s.inbound), previd }));
+      for (const item of s.out.pending()) session.connection.send(item.stanza);
+      if (s.out.length > 0) requestAck(session, s);
+      core.log.debug({ session: session.id, resent: s.out.length, h: s.inbound }, 'stream resumed from another node');
+      return true;
+    },
+
+    admit(session, extras) {
+      const s = smOf(session);
+      const waiting = [...extras.map(parseElement).filter((el): el is Element => el !== null), ...(s?.held ?? [])];
+      if (s) s.held = null;
+      if (ended(session)) {
+        // Gone before they arrived: they take the path of any undelivered stanza.
+        if (waiting.length > 0 && session.jid) void settle(session.jid.bare, waiting.map((stanza) => ({ stanza, queuedAt: Date.now() })));
+        return;
+      }
+      if (!s) return;
+      for (const el of waiting) {
+        count(session, s, el);
+        session.connection.send(el);
+      }
+    },
+  };
+  return api;
 }
+

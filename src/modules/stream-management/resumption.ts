@@ -10,7 +10,8 @@ interface Ended {
   until: number;
 }
 
-const ownerOf = (session: C2sSession): string => `${session.user?.userId}-${session.user?.appId}`;
+/** Whose a session is: resumption is only ever granted to the same user. */
+export const ownerOf = (session: C2sSession): string => `${session.user?.userId}-${session.user?.appId}`;
 
 export class ResumableSessions {
   private readonly live = new Map<string, C2sSession>();
@@ -24,8 +25,18 @@ export class ResumableSessions {
 
   /** The session `id` names, if it is resumable and belongs to the user of `by`. */
   find(id: string, by: C2sSession): C2sSession | undefined {
+    return this.findOwned(id, ownerOf(by));
+  }
+
+  /** `find` for an owner named by `ownerOf` (a request from another node). */
+  findOwned(id: string, owner: string): C2sSession | undefined {
     const session = this.live.get(id);
-    return session && ownerOf(session) === ownerOf(by) ? session : undefined;
+    return session && ownerOf(session) === owner ? session : undefined;
+  }
+
+  /** The session moved to another node: `id` is no longer resumable here, and no h is remembered. */
+  forget(id: string, session: C2sSession): void {
+    if (this.live.get(id) === session) this.live.delete(id);
   }
 
   /** The session ended: `id` is no longer resumable; its final `h` is remembered for its owner. */
@@ -38,12 +49,16 @@ export class ResumableSessions {
 
   /** The final `h` of an ended session, for its owner, while remembered. */
   endedH(id: string, by: C2sSession): number | undefined {
+    return this.endedHOwned(id, ownerOf(by));
+  }
+
+  endedHOwned(id: string, owner: string): number | undefined {
     const ended = this.ended.get(id);
     if (!ended) return undefined;
     if (ended.until < Date.now()) {
       this.ended.delete(id);
       return undefined;
     }
-    return ended.owner === ownerOf(by) ? ended.h : undefined;
+    return ended.owner === owner ? ended.h : undefined;
   }
 }

@@ -78,7 +78,7 @@ function duplicateFrom(err: unknown, profile: UserProfile): DuplicateUserError |
 
 export class SqliteAccountStore implements AccountStore {
   private readonly s;
-  private readonly insertApplication: (name: string | undefined) => number;
+  private readonly insertApplication: Database.Transaction<(name: string | undefined) => number>;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database, private readonly writes: GroupCommit) {
@@ -111,7 +111,7 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async createApplication(input: { name?: string }): Promise<Application> {
-    return toApplication(this.s.getApp.get(this.insertApplication(input.name))!);
+    return toApplication(this.s.getApp.get(this.insertApplication.immediate(input.name))!);
   }
 
   async getApplication(id: number): Promise<Application | null> {

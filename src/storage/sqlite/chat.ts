@@ -240,7 +240,7 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async createDialog(dialog: NewDialog): Promise<Dialog> {
-    return this.db.transaction(() => this.insertDialog(dialog))();
+    return this.db.transaction(() => this.insertDialog(dialog)).immediate();
   }
 
   async findOrCreatePrivateDialog(dialog: NewDialog): Promise<{ dialog: Dialog; created: boolean }> {
@@ -290,7 +290,7 @@ export class SqliteChatStore implements ChatStore {
         dialogId,
       );
       return toDialog(this.s.getDialogById.get(dialogId)!);
-    })();
+    }).immediate();
   }
 
   async deleteDialog(appId: number, dialogId: string): Promise<boolean> {
@@ -341,7 +341,7 @@ export class SqliteChatStore implements ChatStore {
     this.db.transaction(() => {
       const last = this.s.maxSeq.get(dialogId) ?? 0;
       this.s.hideMember.run(dialogId, userId, last, last);
-    })();
+    }).immediate();
   }
 
   async unhideDialog(dialogId: string, userId: number): Promise<void> {
@@ -391,7 +391,7 @@ export class SqliteChatStore implements ChatStore {
         this.s.unhideMember.run(m.dialogId, userId);
       }
       for (const userId of new Set(effects.unhideFor)) this.s.unhideMember.run(m.dialogId, userId);
-    })();
+    }).immediate();
   }
 
   async getMessage(appId: number, messageId: string, viewerId?: number): Promise<ChatMessage | null> {
@@ -501,7 +501,7 @@ export class SqliteChatStore implements ChatStore {
         if (member?.occupant === 1) this.s.setUnread.run(unread, dialogId, userId);
       }
       if (marks.delivered === true) this.s.deliverAll.run(userId, dialogId, cleared, userId, userId);
-    })();
+    }).immediate();
   }
 
   async editMessage(dialogId: string, messageId: string, body: string, updatedAt: Date): Promise<ChatMessage | null> {
@@ -509,7 +509,7 @@ export class SqliteChatStore implements ChatStore {
       if (this.s.editMessage.run(body, updatedAt.getTime(), messageId, dialogId).changes === 0) return null;
       this.s.editLastMessage.run(body, dialogId, messageId);
       return toMessage(this.s.messageById.get(messageId)!);
-    })();
+    }).immediate();
   }
 
   async hideMessages(userId: number, messageIds: string[]): Promise<string[]> {
@@ -525,7 +525,7 @@ export class SqliteChatStore implements ChatStore {
         hidden.push(id);
       }
       return hidden;
-    })();
+    }).immediate();
   }
 
   async deleteMessages(messageIds: string[]): Promise<string[]> {
@@ -549,7 +549,7 @@ export class SqliteChatStore implements ChatStore {
         else this.s.clearLastMessage.run(dialogId);
       }
       return deleted;
-    })();
+    }).immediate();
   }
 
   async historyBatch(appId: number, dialogId: string, after: HistoryCursor | null, limit: number): Promise<ChatMessage[]> {

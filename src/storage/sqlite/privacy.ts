@@ -30,7 +30,7 @@ export class SqlitePrivacyStore implements PrivacyStore {
     });
   }
 
-  private readonly setDefaultTx: (userId: number, name: string | null) => boolean;
+  private readonly setDefaultTx: Database.Transaction<(userId: number, name: string | null) => boolean>;
 
   async listNames(userId: number): Promise<string[]> {
     return this.s.names.all(userId);
@@ -56,6 +56,6 @@ export class SqlitePrivacyStore implements PrivacyStore {
   }
 
   async setDefault(userId: number, name: string | null): Promise<boolean> {
-    return this.setDefaultTx(userId, name);
+    return this.setDefaultTx.immediate(userId, name);
   }
 }
