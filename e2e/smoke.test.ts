@@ -8,7 +8,7 @@ describe('smoke', () => {
 
   it('logs in over TCP with STARTTLS and pings', async () => {
     const alice = await fx.t.createUser();
-    const xmpp = client({ service: `xmpp://127.0.0.1:${fx.t.server.ports.c2s}`, domain: fx.t.domain, username: alice.username, password: alice.password });
+    const xmpp = client({ service: `xmpp://127.0.0.1:${fx.t.server.ports.c2s}`, domain: fx.t.domain, username: alice.username, password: alice.password, timeout: 10_000 });
     xmpp.on('error', () => {});
     const jid = await xmpp.start();
     assert.match(jid.toString(), new RegExp(`^${alice.jid}/`));
