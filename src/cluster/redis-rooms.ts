@@ -17,8 +17,8 @@ const NODE_OF = (v: string): string => `string.match(${v}, '^[^\\t]*')`;
 
 /** Lua: publishes ARGV-built `message` to each node of the room's `roomnodes` hash except `self`. */
 const TO_ROOM_NODES = (roomnodes: string, prefix: string, self: string, message: string): string => `
-for _, node in ipairs(redis.call('HKEYS', ${roomnodes})) do
-  if node ~= ${self} then redis.call('PUBLISH', ${prefix} .. 'node:' .. node, ${message}) end
+for _, target in ipairs(redis.call('HKEYS', ${roomnodes})) do
+  if target ~= ${self} then redis.call('PUBLISH', ${prefix} .. 'node:' .. target, ${message}) end
 end`;
 
 // KEYS: room, roomnodes, rooms:<self>, nodes. ARGV: jid, value, self, prefix, message, room, min heartbeat, snapshot token.
@@ -136,6 +136,8 @@ export interface RedisRoomDirectoryOptions {
   log: Logger;
   locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>>;
   publish(node: string, message: string): Promise<number>;
+  /** True once the node left the cluster or crashed: nothing more is written. */
+  stopped(): boolean;
 }
 
 const SNAPSHOT_TIMEOUT_MS = 5000;
@@ -228,6 +230,7 @@ export class RedisRoomDirectory implements RoomDirectory {
   }
 
   async leave(room: string, jid: string): Promise<void> {
+    if (this.opts.stopped()) return;
     await this.redis.parleyRoomLeave(this.key(room), this.nodesKey(room), this.roomsKey, jid, this.nodeId, this.opts.prefix, this.message(room, { type: 'leave', jid }), room);
   }
 

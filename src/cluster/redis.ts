@@ -124,6 +124,7 @@ export class RedisCluster implements Cluster {
       log: this.log,
       locateMany: (bares) => this.locateMany(bares),
       publish: (node, message) => (this.dead ? Promise.resolve(0) : this.redis.publish(this.channel(node), message)),
+      stopped: () => this.dead,
     });
   }
 
