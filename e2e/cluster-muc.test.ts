@@ -212,6 +212,8 @@ describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     await alice.take(bodyIs('after bob left'));
     assert.deepEqual(await bob.inbox.drain(isGroupchat, 200), [], 'bob left: no reflection to him');
     assert.deepEqual(await roomEntries(room), [alice.jid, carol.jid].sort());
+    assert.deepEqual(await redis.hgetall(`${prefix}roomnodes:${room}`), { m1: '1', m3: '1' }, 'm2 holds nobody of the room');
+    assert.equal(await redis.sismember(`${prefix}rooms:m2`, room), 0);
     // A posting from outside the room is refused, on any node.
     await bob.send(xml('message', { type: 'groupchat', to: room, id: 'out1' }, xml('body', {}, 'let me in')));
     assert.equal(errorCondition(await bob.take((el) => el.attrs.id === 'out1')), 'forbidden');
@@ -219,6 +221,7 @@ describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     await carol.stop();
     await alice.take(occupantPresence(room, c.id, 'unavailable'), 3000, 'carol disconnected on m3');
     assert.deepEqual(await roomEntries(room), [alice.jid]);
+    assert.deepEqual(await redis.hgetall(`${prefix}roomnodes:${room}`), { m1: '1' });
     await Promise.all([alice.stop(), bob.stop()]);
   });
 

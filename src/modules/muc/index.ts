@@ -18,7 +18,6 @@ import { newObjectId, normalizeObjectId } from '../../chat/objectid.js';
 import type { ChatService } from '../../chat/service.js';
 import type { ChatMessage, ChatStore, Dialog } from '../../storage/types.js';
 import type { PlacedMember, RoomDirectory, RoomEvent, RoomMember } from '../../cluster/rooms.js';
-import { LocalRoomDirectory } from '../../cluster/local-rooms.js';
 import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
@@ -56,7 +55,7 @@ export interface MucModule {
   readonly rooms: RoomRegistry;
 }
 
-export function mucModule(core: Core, chat: ChatService, history: ChatStore, directory: RoomDirectory = new LocalRoomDirectory()): MucModule {
+export function mucModule(core: Core, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
   const rooms = new RoomRegistry();
   const userJid = (appId: number, userId: number): string => `${userId}-${appId}@${core.domain}`;
   const self = directory.nodeId;
