@@ -181,19 +181,22 @@ export class RedisRoomDirectory implements RoomDirectory {
     let event: RoomEvent & { token?: string; flat?: unknown };
     try {
       event = JSON.parse(json) as RoomEvent;
+      if (typeof event !== 'object' || event === null) throw new Error('not an object');
     } catch (err) {
       this.opts.log.warn({ err, room, node }, 'unreadable room event');
       return;
     }
-    if (event.type === 'members') {
+    try {
+      if (event.type !== 'members') return this.listener?.event(room, event, node);
       // cjson encodes an empty list as {}.
       const flat = Array.isArray(event.flat) ? (event.flat as unknown[]).filter((v): v is string => typeof v === 'string') : [];
       this.listener?.event(room, { type: 'members', members: parseMembers(flat) }, node);
-      const done = event.token ? this.snapshots.get(event.token) : undefined;
-      if (done) done();
-      return;
+    } catch (err) {
+      // Thrown inside the Redis client's socket handler, it would take the process down.
+      this.opts.log.error({ err, room, node, type: event.type }, 'handling a room event failed');
+    } finally {
+      if (event.type === 'members' && event.token) this.snapshots.get(event.token)?.();
     }
-    this.listener?.event(room, event, node);
   }
 
   rejoin(): Promise<void> {
