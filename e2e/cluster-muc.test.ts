@@ -328,6 +328,27 @@ describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     await Promise.all([alice.stop(), bob.stop(), carol.stop()]);
   });
 
+  it('a node taken for dead puts its occupants back into their rooms once it is back', async () => {
+    const [a, b] = [await user(), await user()];
+    const room = (await group(a, [b])).xmpp_room_jid!;
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await join(alice, room);
+    await join(bob, room);
+    await alice.take(occupantPresence(room, b.id));
+    // As if m2's heartbeat had stalled and another node had reaped it.
+    await redis.multi().zrem(`${prefix}nodes`, 'm2').hdel(`${prefix}room:${room}`, bob.jid).hdel(`${prefix}roomnodes:${room}`, 'm2').srem(`${prefix}rooms:m2`, room).exec();
+    const since = Date.now();
+    while (!(await roomEntries(room)).includes(bob.jid)) {
+      assert.ok(Date.now() - since < 4000, 'joined again within a few heartbeats');
+      await sleep(50);
+    }
+    assert.equal(await redis.hget(`${prefix}roomnodes:${room}`, 'm2'), '1');
+    await say(alice, room, 'are you back?');
+    await bob.take(bodyIs('are you back?'), 3000, 'a message from m1 reaches bob on m2 again');
+    await Promise.all([alice.stop(), bob.stop()]);
+  });
+
   it('a node that dies: its occupants leave the rooms on the other nodes within the TTL', async () => {
     const [a, b, c, d] = [await user(), await user(), await user(), await user()];
     const room = (await group(a, [b, c, d])).xmpp_room_jid!;
