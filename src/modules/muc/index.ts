@@ -450,18 +450,18 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
   chat.events.on('message', ({ record, dialog, sendToChat, system, origin }) => {
     if (!sendToChat || system || origin !== 'rest' || dialog.type === PRIVATE) return;
     const roomJid = chat.roomJid(dialog);
-    void relay(roomJid, dialog, storedMessage(roomJid, record));
+    relay(roomJid, dialog, storedMessage(roomJid, record)).catch(logFailure('delivering a REST message to a room'));
   });
 
   // The REST call may land on any node: each node of the room removes its own resources.
   chat.events.on('occupantsRemoved', ({ dialog, userIds, actor }) => {
     const bare = chat.roomJid(dialog);
-    void dispatch(bare, () => ({ type: 'kick', userIds, actor }), () => kickHere(rooms.get(bare), userIds, actor));
+    dispatch(bare, () => ({ type: 'kick', userIds, actor }), () => kickHere(rooms.get(bare), userIds, actor)).catch(logFailure('kicking from a room'));
   });
 
   chat.events.on('dialogDeleted', ({ dialog }) => {
     const bare = chat.roomJid(dialog);
-    void dispatch(bare, () => ({ type: 'destroy' }), () => destroyHere(rooms.get(bare)));
+    dispatch(bare, () => ({ type: 'destroy' }), () => destroyHere(rooms.get(bare))).catch(logFailure('destroying a room'));
   });
 
   function kickHere(room: Room | undefined, userIds: readonly number[], actor: number): void {
