@@ -190,7 +190,7 @@ export class RedisCluster implements Cluster {
   private async clearPredecessor(): Promise<void> {
     if ((await this.redis.scard(this.jidsKey())) === 0) return;
     await this.redis.zadd(this.nodesKey, 0, this.nodeId);
-    const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, 0);
+    const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, 0, this.nodeId);
     for (const member of removed) await this.redis.publish(this.broadcastChannel, `gone\n${member}\n${this.nodeId}\n`);
     this.log.info({ node: this.nodeId, removed: removed.length }, 'removed the sessions an earlier process with this node id left');
   }
