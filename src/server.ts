@@ -83,11 +83,11 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   chatMarkersModule(core, chat);
   chatStatesModule(core);
   qbSystemMessagesModule(core, chat);
-  mucModule(core, chat, store.chat);
-  const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
+  mucModule(core, chat, store.chat, cluster.rooms);
+  const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
     clusterResumptionModule(core, cluster, handlers, streamManagement);

@@ -1,9 +1,11 @@
 // The single-process cluster: every session is local, so there is never anywhere else to look.
 import type { Cluster, ResourceLocation } from './types.js';
+import { LocalRoomDirectory } from './local-rooms.js';
 
 export class LocalCluster implements Cluster {
   readonly enabled = false;
   readonly nodeId = 'local';
+  readonly rooms = new LocalRoomDirectory();
   async start(): Promise<void> {}
   async register(): Promise<void> {}
   async claim(): Promise<string | null> {

@@ -6,6 +6,7 @@
 //   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza"
 //   <prefix>resume:<id>      the node a resumable stream-management session moved to (expires after a day)
 //   <prefix>all              every node's: "gone\n<bare/resource>\n<reaping node>\n" for each reaped resource
+//   room keys                 see redis-rooms.ts (group-room occupancy; reaped with the sessions)
 //
 // A node heartbeats every third of the TTL. Lookups ignore resources of nodes whose heartbeat is
 // older than the TTL; every live node also reaps dead nodes (their resources leave the hashes), so
@@ -16,6 +17,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Cluster, Envelope, ResourceLocation, ResourceState } from './types.js';
+import { RedisRoomDirectory, REAP_ROOMS } from './redis-rooms.js';
 
 const NODE_OF = `string.match(v, '^[^\\t]*')`;
 
@@ -79,6 +81,7 @@ for _, node in ipairs(dead) do
     end
   end
   redis.call('DEL', setKey)
+${REAP_ROOMS}
   redis.call('ZREM', KEYS[1], node)
 end
 return removed`;
@@ -87,7 +90,7 @@ interface ClusterCommands {
   parleyLocate(sessKey: string, nodesKey: string, min: number): Promise<string[]>;
   parleyClaim(sessKey: string, jidsKey: string, nodesKey: string, resource: string, value: string, member: string, node: string, min: number): Promise<string | null>;
   parleyUnregister(sessKey: string, jidsKey: string, resource: string, node: string, member: string): Promise<number>;
-  parleyReap(nodesKey: string, prefix: string, max: number): Promise<string[]>;
+  parleyReap(nodesKey: string, prefix: string, max: number, reaper: string): Promise<string[]>;
 }
 type CommandRedis = Redis & ClusterCommands;
 
@@ -104,6 +107,7 @@ export class RedisCluster implements Cluster {
   readonly enabled = true;
   readonly nodeId: string;
   readonly prefix: string;
+  readonly rooms: RedisRoomDirectory;
   private readonly ttlMs: number;
   private readonly log: Logger;
   private readonly redis: CommandRedis;
@@ -130,6 +134,16 @@ export class RedisCluster implements Cluster {
     this.redis.defineCommand('parleyReap', { numberOfKeys: 1, lua: REAP });
     this.sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
     for (const r of [this.redis, this.sub]) r.on('error', (err) => this.log.warn({ err }, 'redis connection error'));
+    this.rooms = new RedisRoomDirectory({
+      redis: this.redis,
+      prefix: this.prefix,
+      nodeId: this.nodeId,
+      ttlMs: this.ttlMs,
+      log: this.log,
+      locateMany: (bares) => this.locateMany(bares),
+      publish: (node, message) => (this.dead ? Promise.resolve(0) : this.redis.publish(this.channel(node), message)),
+      stopped: () => this.dead,
+    });
   }
 
   private get nodesKey(): string {
@@ -161,6 +175,7 @@ export class RedisCluster implements Cluster {
       const b = message.indexOf('\n', a + 1);
       const c = message.indexOf('\n', b + 1);
       if (a < 0 || b < 0 || c < 0) return;
+      if (message.startsWith('muc\n')) return this.rooms.receive(message.slice(a + 1, b), message.slice(c + 1), message.slice(b + 1, c));
       receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
     });
     await this.clearPredecessor();
@@ -175,7 +190,7 @@ export class RedisCluster implements Cluster {
   private async clearPredecessor(): Promise<void> {
     if ((await this.redis.scard(this.jidsKey())) === 0) return;
     await this.redis.zadd(this.nodesKey, 0, this.nodeId);
-    const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, 0);
+    const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, 0, this.nodeId);
     for (const member of removed) await this.redis.publish(this.broadcastChannel, `gone\n${member}\n${this.nodeId}\n`);
     this.log.info({ node: this.nodeId, removed: removed.length }, 'removed the sessions an earlier process with this node id left');
   }
@@ -189,9 +204,10 @@ export class RedisCluster implements Cluster {
         // Taken for dead and reaped meanwhile: put this node's resources back.
         this.log.warn({ node: this.nodeId }, 'this node was dropped from the cluster; registering its sessions again');
         await this.rejoin?.();
+        await this.rooms.rejoin();
       }
       this.joined = true;
-      const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, now - this.ttlMs);
+      const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, now - this.ttlMs, this.nodeId);
       if (removed.length > 0) {
         this.log.info({ removed: removed.length }, 'removed the sessions of dead cluster nodes');
         // Every node tells its own users that these resources went away.
@@ -257,7 +273,7 @@ export class RedisCluster implements Cluster {
     try {
       // Whatever sessions are left (there should be none after the core stopped) leave with the node.
       await this.redis.zadd(this.nodesKey, 0, this.nodeId);
-      await this.redis.parleyReap(this.nodesKey, this.prefix, 0);
+      await this.redis.parleyReap(this.nodesKey, this.prefix, 0, this.nodeId);
     } catch (err) {
       this.log.warn({ err }, 'leaving the cluster failed');
     }

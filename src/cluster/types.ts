@@ -1,5 +1,6 @@
 // Where sessions live across nodes, and how a stanza reaches another node. The router consults
 // a Cluster only when the recipient is not on this node (the local fast path never does).
+import type { RoomDirectory } from './rooms.js';
 
 /** One bound resource somewhere in the cluster. */
 export interface ResourceLocation {
@@ -38,6 +39,8 @@ export interface Cluster {
   /** False for the single-process cluster: nothing to consult, nothing to publish. */
   readonly enabled: boolean;
   readonly nodeId: string;
+  /** Group-room occupancy across the nodes. */
+  readonly rooms: RoomDirectory;
   /**
    * Starts heartbeats and the subscription to this node's channel. `rejoin` is called when the node
    * finds it was taken for dead (its heartbeat stalled past the TTL, say a partition): the others

@@ -5,6 +5,11 @@
 // ChatService when `save_to_history=1` and reflected to every joined resource, the sender's
 // included. REST `pull_all` kicks (status 301), a deleted dialog empties its room, and REST
 // `send_to_chat=1` on a group dialog is delivered here.
+//
+// Occupants on other cluster nodes come from a RoomDirectory: their joins, leaves and presences
+// arrive as room events, and a room with occupants elsewhere sends its messages, kicks and
+// destruction through the directory, to every node of the room (this one too) in one step, so
+// that all occupants get them in the same order. A room whose occupants are all here never asks.
 import { randomBytes } from 'node:crypto';
 import type { Core, RouteContext } from '../../core/core.js';
 import type { C2sSession } from '../../core/session.js';
@@ -12,7 +17,9 @@ import { ApiError } from '../../chat/errors.js';
 import { newObjectId, normalizeObjectId } from '../../chat/objectid.js';
 import type { ChatService } from '../../chat/service.js';
 import type { ChatMessage, ChatStore, Dialog } from '../../storage/types.js';
+import type { PlacedMember, RoomDirectory, RoomEvent, RoomMember } from '../../cluster/rooms.js';
 import { Element, xml } from '../../xml/element.js';
+import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { NS_CLIENT, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
 import { StanzaError, errorReply } from '../../xmpp/errors.js';
@@ -48,9 +55,10 @@ export interface MucModule {
   readonly rooms: RoomRegistry;
 }
 
-export function mucModule(core: Core, chat: ChatService, history: ChatStore): MucModule {
+export function mucModule(core: Core, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
   const rooms = new RoomRegistry();
   const userJid = (appId: number, userId: number): string => `${userId}-${appId}@${core.domain}`;
+  const self = directory.nodeId;
 
   // ---- presences ------------------------------------------------------------------------------
 
@@ -65,7 +73,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
     const item = x.c('item', opts.gone
       ? { affiliation: 'none', role: 'none' }
       : { affiliation: occupant.affiliation, role: occupant.role });
-    const realJid = opts.itemJid ?? occupant.resources.keys().next().value;
+    const realJid = opts.itemJid ?? occupant.resources.keys().next().value ?? occupant.remote.keys().next().value;
     if (realJid) item.attrs.jid = realJid;
     item.attrs.nick = String(occupant.userId);
     if (opts.actor) item.c('actor', { jid: opts.actor });
@@ -111,25 +119,44 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
     if (!chat.canUseRoom(dialog, user.userId)) return refuseJoin(stanza, session, new StanzaError('registration-required', 'You are not an occupant of this dialog.'));
     if (!joinRequired(dialog)) return refuseJoin(stanza, session, new StanzaError('not-allowed', 'This dialog is used without joining (is_join_required=0).'));
 
-    const room = rooms.obtain(to, address);
     const me = session.jid!.toString();
     const muc = stanza.getChild('x', NS_MUC);
     const payload = stanza.getChildren().filter((c) => !(c.localName === 'x' && (c.attrs.xmlns === NS_MUC || c.attrs.xmlns === NS_MUC_USER)));
-    const existing = room.occupants.get(user.userId);
-    const alreadyJoined = existing?.resources.get(me) === session;
-    const occupant: Occupant = existing ?? { userId: user.userId, ...standing(dialog, user.userId), resources: new Map(), payload };
-    occupant.payload = payload;
-
-    if (alreadyJoined && !muc) {
+    const current = rooms.get(to.bare);
+    const occupantNow = current?.occupants.get(user.userId);
+    if (current && occupantNow && rooms.isJoined(current, session) && !muc) {
       // A presence update from an occupant: everyone sees it, the sender with status 110.
-      for (const other of room.occupants.values()) {
+      occupantNow.payload = payload;
+      for (const other of current.occupants.values()) {
         for (const [jid, target] of other.resources) {
-          const self = other === occupant;
-          target.send(occupantPresence(room, occupant, jid, { id: self ? stanza.attrs.id : undefined, statuses: self ? [110] : [], itemJid: me }));
+          const mine = other === occupantNow;
+          target.send(occupantPresence(current, occupantNow, jid, { id: mine ? stanza.attrs.id : undefined, statuses: mine ? [110] : [], itemJid: me }));
         }
       }
+      if (directory.enabled) await directory.join(to.bare, memberOf(occupantNow, me), false).catch(logFailure('announcing a room presence'));
       return true;
     }
+
+    // The room's occupants on other nodes arrive (as a `members` event) before the answer is built.
+    const room = rooms.obtain(to, address);
+    room.joining++;
+    let failed = false;
+    if (directory.enabled) {
+      const { affiliation, role } = occupantNow ?? standing(dialog, user.userId);
+      await directory.join(to.bare, { jid: me, userId: user.userId, affiliation, role, presence: serializePayload(payload) }, true).catch((err: unknown) => {
+        logFailure('joining a room across the cluster')(err);
+        failed = true;
+      });
+    }
+    if (failed || session.state === 'closed') {
+      rooms.joined(room);
+      if (directory.enabled && !rooms.isJoined(room, session)) await leaveDirectory(to.bare, me);
+      return failed ? refuseJoin(stanza, session, new StanzaError('internal-server-error', 'The room could not be joined; try again.')) : true;
+    }
+    const existing = room.occupants.get(user.userId);
+    const occupant: Occupant = existing ?? { userId: user.userId, ...standing(dialog, user.userId), resources: new Map(), remote: new Map(), payload };
+    occupant.payload = payload;
+
     // XEP-0045 §7.2.3 order: the others' presences, the joiner's presence to the others, the self-presence.
     for (const other of room.occupants.values()) {
       if (other !== occupant) session.send(occupantPresence(room, other, me));
@@ -140,13 +167,14 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
       }
     }
     rooms.addResource(room, occupant, session);
+    rooms.joined(room);
     session.send(occupantPresence(room, occupant, me, { id: stanza.attrs.id, statuses: [110], itemJid: me }));
     const wanted = historyRequest(muc);
     if (wanted) await sendHistory(room, dialog, session, wanted);
     return true;
   }
 
-  function leave(stanza: Element, session: C2sSession, to: Jid): true {
+  async function leave(stanza: Element, session: C2sSession, to: Jid): Promise<true> {
     const room = rooms.get(to.bare);
     const occupant = room?.occupants.get(session.user!.userId);
     const me = session.jid!.toString();
@@ -158,32 +186,44 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
       }
       return true;
     }
-    const self = occupantPresence(room, occupant, me, { id: stanza.attrs.id, type: 'unavailable', statuses: [110], itemJid: me });
-    departResource(room, occupant, session);
-    session.send(self);
+    const answer = occupantPresence(room, occupant, me, { id: stanza.attrs.id, type: 'unavailable', statuses: [110], itemJid: me });
+    depart(room, occupant, session);
+    session.send(answer);
+    await leaveDirectory(room.jid.bare, me);
     return true;
   }
 
-  /** One resource leaves; when it was the occupant's last, the others see the occupant go. */
-  function departResource(room: Room, occupant: Occupant, session: C2sSession): void {
-    const me = session.jid!.toString();
-    if (!rooms.removeResource(room, occupant, session)) return;
+  /** One resource of this node leaves; when it was the occupant's last anywhere, the others here see the occupant go. */
+  function depart(room: Room, occupant: Occupant, session: C2sSession): void {
+    if (rooms.removeResource(room, occupant, session)) announceGone(room, occupant, session.jid!.toString());
+  }
+
+  /** The occupant's unavailable presence to every joined resource of this node. */
+  function announceGone(room: Room, occupant: Occupant, itemJid: string | undefined): void {
     for (const other of room.occupants.values()) {
-      for (const [jid, target] of other.resources) target.send(occupantPresence(room, occupant, jid, { type: 'unavailable', itemJid: me }));
+      if (other === occupant) continue;
+      for (const [jid, target] of other.resources) target.send(occupantPresence(room, occupant, jid, { type: 'unavailable', itemJid }));
     }
   }
 
-  /** Removes an occupant with all resources: `self` is what each of its resources gets. */
+  /** Removes an occupant's resources on this node: `self` is what each of them gets. */
   function evict(room: Room, occupant: Occupant, self: (jid: string) => Element | null): void {
     const resources = [...occupant.resources];
-    rooms.removeOccupant(room, occupant);
+    let gone = false;
+    for (const [, session] of resources) gone = rooms.removeResource(room, occupant, session);
     for (const [jid, session] of resources) {
       const presence = self(jid);
       if (presence) session.send(presence);
     }
-    for (const other of room.occupants.values()) {
-      for (const [jid, target] of other.resources) target.send(occupantPresence(room, occupant, jid, { type: 'unavailable', itemJid: resources[0]?.[0] }));
-    }
+    if (gone) announceGone(room, occupant, resources[0]?.[0]);
+    for (const [jid] of resources) void leaveDirectory(room.jid.bare, jid);
+  }
+
+  const logFailure = (what: string) => (err: unknown): void => core.log.error({ err }, `${what} failed`);
+
+  /** This node's resource leaves the room in the directory (the other nodes hear of it). */
+  async function leaveDirectory(bare: string, jid: string): Promise<void> {
+    if (directory.enabled) await directory.leave(bare, jid).catch(logFailure('leaving a room across the cluster'));
   }
 
   core.hooks.on('presence/muc', async ({ stanza, to, origin }: RouteContext) => {
@@ -200,18 +240,22 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
   });
 
   // An unavailable broadcast takes the session out of every room (RFC 6121 / XEP-0045 §7.14).
-  const leaveAll = (session: C2sSession): void => {
+  const leaveAll = async (session: C2sSession): Promise<void> => {
+    const left: string[] = [];
     for (const room of rooms.roomsOf(session)) {
       const occupant = room.occupants.get(session.user!.userId);
-      if (occupant) departResource(room, occupant, session);
+      if (!occupant) continue;
+      depart(room, occupant, session);
+      left.push(room.jid.bare);
     }
+    await Promise.all(left.map((bare) => leaveDirectory(bare, session.jid!.toString())));
   };
-  core.hooks.on('presence/broadcast', ({ stanza, origin }: RouteContext) => {
-    if (origin && stanza.attrs.type === 'unavailable') leaveAll(origin);
+  core.hooks.on('presence/broadcast', async ({ stanza, origin }: RouteContext) => {
+    if (origin && stanza.attrs.type === 'unavailable') await leaveAll(origin);
     return undefined;
   }, 10);
-  core.hooks.on('session/closed', ({ session }: { session: C2sSession }) => {
-    leaveAll(session);
+  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
+    await leaveAll(session);
     return undefined;
   }, 10);
   // Resumed on another node: room occupancy does not travel with the session (the client joins again).
@@ -222,23 +266,44 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
 
   // ---- messages -------------------------------------------------------------------------------
 
-  /** Where a room's messages go: joined resources, or every online occupant when no join is needed. */
-  function recipients(room: Room | undefined, dialog: Dialog): { jid: string; session: C2sSession }[] {
-    const out: { jid: string; session: C2sSession }[] = [];
-    if (joinRequired(dialog)) {
-      for (const occupant of room?.occupants.values() ?? []) {
-        for (const [jid, session] of occupant.resources) out.push({ jid, session });
-      }
-    } else {
-      for (const userId of dialog.occupantIds) {
-        for (const session of core.sessions.available(userJid(dialog.appId, userId))) out.push({ jid: session.jid!.toString(), session });
-      }
+  /** A room's message to the joined resources of this node. */
+  function deliverToJoined(room: Room | undefined, message: Element): void {
+    for (const occupant of room?.occupants.values() ?? []) {
+      for (const [jid, session] of occupant.resources) session.send(addressed(message, jid));
     }
-    return out;
   }
 
-  function deliver(message: Element, room: Room | undefined, dialog: Dialog): void {
-    for (const { jid, session } of recipients(room, dialog)) session.send(addressed(message, jid));
+  /** A message of a room used without joining (is_join_required=0) to the available resources of its occupants on this node. */
+  function deliverToAccounts(appId: number, userIds: readonly number[], message: Element): void {
+    for (const userId of userIds) {
+      for (const session of core.sessions.available(userJid(appId, userId))) session.send(addressed(message, session.jid!.toString()));
+    }
+  }
+
+  /**
+   * A room's event for every node of the room: handled here at once when all its occupants are here
+   * (or there is no cluster), else published, this node getting it back in the room's order.
+   */
+  async function dispatch(bare: string, event: () => RoomEvent, here: () => void): Promise<void> {
+    const room = rooms.get(bare);
+    if (!directory.enabled || (room && rooms.isLocalOnly(room))) return here();
+    if (room) room.inFlight++;
+    try {
+      await directory.publish(bare, event());
+    } catch (err) {
+      if (room && room.inFlight > 0) room.inFlight--;
+      logFailure('publishing a room event')(err);
+      here(); // the occupants of this node at least
+    }
+  }
+
+  /** A room's message to its occupants on every node. */
+  async function relay(bare: string, dialog: Dialog, message: Element): Promise<void> {
+    if (joinRequired(dialog)) return dispatch(bare, () => ({ type: 'message', stanza: message.toString() }), () => deliverToJoined(rooms.get(bare), message));
+    deliverToAccounts(dialog.appId, dialog.occupantIds, message);
+    if (!directory.enabled) return;
+    const event: RoomEvent = { type: 'message', stanza: message.toString(), userIds: dialog.occupantIds };
+    await directory.publishToAccounts(bare, dialog.occupantIds.map((id) => userJid(dialog.appId, id)), event).catch(logFailure('publishing a room message'));
   }
 
   /** A stored message as a groupchat stanza from `room/<sender>`, with QuickBlox's extraParams. */
@@ -310,12 +375,12 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
     }
 
     // The relayed copy: from the sender's nick, stored id, dialog_id (and date_sent) in extraParams.
-    const relay = new Element('message', { ...stanza.attrs, from: `${to.bare}/${sender.userId}` });
-    delete relay.attrs.to;
-    if (id) relay.attrs.id = id;
+    const relayed = new Element('message', { ...stanza.attrs, from: `${to.bare}/${sender.userId}` });
+    delete relayed.attrs.to;
+    if (id) relayed.attrs.id = id;
     for (const child of stanza.children) {
       if (typeof child === 'string' || child === extraEl) continue;
-      relay.append(child.clone());
+      relayed.append(child.clone());
     }
     if (hasContent || extraEl) {
       const params = xml('extraParams', { xmlns: NS_CLIENT });
@@ -324,9 +389,9 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
       }
       if (hasContent) params.append(xml('date_sent', null, dateSent));
       params.append(xml('dialog_id', null, dialog.id));
-      relay.append(params);
+      relayed.append(params);
     }
-    deliver(relay, room, dialog);
+    await relay(to.bare, dialog, relayed);
     return true;
   }
 
@@ -390,34 +455,141 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
   chat.events.on('message', ({ record, dialog, sendToChat, system, origin }) => {
     if (!sendToChat || system || origin !== 'rest' || dialog.type === PRIVATE) return;
     const roomJid = chat.roomJid(dialog);
-    deliver(storedMessage(roomJid, record), rooms.get(roomJid), dialog);
+    relay(roomJid, dialog, storedMessage(roomJid, record)).catch(logFailure('delivering a REST message to a room'));
   });
 
+  // The REST call may land on any node: each node of the room removes its own resources.
   chat.events.on('occupantsRemoved', ({ dialog, userIds, actor }) => {
-    const room = rooms.get(chat.roomJid(dialog));
+    const bare = chat.roomJid(dialog);
+    dispatch(bare, () => ({ type: 'kick', userIds, actor }), () => kickHere(rooms.get(bare), userIds, actor)).catch(logFailure('kicking from a room'));
+  });
+
+  chat.events.on('dialogDeleted', ({ dialog }) => {
+    const bare = chat.roomJid(dialog);
+    dispatch(bare, () => ({ type: 'destroy' }), () => destroyHere(rooms.get(bare))).catch(logFailure('destroying a room'));
+  });
+
+  function kickHere(room: Room | undefined, userIds: readonly number[], actor: number): void {
     if (!room) return;
-    const actorJid = userJid(dialog.appId, actor);
+    const actorJid = userJid(room.appId, actor);
     for (const userId of userIds) {
       const occupant = room.occupants.get(userId);
-      if (!occupant) continue;
+      if (!occupant || occupant.resources.size === 0) continue;
       // Removed by someone else: a kick (301 with the actor, as QuickBlox sends it). Removing oneself
       // is a membership change (321), which the SDK does not mistake for a kick or a leave answer.
       const statuses = actor === userId ? [321, 110] : [301, 110];
       evict(room, occupant, (jid) => occupantPresence(room, occupant, jid, { type: 'unavailable', gone: true, statuses, actor: actor === userId ? undefined : actorJid, itemJid: jid }));
     }
-  });
+  }
 
-  chat.events.on('dialogDeleted', ({ dialog }) => {
-    const room = rooms.get(chat.roomJid(dialog));
+  function destroyHere(room: Room | undefined): void {
     if (!room) return;
     for (const occupant of [...room.occupants.values()]) {
       // Every occupant gets its own destroy presence only; no status, so that no SDK callback fires.
+      // The other nodes empty the room on the same event, so they ignore the leaves that follow.
       const resources = [...occupant.resources];
       rooms.removeOccupant(room, occupant);
       for (const [jid, session] of resources) {
         session.send(occupantPresence(room, occupant, jid, { type: 'unavailable', gone: true, destroy: true, itemJid: jid }));
+        void leaveDirectory(room.jid.bare, jid);
       }
     }
+  }
+
+  // ---- other nodes ----------------------------------------------------------------------------
+
+  const AFFILIATIONS = new Set(['owner', 'admin', 'member', 'none']);
+  const serializePayload = (payload: Element[]): string => new Element('presence', {}, payload.map((c) => c.clone())).toString();
+  const memberOf = (occupant: Occupant, jid: string): RoomMember =>
+    ({ jid, userId: occupant.userId, affiliation: occupant.affiliation, role: occupant.role, presence: serializePayload(occupant.payload) });
+
+  /** Adds a resource of another node; tells whether its occupant is new to the room and whether the resource was known. */
+  function learn(room: Room, member: PlacedMember): { occupant: Occupant; isNew: boolean; known: boolean } {
+    let occupant = room.occupants.get(member.userId);
+    const isNew = occupant === undefined;
+    occupant ??= {
+      userId: member.userId,
+      affiliation: (AFFILIATIONS.has(member.affiliation) ? member.affiliation : 'none') as Occupant['affiliation'],
+      role: member.role === 'moderator' ? 'moderator' : 'participant',
+      resources: new Map(),
+      remote: new Map(),
+      payload: [],
+    };
+    const known = occupant.remote.has(member.jid);
+    occupant.payload = parseElement(member.presence)?.getChildren() ?? [];
+    rooms.addRemote(room, occupant, member.jid, member.node);
+    return { occupant, isNew, known };
+  }
+
+  function remoteJoined(room: Room, member: PlacedMember): void {
+    const { occupant, isNew, known } = learn(room, member);
+    if (!isNew && !known) return; // another resource of an occupant already here
+    for (const other of room.occupants.values()) {
+      for (const [jid, target] of other.resources) target.send(occupantPresence(room, occupant, jid, { itemJid: member.jid }));
+    }
+  }
+
+  function remoteLeft(room: Room, jid: string): void {
+    const userId = parseUserLocal(Jid.parse(jid)?.local ?? '')?.userId;
+    const occupant = userId === undefined ? undefined : room.occupants.get(userId);
+    if (!occupant?.remote.has(jid)) return;
+    if (rooms.removeRemote(room, occupant, jid)) announceGone(room, occupant, jid);
+  }
+
+  /** The members on other nodes just before a join of this node: what the room here lacks or has too much is put right. */
+  function reconcile(room: Room, members: PlacedMember[]): void {
+    const listed = new Set(members.map((m) => m.jid));
+    for (const occupant of [...room.occupants.values()]) {
+      for (const jid of [...occupant.remote.keys()]) if (!listed.has(jid)) remoteLeft(room, jid);
+    }
+    for (const member of members) {
+      if (member.node === self) continue;
+      if (room.occupants.get(member.userId)?.remote.has(member.jid)) learn(room, member);
+      else remoteJoined(room, member);
+    }
+  }
+
+  directory.listen({
+    event(bare, event, node) {
+      const room = rooms.get(bare);
+      if (node === self && event.type !== 'members' && room && room.inFlight > 0) room.inFlight--;
+      switch (event.type) {
+        case 'message': {
+          const message = parseElement(event.stanza);
+          if (!message) return;
+          if (event.userIds) {
+            const appId = parseRoomLocal(Jid.parse(bare)?.local ?? '')?.appId;
+            if (appId !== undefined) deliverToAccounts(appId, event.userIds, message);
+          } else deliverToJoined(room, message);
+          return;
+        }
+        case 'kick':
+          return kickHere(room, event.userIds, event.actor);
+        case 'destroy':
+          return destroyHere(room);
+        case 'members':
+          if (room) reconcile(room, event.members);
+          return;
+        case 'join':
+          if (room && node !== self) remoteJoined(room, { ...event.member, node });
+          return;
+        case 'leave':
+          if (room) remoteLeft(room, event.jid);
+          return;
+        case 'gone':
+          if (room) for (const jid of event.jids) remoteLeft(room, jid);
+          return;
+      }
+    },
+    async rejoin() {
+      for (const room of [...rooms.all()]) {
+        for (const occupant of [...room.occupants.values()]) {
+          for (const jid of [...occupant.resources.keys()]) {
+            await directory.join(room.jid.bare, memberOf(occupant, jid), true).catch(logFailure('joining a room again'));
+          }
+        }
+      }
+    },
   });
 
   // ---- IQs: disco on the service and on rooms --------------------------------------------------
@@ -472,7 +644,9 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore): Mu
       return true;
     }
     const room = rooms.get(to.bare);
-    const items = [...(room?.occupants.values() ?? [])].map((o) => xml('item', { jid: `${to.bare}/${o.userId}`, name: String(o.userId) }));
+    let nicks = [...(room?.occupants.keys() ?? [])];
+    if (!room && directory.enabled) nicks = [...new Set((await directory.members(to.bare).catch(() => [])).map((m) => m.userId))];
+    const items = nicks.map((nick) => xml('item', { jid: `${to.bare}/${nick}`, name: String(nick) }));
     result(stanza, origin, xml('query', { xmlns: NS_DISCO_ITEMS }, ...items));
     return true;
   });

@@ -1,6 +1,8 @@
-// Who is in which room, on this node. Rooms themselves are QuickBlox dialogs (ChatService); this
-// registry only holds live occupancy: per room, the occupants by nick (= user id), and for each
-// occupant the sessions (resources) that joined with that nick.
+// Who is in which room. Rooms themselves are QuickBlox dialogs (ChatService); this registry only
+// holds live occupancy: per room, the occupants by nick (= user id), and for each occupant the
+// sessions (resources) of this node that joined with that nick, and those on other nodes. A room is
+// kept while it has a resource of this node (or one is joining): only then does this node hear
+// about the room from the others.
 import type { C2sSession } from '../../core/session.js';
 import type { Element } from '../../xml/element.js';
 import { Jid } from '../../xmpp/jid.js';
@@ -9,8 +11,10 @@ export interface Occupant {
   userId: number;
   affiliation: 'owner' | 'admin' | 'member' | 'none';
   role: 'moderator' | 'participant';
-  /** Joined resources by full JID, in join order. */
+  /** Joined resources of this node by full JID, in join order. */
   resources: Map<string, C2sSession>;
+  /** Joined resources on other nodes: full JID → node. */
+  remote: Map<string, string>;
   /** The presence payload (show, status, priority ...) the occupant last sent to the room. */
   payload: Element[];
 }
@@ -21,6 +25,13 @@ export interface Room {
   appId: number;
   dialogId: string;
   occupants: Map<number, Occupant>;
+  /** Resources of this node joined, and joining (waiting for the other nodes' members). */
+  local: number;
+  joining: number;
+  /** Resources on other nodes. */
+  remote: number;
+  /** Events this node published for the room that have not come back yet: later ones follow them through the cluster, to keep their order. */
+  inFlight: number;
 }
 
 /** `<appId>_<dialogId>`: the local part of a QuickBlox room JID. */
@@ -48,7 +59,7 @@ export class RoomRegistry {
   obtain(jid: Jid, address: RoomAddress): Room {
     let room = this.rooms.get(jid.bare);
     if (!room) {
-      room = { jid: jid.toBare(), appId: address.appId, dialogId: address.dialogId, occupants: new Map() };
+      room = { jid: jid.toBare(), appId: address.appId, dialogId: address.dialogId, occupants: new Map(), local: 0, joining: 0, remote: 0, inFlight: 0 };
       this.rooms.set(jid.bare, room);
     }
     return room;
@@ -60,27 +71,69 @@ export class RoomRegistry {
     return userId !== undefined && room?.occupants.get(userId)?.resources.get(session.jid!.toString()) === session;
   }
 
+  /** Whether every occupant is on this node and nothing is on its way through the cluster. */
+  isLocalOnly(room: Room): boolean {
+    return room.remote === 0 && room.inFlight === 0;
+  }
+
   addResource(room: Room, occupant: Occupant, session: C2sSession): void {
     room.occupants.set(occupant.userId, occupant);
-    occupant.resources.set(session.jid!.toString(), session);
+    const jid = session.jid!.toString();
+    if (!occupant.resources.has(jid)) room.local++;
+    occupant.resources.set(jid, session);
     this.joinedBy(session).add(room.jid.bare);
   }
 
-  /** Removes one resource; returns true when the occupant has no resource left (and is gone). */
+  addRemote(room: Room, occupant: Occupant, jid: string, node: string): void {
+    room.occupants.set(occupant.userId, occupant);
+    if (!occupant.remote.has(jid)) room.remote++;
+    occupant.remote.set(jid, node);
+  }
+
+  /** Removes one resource of this node; returns true when the occupant has no resource left (and is gone). */
   removeResource(room: Room, occupant: Occupant, session: C2sSession): boolean {
-    occupant.resources.delete(session.jid!.toString());
+    const jid = session.jid!.toString();
+    if (occupant.resources.delete(jid)) room.local--;
     this.joinedBy(session).delete(room.jid.bare);
-    if (occupant.resources.size > 0) return false;
-    this.removeOccupant(room, occupant);
-    return true;
+    return this.settle(room, occupant);
+  }
+
+  /** Removes one resource of another node; returns true when the occupant has no resource left (and is gone). */
+  removeRemote(room: Room, occupant: Occupant, jid: string): boolean {
+    if (occupant.remote.delete(jid)) room.remote--;
+    return this.settle(room, occupant);
   }
 
   /** Removes the occupant with every resource. */
   removeOccupant(room: Room, occupant: Occupant): void {
     for (const session of occupant.resources.values()) this.joinedBy(session).delete(room.jid.bare);
+    room.local -= occupant.resources.size;
+    room.remote -= occupant.remote.size;
     occupant.resources.clear();
-    room.occupants.delete(occupant.userId);
-    if (room.occupants.size === 0) this.rooms.delete(room.jid.bare);
+    occupant.remote.clear();
+    this.settle(room, occupant);
+  }
+
+  /** A join finished (joined or not): the room goes when it holds nothing of this node. */
+  joined(room: Room): void {
+    room.joining--;
+    this.forgetIfIdle(room);
+  }
+
+  private settle(room: Room, occupant: Occupant): boolean {
+    const gone = occupant.resources.size === 0 && occupant.remote.size === 0;
+    if (gone && room.occupants.get(occupant.userId) === occupant) room.occupants.delete(occupant.userId);
+    this.forgetIfIdle(room);
+    return gone;
+  }
+
+  private forgetIfIdle(room: Room): void {
+    if (room.local === 0 && room.joining === 0 && this.rooms.get(room.jid.bare) === room) this.rooms.delete(room.jid.bare);
+  }
+
+  /** Every room this node has resources in. */
+  all(): IterableIterator<Room> {
+    return this.rooms.values();
   }
 
   /** The rooms a session has joined. */
