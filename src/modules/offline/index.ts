@@ -39,10 +39,20 @@ export function offlineModule(core: Core, store: OfflineStore): void {
     delivered.push(id);
   };
 
-  const keep = async (userId: number, stanza: Element): Promise<boolean> => {
+  /** Pushes not yet written, per user: a flush starting meanwhile waits for them (the store may write later, or on another connection). */
+  const writing = new Map<number, Set<Promise<boolean>>>();
+  const keep = (userId: number, stanza: Element): Promise<boolean> => {
     const stored = stanza.clone();
     stored.append(xml('delay', { xmlns: NS_DELAY, from: core.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
-    return store.push(userId, stored.toString(), core.config.offline_limit);
+    const push = store.push(userId, stored.toString(), core.config.offline_limit);
+    const pending = writing.get(userId) ?? new Set();
+    writing.set(userId, pending.add(push));
+    const done = (): void => {
+      pending.delete(push);
+      if (pending.size === 0 && writing.get(userId) === pending) writing.delete(userId);
+    };
+    push.then(done, done);
+    return push;
   };
 
   core.hooks.on(
@@ -81,7 +91,9 @@ export function offlineModule(core: Core, store: OfflineStore): void {
     const flush = (session.data.get(FLUSH) as Flush | undefined) ?? { done: false, sending: false, held: [] };
     session.data.set(FLUSH, flush);
     try {
-      const messages = await store.list(session.user!.userId);
+      const userId = session.user!.userId;
+      await Promise.allSettled(writing.get(userId) ?? []);
+      const messages = await store.list(userId);
       flush.sending = true;
       for (const message of messages) {
         if (inFlight.has(message.id)) continue;

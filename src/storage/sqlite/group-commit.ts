@@ -48,7 +48,7 @@ export class GroupCommit {
     });
   }
 
-  /** Commits what is queued now (also used before closing the database). */
+  /** Commits what is queued now: before closing the database, and before a read that must see every write issued so far. */
   flush(): void {
     this.scheduled = false;
     if (this.queue.length === 0) return;

@@ -34,6 +34,8 @@ export class SqliteOfflineStore implements OfflineStore {
   }
 
   async list(userId: number): Promise<OfflineMessage[]> {
+    // A push issued before this call (say by the session that just ended) must be seen: commit what is queued.
+    this.writes.flush();
     return this.s.list.all(userId).map((r) => ({
       id: r.id,
       userId: r.user_id,
@@ -47,6 +49,7 @@ export class SqliteOfflineStore implements OfflineStore {
   }
 
   async count(userId: number): Promise<number> {
+    this.writes.flush();
     return this.s.count.get(userId)!.n;
   }
 }
