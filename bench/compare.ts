@@ -147,7 +147,7 @@ for (let run = 1; run <= repeat; run++) {
     const server = makeServer(name, join(runDir, `${scenario}-${run}`));
     current = server;
     try {
-      await server.setup(users, { coldHashes: values.cold });
+      await server.setup(users, { coldHashes: values.cold, rooms: scenario === 'muc' ? Math.ceil(users / roomSize) : 0 });
       notes.push(...server.notes);
       rows.push(await measure(server, run, notes));
     } catch (err) {
@@ -178,6 +178,10 @@ function pendingRow(server: ServerName, run: number, note: string): Row {
   };
 }
 
+function xmlAttr(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
 async function measure(server: ServerUnderTest, run: number, notes: string[]): Promise<Row> {
   const mon = server.monitor!;
   const load = loadavg();
@@ -199,6 +203,8 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
     SIZE: size,
     DRAIN: drain,
     ROOM_SIZE: roomSize,
+    ROOM_EXPR: xmlAttr(server.mucNames.room),
+    NICK_EXPR: xmlAttr(server.mucNames.nick),
     HOLD: hold,
     DUMP: values.dump ? 'true' : 'false',
   };

@@ -18,6 +18,8 @@ export interface ServerUnderTest {
   /** Username pattern for the patched ts_jabber: "{id}" is replaced by tsung's user number 1…N. */
   readonly usernameTemplate: string;
   readonly mucDomain: string;
+  /** Erlang expressions for the MUC scenario: the room name of room number R, the nick of user N. */
+  readonly mucNames: { room: string; nick: string };
   monitor: TreeMonitor | null;
   readonly notes: string[];
   /** Starts the server with `users` accounts u1…uN (password PASSWORD) ready; returns when it is idle. */
@@ -30,8 +32,16 @@ export interface ServerUnderTest {
 export interface SetupOptions {
   /** Parley: give every user its own scrypt hash (each first login pays scrypt) instead of one shared hash. */
   coldHashes?: boolean;
+  /** Parley: group rooms to create for the MUC scenario (public dialogs, numbered from 0). */
+  rooms?: number;
   env?: Record<string, string>;
 }
+
+/** Room r<R>, nick u<N>: what ejabberd and Prosody accept. */
+const PLAIN_MUC_NAMES = { room: '"r" ++ integer_to_list(R)', nick: '"u" ++ integer_to_list(N)' };
+
+/** The dialog id of benchmark room number `r`: all digits, so that the Erlang side can build it with ~24..0B. */
+export const benchRoomId = (r: number): string => String(r).padStart(24, '0');
 
 const ULIMIT = 'ulimit -n $(ulimit -Hn)'; // as many descriptors as allowed (20,000 here)
 
@@ -68,6 +78,8 @@ export class Parley extends Base implements ServerUnderTest {
   readonly name = 'parley' as const;
   usernameTemplate = '{id}-1';
   readonly mucDomain = `muc.${DOMAIN}`;
+  // QuickBlox rooms are <app id>_<dialog id>, and the nick is the user id.
+  readonly mucNames = { room: `"1_" ++ lists:flatten(io_lib:format("~24..0B", [R]))`, nick: 'integer_to_list(N)' };
   private dataDir = '';
 
   async setup(users: number, options: SetupOptions): Promise<void> {
@@ -99,6 +111,12 @@ export class Parley extends Base implements ServerUnderTest {
         for (let i = 2; i <= users; i++) clone.run(`u${i}`);
       })();
       this.notes.push('users share one password hash: one scrypt for the first login, remembered digest after');
+    }
+    for (let r = 0; r < (options.rooms ?? 0); r++) {
+      await store.chat.createDialog({
+        id: benchRoomId(r), appId: app.id, type: 1, name: `room ${r}`, photo: null, ownerId: first.id, occupantIds: [], adminIds: [],
+        data: null, isJoinRequired: true, createdAt: new Date(),
+      });
     }
     await store.close();
     log(`parley: ${users} users in ${Date.now() - t0} ms`);
@@ -146,6 +164,7 @@ export class Ejabberd extends Base implements ServerUnderTest {
   readonly name = 'ejabberd' as const;
   readonly usernameTemplate = 'u{id}';
   readonly mucDomain = `conference.${DOMAIN}`;
+  readonly mucNames = PLAIN_MUC_NAMES;
   private readonly cookie = `bench${process.pid}`;
   private distPort = 0;
   private readonly node = 'ejabberd@127.0.0.1';
@@ -199,6 +218,7 @@ export class Prosody extends Base implements ServerUnderTest {
   readonly name = 'prosody' as const;
   readonly usernameTemplate = 'u{id}';
   readonly mucDomain = `conference.${DOMAIN}`;
+  readonly mucNames = PLAIN_MUC_NAMES;
 
   async setup(users: number): Promise<void> {
     this.port = await freePort();
