@@ -1,0 +1,152 @@
+// Character-level helpers for the stream parser: name character classes, a name intern cache,
+// entity/character reference decoding and UTF-8 chunk bookkeeping. The parser scans input as a latin1
+// string of the raw bytes (one char per byte), so every table here is indexed by a byte value.
+
+// Name character classes, as bit flags so one OR over a name says what slow checks it needs.
+export const NAME_CHAR = 1;
+export const NAME_START = 2;
+export const NAME_COLON = 4;
+export const NAME_HIGH = 8; // a UTF-8 byte: the name must be decoded and checked against the full XML rules
+
+export const NAME_CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  if (letter) NAME_CLASS[c] = NAME_CHAR | NAME_START;
+  else if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e) NAME_CLASS[c] = NAME_CHAR;
+  else if (c === 0x3a) NAME_CLASS[c] = NAME_CHAR | NAME_START | NAME_COLON;
+  else if (c >= 0x80) NAME_CLASS[c] = NAME_CHAR | NAME_START | NAME_HIGH;
+}
+
+export const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+
+// XML 1.0 (fifth edition) NameStartChar / NameChar beyond ASCII; only used for names with non-ASCII letters.
+const NAME_RE =
+  /^[:A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\u{10000}-\u{effff}][:A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\u{10000}-\u{effff}\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*$/u;
+
+/** Whether a name with non-ASCII characters, decoded, is a valid XML name. */
+export const isUnicodeName = (name: string): boolean => NAME_RE.test(name);
+
+/** Where the prefix of a QName ends, or -1 when the colons make it no QName (at an end, or two). */
+export function prefixEnd(name: string): number {
+  const colon = name.indexOf(':');
+  return colon > 0 && colon < name.length - 1 && name.indexOf(':', colon + 1) < 0 ? colon : -1;
+}
+
+// Element and attribute names repeat endlessly in a stream; a direct-mapped cache, looked up by a hash
+// computed while scanning the name, returns the same string for each without slicing the input.
+const CACHE_BITS = 11;
+const cache: (string | undefined)[] = new Array<string | undefined>(1 << CACHE_BITS).fill(undefined);
+
+export const hashStep = (h: number, c: number): number => (Math.imul(h, 31) + c) | 0;
+const slot = (h: number): number => Math.imul(h, 0x9e3779b1) >>> (32 - CACHE_BITS);
+
+/** The name in s[start, end), whose scan hash is h, as a cached string. ASCII names only. */
+export function internName(s: string, start: number, end: number, h: number): string {
+  const i = slot(h);
+  const hit = cache[i];
+  if (hit !== undefined && hit.length === end - start && s.startsWith(hit, start)) return hit;
+  const name = detach(s.slice(start, end));
+  cache[i] = name;
+  return name;
+}
+
+// A slice of 13+ characters is a view that would keep the whole input chunk alive from the cache;
+// using it as a property key gives the internalized (copied, deduplicated) string instead.
+function detach(s: string): string {
+  const o: Record<string, number> = {};
+  o[s] = 0;
+  return Object.keys(o)[0]!;
+}
+
+function nameHash(name: string): number {
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h = hashStep(h, name.charCodeAt(i));
+  return h;
+}
+
+// Seeded with what QuickBlox clients send all day, so even the first stanzas hit.
+for (const name of [
+  'message', 'body', 'presence', 'iq', 'show', 'status', 'priority', 'extraParams', 'save_to_history', 'date_sent',
+  'dialog_id', 'attachment', 'markable', 'received', 'displayed', 'thread', 'subject', 'query', 'item', 'ping',
+  'enable', 'x', 'c', 'delay', 'error', 'stream:stream', 'stream:features', 'auth', 'response', 'bind', 'session',
+  'resource', 'r', 'a', 'composing', 'paused', 'to', 'from', 'id', 'type', 'xmlns', 'xml:lang', 'version', 'name',
+  'url', 'jid', 'stamp', 'mechanism', 'h', 'node', 'ver', 'hash', 'affiliation', 'role', 'nick', 'code', 'size',
+  'xmlns:stream', 'subscription', 'ask', 'resume', 'previd', 'with', 'start', 'end', 'uid', 'content-type',
+]) cache[slot(nameHash(name))] = name;
+
+const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** Whether a code point may appear in an XML 1.0 document. */
+export function isXmlChar(cp: number): boolean {
+  return cp >= 0x20 ? cp <= 0xd7ff || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff) : cp === 0x09 || cp === 0x0a || cp === 0x0d;
+}
+
+/** The text of an entity or character reference body (between '&' and ';'), or null if it is not one. */
+function reference(ref: string): string | null {
+  if (ref.charCodeAt(0) !== 0x23) return ENTITIES[ref] ?? null; // '#'
+  const hex = ref.charCodeAt(1) === 0x78; // 'x'
+  const digits = ref.slice(hex ? 2 : 1);
+  if (digits.length === 0 || digits.length > 8 || !(hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)) return null;
+  const cp = parseInt(digits, hex ? 16 : 10);
+  return isXmlChar(cp) ? String.fromCodePoint(cp) : null;
+}
+
+/**
+ * Resolves references and applies XML's line-end normalization (CR LF and lone CR become LF); in
+ * attribute values TAB, CR and LF become spaces too (XML 1.0 §3.3.3). Null if a reference is malformed.
+ */
+export function unescapeXml(s: string, attr: boolean): string | null {
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x26) {
+      const semi = s.indexOf(';', i + 1);
+      const text = semi < 0 ? null : reference(s.slice(i + 1, semi));
+      if (text === null) return null;
+      out += s.slice(last, i) + text;
+      i = semi;
+      last = semi + 1;
+    } else if (c === 0x0d) {
+      out += s.slice(last, i) + (attr ? ' ' : '\n');
+      if (s.charCodeAt(i + 1) === 0x0a) i++;
+      last = i + 1;
+    } else if (attr && (c === 0x0a || c === 0x09)) {
+      out += s.slice(last, i) + ' ';
+      last = i + 1;
+    }
+  }
+  return last === 0 ? s : out + s.slice(last);
+}
+
+/** Characters XML forbids, in decoded text (U+FFFE/U+FFFF are valid UTF-8 but not XML characters). */
+export const FORBIDDEN_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
+
+/**
+ * Where a trailing incomplete UTF-8 sequence starts in buf (buf.length if there is none). Bytes that
+ * cannot start a sequence are left in place for the validator to refuse.
+ */
+export function utf8Cut(buf: Uint8Array): number {
+  const n = buf.length;
+  for (let i = n - 1; i >= 0 && i >= n - 3; i--) {
+    const b = buf[i]!;
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: look further back
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return n - i < need && b >= 0xc2 && b <= 0xf4 ? i : n;
+  }
+  return n;
+}
+
+/** The length of the sequence a UTF-8 lead byte starts. */
+export const utf8Length = (lead: number): number => (lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2);
+
+/** How many more bytes than UTF-16 code units buf holds (continuation bytes, less one per surrogate pair). */
+export function utf16Excess(buf: Uint8Array): number {
+  let excess = 0;
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i]!;
+    if ((b & 0xc0) === 0x80) excess++;
+    else if (b >= 0xf0) excess--;
+  }
+  return excess;
+}
