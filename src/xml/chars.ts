@@ -44,10 +44,16 @@ const slot = (h: number): number => Math.imul(h, 0x9e3779b1) >>> (32 - CACHE_BIT
 export function internName(s: string, start: number, end: number, h: number): string {
   const i = slot(h);
   const hit = cache[i];
-  if (hit !== undefined && hit.length === end - start && s.startsWith(hit, start)) return hit;
+  if (hit !== undefined && hit.length === end - start && sameChars(s, start, hit)) return hit;
   const name = detach(s.slice(start, end));
   cache[i] = name;
   return name;
+}
+
+/** Whether s continues at `start` with the characters of `name` (a loop beats startsWith for short names). */
+export function sameChars(s: string, start: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (s.charCodeAt(start + i) !== name.charCodeAt(i)) return false;
+  return true;
 }
 
 // A slice of 13+ characters is a view that would keep the whole input chunk alive from the cache;
@@ -55,7 +61,7 @@ export function internName(s: string, start: number, end: number, h: number): st
 function detach(s: string): string {
   const o: Record<string, number> = {};
   o[s] = 0;
-  return Object.keys(o)[0]!;
+  return Object.keys(o)[0] ?? s; // "__proto__" is no key
 }
 
 function nameHash(name: string): number {
@@ -74,20 +80,40 @@ for (const name of [
   'xmlns:stream', 'subscription', 'ask', 'resume', 'previd', 'with', 'start', 'end', 'uid', 'content-type',
 ]) cache[slot(nameHash(name))] = name;
 
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
 /** Whether a code point may appear in an XML 1.0 document. */
 export function isXmlChar(cp: number): boolean {
   return cp >= 0x20 ? cp <= 0xd7ff || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff) : cp === 0x09 || cp === 0x0a || cp === 0x0d;
 }
 
-/** The text of an entity or character reference body (between '&' and ';'), or null if it is not one. */
-function reference(ref: string): string | null {
-  if (ref.charCodeAt(0) !== 0x23) return ENTITIES[ref] ?? null; // '#'
-  const hex = ref.charCodeAt(1) === 0x78; // 'x'
-  const digits = ref.slice(hex ? 2 : 1);
-  if (digits.length === 0 || digits.length > 8 || !(hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)) return null;
-  const cp = parseInt(digits, hex ? 16 : 10);
+/** The text a reference s[start, end) (between '&' and ';') stands for, or null if it is not a valid one. */
+function reference(s: string, start: number, end: number): string | null {
+  const c = s.charCodeAt(start);
+  switch (end - start) {
+    case 2:
+      if (s.charCodeAt(start + 1) === 0x74) return c === 0x6c ? '<' : c === 0x67 ? '>' : null; // lt, gt
+      break;
+    case 3:
+      if (c === 0x61 && s.startsWith('amp', start)) return '&';
+      break;
+    case 4:
+      if (c === 0x71 && s.startsWith('quot', start)) return '"';
+      if (c === 0x61 && s.startsWith('apos', start)) return "'";
+      break;
+  }
+  if (c !== 0x23) return null; // '#'
+  const hex = s.charCodeAt(start + 1) === 0x78; // 'x'
+  let i = hex ? start + 2 : start + 1;
+  if (i === end) return null;
+  let cp = 0;
+  for (; i < end && cp <= 0x10ffff; i++) {
+    const d = s.charCodeAt(i);
+    let v: number;
+    if (d >= 0x30 && d <= 0x39) v = d - 0x30;
+    else if (hex && d >= 0x61 && d <= 0x66) v = d - 0x57;
+    else if (hex && d >= 0x41 && d <= 0x46) v = d - 0x37;
+    else return null;
+    cp = cp * (hex ? 16 : 10) + v;
+  }
   return isXmlChar(cp) ? String.fromCodePoint(cp) : null;
 }
 
@@ -96,13 +122,30 @@ function reference(ref: string): string | null {
  * attribute values TAB, CR and LF become spaces too (XML 1.0 §3.3.3). Null if a reference is malformed.
  */
 export function unescapeXml(s: string, attr: boolean): string | null {
+  if (s.indexOf('\r') >= 0 || (attr && (s.indexOf('\n') >= 0 || s.indexOf('\t') >= 0))) return normalizeAndUnescape(s, attr);
+  let amp = s.indexOf('&');
+  if (amp < 0) return s;
+  let out = '';
+  let last = 0;
+  do {
+    const semi = s.indexOf(';', amp + 1);
+    const text = semi < 0 ? null : reference(s, amp + 1, semi);
+    if (text === null) return null;
+    out += s.slice(last, amp) + text;
+    last = semi + 1;
+    amp = s.indexOf('&', last);
+  } while (amp >= 0);
+  return out + s.slice(last);
+}
+
+function normalizeAndUnescape(s: string, attr: boolean): string | null {
   let out = '';
   let last = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x26) {
       const semi = s.indexOf(';', i + 1);
-      const text = semi < 0 ? null : reference(s.slice(i + 1, semi));
+      const text = semi < 0 ? null : reference(s, i + 1, semi);
       if (text === null) return null;
       out += s.slice(last, i) + text;
       i = semi;
@@ -116,7 +159,7 @@ export function unescapeXml(s: string, attr: boolean): string | null {
       last = i + 1;
     }
   }
-  return last === 0 ? s : out + s.slice(last);
+  return out + s.slice(last);
 }
 
 /** Characters XML forbids, in decoded text (U+FFFE/U+FFFF are valid UTF-8 but not XML characters). */

@@ -21,6 +21,7 @@ import {
   NAME_HIGH,
   NAME_START,
   prefixEnd,
+  sameChars,
   unescapeXml,
   utf16Excess,
   utf8Cut,
@@ -66,6 +67,7 @@ const RSQB = 0x5d;
 // Bytes that send text or an attribute value down the slow path: controls (including TAB/LF/CR, which
 // attribute values normalize), '&', ']' (for "]]>") and anything non-ASCII.
 const SPECIAL = /[\x00-\x1f&\]\x80-\xff]/g;
+const HIGH = /[\x80-\xff]/g;
 
 // What kind of token was cut off by the end of the input.
 const NONE = 0;
@@ -77,6 +79,19 @@ const XML_DECL = 5;
 const UNKNOWN = 6; // too short to tell ("<", "<!", "<![CDA"...): reparsed together with the next chunk
 
 const ABORT = Symbol('abort');
+
+// The first attribute names of the tag being parsed: comparing a few strings finds duplicates faster
+// than probing the attribute object, whose shape differs from tag to tag.
+const SEEN = 8;
+const seen: string[] = new Array<string>(SEEN).fill('');
+
+// Buffer's own decoders, without toString()'s argument handling: called for every chunk and many tokens.
+declare module 'node:buffer' {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string;
+    utf8Slice(start: number, end: number): string;
+  }
+}
 const EMPTY = Buffer.alloc(0);
 
 export class StreamParser {
@@ -103,6 +118,7 @@ export class StreamParser {
   private bytes: Buffer = EMPTY;
   private base = 0;
   private special = -1; // offset of the next SPECIAL byte in s at or after the last query
+  private high = -1; // the same for non-ASCII bytes
 
   // The token cut off at the end of the input, kept as bytes until a chunk brings its end.
   private pending = NONE;
@@ -215,7 +231,7 @@ export class StreamParser {
   }
 
   private feed(bytes: Buffer): void {
-    const s = bytes.toString('latin1');
+    const s = bytes.latin1Slice(0, bytes.length);
     const base = this.received;
     this.received += bytes.length;
     let from = 0;
@@ -229,12 +245,12 @@ export class StreamParser {
       if (this.pending === UNKNOWN) {
         const joined = Buffer.concat([...this.pieces, bytes]);
         this.clearPending();
-        this.parse(joined, joined.toString('latin1'), start, 0, false);
+        this.parse(joined, joined.latin1Slice(0, joined.length), start, 0, false);
         return;
       }
       const token = Buffer.concat([...this.pieces, bytes.subarray(0, end)]);
       this.clearPending();
-      this.parse(token, token.toString('latin1'), start, 0, true);
+      this.parse(token, token.latin1Slice(0, token.length), start, 0, true);
       from = end;
     }
     this.parse(bytes, s, base, from, false);
@@ -264,7 +280,7 @@ export class StreamParser {
   private parse(bytes: Buffer, s: string, base: number, i: number, final: boolean): void {
     this.bytes = bytes;
     this.base = base;
-    this.special = -1;
+    this.special = this.high = -1;
     const n = s.length;
     let lt = s.indexOf('<', i);
     for (;;) {
@@ -396,7 +412,7 @@ export class StreamParser {
   /** The name just scanned in s[start, end). */
   private name(s: string, start: number, end: number): string {
     if ((this.nameFlags & NAME_HIGH) === 0) return internName(s, start, end, this.nameHash);
-    const name = this.bytes.toString('utf8', start, end);
+    const name = this.bytes.utf8Slice(start, end);
     this.excess += end - start - name.length;
     if (!isUnicodeName(name)) this.abort('not-well-formed', `invalid name "${name}"`);
     return name;
@@ -445,9 +461,13 @@ export class StreamParser {
       const close = s.indexOf(quote === QUOT ? '"' : "'", i + 1);
       if (close < 0 || close >= limit) return this.more(s, limit, START_TAG);
       const value = this.specialAt(s, i + 1) < close ? this.decodeValue(s, i + 1, close) : s.slice(i + 1, close);
-      if (attrs[key] !== undefined && Object.hasOwn(attrs, key)) this.abort('not-well-formed', `duplicate attribute ${key}`);
+      if (count < SEEN) {
+        for (let j = 0; j < count; j++) if (seen[j] === key) this.abort('not-well-formed', `duplicate attribute ${key}`);
+        seen[count] = key;
+      } else if (attrs[key] !== undefined && Object.hasOwn(attrs, key)) this.abort('not-well-formed', `duplicate attribute ${key}`);
       if (++count > this.limits.maxAttributes) this.abort('policy-violation', `more than ${this.limits.maxAttributes} attributes on <${name}>`);
-      attrs[key] = value;
+      if (key !== '__proto__') attrs[key] = value;
+      else Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
       i = close + 1;
     }
     const el = new Element(name, attrs);
@@ -456,7 +476,7 @@ export class StreamParser {
       if (depth - 1 > this.limits.maxDepth) this.abort('policy-violation', `elements nested deeper than ${this.limits.maxDepth}`);
       const parent = this.current!;
       el.parent = parent;
-      parent.children.push(el);
+      append(parent, el);
       if (prefixed) this.bindPrefixes(el);
       if (!selfClosing) {
         this.current = el;
@@ -560,7 +580,7 @@ export class StreamParser {
     const open = el ? el.name : this.depth === 1 && !this.framed ? this.rootName : null;
     if (open === null) this.abort('not-well-formed', 'unexpected end tag');
     const start = lt + 2;
-    if (!(gt - start === open.length && s.startsWith(open, start)) && this.endTagName(s, start, gt) !== open) {
+    if (!(gt - start === open.length && sameChars(s, start, open)) && this.endTagName(s, start, gt) !== open) {
       this.abort('not-well-formed', `</${open}> expected`);
     }
     if (el === null) this.closeRoot();
@@ -624,10 +644,20 @@ export class StreamParser {
     return at;
   }
 
+  /** Offset of the next non-ASCII byte at or after `from` (s.length if none). Queries only move forward. */
+  private highAt(s: string, from: number): number {
+    let at = this.high;
+    if (at < from) {
+      HIGH.lastIndex = from;
+      at = this.high = HIGH.test(s) ? HIGH.lastIndex - 1 : s.length;
+    }
+    return at;
+  }
+
   private text(s: string, start: number, end: number): void {
     const el = this.current;
     if (el === null) return this.outsideText(s, start, end);
-    el.children.push(this.specialAt(s, start) < end ? this.decodeText(s, start, end) : s.slice(start, end));
+    append(el, this.specialAt(s, start) < end ? this.decodeText(s, start, end) : s.slice(start, end));
   }
 
   /** Text between stanzas, or before/after the stream root: only whitespace. */
@@ -644,13 +674,16 @@ export class StreamParser {
     const el = this.current;
     if (el === null) return this.outsideText(s, start, end);
     const text = this.decode(s, start, end);
-    el.children.push(text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n'));
+    append(el, text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n'));
   }
 
   /** s[start, end) decoded from UTF-8 and checked for characters XML does not allow. */
   private decode(s: string, start: number, end: number): string {
-    const text = this.bytes.toString('utf8', start, end);
-    this.excess += end - start - text.length;
+    let text: string;
+    if (this.highAt(s, start) < end) {
+      text = this.bytes.utf8Slice(start, end);
+      this.excess += end - start - text.length;
+    } else text = s.slice(start, end);
     if (FORBIDDEN_CHAR.test(text)) this.abort('not-well-formed', 'character not allowed in XML');
     return text;
   }
@@ -668,6 +701,12 @@ export class StreamParser {
     if (value === null) this.abort('not-well-formed', 'undefined or malformed entity reference');
     return value;
   }
+}
+
+/** Adds a parsed child. Most elements get one; a literal holds it exactly, where push() would reserve 17 slots. */
+function append(el: Element, child: Element | string): void {
+  if (el.children.length === 0) el.children = [child];
+  else el.children.push(child);
 }
 
 /** Parses one complete element from a string (e.g. a stanza kept in storage); null if it is not one. */
