@@ -4,10 +4,11 @@
 // complete element and <open/>/<close/> take the place of the stream header and footer.
 //
 // How it is fast: each chunk is viewed as a latin1 string of its bytes (one char per byte, so string
-// indexes are byte offsets and all markup is ASCII), markup is found with indexOf, names come from an
-// intern cache, and only text or attribute values that contain '&', control characters, ']' or non-ASCII
-// bytes take a slow path (UTF-8 decoding, reference resolution, checks). A token cut off by the end of a
-// chunk is kept as bytes; later chunks are only scanned for its end, then it is parsed once, whole.
+// indexes are byte offsets and all markup is ASCII). One pass of table lookups finds where each name,
+// value or text ends and whether it needs more than a slice: only values and text with '&', control
+// characters, ']' or non-ASCII bytes are decoded (UTF-8, references, normalization, checks). Names come
+// from an intern cache. A token cut off by the end of a chunk is kept as bytes; later chunks are only
+// scanned for its end, then it is parsed once, whole.
 import { isUtf8 } from 'node:buffer';
 import { Element, type Attrs } from './element.js';
 import {
@@ -64,10 +65,18 @@ const QUOT = 0x22;
 const APOS = 0x27;
 const RSQB = 0x5d;
 
-// Bytes that send text or an attribute value down the slow path: controls (including TAB/LF/CR, which
-// attribute values normalize), '&', ']' (for "]]>") and anything non-ASCII.
-const SPECIAL = /[\x00-\x1f&\]\x80-\xff]/g;
-const HIGH = /[\x80-\xff]/g;
+// Byte classes for text and attribute values, as flags OR-ed over a whole run.
+const STOP = 1; // '<': the end of text, an error in a value
+const ESCAPE = 2; // references, line ends and whitespace to normalize, characters to refuse, "]]>"
+const UTF8 = 4; // part of a multi-byte character: the run must be decoded
+
+const TEXT_CLASS = new Uint8Array(256);
+const VALUE_CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const cls = c === LT ? STOP : c >= 0x80 ? UTF8 : c === 0x26 || c < 0x20 ? ESCAPE : 0;
+  VALUE_CLASS[c] = cls;
+  TEXT_CLASS[c] = c === RSQB ? ESCAPE : c === 0x09 || c === 0x0a ? 0 : cls;
+}
 
 // What kind of token was cut off by the end of the input.
 const NONE = 0;
@@ -117,8 +126,6 @@ export class StreamParser {
   // The input being parsed: `bytes`, seen as a latin1 string s whose s[0] is at stream offset `base`.
   private bytes: Buffer = EMPTY;
   private base = 0;
-  private special = -1; // offset of the next SPECIAL byte in s at or after the last query
-  private high = -1; // the same for non-ASCII bytes
 
   // The token cut off at the end of the input, kept as bytes until a chunk brings its end.
   private pending = NONE;
@@ -280,29 +287,35 @@ export class StreamParser {
   private parse(bytes: Buffer, s: string, base: number, i: number, final: boolean): void {
     this.bytes = bytes;
     this.base = base;
-    this.special = this.high = -1;
     const n = s.length;
-    let lt = s.indexOf('<', i);
-    for (;;) {
-      if (lt < 0) lt = n;
-      if (lt > i) {
-        if (lt === n && !final && this.current !== null) {
+    // Loops read bytes from the Buffer: a typed array load is cheaper than charCodeAt, which has to
+    // dispatch on the string's representation; the latin1 string s is used for slicing.
+    const b = bytes;
+    while (i < n) {
+      if (b[i] !== LT) {
+        let flags = 0;
+        let end = i;
+        for (; end < n; end++) {
+          const k = TEXT_CLASS[b[end]!]!;
+          if (k !== 0) {
+            if (k === STOP) break;
+            flags |= k;
+          }
+        }
+        if (end === n && !final && this.current !== null) {
           this.needKind = TEXT;
           return this.suspend(s, i);
         }
-        this.text(s, i, lt);
+        this.text(s, i, end, flags);
+        i = end;
+        if (i === n) return;
       }
-      if (lt === n) return;
-      // Markup runs to the next '<' at most (CDATA aside), which is also where the text after it ends.
-      let next = s.indexOf('<', lt + 1);
-      if (next < 0) next = n;
-      const end = this.markup(s, lt, next);
+      const end = this.markup(s, b, i);
       if (end < 0) {
         if (final) this.abort('not-well-formed', 'unterminated markup');
-        return this.suspend(s, lt);
+        return this.suspend(s, i);
       }
       i = end;
-      lt = next >= end ? next : s.indexOf('<', end);
     }
   }
 
@@ -373,32 +386,31 @@ export class StreamParser {
     return -1;
   }
 
-  /** Marks the token as cut off by the end of the input (-1), or refuses it if a '<' cut it off. */
-  private more(s: string, limit: number, kind: number): number {
-    if (limit < s.length) this.abort('not-well-formed', "unexpected '<'");
+  /** Marks the token as cut off by the end of the input. */
+  private more(kind: number): number {
     this.needKind = kind;
     return -1;
   }
 
   /** Parses the markup at s[lt] === '<'; returns where it ends, or -1 if the input ends first. */
-  private markup(s: string, lt: number, limit: number): number {
-    if (lt + 1 >= limit) return this.more(s, limit, UNKNOWN);
-    const c = s.charCodeAt(lt + 1);
-    if (c === SLASH) return this.endTag(s, lt, limit);
+  private markup(s: string, b: Buffer, lt: number): number {
+    if (lt + 1 >= s.length) return this.more(UNKNOWN);
+    const c = b[lt + 1];
+    if (c === SLASH) return this.endTag(s, lt);
     if (c === BANG) return this.declaration(s, lt);
     if (c === QUESTION) return this.processingInstruction(s, lt);
-    return this.startTag(s, lt, limit);
+    return this.startTag(s, b, lt);
   }
 
   /** Scans a name from s[i]; returns its end (i itself if s[i] cannot start a name). Sets nameHash/nameFlags. */
-  private scanName(s: string, i: number, limit: number): number {
+  private scanName(b: Buffer, i: number, limit: number): number {
     if (i >= limit) return i;
-    let c = s.charCodeAt(i);
+    let c = b[i]!;
     let flags = NAME_CLASS[c]!;
     if ((flags & NAME_START) === 0) return i;
     let h = c;
     for (i++; i < limit; i++) {
-      c = s.charCodeAt(i);
+      c = b[i]!;
       const k = NAME_CLASS[c]!;
       if (k === 0) break;
       h = hashStep(h, c);
@@ -418,10 +430,11 @@ export class StreamParser {
     return name;
   }
 
-  private startTag(s: string, lt: number, limit: number): number {
-    let i = this.scanName(s, lt + 1, limit);
+  private startTag(s: string, b: Buffer, lt: number): number {
+    const n = s.length;
+    let i = this.scanName(b, lt + 1, n);
     if (i === lt + 1) this.abort('not-well-formed', 'invalid element name');
-    if (i >= limit) return this.more(s, limit, START_TAG);
+    if (i >= n) return this.more(START_TAG);
     let prefixed = this.nameFlags & NAME_COLON;
     const name = this.name(s, lt + 1, i);
     const attrs: Attrs = {};
@@ -429,38 +442,46 @@ export class StreamParser {
     let selfClosing = false;
     for (;;) {
       const space = i;
-      while (i < limit && isSpace(s.charCodeAt(i))) i++;
-      if (i >= limit) return this.more(s, limit, START_TAG);
-      const c = s.charCodeAt(i);
+      while (i < n && isSpace(b[i]!)) i++;
+      if (i >= n) return this.more(START_TAG);
+      const c = b[i];
       if (c === GT) {
         i++;
         break;
       }
       if (c === SLASH) {
-        if (i + 1 >= limit) return this.more(s, limit, START_TAG);
-        if (s.charCodeAt(i + 1) !== GT) this.abort('not-well-formed', "expected '>' after '/'");
+        if (i + 1 >= n) return this.more(START_TAG);
+        if (b[i + 1] !== GT) this.abort('not-well-formed', "expected '>' after '/'");
         i += 2;
         selfClosing = true;
         break;
       }
       if (i === space) this.abort('not-well-formed', 'attributes must be separated by whitespace');
-      const nameEnd = this.scanName(s, i, limit);
+      const nameEnd = this.scanName(b, i, n);
       if (nameEnd === i) this.abort('not-well-formed', `invalid attribute name in <${name}>`);
-      if (nameEnd >= limit) return this.more(s, limit, START_TAG);
+      if (nameEnd >= n) return this.more(START_TAG);
       prefixed |= this.nameFlags & NAME_COLON;
       const key = this.name(s, i, nameEnd);
       i = nameEnd;
-      while (i < limit && isSpace(s.charCodeAt(i))) i++;
-      if (i + 1 >= limit) return this.more(s, limit, START_TAG);
-      if (s.charCodeAt(i) !== EQUALS) this.abort('not-well-formed', `expected '=' after ${key}`);
+      while (i < n && isSpace(b[i]!)) i++;
+      if (i + 1 >= n) return this.more(START_TAG);
+      if (b[i] !== EQUALS) this.abort('not-well-formed', `expected '=' after ${key}`);
       i++;
-      while (i < limit && isSpace(s.charCodeAt(i))) i++;
-      if (i >= limit) return this.more(s, limit, START_TAG);
-      const quote = s.charCodeAt(i);
+      while (i < n && isSpace(b[i]!)) i++;
+      if (i >= n) return this.more(START_TAG);
+      const quote = b[i];
       if (quote !== QUOT && quote !== APOS) this.abort('not-well-formed', `unquoted value for ${key}`);
-      const close = s.indexOf(quote === QUOT ? '"' : "'", i + 1);
-      if (close < 0 || close >= limit) return this.more(s, limit, START_TAG);
-      const value = this.specialAt(s, i + 1) < close ? this.decodeValue(s, i + 1, close) : s.slice(i + 1, close);
+      const start = ++i;
+      let flags = 0;
+      for (; i < n; i++) {
+        const v = b[i]!;
+        if (v === quote) break;
+        flags |= VALUE_CLASS[v]!;
+      }
+      if (flags & STOP) this.abort('not-well-formed', "'<' in an attribute value");
+      if (i >= n) return this.more(START_TAG);
+      const value = flags === 0 ? s.slice(start, i) : this.decodeValue(s, start, i, flags);
+      i++;
       if (count < SEEN) {
         for (let j = 0; j < count; j++) if (seen[j] === key) this.abort('not-well-formed', `duplicate attribute ${key}`);
         seen[count] = key;
@@ -468,7 +489,6 @@ export class StreamParser {
       if (++count > this.limits.maxAttributes) this.abort('policy-violation', `more than ${this.limits.maxAttributes} attributes on <${name}>`);
       if (key !== '__proto__') attrs[key] = value;
       else Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
-      i = close + 1;
     }
     const el = new Element(name, attrs);
     const depth = this.depth;
@@ -573,9 +593,9 @@ export class StreamParser {
     this.stanza!.attrs[key] = uri;
   }
 
-  private endTag(s: string, lt: number, limit: number): number {
+  private endTag(s: string, lt: number): number {
     const gt = s.indexOf('>', lt + 2);
-    if (gt < 0 || gt >= limit) return this.more(s, limit, END_TAG);
+    if (gt < 0) return this.more(END_TAG);
     const el = this.current;
     const open = el ? el.name : this.depth === 1 && !this.framed ? this.rootName : null;
     if (open === null) this.abort('not-well-formed', 'unexpected end tag');
@@ -594,7 +614,7 @@ export class StreamParser {
 
   /** The name in an end tag s[start, gt), allowing whitespace before '>'; null if malformed. */
   private endTagName(s: string, start: number, gt: number): string | null {
-    const end = this.scanName(s, start, gt);
+    const end = this.scanName(this.bytes, start, gt);
     if (end === start) return null;
     for (let i = end; i < gt; i++) if (!isSpace(s.charCodeAt(i))) return null;
     return this.name(s, start, end);
@@ -603,17 +623,17 @@ export class StreamParser {
   /** "<!": CDATA sections are text; comments and DTDs are refused. */
   private declaration(s: string, lt: number): number {
     const n = s.length;
-    if (lt + 2 >= n) return this.more(s, n, UNKNOWN);
+    if (lt + 2 >= n) return this.more(UNKNOWN);
     const c = s.charCodeAt(lt + 2);
     if (c === 0x2d) this.abort('restricted-xml', 'comments are not allowed in XMPP');
     if (c === 0x44) this.abort('restricted-xml', 'DTDs are not allowed in XMPP');
     const open = '<![CDATA[';
     for (let k = 2; k < open.length; k++) {
-      if (lt + k >= n) return this.more(s, n, UNKNOWN);
+      if (lt + k >= n) return this.more(UNKNOWN);
       if (s.charCodeAt(lt + k) !== open.charCodeAt(k)) this.abort('not-well-formed', "unexpected '<!'");
     }
     const close = s.indexOf(']]>', lt + open.length);
-    if (close < 0) return this.more(s, n, CDATA);
+    if (close < 0) return this.more(CDATA);
     this.cdata(s, lt + open.length, close);
     return close + 3;
   }
@@ -623,41 +643,21 @@ export class StreamParser {
     const n = s.length;
     const open = '<?xml';
     for (let k = 2; k < open.length; k++) {
-      if (lt + k >= n) return this.more(s, n, UNKNOWN);
+      if (lt + k >= n) return this.more(UNKNOWN);
       if (s.charCodeAt(lt + k) !== open.charCodeAt(k)) this.abort('restricted-xml', 'processing instructions are not allowed in XMPP');
     }
-    if (lt + 5 >= n) return this.more(s, n, UNKNOWN);
+    if (lt + 5 >= n) return this.more(UNKNOWN);
     if (!isSpace(s.charCodeAt(lt + 5))) this.abort('restricted-xml', 'processing instructions are not allowed in XMPP');
     if (this.framed || this.base + lt !== 0) this.abort('not-well-formed', 'the XML declaration is only allowed at the start of the stream');
     const close = s.indexOf('?>', lt + 6);
-    if (close < 0) return this.more(s, n, XML_DECL);
+    if (close < 0) return this.more(XML_DECL);
     return close + 2;
   }
 
-  /** Offset of the next SPECIAL byte at or after `from` (s.length if none). Queries only move forward. */
-  private specialAt(s: string, from: number): number {
-    let at = this.special;
-    if (at < from) {
-      SPECIAL.lastIndex = from;
-      at = this.special = SPECIAL.test(s) ? SPECIAL.lastIndex - 1 : s.length;
-    }
-    return at;
-  }
-
-  /** Offset of the next non-ASCII byte at or after `from` (s.length if none). Queries only move forward. */
-  private highAt(s: string, from: number): number {
-    let at = this.high;
-    if (at < from) {
-      HIGH.lastIndex = from;
-      at = this.high = HIGH.test(s) ? HIGH.lastIndex - 1 : s.length;
-    }
-    return at;
-  }
-
-  private text(s: string, start: number, end: number): void {
+  private text(s: string, start: number, end: number, flags: number): void {
     const el = this.current;
     if (el === null) return this.outsideText(s, start, end);
-    append(el, this.specialAt(s, start) < end ? this.decodeText(s, start, end) : s.slice(start, end));
+    append(el, flags === 0 ? s.slice(start, end) : this.decodeText(s, start, end, flags));
   }
 
   /** Text between stanzas, or before/after the stream root: only whitespace. */
@@ -673,31 +673,36 @@ export class StreamParser {
   private cdata(s: string, start: number, end: number): void {
     const el = this.current;
     if (el === null) return this.outsideText(s, start, end);
-    const text = this.decode(s, start, end);
+    const text = this.decode(s, start, end, UTF8 | ESCAPE);
     append(el, text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n'));
   }
 
-  /** s[start, end) decoded from UTF-8 and checked for characters XML does not allow. */
-  private decode(s: string, start: number, end: number): string {
-    let text: string;
-    if (this.highAt(s, start) < end) {
-      text = this.bytes.utf8Slice(start, end);
-      this.excess += end - start - text.length;
-    } else text = s.slice(start, end);
+  /** s[start, end) decoded from UTF-8 if `flags` has UTF8, and checked for characters XML does not allow. */
+  private decode(s: string, start: number, end: number, flags: number): string {
+    if ((flags & UTF8) === 0) {
+      const text = s.slice(start, end);
+      if (FORBIDDEN_CHAR.test(text)) this.abort('not-well-formed', 'character not allowed in XML');
+      return text;
+    }
+    const text = this.bytes.utf8Slice(start, end);
+    this.excess += end - start - text.length;
     if (FORBIDDEN_CHAR.test(text)) this.abort('not-well-formed', 'character not allowed in XML');
     return text;
   }
 
-  private decodeText(s: string, start: number, end: number): string {
-    const raw = this.decode(s, start, end);
+  private decodeText(s: string, start: number, end: number, flags: number): string {
+    const raw = this.decode(s, start, end, flags);
+    if ((flags & ESCAPE) === 0) return raw;
     if (raw.indexOf(']]>') >= 0) this.abort('not-well-formed', "']]>' in text");
     const text = unescapeXml(raw, false);
     if (text === null) this.abort('not-well-formed', 'undefined or malformed entity reference');
     return text;
   }
 
-  private decodeValue(s: string, start: number, end: number): string {
-    const value = unescapeXml(this.decode(s, start, end), true);
+  private decodeValue(s: string, start: number, end: number, flags: number): string {
+    const raw = this.decode(s, start, end, flags);
+    if ((flags & ESCAPE) === 0) return raw;
+    const value = unescapeXml(raw, true);
     if (value === null) this.abort('not-well-formed', 'undefined or malformed entity reference');
     return value;
   }
