@@ -2,6 +2,15 @@
 // entity/character reference decoding and UTF-8 chunk bookkeeping. The parser scans input as a latin1
 // string of the raw bytes (one char per byte), so every table here is indexed by a byte value.
 
+// Buffer's own decoders, without toString()'s argument handling: called for every chunk and many tokens.
+declare module 'node:buffer' {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string;
+    utf8Slice(start: number, end: number): string;
+    ucs2Slice(start: number, end: number): string;
+  }
+}
+
 // Name character classes, as bit flags so one OR over a name says what slow checks it needs.
 export const NAME_CHAR = 1;
 export const NAME_START = 2;
@@ -162,6 +171,112 @@ function normalizeAndUnescape(s: string, attr: boolean): string | null {
   return out + s.slice(last);
 }
 
+// Slow-path decoding writes UTF-16 code units here in JS and turns them into a string with one native
+// copy, which beats decoding UTF-8 natively and then resolving references on the result.
+const SCRATCH_UNITS = 16384;
+const scratchBytes = Buffer.allocUnsafeSlow(2 * SCRATCH_UNITS);
+const scratch = new Uint16Array(scratchBytes.buffer, scratchBytes.byteOffset, SCRATCH_UNITS);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1; // what ucs2Slice reads
+
+/** Why the last decodeRun returned null. */
+export let decodeError = '';
+/** How many more bytes than UTF-16 code units the last decodeRun read (the size limit counts code units). */
+export let decodedExcess = 0;
+
+const fail = (why: string): null => ((decodeError = why), null);
+
+/**
+ * Decodes the UTF-8 bytes b[start, end) of text or, with `attr`, of an attribute value: resolves
+ * references, normalizes line ends (and attribute whitespace) and refuses what XML does not allow,
+ * "]]>" in text included. Null on error, with decodeError saying why. The bytes are valid UTF-8.
+ */
+export function decodeRun(b: Buffer, start: number, end: number, attr: boolean): string | null {
+  if (end - start > SCRATCH_UNITS || !LITTLE_ENDIAN) return decodeLongRun(b, start, end, attr);
+  const out = scratch;
+  let k = 0;
+  let excess = 0;
+  for (let i = start; i < end; i++) {
+    let c = b[i]!;
+    if (c < 0x80) {
+      if (c === 0x26) {
+        const semi = b.indexOf(0x3b, i + 1);
+        const cp = semi < 0 || semi >= end ? -1 : referencedChar(b, i + 1, semi);
+        if (cp < 0) return fail('undefined or malformed entity reference');
+        i = semi;
+        if (cp > 0xffff) {
+          out[k++] = 0xd800 | ((cp - 0x10000) >> 10);
+          c = 0xdc00 | (cp & 0x3ff);
+        } else c = cp;
+      } else if (c < 0x20) {
+        if (c === 0x0d) {
+          if (b[i + 1] === 0x0a && i + 1 < end) i++;
+          c = attr ? 0x20 : 0x0a;
+        } else if (c === 0x0a || c === 0x09) {
+          if (attr) c = 0x20;
+        } else return fail('character not allowed in XML');
+      } else if (c === 0x5d && !attr && b[i + 1] === 0x5d && b[i + 2] === 0x3e && i + 2 < end) return fail("']]>' in text");
+    } else if (c < 0xe0) {
+      c = ((c & 0x1f) << 6) | (b[++i]! & 0x3f);
+      excess += 1;
+    } else if (c < 0xf0) {
+      c = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
+      i += 2;
+      excess += 2;
+      if (c >= 0xfffe) return fail('character not allowed in XML');
+    } else {
+      c = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
+      i += 3;
+      excess += 2;
+      out[k++] = 0xd800 | (c >> 10);
+      c = 0xdc00 | (c & 0x3ff);
+    }
+    out[k++] = c;
+  }
+  decodedExcess = excess;
+  return scratchBytes.ucs2Slice(0, 2 * k);
+}
+
+/** decodeRun for runs longer than the scratch space: native UTF-8 decoding, then string passes. */
+function decodeLongRun(b: Buffer, start: number, end: number, attr: boolean): string | null {
+  const raw = b.toString('utf8', start, end);
+  decodedExcess = end - start - raw.length;
+  if (FORBIDDEN_CHAR.test(raw)) return fail('character not allowed in XML');
+  if (!attr && raw.indexOf(']]>') >= 0) return fail("']]>' in text");
+  return unescapeXml(raw, attr) ?? fail('undefined or malformed entity reference');
+}
+
+/** The code point a reference b[start, end) (between '&' and ';') stands for, or -1. */
+function referencedChar(b: Buffer, start: number, end: number): number {
+  const c = b[start]!;
+  switch (end - start) {
+    case 2:
+      if (b[start + 1] === 0x74) return c === 0x6c ? 0x3c : c === 0x67 ? 0x3e : -1; // lt, gt
+      break;
+    case 3:
+      if (c === 0x61 && b[start + 1] === 0x6d && b[start + 2] === 0x70) return 0x26; // amp
+      break;
+    case 4:
+      if (c === 0x71 && b[start + 1] === 0x75 && b[start + 2] === 0x6f && b[start + 3] === 0x74) return 0x22; // quot
+      if (c === 0x61 && b[start + 1] === 0x70 && b[start + 2] === 0x6f && b[start + 3] === 0x73) return 0x27; // apos
+      break;
+  }
+  if (c !== 0x23) return -1; // '#'
+  const hex = b[start + 1] === 0x78; // 'x'
+  let i = hex ? start + 2 : start + 1;
+  if (i === end) return -1;
+  let cp = 0;
+  for (; i < end && cp <= 0x10ffff; i++) {
+    const d = b[i]!;
+    let v: number;
+    if (d >= 0x30 && d <= 0x39) v = d - 0x30;
+    else if (hex && d >= 0x61 && d <= 0x66) v = d - 0x57;
+    else if (hex && d >= 0x41 && d <= 0x46) v = d - 0x37;
+    else return -1;
+    cp = cp * (hex ? 16 : 10) + v;
+  }
+  return isXmlChar(cp) ? cp : -1;
+}
+
 /** Characters XML forbids, in decoded text (U+FFFE/U+FFFF are valid UTF-8 but not XML characters). */
 export const FORBIDDEN_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 
@@ -178,6 +293,14 @@ export function utf8Cut(buf: Uint8Array): number {
     return n - i < need && b >= 0xc2 && b <= 0xf4 ? i : n;
   }
   return n;
+}
+
+/** Decodes a CDATA section's bytes: UTF-8 and line ends only. Null if it holds a forbidden character. */
+export function decodeCData(b: Buffer, start: number, end: number): string | null {
+  const text = b.toString('utf8', start, end);
+  decodedExcess = end - start - text.length;
+  if (FORBIDDEN_CHAR.test(text)) return fail('character not allowed in XML');
+  return text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n');
 }
 
 /** The length of the sequence a UTF-8 lead byte starts. */

@@ -113,6 +113,17 @@ describe('StreamParser: values and text', () => {
     assert.equal(el.getChild('b')!.text(), '1\n2\n3\n4\r');
   });
 
+  it('decodes long text and values (past the scratch space) the same way', () => {
+    const unit = 'é&amp;😀\r\n&#x41;\t';
+    const long = unit.repeat(4000); // ~60 KB
+    const el = parseElement(`<a v="${long}">${long}</a>`)!;
+    assert.equal(el.text(), 'é&😀\nA\t'.repeat(4000));
+    assert.equal(el.attrs.v, 'é&😀 A '.repeat(4000));
+    assert.equal(parseElement(`<a>${long}]]>${long}</a>`), null);
+    assert.equal(parseElement(`<a>${long}\u0001</a>`), null);
+    assert.equal(parseElement(`<a v="${long}&bad;"/>`), null);
+  });
+
   it('treats CDATA as text, including "<", "&" and "]]" inside', () => {
     const el = body('<b>a<![CDATA[<x> & ]] ]>]]>b<![CDATA[]]></b>');
     assert.equal(el.getChild('b')!.text(), 'a<x> & ]] ]>b');

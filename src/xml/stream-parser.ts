@@ -12,7 +12,10 @@
 import { isUtf8 } from 'node:buffer';
 import { Element, type Attrs } from './element.js';
 import {
-  FORBIDDEN_CHAR,
+  decodeCData,
+  decodedExcess,
+  decodeError,
+  decodeRun,
   hashStep,
   internName,
   isSpace,
@@ -23,7 +26,6 @@ import {
   NAME_START,
   prefixEnd,
   sameChars,
-  unescapeXml,
   utf16Excess,
   utf8Cut,
   utf8Length,
@@ -94,13 +96,6 @@ const ABORT = Symbol('abort');
 const SEEN = 8;
 const seen: string[] = new Array<string>(SEEN).fill('');
 
-// Buffer's own decoders, without toString()'s argument handling: called for every chunk and many tokens.
-declare module 'node:buffer' {
-  interface Buffer {
-    latin1Slice(start: number, end: number): string;
-    utf8Slice(start: number, end: number): string;
-  }
-}
 const EMPTY = Buffer.alloc(0);
 
 export class StreamParser {
@@ -480,7 +475,7 @@ export class StreamParser {
       }
       if (flags & STOP) this.abort('not-well-formed', "'<' in an attribute value");
       if (i >= n) return this.more(START_TAG);
-      const value = flags === 0 ? s.slice(start, i) : this.decodeValue(s, start, i, flags);
+      const value = flags === 0 ? s.slice(start, i) : this.decode(start, i, true);
       i++;
       if (count < SEEN) {
         for (let j = 0; j < count; j++) if (seen[j] === key) this.abort('not-well-formed', `duplicate attribute ${key}`);
@@ -657,7 +652,7 @@ export class StreamParser {
   private text(s: string, start: number, end: number, flags: number): void {
     const el = this.current;
     if (el === null) return this.outsideText(s, start, end);
-    append(el, flags === 0 ? s.slice(start, end) : this.decodeText(s, start, end, flags));
+    append(el, flags === 0 ? s.slice(start, end) : this.decode(start, end, false));
   }
 
   /** Text between stanzas, or before/after the stream root: only whitespace. */
@@ -673,38 +668,18 @@ export class StreamParser {
   private cdata(s: string, start: number, end: number): void {
     const el = this.current;
     if (el === null) return this.outsideText(s, start, end);
-    const text = this.decode(s, start, end, UTF8 | ESCAPE);
-    append(el, text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n'));
+    const text = decodeCData(this.bytes, start, end);
+    if (text === null) this.abort('not-well-formed', decodeError);
+    this.excess += decodedExcess;
+    append(el, text);
   }
 
-  /** s[start, end) decoded from UTF-8 if `flags` has UTF8, and checked for characters XML does not allow. */
-  private decode(s: string, start: number, end: number, flags: number): string {
-    if ((flags & UTF8) === 0) {
-      const text = s.slice(start, end);
-      if (FORBIDDEN_CHAR.test(text)) this.abort('not-well-formed', 'character not allowed in XML');
-      return text;
-    }
-    const text = this.bytes.utf8Slice(start, end);
-    this.excess += end - start - text.length;
-    if (FORBIDDEN_CHAR.test(text)) this.abort('not-well-formed', 'character not allowed in XML');
+  /** Text or an attribute value that needs more than a slice (see decodeRun). */
+  private decode(start: number, end: number, attr: boolean): string {
+    const text = decodeRun(this.bytes, start, end, attr);
+    if (text === null) this.abort('not-well-formed', decodeError);
+    this.excess += decodedExcess;
     return text;
-  }
-
-  private decodeText(s: string, start: number, end: number, flags: number): string {
-    const raw = this.decode(s, start, end, flags);
-    if ((flags & ESCAPE) === 0) return raw;
-    if (raw.indexOf(']]>') >= 0) this.abort('not-well-formed', "']]>' in text");
-    const text = unescapeXml(raw, false);
-    if (text === null) this.abort('not-well-formed', 'undefined or malformed entity reference');
-    return text;
-  }
-
-  private decodeValue(s: string, start: number, end: number, flags: number): string {
-    const raw = this.decode(s, start, end, flags);
-    if ((flags & ESCAPE) === 0) return raw;
-    const value = unescapeXml(raw, true);
-    if (value === null) this.abort('not-well-formed', 'undefined or malformed entity reference');
-    return value;
   }
 }
 
