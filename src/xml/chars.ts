@@ -42,27 +42,38 @@ export function prefixEnd(name: string): number {
 }
 
 // Element and attribute names repeat endlessly in a stream; a direct-mapped cache, looked up by a hash
-// computed while scanning the name, returns the same string for each without slicing the input.
+// computed while scanning the name and checked byte by byte, returns the same string for each without
+// slicing the input.
 const CACHE_BITS = 11;
-const cache: (string | undefined)[] = new Array<string | undefined>(1 << CACHE_BITS).fill(undefined);
+const CACHE_STRIDE = 32; // longest cached name, in bytes
+const cacheNames: (string | undefined)[] = new Array<string | undefined>(1 << CACHE_BITS).fill(undefined);
+const cacheLengths = new Uint8Array(1 << CACHE_BITS);
+const cacheBytes = new Uint8Array(CACHE_STRIDE << CACHE_BITS);
 
 export const hashStep = (h: number, c: number): number => (Math.imul(h, 31) + c) | 0;
 const slot = (h: number): number => Math.imul(h, 0x9e3779b1) >>> (32 - CACHE_BITS);
 
-/** The name in s[start, end), whose scan hash is h, as a cached string. ASCII names only. */
-export function internName(s: string, start: number, end: number, h: number): string {
+/** The ASCII name in b[start, end) (also s[start, end), s being b as latin1), whose scan hash is h. */
+export function internName(b: Uint8Array, s: string, start: number, end: number, h: number): string {
+  const length = end - start;
+  if (length > CACHE_STRIDE) return s.slice(start, end);
   const i = slot(h);
-  const hit = cache[i];
-  if (hit !== undefined && hit.length === end - start && sameChars(s, start, hit)) return hit;
+  const hit = cacheNames[i];
+  if (hit !== undefined && cacheLengths[i] === length) {
+    const base = i * CACHE_STRIDE;
+    let j = 0;
+    while (j < length && b[start + j] === cacheBytes[base + j]) j++;
+    if (j === length) return hit;
+  }
   const name = detach(s.slice(start, end));
-  cache[i] = name;
+  remember(i, name);
   return name;
 }
 
-/** Whether s continues at `start` with the characters of `name` (a loop beats startsWith for short names). */
-export function sameChars(s: string, start: number, name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (s.charCodeAt(start + i) !== name.charCodeAt(i)) return false;
-  return true;
+function remember(i: number, name: string): void {
+  cacheNames[i] = name;
+  cacheLengths[i] = name.length;
+  for (let j = 0; j < name.length; j++) cacheBytes[i * CACHE_STRIDE + j] = name.charCodeAt(j);
 }
 
 // A slice of 13+ characters is a view that would keep the whole input chunk alive from the cache;
@@ -87,7 +98,7 @@ for (const name of [
   'resource', 'r', 'a', 'composing', 'paused', 'to', 'from', 'id', 'type', 'xmlns', 'xml:lang', 'version', 'name',
   'url', 'jid', 'stamp', 'mechanism', 'h', 'node', 'ver', 'hash', 'affiliation', 'role', 'nick', 'code', 'size',
   'xmlns:stream', 'subscription', 'ask', 'resume', 'previd', 'with', 'start', 'end', 'uid', 'content-type',
-]) cache[slot(nameHash(name))] = name;
+]) remember(slot(nameHash(name)), name);
 
 /** Whether a code point may appear in an XML 1.0 document. */
 export function isXmlChar(cp: number): boolean {

@@ -25,7 +25,6 @@ import {
   NAME_HIGH,
   NAME_START,
   prefixEnd,
-  sameChars,
   utf16Excess,
   utf8Cut,
   utf8Length,
@@ -108,6 +107,11 @@ export class StreamParser {
   private depth = 0; // open elements, the stream root included (in framed mode the implicit root)
   private ended = false; // the stream root has been closed
   private rootName = '';
+  // The raw bytes of the open elements' names (the stream root's included), one after the other, for
+  // checking end tags without decoding them.
+  private openNames = new Uint8Array(256);
+  private openEnds = new Int32Array(64);
+  private openCount = 0;
   private scope: Attrs = FRAMED_SCOPE; // namespace declarations in force at the top level
   private stanza: Element | null = null; // the top-level element being built
   private current: Element | null = null; // the innermost open element inside it
@@ -151,6 +155,7 @@ export class StreamParser {
     this.depth = this.framed ? 1 : 0;
     this.ended = false;
     this.rootName = '';
+    this.openCount = 0;
     this.scope = FRAMED_SCOPE;
     this.stanza = this.current = null;
     this.received = this.excess = this.boundary = 0;
@@ -391,7 +396,7 @@ export class StreamParser {
   private markup(s: string, b: Buffer, lt: number): number {
     if (lt + 1 >= s.length) return this.more(UNKNOWN);
     const c = b[lt + 1];
-    if (c === SLASH) return this.endTag(s, lt);
+    if (c === SLASH) return this.endTag(s, b, lt);
     if (c === BANG) return this.declaration(s, lt);
     if (c === QUESTION) return this.processingInstruction(s, lt);
     return this.startTag(s, b, lt);
@@ -418,7 +423,7 @@ export class StreamParser {
 
   /** The name just scanned in s[start, end). */
   private name(s: string, start: number, end: number): string {
-    if ((this.nameFlags & NAME_HIGH) === 0) return internName(s, start, end, this.nameHash);
+    if ((this.nameFlags & NAME_HIGH) === 0) return internName(this.bytes, s, start, end, this.nameHash);
     const name = this.bytes.utf8Slice(start, end);
     this.excess += end - start - name.length;
     if (!isUnicodeName(name)) this.abort('not-well-formed', `invalid name "${name}"`);
@@ -430,6 +435,7 @@ export class StreamParser {
     let i = this.scanName(b, lt + 1, n);
     if (i === lt + 1) this.abort('not-well-formed', 'invalid element name');
     if (i >= n) return this.more(START_TAG);
+    const nameEnd = i;
     let prefixed = this.nameFlags & NAME_COLON;
     const name = this.name(s, lt + 1, i);
     const attrs: Attrs = {};
@@ -452,12 +458,12 @@ export class StreamParser {
         break;
       }
       if (i === space) this.abort('not-well-formed', 'attributes must be separated by whitespace');
-      const nameEnd = this.scanName(b, i, n);
-      if (nameEnd === i) this.abort('not-well-formed', `invalid attribute name in <${name}>`);
-      if (nameEnd >= n) return this.more(START_TAG);
+      const keyEnd = this.scanName(b, i, n);
+      if (keyEnd === i) this.abort('not-well-formed', `invalid attribute name in <${name}>`);
+      if (keyEnd >= n) return this.more(START_TAG);
       prefixed |= this.nameFlags & NAME_COLON;
-      const key = this.name(s, i, nameEnd);
-      i = nameEnd;
+      const key = this.name(s, i, keyEnd);
+      i = keyEnd;
       while (i < n && isSpace(b[i]!)) i++;
       if (i + 1 >= n) return this.more(START_TAG);
       if (b[i] !== EQUALS) this.abort('not-well-formed', `expected '=' after ${key}`);
@@ -486,6 +492,7 @@ export class StreamParser {
       else Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
     }
     const el = new Element(name, attrs);
+    if (!selfClosing) this.pushName(b, lt + 1, nameEnd);
     const depth = this.depth;
     if (depth >= 2) {
       if (depth - 1 > this.limits.maxDepth) this.abort('policy-violation', `elements nested deeper than ${this.limits.maxDepth}`);
@@ -588,16 +595,39 @@ export class StreamParser {
     this.stanza!.attrs[key] = uri;
   }
 
-  private endTag(s: string, lt: number): number {
+  private pushName(b: Buffer, start: number, end: number): void {
+    const at = this.openCount === 0 ? 0 : this.openEnds[this.openCount - 1]!;
+    const length = end - start;
+    if (at + length > this.openNames.length) {
+      const bigger = new Uint8Array(2 * (at + length));
+      bigger.set(this.openNames);
+      this.openNames = bigger;
+    }
+    if (this.openCount === this.openEnds.length) {
+      const bigger = new Int32Array(2 * this.openCount);
+      bigger.set(this.openEnds);
+      this.openEnds = bigger;
+    }
+    const names = this.openNames;
+    for (let j = 0; j < length; j++) names[at + j] = b[start + j]!;
+    this.openEnds[this.openCount++] = at + length;
+  }
+
+  private endTag(s: string, b: Buffer, lt: number): number {
     const gt = s.indexOf('>', lt + 2);
     if (gt < 0) return this.more(END_TAG);
     const el = this.current;
-    const open = el ? el.name : this.depth === 1 && !this.framed ? this.rootName : null;
-    if (open === null) this.abort('not-well-formed', 'unexpected end tag');
+    const top = this.openCount - 1;
+    if (top < 0 || (el === null && (this.depth !== 1 || this.framed))) this.abort('not-well-formed', 'unexpected end tag');
+    // The name must be the open element's, byte for byte, then optional whitespace.
+    const from = top === 0 ? 0 : this.openEnds[top - 1]!;
+    const length = this.openEnds[top]! - from;
     const start = lt + 2;
-    if (!(gt - start === open.length && sameChars(s, start, open)) && this.endTagName(s, start, gt) !== open) {
-      this.abort('not-well-formed', `</${open}> expected`);
-    }
+    let same = gt - start >= length;
+    for (let j = 0; same && j < length; j++) same = b[start + j] === this.openNames[from + j];
+    for (let i = start + length; same && i < gt; i++) same = isSpace(b[i]!);
+    if (!same) this.abort('not-well-formed', `</${el ? el.name : this.rootName}> expected`);
+    this.openCount = top;
     if (el === null) this.closeRoot();
     else if (this.depth === 2) this.closeStanza(el, gt + 1);
     else {
@@ -605,14 +635,6 @@ export class StreamParser {
       this.depth--;
     }
     return gt + 1;
-  }
-
-  /** The name in an end tag s[start, gt), allowing whitespace before '>'; null if malformed. */
-  private endTagName(s: string, start: number, gt: number): string | null {
-    const end = this.scanName(this.bytes, start, gt);
-    if (end === start) return null;
-    for (let i = end; i < gt; i++) if (!isSpace(s.charCodeAt(i))) return null;
-    return this.name(s, start, end);
   }
 
   /** "<!": CDATA sections are text; comments and DTDs are refused. */
