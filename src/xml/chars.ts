@@ -182,6 +182,25 @@ function normalizeAndUnescape(s: string, attr: boolean): string | null {
   return out + s.slice(last);
 }
 
+// Byte classes for text and attribute values. A run of class-0 bytes is taken as a slice of the input;
+// anything else sends the run through decodeRun.
+export const STOP = 1; // ends the run: '<' for text, the closing quote for a value
+export const ESCAPE = 2; // references, line ends and whitespace to normalize, characters to refuse, "]]>"
+export const UTF8 = 3; // part of a multi-byte character
+
+function byteClasses(stop: number, value: boolean): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    if (c === stop) table[c] = STOP;
+    else if (c >= 0x80) table[c] = UTF8;
+    else if (c === 0x26 || (c < 0x20 && (value || (c !== 0x09 && c !== 0x0a))) || c === (value ? 0x3c : 0x5d)) table[c] = ESCAPE;
+  }
+  return table;
+}
+export const TEXT_CLASS = byteClasses(0x3c, false);
+export const QUOT_VALUE_CLASS = byteClasses(0x22, true);
+export const APOS_VALUE_CLASS = byteClasses(0x27, true);
+
 // Slow-path decoding writes UTF-16 code units here in JS and turns them into a string with one native
 // copy, which beats decoding UTF-8 natively and then resolving references on the result.
 const SCRATCH_UNITS = 16384;
@@ -191,68 +210,108 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1; // w
 
 /** Why the last decodeRun returned null. */
 export let decodeError = '';
+/** Where the last decodeRun stopped: at the STOP byte, or at `limit` when there was none (run unfinished). */
+export let decodedEnd = 0;
 /** How many more bytes than UTF-16 code units the last decodeRun read (the size limit counts code units). */
 export let decodedExcess = 0;
 
 const fail = (why: string): null => ((decodeError = why), null);
 
 /**
- * Decodes the UTF-8 bytes b[start, end) of text or, with `attr`, of an attribute value: resolves
- * references, normalizes line ends (and attribute whitespace) and refuses what XML does not allow,
- * "]]>" in text included. Null on error, with decodeError saying why. The bytes are valid UTF-8.
+ * Decodes a run of text or of an attribute value from the valid UTF-8 bytes b[start, limit), up to its
+ * STOP byte per `classes` (TEXT_CLASS or a *_VALUE_CLASS; b[start, from) is known to be class 0):
+ * resolves references, normalizes line ends (and a value's whitespace) and refuses what XML does not
+ * allow. Null on error, with decodeError saying why. Without a STOP byte the run ends at limit if
+ * `final`, else it is unfinished: decodedEnd is limit and the result is to be ignored.
  */
-export function decodeRun(b: Buffer, start: number, end: number, attr: boolean): string | null {
-  if (end - start > SCRATCH_UNITS || !LITTLE_ENDIAN) return decodeLongRun(b, start, end, attr);
+export function decodeRun(b: Buffer, start: number, from: number, limit: number, classes: Uint8Array, final: boolean): string | null {
+  const attr = classes !== TEXT_CLASS;
+  if (!LITTLE_ENDIAN || from - start >= SCRATCH_UNITS - 2) return decodeLongRun(b, start, from, limit, classes, final);
   const out = scratch;
   let k = 0;
+  for (let i = start; i < from; i++) out[k++] = b[i]!;
   let excess = 0;
-  for (let i = start; i < end; i++) {
+  let i = from;
+  for (; i < limit; i++) {
     let c = b[i]!;
-    if (c < 0x80) {
-      if (c === 0x26) {
+    const cls = classes[c]!;
+    if (cls !== 0) {
+      if (cls === STOP) break;
+      if (k >= SCRATCH_UNITS - 2) return decodeLongRun(b, start, i, limit, classes, final);
+      if (cls === UTF8) {
+        if (i + (c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3) >= limit) {
+          i = limit; // the character is cut off, so the run is unfinished
+          break;
+        }
+        if (c < 0xe0) {
+          c = ((c & 0x1f) << 6) | (b[++i]! & 0x3f);
+          excess += 1;
+        } else if (c < 0xf0) {
+          c = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
+          i += 2;
+          excess += 2;
+          if (c >= 0xfffe) return fail('character not allowed in XML');
+        } else {
+          c = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
+          i += 3;
+          excess += 2;
+          out[k++] = 0xd800 | (c >> 10);
+          c = 0xdc00 | (c & 0x3ff);
+        }
+      } else if (c === 0x26) {
         const semi = b.indexOf(0x3b, i + 1);
-        const cp = semi < 0 || semi >= end ? -1 : referencedChar(b, i + 1, semi);
+        if (semi < 0 || semi >= limit) return final ? fail('undefined or malformed entity reference') : unfinished(b, i, limit, classes);
+        const cp = referencedChar(b, i + 1, semi);
         if (cp < 0) return fail('undefined or malformed entity reference');
         i = semi;
         if (cp > 0xffff) {
           out[k++] = 0xd800 | ((cp - 0x10000) >> 10);
           c = 0xdc00 | (cp & 0x3ff);
         } else c = cp;
-      } else if (c < 0x20) {
-        if (c === 0x0d) {
-          if (b[i + 1] === 0x0a && i + 1 < end) i++;
-          c = attr ? 0x20 : 0x0a;
-        } else if (c === 0x0a || c === 0x09) {
-          if (attr) c = 0x20;
-        } else return fail('character not allowed in XML');
-      } else if (c === 0x5d && !attr && b[i + 1] === 0x5d && b[i + 2] === 0x3e && i + 2 < end) return fail("']]>' in text");
-    } else if (c < 0xe0) {
-      c = ((c & 0x1f) << 6) | (b[++i]! & 0x3f);
-      excess += 1;
-    } else if (c < 0xf0) {
-      c = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
-      i += 2;
-      excess += 2;
-      if (c >= 0xfffe) return fail('character not allowed in XML');
-    } else {
-      c = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
-      i += 3;
-      excess += 2;
-      out[k++] = 0xd800 | (c >> 10);
-      c = 0xdc00 | (c & 0x3ff);
+      } else if (c === 0x0d) {
+        if (b[i + 1] === 0x0a && i + 1 < limit) i++;
+        c = attr ? 0x20 : 0x0a;
+      } else if (c === 0x0a || c === 0x09) {
+        c = 0x20; // only values get here
+      } else if (c === 0x5d) {
+        if (b[i + 1] === 0x5d && b[i + 2] === 0x3e && i + 2 < limit) return fail("']]>' in text");
+      } else if (c === 0x3c) {
+        return fail("'<' in an attribute value");
+      } else return fail('character not allowed in XML');
     }
     out[k++] = c;
   }
+  if (i >= limit && !final) return unfinishedRun(limit);
+  decodedEnd = i;
   decodedExcess = excess;
   return scratchBytes.ucs2Slice(0, 2 * k);
 }
 
+/** A reference without ';' before limit: an error, unless the run itself may go on in the next chunk. */
+function unfinished(b: Buffer, from: number, limit: number, classes: Uint8Array): string | null {
+  for (let i = from; i < limit; i++) if (classes[b[i]!] === STOP) return fail('undefined or malformed entity reference');
+  return unfinishedRun(limit);
+}
+
+/** The result for a run that goes on past limit: decoded again, whole, once the rest has come. */
+function unfinishedRun(limit: number): string {
+  decodedEnd = limit;
+  decodedExcess = 0;
+  return '';
+}
+
 /** decodeRun for runs longer than the scratch space: native UTF-8 decoding, then string passes. */
-function decodeLongRun(b: Buffer, start: number, end: number, attr: boolean): string | null {
+function decodeLongRun(b: Buffer, start: number, from: number, limit: number, classes: Uint8Array, final: boolean): string | null {
+  let end = from;
+  while (end < limit && classes[b[end]!] !== STOP) end++;
+  if (end === limit && !final) return unfinishedRun(limit);
+  decodedEnd = end;
+  const attr = classes !== TEXT_CLASS;
   const raw = b.toString('utf8', start, end);
   decodedExcess = end - start - raw.length;
   if (FORBIDDEN_CHAR.test(raw)) return fail('character not allowed in XML');
   if (!attr && raw.indexOf(']]>') >= 0) return fail("']]>' in text");
+  if (attr && raw.indexOf('<') >= 0) return fail("'<' in an attribute value");
   return unescapeXml(raw, attr) ?? fail('undefined or malformed entity reference');
 }
 

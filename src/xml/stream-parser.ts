@@ -13,9 +13,14 @@ import { isUtf8 } from 'node:buffer';
 import { Element, type Attrs } from './element.js';
 import {
   decodeCData,
+  decodedEnd,
   decodedExcess,
   decodeError,
   decodeRun,
+  TEXT_CLASS,
+  QUOT_VALUE_CLASS,
+  APOS_VALUE_CLASS,
+  STOP,
   hashStep,
   internName,
   isSpace,
@@ -65,19 +70,6 @@ const EQUALS = 0x3d;
 const QUOT = 0x22;
 const APOS = 0x27;
 const RSQB = 0x5d;
-
-// Byte classes for text and attribute values, as flags OR-ed over a whole run.
-const STOP = 1; // '<': the end of text, an error in a value
-const ESCAPE = 2; // references, line ends and whitespace to normalize, characters to refuse, "]]>"
-const UTF8 = 4; // part of a multi-byte character: the run must be decoded
-
-const TEXT_CLASS = new Uint8Array(256);
-const VALUE_CLASS = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const cls = c === LT ? STOP : c >= 0x80 ? UTF8 : c === 0x26 || c < 0x20 ? ESCAPE : 0;
-  VALUE_CLASS[c] = cls;
-  TEXT_CLASS[c] = c === RSQB ? ESCAPE : c === 0x09 || c === 0x0a ? 0 : cls;
-}
 
 // What kind of token was cut off by the end of the input.
 const NONE = 0;
@@ -293,21 +285,29 @@ export class StreamParser {
     const b = bytes;
     while (i < n) {
       if (b[i] !== LT) {
-        let flags = 0;
-        let end = i;
-        for (; end < n; end++) {
-          const k = TEXT_CLASS[b[end]!]!;
-          if (k !== 0) {
-            if (k === STOP) break;
-            flags |= k;
+        const el = this.current;
+        if (el === null) {
+          // Between stanzas, or outside the stream root: whitespace only, consumed as it comes.
+          let end = s.indexOf('<', i);
+          if (end < 0) end = n;
+          this.outsideText(s, i, end);
+          i = end;
+        } else {
+          let end = i;
+          let k = 0;
+          while (end < n && (k = TEXT_CLASS[b[end]!]!) === 0) end++;
+          let text: string | null = null;
+          if (k !== 0 && k !== STOP) {
+            text = this.decode(i, end, n, TEXT_CLASS, final);
+            end = decodedEnd;
           }
+          if (end === n && !final) {
+            this.needKind = TEXT;
+            return this.suspend(s, i);
+          }
+          append(el, text ?? s.slice(i, end));
+          i = end;
         }
-        if (end === n && !final && this.current !== null) {
-          this.needKind = TEXT;
-          return this.suspend(s, i);
-        }
-        this.text(s, i, end, flags);
-        i = end;
         if (i === n) return;
       }
       const end = this.markup(s, b, i);
@@ -472,16 +472,18 @@ export class StreamParser {
       if (i >= n) return this.more(START_TAG);
       const quote = b[i];
       if (quote !== QUOT && quote !== APOS) this.abort('not-well-formed', `unquoted value for ${key}`);
+      const classes = quote === QUOT ? QUOT_VALUE_CLASS : APOS_VALUE_CLASS;
       const start = ++i;
-      let flags = 0;
-      for (; i < n; i++) {
-        const v = b[i]!;
-        if (v === quote) break;
-        flags |= VALUE_CLASS[v]!;
+      let k = 0;
+      while (i < n && (k = classes[b[i]!]!) === 0) i++;
+      let value: string;
+      if (k === STOP) value = s.slice(start, i);
+      else if (k === 0) return this.more(START_TAG);
+      else {
+        value = this.decode(start, i, n, classes, false);
+        i = decodedEnd;
+        if (i >= n) return this.more(START_TAG);
       }
-      if (flags & STOP) this.abort('not-well-formed', "'<' in an attribute value");
-      if (i >= n) return this.more(START_TAG);
-      const value = flags === 0 ? s.slice(start, i) : this.decode(start, i, true);
       i++;
       if (count < SEEN) {
         for (let j = 0; j < count; j++) if (seen[j] === key) this.abort('not-well-formed', `duplicate attribute ${key}`);
@@ -671,12 +673,6 @@ export class StreamParser {
     return close + 2;
   }
 
-  private text(s: string, start: number, end: number, flags: number): void {
-    const el = this.current;
-    if (el === null) return this.outsideText(s, start, end);
-    append(el, flags === 0 ? s.slice(start, end) : this.decode(start, end, false));
-  }
-
   /** Text between stanzas, or before/after the stream root: only whitespace. */
   private outsideText(s: string, start: number, end: number): void {
     for (let i = start; i < end; i++) {
@@ -696,9 +692,9 @@ export class StreamParser {
     append(el, text);
   }
 
-  /** Text or an attribute value that needs more than a slice (see decodeRun). */
-  private decode(start: number, end: number, attr: boolean): string {
-    const text = decodeRun(this.bytes, start, end, attr);
+  /** Text or an attribute value that needs more than a slice, from start to its STOP byte (see decodeRun). */
+  private decode(start: number, from: number, limit: number, classes: Uint8Array, final: boolean): string {
+    const text = decodeRun(this.bytes, start, from, limit, classes, final);
     if (text === null) this.abort('not-well-formed', decodeError);
     this.excess += decodedExcess;
     return text;
