@@ -99,11 +99,13 @@ export class StreamParser {
   private depth = 0; // open elements, the stream root included (in framed mode the implicit root)
   private ended = false; // the stream root has been closed
   private rootName = '';
-  // The raw bytes of the open elements' names (the stream root's included), one after the other, for
-  // checking end tags without decoding them.
-  private openNames = new Uint8Array(256);
-  private openEnds = new Int32Array(64);
+  // Where the open elements' names (the stream root's included) are in the input, so that end tags can be
+  // checked byte for byte: their offset and length in the buffer of parse() call number `openIn`.
+  private openStart: Int32Array = new Int32Array(64);
+  private openLength: Int32Array = new Int32Array(64);
+  private openIn: Int32Array = new Int32Array(64);
   private openCount = 0;
+  private generation = 0; // counts parse() calls
   private scope: Attrs = FRAMED_SCOPE; // namespace declarations in force at the top level
   private stanza: Element | null = null; // the top-level element being built
   private current: Element | null = null; // the innermost open element inside it
@@ -129,9 +131,6 @@ export class StreamParser {
 
   private carry: Buffer | null = null; // an incomplete UTF-8 sequence at the end of the last chunk
 
-  // Results of scanName, kept in fields so that the scan allocates nothing.
-  private nameHash = 0;
-  private nameFlags = 0;
 
   constructor(
     private readonly handler: StreamHandler,
@@ -279,6 +278,7 @@ export class StreamParser {
   private parse(bytes: Buffer, s: string, base: number, i: number, final: boolean): void {
     this.bytes = bytes;
     this.base = base;
+    this.generation++;
     const n = s.length;
     // Loops read bytes from the Buffer: a typed array load is cheaper than charCodeAt, which has to
     // dispatch on the string's representation; the latin1 string s is used for slicing.
@@ -402,42 +402,33 @@ export class StreamParser {
     return this.startTag(s, b, lt);
   }
 
-  /** Scans a name from s[i]; returns its end (i itself if s[i] cannot start a name). Sets nameHash/nameFlags. */
-  private scanName(b: Buffer, i: number, limit: number): number {
-    if (i >= limit) return i;
-    let c = b[i]!;
-    let flags = NAME_CLASS[c]!;
-    if ((flags & NAME_START) === 0) return i;
-    let h = c;
-    for (i++; i < limit; i++) {
-      c = b[i]!;
-      const k = NAME_CLASS[c]!;
-      if (k === 0) break;
-      h = hashStep(h, c);
-      flags |= k;
-    }
-    this.nameHash = h;
-    this.nameFlags = flags;
-    return i;
-  }
-
-  /** The name just scanned in s[start, end). */
-  private name(s: string, start: number, end: number): string {
-    if ((this.nameFlags & NAME_HIGH) === 0) return internName(this.bytes, s, start, end, this.nameHash);
+  /** The name in s[start, end), whose scan gave hash h and NAME_CLASS flags. */
+  private name(s: string, start: number, end: number, h: number, flags: number): string {
+    if ((flags & NAME_HIGH) === 0) return internName(this.bytes, s, start, end, h);
     const name = this.bytes.utf8Slice(start, end);
     this.excess += end - start - name.length;
     if (!isUnicodeName(name)) this.abort('not-well-formed', `invalid name "${name}"`);
     return name;
   }
 
+  // Names are scanned inline below (hash and class flags in locals): a call per name costs more.
   private startTag(s: string, b: Buffer, lt: number): number {
     const n = s.length;
-    let i = this.scanName(b, lt + 1, n);
-    if (i === lt + 1) this.abort('not-well-formed', 'invalid element name');
+    let i = lt + 1;
+    let c = b[i]!;
+    let h = c;
+    let flags = NAME_CLASS[c]!;
+    if ((flags & NAME_START) === 0) this.abort('not-well-formed', 'invalid element name');
+    for (i++; i < n; i++) {
+      const k = NAME_CLASS[(c = b[i]!)]!;
+      if (k === 0) break;
+      h = hashStep(h, c);
+      flags |= k;
+    }
     if (i >= n) return this.more(START_TAG);
     const nameEnd = i;
-    let prefixed = this.nameFlags & NAME_COLON;
-    const name = this.name(s, lt + 1, i);
+    let prefixed = flags & NAME_COLON;
+    const name = this.name(s, lt + 1, i, h, flags);
     const attrs: Attrs = {};
     let count = 0;
     let selfClosing = false;
@@ -445,7 +436,7 @@ export class StreamParser {
       const space = i;
       while (i < n && isSpace(b[i]!)) i++;
       if (i >= n) return this.more(START_TAG);
-      const c = b[i];
+      c = b[i]!;
       if (c === GT) {
         i++;
         break;
@@ -458,12 +449,19 @@ export class StreamParser {
         break;
       }
       if (i === space) this.abort('not-well-formed', 'attributes must be separated by whitespace');
-      const keyEnd = this.scanName(b, i, n);
-      if (keyEnd === i) this.abort('not-well-formed', `invalid attribute name in <${name}>`);
-      if (keyEnd >= n) return this.more(START_TAG);
-      prefixed |= this.nameFlags & NAME_COLON;
-      const key = this.name(s, i, keyEnd);
-      i = keyEnd;
+      const keyStart = i;
+      h = c;
+      flags = NAME_CLASS[c]!;
+      if ((flags & NAME_START) === 0) this.abort('not-well-formed', `invalid attribute name in <${name}>`);
+      for (i++; i < n; i++) {
+        const k = NAME_CLASS[(c = b[i]!)]!;
+        if (k === 0) break;
+        h = hashStep(h, c);
+        flags |= k;
+      }
+      if (i >= n) return this.more(START_TAG);
+      prefixed |= flags & NAME_COLON;
+      const key = this.name(s, keyStart, i, h, flags);
       while (i < n && isSpace(b[i]!)) i++;
       if (i + 1 >= n) return this.more(START_TAG);
       if (b[i] !== EQUALS) this.abort('not-well-formed', `expected '=' after ${key}`);
@@ -494,7 +492,7 @@ export class StreamParser {
       else Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
     }
     const el = new Element(name, attrs);
-    if (!selfClosing) this.pushName(b, lt + 1, nameEnd);
+    if (!selfClosing) this.pushName(lt + 1, nameEnd);
     const depth = this.depth;
     if (depth >= 2) {
       if (depth - 1 > this.limits.maxDepth) this.abort('policy-violation', `elements nested deeper than ${this.limits.maxDepth}`);
@@ -597,46 +595,57 @@ export class StreamParser {
     this.stanza!.attrs[key] = uri;
   }
 
-  private pushName(b: Buffer, start: number, end: number): void {
-    const at = this.openCount === 0 ? 0 : this.openEnds[this.openCount - 1]!;
-    const length = end - start;
-    if (at + length > this.openNames.length) {
-      const bigger = new Uint8Array(2 * (at + length));
-      bigger.set(this.openNames);
-      this.openNames = bigger;
+  private pushName(start: number, end: number): void {
+    const top = this.openCount++;
+    if (top === this.openStart.length) {
+      this.openStart = grow(this.openStart);
+      this.openLength = grow(this.openLength);
+      this.openIn = grow(this.openIn);
     }
-    if (this.openCount === this.openEnds.length) {
-      const bigger = new Int32Array(2 * this.openCount);
-      bigger.set(this.openEnds);
-      this.openEnds = bigger;
-    }
-    const names = this.openNames;
-    for (let j = 0; j < length; j++) names[at + j] = b[start + j]!;
-    this.openEnds[this.openCount++] = at + length;
+    this.openStart[top] = start;
+    this.openLength[top] = end - start;
+    this.openIn[top] = this.generation;
   }
 
   private endTag(s: string, b: Buffer, lt: number): number {
-    const gt = s.indexOf('>', lt + 2);
-    if (gt < 0) return this.more(END_TAG);
     const el = this.current;
     const top = this.openCount - 1;
     if (top < 0 || (el === null && (this.depth !== 1 || this.framed))) this.abort('not-well-formed', 'unexpected end tag');
-    // The name must be the open element's, byte for byte, then optional whitespace.
-    const from = top === 0 ? 0 : this.openEnds[top - 1]!;
-    const length = this.openEnds[top]! - from;
+    // Usually the start tag is in the same buffer, and "</name>" follows it byte for byte.
     const start = lt + 2;
-    let same = gt - start >= length;
-    for (let j = 0; same && j < length; j++) same = b[start + j] === this.openNames[from + j];
-    for (let i = start + length; same && i < gt; i++) same = isSpace(b[i]!);
-    if (!same) this.abort('not-well-formed', `</${el ? el.name : this.rootName}> expected`);
+    const length = this.openLength[top]!;
+    let end = -1;
+    if (this.openIn[top] === this.generation && start + length < s.length) {
+      const from = this.openStart[top]!;
+      let j = 0;
+      while (j < length && b[start + j] === b[from + j]) j++;
+      if (j === length && b[start + length] === GT) end = start + length + 1;
+    }
+    if (end < 0) {
+      const gt = s.indexOf('>', start);
+      if (gt < 0) return this.more(END_TAG);
+      const open = el ? el.name : this.rootName;
+      if (this.endTagName(s, b, start, gt) !== open) this.abort('not-well-formed', `</${open}> expected`);
+      end = gt + 1;
+    }
     this.openCount = top;
     if (el === null) this.closeRoot();
-    else if (this.depth === 2) this.closeStanza(el, gt + 1);
+    else if (this.depth === 2) this.closeStanza(el, end);
     else {
       this.current = el.parent;
       this.depth--;
     }
-    return gt + 1;
+    return end;
+  }
+
+  /** The name in an end tag s[start, gt), allowing whitespace before '>'; null if malformed. */
+  private endTagName(s: string, b: Buffer, start: number, gt: number): string | null {
+    let end = start;
+    let flags = 0;
+    while (end < gt && NAME_CLASS[b[end]!] !== 0) flags |= NAME_CLASS[b[end++]!]!;
+    if (end === start) return null;
+    for (let i = end; i < gt; i++) if (!isSpace(b[i]!)) return null;
+    return flags & NAME_HIGH ? b.utf8Slice(start, end) : s.slice(start, end);
   }
 
   /** "<!": CDATA sections are text; comments and DTDs are refused. */
@@ -699,6 +708,12 @@ export class StreamParser {
     this.excess += decodedExcess;
     return text;
   }
+}
+
+function grow(a: Int32Array): Int32Array {
+  const bigger = new Int32Array(2 * a.length);
+  bigger.set(a);
+  return bigger;
 }
 
 /** Adds a parsed child. Most elements get one; a literal holds it exactly, where push() would reserve 17 slots. */
