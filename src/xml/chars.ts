@@ -259,8 +259,9 @@ export function decodeRun(b: Buffer, start: number, from: number, limit: number,
           c = 0xdc00 | (c & 0x3ff);
         }
       } else if (c === 0x26) {
-        const semi = b.indexOf(0x3b, i + 1);
-        if (semi < 0 || semi >= limit) return final ? fail('undefined or malformed entity reference') : unfinished(b, i, limit, classes);
+        let semi = i + 1; // (Buffer#indexOf would be a native call per reference)
+        while (semi < limit && b[semi] !== 0x3b) semi++;
+        if (semi >= limit) return final ? fail('undefined or malformed entity reference') : unfinished(b, i, limit, classes);
         const cp = referencedChar(b, i + 1, semi);
         if (cp < 0) return fail('undefined or malformed entity reference');
         i = semi;
