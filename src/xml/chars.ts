@@ -186,13 +186,15 @@ function normalizeAndUnescape(s: string, attr: boolean): string | null {
 // anything else sends the run through decodeRun.
 export const STOP = 1; // ends the run: '<' for text, the closing quote for a value
 export const ESCAPE = 2; // references, line ends and whitespace to normalize, characters to refuse, "]]>"
-export const UTF8 = 3; // part of a multi-byte character
+export const UTF8_2 = 3; // the lead byte of a 2-byte UTF-8 sequence (continuation bytes too: never seen first)
+export const UTF8_3 = 4;
+export const UTF8_4 = 5;
 
 function byteClasses(stop: number, value: boolean): Uint8Array {
   const table = new Uint8Array(256);
   for (let c = 0; c < 256; c++) {
     if (c === stop) table[c] = STOP;
-    else if (c >= 0x80) table[c] = UTF8;
+    else if (c >= 0x80) table[c] = c >= 0xf0 ? UTF8_4 : c >= 0xe0 ? UTF8_3 : UTF8_2;
     else if (c === 0x26 || (c < 0x20 && (value || (c !== 0x09 && c !== 0x0a))) || c === (value ? 0x3c : 0x5d)) table[c] = ESCAPE;
   }
   return table;
@@ -225,68 +227,76 @@ const fail = (why: string): null => ((decodeError = why), null);
  * `final`, else it is unfinished: decodedEnd is limit and the result is to be ignored.
  */
 export function decodeRun(b: Buffer, start: number, from: number, limit: number, classes: Uint8Array, final: boolean): string | null {
+  // Each byte gives at most one code unit, so stopping SCRATCH_UNITS - 8 bytes in keeps writes in bounds.
+  const end = Math.min(limit, start + SCRATCH_UNITS - 8);
+  if (!LITTLE_ENDIAN || from >= end) return decodeLongRun(b, start, from, limit, classes, final);
   const attr = classes !== TEXT_CLASS;
-  if (!LITTLE_ENDIAN || from - start >= SCRATCH_UNITS - 2) return decodeLongRun(b, start, from, limit, classes, final);
   const out = scratch;
   let k = 0;
   for (let i = start; i < from; i++) out[k++] = b[i]!;
   let excess = 0;
   let i = from;
-  for (; i < limit; i++) {
+  for (; i < end; i++) {
     let c = b[i]!;
-    const cls = classes[c]!;
-    if (cls !== 0) {
-      if (cls === STOP) break;
-      if (k >= SCRATCH_UNITS - 2) return decodeLongRun(b, start, i, limit, classes, final);
-      if (cls === UTF8) {
-        if (i + (c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3) >= limit) {
-          i = limit; // the character is cut off, so the run is unfinished
-          break;
-        }
-        if (c < 0xe0) {
-          c = ((c & 0x1f) << 6) | (b[++i]! & 0x3f);
-          excess += 1;
-        } else if (c < 0xf0) {
-          c = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
-          i += 2;
-          excess += 2;
-          if (c >= 0xfffe) return fail('character not allowed in XML');
-        } else {
-          c = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
-          i += 3;
-          excess += 2;
-          out[k++] = 0xd800 | (c >> 10);
-          c = 0xdc00 | (c & 0x3ff);
-        }
-      } else if (c === 0x26) {
-        let semi = i + 1; // (Buffer#indexOf would be a native call per reference)
-        while (semi < limit && b[semi] !== 0x3b) semi++;
-        if (semi >= limit) return final ? fail('undefined or malformed entity reference') : unfinished(b, i, limit, classes);
-        const cp = referencedChar(b, i + 1, semi);
-        if (cp < 0) return fail('undefined or malformed entity reference');
-        i = semi;
-        if (cp > 0xffff) {
-          out[k++] = 0xd800 | ((cp - 0x10000) >> 10);
-          c = 0xdc00 | (cp & 0x3ff);
-        } else c = cp;
-      } else if (c === 0x0d) {
-        if (b[i + 1] === 0x0a && i + 1 < limit) i++;
-        c = attr ? 0x20 : 0x0a;
-      } else if (c === 0x0a || c === 0x09) {
-        c = 0x20; // only values get here
-      } else if (c === 0x5d) {
-        if (b[i + 1] === 0x5d && b[i + 2] === 0x3e && i + 2 < limit) return fail("']]>' in text");
-      } else if (c === 0x3c) {
-        return fail("'<' in an attribute value");
-      } else return fail('character not allowed in XML');
+    switch (classes[c]) {
+      case 0:
+        out[k++] = c;
+        continue;
+      case STOP:
+        decodedEnd = i;
+        decodedExcess = excess;
+        return scratchBytes.ucs2Slice(0, 2 * k);
+      case UTF8_2:
+        if (i + 1 >= limit) return cutOff(final, limit);
+        c = ((c & 0x1f) << 6) | (b[++i]! & 0x3f);
+        excess += 1;
+        break;
+      case UTF8_3:
+        if (i + 2 >= limit) return cutOff(final, limit);
+        c = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
+        i += 2;
+        excess += 2;
+        if (c >= 0xfffe) return fail('character not allowed in XML');
+        break;
+      case UTF8_4:
+        if (i + 3 >= limit) return cutOff(final, limit);
+        c = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
+        i += 3;
+        excess += 2;
+        out[k++] = 0xd800 | (c >> 10);
+        c = 0xdc00 | (c & 0x3ff);
+        break;
+      default: // ESCAPE
+        if (c === 0x26) {
+          let semi = i + 1; // (Buffer#indexOf would be a native call per reference)
+          while (semi < limit && b[semi] !== 0x3b) semi++;
+          if (semi >= limit) return final ? fail('undefined or malformed entity reference') : unfinished(b, i, limit, classes);
+          const cp = referencedChar(b, i + 1, semi);
+          if (cp < 0) return fail('undefined or malformed entity reference');
+          i = semi;
+          if (cp > 0xffff) {
+            out[k++] = 0xd800 | ((cp - 0x10000) >> 10);
+            c = 0xdc00 | (cp & 0x3ff);
+          } else c = cp;
+        } else if (c === 0x0d) {
+          if (b[i + 1] === 0x0a && i + 1 < limit) i++;
+          c = attr ? 0x20 : 0x0a;
+        } else if (c === 0x0a || c === 0x09) {
+          c = 0x20; // only values get here
+        } else if (c === 0x5d) {
+          if (b[i + 1] === 0x5d && b[i + 2] === 0x3e && i + 2 < limit) return fail("']]>' in text");
+        } else if (c === 0x3c) {
+          return fail("'<' in an attribute value");
+        } else return fail('character not allowed in XML');
     }
     out[k++] = c;
   }
-  if (i >= limit && !final) return unfinishedRun(limit);
-  decodedEnd = i;
-  decodedExcess = excess;
-  return scratchBytes.ucs2Slice(0, 2 * k);
+  if (i < limit) return decodeLongRun(b, start, i, limit, classes, final); // longer than the scratch space
+  return final ? ((decodedEnd = limit), (decodedExcess = excess), scratchBytes.ucs2Slice(0, 2 * k)) : unfinishedRun(limit);
 }
+
+/** A multi-byte character cut off by limit: the run is unfinished (in a complete token, invalid). */
+const cutOff = (final: boolean, limit: number): string | null => (final ? fail('invalid UTF-8') : unfinishedRun(limit));
 
 /** A reference without ';' before limit: an error, unless the run itself may go on in the next chunk. */
 function unfinished(b: Buffer, from: number, limit: number, classes: Uint8Array): string | null {

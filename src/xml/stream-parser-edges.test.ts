@@ -122,6 +122,11 @@ describe('StreamParser: values and text', () => {
     assert.equal(parseElement(`<a>${long}]]>${long}</a>`), null);
     assert.equal(parseElement(`<a>${long}\u0001</a>`), null);
     assert.equal(parseElement(`<a v="${long}&bad;"/>`), null);
+    const plain = 'x'.repeat(40_000);
+    for (const head of ['&amp;', 'é', '\r']) {
+      assert.equal(parseElement(`<a>${head}${plain}</a>`)?.text(), (head === '&amp;' ? '&' : head === '\r' ? '\n' : head) + plain, head);
+      assert.equal(parseElement(`<a v="${head}${plain}"/>`)?.attrs.v, (head === '&amp;' ? '&' : head === '\r' ? ' ' : head) + plain, head);
+    }
   });
 
   it('treats CDATA as text, including "<", "&" and "]]" inside', () => {
