@@ -236,60 +236,61 @@ export function decodeRun(b: Buffer, start: number, from: number, limit: number,
   for (let i = start; i < from; i++) out[k++] = b[i]!;
   let excess = 0;
   let i = from;
-  for (; i < end; i++) {
+  while (i < end) {
     let c = b[i]!;
-    switch (classes[c]) {
-      case 0:
-        out[k++] = c;
-        continue;
-      case STOP:
-        decodedEnd = i;
-        decodedExcess = excess;
-        return scratchBytes.ucs2Slice(0, 2 * k);
-      case UTF8_2:
-        if (i + 1 >= limit) return cutOff(final, limit);
-        c = ((c & 0x1f) << 6) | (b[++i]! & 0x3f);
-        excess += 1;
-        break;
-      case UTF8_3:
-        if (i + 2 >= limit) return cutOff(final, limit);
-        c = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
-        i += 2;
-        excess += 2;
-        if (c >= 0xfffe) return fail('character not allowed in XML');
-        break;
-      case UTF8_4:
-        if (i + 3 >= limit) return cutOff(final, limit);
-        c = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
-        i += 3;
-        excess += 2;
-        out[k++] = 0xd800 | (c >> 10);
-        c = 0xdc00 | (c & 0x3ff);
-        break;
-      default: // ESCAPE
-        if (c === 0x26) {
-          let semi = i + 1; // (Buffer#indexOf would be a native call per reference)
-          while (semi < limit && b[semi] !== 0x3b) semi++;
-          if (semi >= limit) return final ? fail('undefined or malformed entity reference') : unfinished(b, i, limit, classes);
-          const cp = referencedChar(b, i + 1, semi);
-          if (cp < 0) return fail('undefined or malformed entity reference');
-          i = semi;
-          if (cp > 0xffff) {
-            out[k++] = 0xd800 | ((cp - 0x10000) >> 10);
-            c = 0xdc00 | (cp & 0x3ff);
-          } else c = cp;
-        } else if (c === 0x0d) {
-          if (b[i + 1] === 0x0a && i + 1 < limit) i++;
-          c = attr ? 0x20 : 0x0a;
-        } else if (c === 0x0a || c === 0x09) {
-          c = 0x20; // only values get here
-        } else if (c === 0x5d) {
-          if (b[i + 1] === 0x5d && b[i + 2] === 0x3e && i + 2 < limit) return fail("']]>' in text");
-        } else if (c === 0x3c) {
-          return fail("'<' in an attribute value");
-        } else return fail('character not allowed in XML');
+    let cls = classes[c]!;
+    // Plain bytes in a tight loop; what follows handles one special byte or character per round.
+    while (cls === 0) {
+      out[k++] = c;
+      if (++i === end) break;
+      cls = classes[(c = b[i]!)]!;
     }
+    if (cls === 0) break;
+    if (cls === STOP) {
+      decodedEnd = i;
+      decodedExcess = excess;
+      return scratchBytes.ucs2Slice(0, 2 * k);
+    }
+    if (cls === UTF8_2) {
+      if (i + 1 >= limit) return cutOff(final, limit);
+      c = ((c & 0x1f) << 6) | (b[++i]! & 0x3f);
+      excess += 1;
+    } else if (cls === UTF8_3) {
+      if (i + 2 >= limit) return cutOff(final, limit);
+      c = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
+      i += 2;
+      excess += 2;
+      if (c >= 0xfffe) return fail('character not allowed in XML');
+    } else if (cls === UTF8_4) {
+      if (i + 3 >= limit) return cutOff(final, limit);
+      c = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
+      i += 3;
+      excess += 2;
+      out[k++] = 0xd800 | (c >> 10);
+      c = 0xdc00 | (c & 0x3ff);
+    } else if (c === 0x26) {
+      let semi = i + 1; // (Buffer#indexOf would be a native call per reference)
+      while (semi < limit && b[semi] !== 0x3b) semi++;
+      if (semi >= limit) return final ? fail('undefined or malformed entity reference') : unfinished(b, i, limit, classes);
+      const cp = referencedChar(b, i + 1, semi);
+      if (cp < 0) return fail('undefined or malformed entity reference');
+      i = semi;
+      if (cp > 0xffff) {
+        out[k++] = 0xd800 | ((cp - 0x10000) >> 10);
+        c = 0xdc00 | (cp & 0x3ff);
+      } else c = cp;
+    } else if (c === 0x0d) {
+      if (b[i + 1] === 0x0a && i + 1 < limit) i++;
+      c = attr ? 0x20 : 0x0a;
+    } else if (c === 0x0a || c === 0x09) {
+      c = 0x20; // only values get here
+    } else if (c === 0x5d) {
+      if (b[i + 1] === 0x5d && b[i + 2] === 0x3e && i + 2 < limit) return fail("']]>' in text");
+    } else if (c === 0x3c) {
+      return fail("'<' in an attribute value");
+    } else return fail('character not allowed in XML');
     out[k++] = c;
+    i++;
   }
   if (i < limit) return decodeLongRun(b, start, i, limit, classes, final); // longer than the scratch space
   return final ? ((decodedEnd = limit), (decodedExcess = excess), scratchBytes.ucs2Slice(0, 2 * k)) : unfinishedRun(limit);
