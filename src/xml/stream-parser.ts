@@ -402,9 +402,8 @@ export class StreamParser {
     return this.startTag(s, b, lt);
   }
 
-  /** The name in s[start, end), whose scan gave hash h and NAME_CLASS flags. */
-  private name(s: string, start: number, end: number, h: number, flags: number): string {
-    if ((flags & NAME_HIGH) === 0) return internName(this.bytes, s, start, end, h);
+  /** A name with non-ASCII characters, decoded and checked. */
+  private unicodeName(start: number, end: number): string {
     const name = this.bytes.utf8Slice(start, end);
     this.excess += end - start - name.length;
     if (!isUnicodeName(name)) this.abort('not-well-formed', `invalid name "${name}"`);
@@ -428,7 +427,7 @@ export class StreamParser {
     if (i >= n) return this.more(START_TAG);
     const nameEnd = i;
     let prefixed = flags & NAME_COLON;
-    const name = this.name(s, lt + 1, i, h, flags);
+    const name = flags & NAME_HIGH ? this.unicodeName(lt + 1, i) : internName(b, s, lt + 1, i, h);
     const attrs: Attrs = {};
     let count = 0;
     let selfClosing = false;
@@ -461,7 +460,7 @@ export class StreamParser {
       }
       if (i >= n) return this.more(START_TAG);
       prefixed |= flags & NAME_COLON;
-      const key = this.name(s, keyStart, i, h, flags);
+      const key = flags & NAME_HIGH ? this.unicodeName(keyStart, i) : internName(b, s, keyStart, i, h);
       while (i < n && isSpace(b[i]!)) i++;
       if (i + 1 >= n) return this.more(START_TAG);
       if (b[i] !== EQUALS) this.abort('not-well-formed', `expected '=' after ${key}`);
