@@ -410,24 +410,24 @@ export class StreamParser {
     return name;
   }
 
-  // Names are scanned inline below (hash and class flags in locals): a call per name costs more.
+  // Names are scanned inline below (hash and class flags in locals): a call per name costs more. Element
+  // names are sliced; attribute names are interned, since a property key that is already an internalized
+  // string makes the store into the attribute object cheaper (measured both ways).
   private startTag(s: string, b: Buffer, lt: number): number {
     const n = s.length;
     let i = lt + 1;
     let c = b[i]!;
-    let h = c;
     let flags = NAME_CLASS[c]!;
     if ((flags & NAME_START) === 0) this.abort('not-well-formed', 'invalid element name');
     for (i++; i < n; i++) {
-      const k = NAME_CLASS[(c = b[i]!)]!;
+      const k = NAME_CLASS[b[i]!]!;
       if (k === 0) break;
-      h = hashStep(h, c);
       flags |= k;
     }
     if (i >= n) return this.more(START_TAG);
     const nameEnd = i;
     let prefixed = flags & NAME_COLON;
-    const name = flags & NAME_HIGH ? this.unicodeName(lt + 1, i) : internName(b, s, lt + 1, i, h);
+    const name = flags & NAME_HIGH ? this.unicodeName(lt + 1, i) : s.slice(lt + 1, i);
     const attrs: Attrs = {};
     let count = 0;
     let selfClosing = false;
@@ -449,7 +449,7 @@ export class StreamParser {
       }
       if (i === space) this.abort('not-well-formed', 'attributes must be separated by whitespace');
       const keyStart = i;
-      h = c;
+      let h = c;
       flags = NAME_CLASS[c]!;
       if ((flags & NAME_START) === 0) this.abort('not-well-formed', `invalid attribute name in <${name}>`);
       for (i++; i < n; i++) {
