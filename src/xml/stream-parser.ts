@@ -169,7 +169,7 @@ export class StreamParser {
     if (this.failed) return;
     let bytes: Buffer;
     if (typeof chunk === 'string') {
-      if (!(chunk as unknown as { isWellFormed(): boolean }).isWellFormed()) return this.fail('not-well-formed', 'unpaired surrogate');
+      if (!chunk.isWellFormed()) return this.fail('not-well-formed', 'unpaired surrogate');
       bytes = Buffer.from(chunk, 'utf8');
     } else bytes = chunk;
     if (bytes.length === 0) return;
