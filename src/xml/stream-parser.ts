@@ -3,12 +3,14 @@
 // (stanza or nonza), and the stream end. In "framed" mode (RFC 7395 WebSocket) every frame holds one
 // complete element and <open/>/<close/> take the place of the stream header and footer.
 //
-// How it is fast: each chunk is viewed as a latin1 string of its bytes (one char per byte, so string
-// indexes are byte offsets and all markup is ASCII). One pass of table lookups finds where each name,
-// value or text ends and whether it needs more than a slice: only values and text with '&', control
-// characters, ']' or non-ASCII bytes are decoded (UTF-8, references, normalization, checks). Names come
-// from an intern cache. A token cut off by the end of a chunk is kept as bytes; later chunks are only
-// scanned for its end, then it is parsed once, whole.
+// How it is fast: loops read the chunk's bytes (typed-array loads), and names, values and text are
+// sliced from a latin1 view of the same bytes (one char per byte, so indexes agree and all markup is
+// ASCII). One pass of byte-class lookups finds where each name, value or text ends and whether it needs
+// more than a slice: only values and text with '&', control characters, ']' or non-ASCII bytes are
+// decoded, in one more JS pass (UTF-8, references, normalization, checks; see decodeRun). Attribute
+// names come from an intern cache; end tags are compared with the start tag's bytes. A token cut off by
+// the end of a chunk is kept as bytes; later chunks are only scanned for its end, then it is parsed once,
+// whole, so a stanza trickling in byte by byte costs linear time.
 import { isUtf8 } from 'node:buffer';
 import { Element, type Attrs } from './element.js';
 import {
@@ -130,7 +132,6 @@ export class StreamParser {
   private needKind = NONE;
 
   private carry: Buffer | null = null; // an incomplete UTF-8 sequence at the end of the last chunk
-
 
   constructor(
     private readonly handler: StreamHandler,
