@@ -203,6 +203,17 @@ describe('StreamParser: limits with multi-byte text', () => {
   });
 });
 
+describe('StreamParser: byte order mark', () => {
+  it('accepts a UTF-8 byte order mark before the XML declaration or the stream header, and only there', () => {
+    for (const start of [HEADER, HEADER.slice(HEADER.indexOf('?>') + 2)]) {
+      const { events } = run([Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(start + '<presence/>')])]);
+      assert.deepEqual(events.map((e) => e[0]), ['start', 'el'], start.slice(0, 20));
+    }
+    const late = run([HEADER + '\ufeff<presence/>']).events;
+    assert.deepEqual(late.at(-1), ['err', 'bad-format']);
+  });
+});
+
 describe('StreamParser: handlers', () => {
   it('reports a throwing handler as a parse error and stops', () => {
     const events: string[] = [];

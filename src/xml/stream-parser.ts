@@ -83,6 +83,7 @@ const XML_DECL = 5;
 const UNKNOWN = 6; // too short to tell ("<", "<!", "<![CDA"...): reparsed together with the next chunk
 
 const ABORT = Symbol('abort');
+const BOM = '\xef\xbb\xbf'; // U+FEFF in UTF-8, as latin1
 
 // The first attribute names of the tag being parsed: comparing a few strings finds duplicates faster
 // than probing the attribute object, whose shape differs from tag to tag.
@@ -100,6 +101,7 @@ export class StreamParser {
   // The document.
   private depth = 0; // open elements, the stream root included (in framed mode the implicit root)
   private ended = false; // the stream root has been closed
+  private documentStart = 0; // where the document begins: after a byte order mark, if any
   private rootName = '';
   // Where the open elements' names (the stream root's included) are in the input, so that end tags can be
   // checked byte for byte: their offset and length in the buffer of parse() call number `openIn`.
@@ -146,6 +148,7 @@ export class StreamParser {
     if (this.writing) this.interrupted = true;
     this.depth = this.framed ? 1 : 0;
     this.ended = false;
+    this.documentStart = 0;
     this.rootName = '';
     this.openCount = 0;
     this.scope = FRAMED_SCOPE;
@@ -676,7 +679,7 @@ export class StreamParser {
     }
     if (lt + 5 >= n) return this.more(UNKNOWN);
     if (!isSpace(s.charCodeAt(lt + 5))) this.abort('restricted-xml', 'processing instructions are not allowed in XMPP');
-    if (this.framed || this.base + lt !== 0) this.abort('not-well-formed', 'the XML declaration is only allowed at the start of the stream');
+    if (this.framed || this.base + lt !== this.documentStart) this.abort('not-well-formed', 'the XML declaration is only allowed at the start of the stream');
     const close = s.indexOf('?>', lt + 6);
     if (close < 0) return this.more(XML_DECL);
     return close + 2;
@@ -684,7 +687,10 @@ export class StreamParser {
 
   /** Text between stanzas, or before/after the stream root: only whitespace. */
   private outsideText(s: string, start: number, end: number): void {
-    for (let i = start; i < end; i++) {
+    let i = start;
+    // A byte order mark may open the document (XML 1.0 §4.3.3; the TextDecoder used before dropped it).
+    if (this.base + start === 0 && s.startsWith(BOM, start)) this.documentStart = i += BOM.length;
+    for (; i < end; i++) {
       if (!isSpace(s.charCodeAt(i))) {
         if (this.depth === 1) this.abort('bad-format', 'text outside of a stanza');
         this.abort('not-well-formed', 'text outside of the stream root');
