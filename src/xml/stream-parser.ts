@@ -227,7 +227,7 @@ export class StreamParser {
       start = missing;
     }
     const cut = Math.max(start, utf8Cut(bytes));
-    if (!isUtf8(bytes.subarray(start, cut))) return false;
+    if (!isUtf8(start === 0 && cut === bytes.length ? bytes : bytes.subarray(start, cut))) return false;
     if (cut < bytes.length) this.carry = Buffer.from(bytes.subarray(cut));
     return true;
   }
