@@ -3,6 +3,14 @@
 // which is all XMPP's restricted XML needs.
 
 export type Attrs = Record<string, string>;
+
+// ES2024 string methods (Node 20 has them; the ES2022 lib this project compiles against does not).
+declare global {
+  interface String {
+    isWellFormed(): boolean;
+    toWellFormed(): string;
+  }
+}
 export type Node = Element | string;
 
 export class Element {
@@ -137,28 +145,26 @@ export function xml(name: string, attrs?: Attrs | null, ...children: (Node | nul
 
 const TEXT_ESCAPES = /[&<>\r]/g;
 const ATTR_ESCAPES = /[&<>"'\t\n\r]/g;
-const NEEDS_TEXT_ESCAPE = /[&<>\r]/;
-const NEEDS_ATTR_ESCAPE = /[&<>"'\t\n\r]/;
 const ESCAPE_MAP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
-// Characters XML 1.0 cannot carry at all (controls, non-characters, unpaired surrogates) become U+FFFD.
-const MAYBE_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/;
+// Characters XML 1.0 cannot carry at all become U+FFFD: controls and non-characters here, unpaired
+// surrogates through toWellFormed(). (Checking surrogates natively keeps emoji off the slow path.)
+const FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+const FORBIDDEN_ALL = new RegExp(FORBIDDEN.source, 'g');
 // One scan decides the common case: nothing to escape or replace.
-const ANY_TEXT_SPECIAL = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/;
-const ANY_ATTR_SPECIAL = /[&<>"'\t\n\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/;
-const INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const ANY_TEXT_SPECIAL = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+const ANY_ATTR_SPECIAL = /[&<>"'\t\n\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 const escapeChar = (c: string): string => ESCAPE_MAP[c]!;
 
-export function escapeText(s: string): string {
-  if (!ANY_TEXT_SPECIAL.test(s)) return s;
-  if (MAYBE_INVALID.test(s)) s = s.replace(INVALID, '\ufffd');
-  return NEEDS_TEXT_ESCAPE.test(s) ? s.replace(TEXT_ESCAPES, escapeChar) : s;
+function escape(s: string, special: RegExp, escapes: RegExp): string {
+  if (!s.isWellFormed()) s = s.toWellFormed();
+  if (!special.test(s)) return s;
+  if (FORBIDDEN.test(s)) s = s.replace(FORBIDDEN_ALL, '\ufffd');
+  return s.replace(escapes, escapeChar);
 }
 
-export function escapeAttr(s: string): string {
-  if (!ANY_ATTR_SPECIAL.test(s)) return s;
-  if (MAYBE_INVALID.test(s)) s = s.replace(INVALID, '\ufffd');
-  return NEEDS_ATTR_ESCAPE.test(s) ? s.replace(ATTR_ESCAPES, escapeChar) : s;
-}
+export const escapeText = (s: string): string => escape(s, ANY_TEXT_SPECIAL, TEXT_ESCAPES);
+
+export const escapeAttr = (s: string): string => escape(s, ANY_ATTR_SPECIAL, ATTR_ESCAPES);
 
 /** Opening tag only, e.g. for stream headers that are never closed in the same write. */
 export function serializeOpenTag(name: string, attrs: Attrs, selfClose = false): string {
@@ -174,6 +180,10 @@ export function serializeOpenTag(name: string, attrs: Attrs, selfClose = false):
 export function serialize(el: Element): string {
   if (el.children.length === 0) return serializeOpenTag(el.name, el.attrs, true);
   let out = serializeOpenTag(el.name, el.attrs);
-  for (const child of el.children) out += typeof child === 'string' ? escapeText(child) : serialize(child);
+  const children = el.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i]!;
+    out += typeof child === 'string' ? escapeText(child) : serialize(child);
+  }
   return out + '</' + el.name + '>';
 }
