@@ -1,6 +1,8 @@
 // Messages per second and delivery latency between local clients through a real Parley process.
-//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR] [--history]
+//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR] [--history] [--random]
 // --history sets save_to_history=1 on every message (each one is stored before it is delivered).
+// --random sends each message to a random other client instead of the partner (as tsung's
+// destination=online does): with --history most messages then open a new private dialog.
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; open it in Chrome DevTools.
 // Each pair is two users on their own connections; every sender sends `rate` messages/s to its
 // partner (QuickBlox-style chat messages with extraParams), timestamps inside the body give latency.
@@ -15,7 +17,7 @@ import { freePort, waitForPort } from '../e2e/support/server.js';
 import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false } } });
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
@@ -72,9 +74,10 @@ const cpuBefore = await processCpu(server.pid!);
 const started = performance.now();
 const interval = 1000 / rate;
 const timers = clients.map((c, i) => {
-  const to = users[i % 2 === 0 ? i + 1 : i - 1]!;
+  const partner = users[i % 2 === 0 ? i + 1 : i - 1]!;
   let seq = 0;
   const tick = (): void => {
+    const to = values.random ? users[(i + 1 + Math.floor(Math.random() * (users.length - 1))) % users.length]! : partner;
     seq++;
     sent++;
     c.send(

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { GroupCommit } from './group-commit.js';
 import { openSqliteStore } from './index.js';
 import { WalSync } from './wal-sync.js';
+import { sleep } from '../../../e2e/support/wait.js';
 
 function table(): Database.Database {
   const db = new Database(':memory:');
@@ -61,6 +62,39 @@ describe('GroupCommit', () => {
     db.close();
     await assert.rejects(a, /not open/);
     await assert.rejects(b, /not open/);
+  });
+});
+
+describe('GroupCommit with a flush in flight', () => {
+  it('keeps collecting writes until the flush ends, then commits them as one batch', async () => {
+    const db = table();
+    let release = (): void => {};
+    const syncs: number[] = [];
+    const slowWal = {
+      sync: () => new Promise<void>((resolve) => {
+        syncs.push(count(db));
+        release = resolve;
+      }),
+    } as unknown as WalSync;
+    const writes = new GroupCommit(db, slowWal);
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    const first = writes.run(() => insert.run('a', 1));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(syncs, [1], 'the first write is committed and being flushed');
+    const later: Promise<unknown>[] = [];
+    for (let turn = 0; turn < 5; turn++) {
+      later.push(writes.run(() => insert.run(`k${turn}`, turn)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(count(db), 1, 'nothing more is committed while the flush runs');
+    assert.equal(writes.batches, 1);
+    release();
+    await first;
+    await sleep(20);
+    assert.equal(writes.batches, 2, 'the five writes went in one batch');
+    release();
+    await Promise.all(later);
+    assert.equal(count(db), 6);
   });
 });
 
