@@ -138,7 +138,9 @@ export class Parley extends Base implements ServerUnderTest {
       ...options.env,
     };
     const bin = resolve('bin/parley.js');
-    this.child = startGroup('sh', ['-c', `${ULIMIT} && exec "${process.execPath}" "${bin}" serve`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    // PARLEY_BENCH_PROFILE=DIR: the server writes a CPU profile there when it stops.
+    const profile = process.env.PARLEY_BENCH_PROFILE ? `--cpu-prof --cpu-prof-dir="${resolve(process.env.PARLEY_BENCH_PROFILE)}" ` : '';
+    this.child = startGroup('sh', ['-c', `${ULIMIT} && exec "${process.execPath}" ${profile}"${bin}" serve`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     this.monitor = new TreeMonitor(this.child.pid!).start();
     await waitForPort(this.port, 30_000, this.alive);
     if (!options.coldHashes) {

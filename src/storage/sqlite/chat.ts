@@ -185,6 +185,10 @@ export class SqliteChatStore implements ChatStore {
         ON CONFLICT (dialog_id, user_id) DO UPDATE SET hidden = 1, unread_count = 0, cleared_seq = excluded.cleared_seq,
         unread_from_seq = max(dialog_members.unread_from_seq, excluded.unread_from_seq)`),
       unhideMember: db.prepare('UPDATE dialog_members SET hidden = 0 WHERE dialog_id = ? AND user_id = ?'),
+      // The two per-message updates, each one statement that leaves an unchanged row unwritten where it can.
+      receiveMessage: db.prepare(`UPDATE dialog_members SET hidden = 0,
+        unread_count = CASE WHEN occupant = 1 THEN unread_count + 1 ELSE unread_count END WHERE dialog_id = ? AND user_id = ?`),
+      unhideSender: db.prepare('UPDATE dialog_members SET hidden = 0 WHERE dialog_id = ? AND user_id = ? AND hidden = 1'),
       setNotifications: db.prepare(`INSERT INTO dialog_members (dialog_id, user_id, notifications) VALUES (?, ?, ?)
         ON CONFLICT (dialog_id, user_id) DO UPDATE SET notifications = excluded.notifications`),
       addUnread: db.prepare(`UPDATE dialog_members SET unread_count = max(0, unread_count + ?)
@@ -392,11 +396,8 @@ export class SqliteChatStore implements ChatStore {
       JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable ? 1 : 0, JSON.stringify(m.readIds),
       JSON.stringify(m.deliveredIds), m.createdAt.getTime(), m.updatedAt.getTime());
     this.s.setLastMessage.run(m.body, m.dateSent, m.id, m.senderId, m.createdAt.getTime(), m.dialogId);
-    for (const userId of new Set(effects.unreadFor)) {
-      this.s.addUnread.run(1, m.dialogId, userId);
-      this.s.unhideMember.run(m.dialogId, userId);
-    }
-    for (const userId of new Set(effects.unhideFor)) this.s.unhideMember.run(m.dialogId, userId);
+    for (const userId of new Set(effects.unreadFor)) this.s.receiveMessage.run(m.dialogId, userId);
+    for (const userId of new Set(effects.unhideFor)) this.s.unhideSender.run(m.dialogId, userId);
   }
 
   async getMessage(appId: number, messageId: string, viewerId?: number): Promise<ChatMessage | null> {

@@ -45,6 +45,19 @@ describe('GroupCommit', () => {
     assert.equal(writes.batches, 1);
   });
 
+  it('rejects a lone failing write and keeps none of its statements', async () => {
+    const db = table();
+    const writes = new GroupCommit(db);
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    await writes.run(() => insert.run('a', 1));
+    await assert.rejects(writes.run(() => {
+      insert.run('b', 2);
+      insert.run('a', 3);
+    }), /UNIQUE/);
+    assert.deepEqual(db.prepare('SELECT k FROM t ORDER BY k').pluck().all(), ['a']);
+    assert.equal(writes.batches, 1, 'the failed batch is not counted as committed');
+  });
+
   it('starts a new batch when one is full, keeping the order of writes', async () => {
     const db = table();
     const writes = new GroupCommit(db, null, 10);

@@ -1,7 +1,9 @@
 // Group commit: the hot writes (stored messages, markers, offline messages) queue up and run in one
 // SQLite transaction per turn of the event loop, so a burst of N writes costs one flush to disk
-// instead of N. Each write runs in its own savepoint (one failing write rolls back alone and rejects
-// alone) and resolves only once its transaction is durable: with a WalSync, the batch commits
+// instead of N. A failing write rolls back alone and rejects alone: the batch first runs without
+// savepoints (they cost two statements per write), and only when one write throws is the batch
+// rolled back and run again with each write in its own savepoint — so a write's work may run twice
+// and must not have effects outside the database. Each write resolves only once its transaction is durable: with a WalSync, the batch commits
 // without waiting for the disk and the flush happens on the thread pool. While a flush is on the
 // thread pool the next batch keeps collecting: WAL frames are whole pages, so committing the same
 // hot pages (a dialog's index leaf, its row) once per flush instead of once per turn divides the
@@ -21,6 +23,7 @@ export class GroupCommit {
   /** Transactions committed so far (a batch is one). */
   batches = 0;
   private readonly commit: Database.Transaction<(batch: Pending[]) => { ok: boolean; value: unknown }[]>;
+  private readonly commitIsolated: Database.Transaction<(batch: Pending[]) => { ok: boolean; value: unknown }[]>;
   private syncsInFlight = 0;
 
   private readonly lazySync: Database.Statement | null;
@@ -36,7 +39,8 @@ export class GroupCommit {
     this.fullSync = wal ? db.prepare('PRAGMA synchronous = FULL') : null;
     // Nested in the batch's transaction, this is a savepoint.
     const savepoint = db.transaction((work: () => unknown) => work());
-    this.commit = db.transaction((batch: Pending[]) => batch.map((op) => {
+    this.commit = db.transaction((batch: Pending[]) => batch.map((op) => ({ ok: true, value: op.work() })));
+    this.commitIsolated = db.transaction((batch: Pending[]) => batch.map((op) => {
       try {
         return { ok: true, value: savepoint(op.work) };
       } catch (err) {
@@ -71,7 +75,13 @@ export class GroupCommit {
     this.lazySync?.run();
     try {
       // IMMEDIATE: takes the write lock up front, so another process cannot make the batch fail halfway.
-      results = this.commit.immediate(batch);
+      try {
+        results = this.commit.immediate(batch);
+      } catch (err) {
+        // A lone write has nothing to be isolated from: its error is the batch's.
+        if (batch.length === 1) throw err;
+        results = this.commitIsolated.immediate(batch);
+      }
       this.batches++;
       this.onCommit();
     } catch (err) {
