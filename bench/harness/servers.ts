@@ -78,8 +78,9 @@ export class Parley extends Base implements ServerUnderTest {
   readonly name = 'parley' as const;
   usernameTemplate = '{id}-1';
   readonly mucDomain = `muc.${DOMAIN}`;
-  // QuickBlox rooms are <app id>_<dialog id>, and the nick is the user id.
-  readonly mucNames = { room: `"1_" ++ lists:flatten(io_lib:format("~24..0B", [R]))`, nick: 'integer_to_list(N)' };
+  // QuickBlox rooms are <app id>_<dialog id>, and the nick must be the user id: "{id}" makes the
+  // patched ts_jabber use the id its login name was made from (tsung_userid may differ from it).
+  readonly mucNames = { room: `"1_" ++ lists:flatten(io_lib:format("~24..0B", [R]))`, nick: '"{id}"' };
   private dataDir = '';
 
   async setup(users: number, options: SetupOptions): Promise<void> {
