@@ -197,7 +197,7 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async touchUser(appId: number, userId: number, at: Date): Promise<void> {
-    await this.writes.run(() => this.s.touch.run(at.getTime(), appId, userId));
+    await this.writes.runRelaxed(() => this.s.touch.run(at.getTime(), appId, userId));
   }
 
   /** Statements built from a fixed vocabulary of columns, prepared once per shape. */

@@ -111,6 +111,22 @@ describe('GroupCommit with a flush in flight', () => {
   });
 });
 
+describe('GroupCommit relaxed writes', () => {
+  it('resolves a batch of only relaxed writes once committed, without a flush, and flushes a mixed batch', async () => {
+    const db = table();
+    let syncs = 0;
+    const wal = { sync: async () => void syncs++ } as unknown as WalSync;
+    const writes = new GroupCommit(db, wal);
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    await Promise.all([writes.runRelaxed(() => insert.run('a', 1)), writes.runRelaxed(() => insert.run('b', 2))]);
+    assert.equal(count(db), 2);
+    assert.equal(syncs, 0);
+    await Promise.all([writes.runRelaxed(() => insert.run('c', 3)), writes.run(() => insert.run('d', 4))]);
+    assert.equal(syncs, 1);
+    assert.equal(writes.batches, 2);
+  });
+});
+
 describe('GroupCommit on a WAL file', () => {
   it('commits without flushing inside COMMIT, resolves after the WAL is flushed, and leaves other writes on FULL', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-wal-'));

@@ -13,6 +13,8 @@ import type { WalSync } from './wal-sync.js';
 
 interface Pending {
   work: () => unknown;
+  /** Whether the write resolves only once on disk (false: committed is enough). */
+  durable: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -51,8 +53,21 @@ export class GroupCommit {
 
   /** Runs `work` (synchronous SQLite calls) in the next batch; resolves once that batch is committed. */
   run<T>(work: () => T): Promise<T> {
+    return this.enqueue(work, true);
+  }
+
+  /**
+   * Like run, for bookkeeping that may be lost in a power failure (a login's last_request_at): it
+   * resolves once committed, and a batch of only such writes is not flushed to disk on its own
+   * (the next durable batch or checkpoint carries it there).
+   */
+  runRelaxed<T>(work: () => T): Promise<T> {
+    return this.enqueue(work, false);
+  }
+
+  private enqueue<T>(work: () => T, durable: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, durable, resolve: resolve as (value: unknown) => void, reject });
       if (this.queue.length >= this.maxBatch) this.flush();
       else if (this.syncsInFlight === 0) this.schedule();
     });
@@ -92,7 +107,7 @@ export class GroupCommit {
       this.fullSync?.run();
     }
     const settle = (): void => batch.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.value) : op.reject(results[i]!.value)));
-    if (!this.wal) return settle();
+    if (!this.wal || !batch.some((op) => op.durable)) return settle();
     this.syncsInFlight++;
     this.wal.sync().then(settle, (err: unknown) => {
       for (const op of batch) op.reject(err);
