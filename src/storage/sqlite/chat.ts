@@ -240,10 +240,12 @@ export class SqliteChatStore implements ChatStore {
     this.s.insertDialog.run(d.id, d.appId, d.type, d.name, d.photo, d.ownerId, JSON.stringify(occupants),
       JSON.stringify(ascending(d.adminIds)), data, d.isJoinRequired ? 1 : 0, privatePair(d), created, created);
     for (const userId of occupants) this.s.joinMember.run(d.id, userId, 0);
+    // What toDialog would read back, without the read.
     return {
       id: d.id, appId: d.appId, type: d.type, name: d.name, photo: d.photo, ownerId: d.ownerId, occupantIds: occupants,
-      adminIds: ascending(d.adminIds), data: data === null ? null : (JSON.parse(data) as Record<string, unknown>), isJoinRequired: d.isJoinRequired, lastMessage: null,
-      lastMessageDateSent: null, lastMessageId: null, lastMessageUserId: null, createdAt: new Date(created), updatedAt: new Date(created),
+      adminIds: ascending(d.adminIds), data: data === null ? null : (JSON.parse(data) as Record<string, unknown>),
+      isJoinRequired: d.isJoinRequired, lastMessage: null, lastMessageDateSent: null, lastMessageId: null,
+      lastMessageUserId: null, createdAt: new Date(created), updatedAt: new Date(created),
     };
   }
 
@@ -390,7 +392,7 @@ export class SqliteChatStore implements ChatStore {
     }
   }
 
-  /** Runs inside a group-commit savepoint, which keeps its statements all-or-nothing. */
+  /** Runs in a group-commit batch, which keeps its statements all-or-nothing (see group-commit.ts). */
   private insertMessageTx(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): void {
     this.s.insertMessage.run(m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent,
       JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable ? 1 : 0, JSON.stringify(m.readIds),

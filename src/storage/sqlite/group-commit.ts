@@ -3,11 +3,11 @@
 // instead of N. A failing write rolls back alone and rejects alone: the batch first runs without
 // savepoints (they cost two statements per write), and only when one write throws is the batch
 // rolled back and run again with each write in its own savepoint — so a write's work may run twice
-// and must not have effects outside the database. Each write resolves only once its transaction is durable: with a WalSync, the batch commits
-// without waiting for the disk and the flush happens on the thread pool. While a flush is on the
-// thread pool the next batch keeps collecting: WAL frames are whole pages, so committing the same
-// hot pages (a dialog's index leaf, its row) once per flush instead of once per turn divides the
-// bytes written and fsynced under load.
+// and must not have effects outside the database. Each write resolves only once its transaction is
+// durable: with a WalSync, the batch commits without waiting for the disk and the flush happens on
+// the thread pool. While a flush is on the thread pool the next batch keeps collecting: WAL frames
+// are whole pages, so committing the same hot pages (a dialog's index leaf, its row) once per flush
+// instead of once per turn divides the bytes written and fsynced under load.
 import type Database from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';
 
