@@ -1,6 +1,8 @@
 // Durable history writes per second: ChatService.createMessage (what REST and XMPP save_to_history
 // call) against the SQLite store (WAL, synchronous=FULL: each message is committed before it resolves).
 //   node dist/bench/history-writes.js [--seconds 10] [--concurrency 1,16]
+// Cases: one private dialog, one group dialog, and "random pairs": each message from a random one of
+// 1,000 users to another by recipient_id (as XMPP 1-1 history does), so most open a new dialog.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +26,22 @@ try {
   const dialogId = (dialog as unknown as { _id: string })._id;
   const group = await chat.createDialog(caller, { type: 2, name: 'g', occupants_ids: String(b.id) });
   const groupId = (group as unknown as { _id: string })._id;
+  // 998 more users, copied from b's row in one transaction (one password hash for all: no scrypt each).
+  const copy = store.db.prepare(`INSERT INTO users (app_id, login, password_hash, scram_sha1, scram_sha256, created_at, updated_at)
+    SELECT app_id, ?, password_hash, scram_sha1, scram_sha256, created_at, updated_at FROM users WHERE id = ?`);
+  const userIds = [a.id, b.id];
+  store.db.transaction(() => {
+    for (let i = 0; i < 998; i++) userIds.push(Number(copy.run(`u${i}`, b.id).lastInsertRowid));
+  })();
+  const randomPair = (): { caller: typeof caller; params: Record<string, unknown> } => {
+    const from = userIds[Math.floor(Math.random() * userIds.length)]!;
+    let to = from;
+    while (to === from) to = userIds[Math.floor(Math.random() * userIds.length)]!;
+    return { caller: { appId: app.id, userId: from }, params: { recipient_id: String(to) } };
+  };
   console.log(`ChatService.createMessage → SQLite (WAL, synchronous=FULL), ${seconds} s per case, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log(`${'case'.padEnd(44)} ${'writes/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'CPU µs/write'.padStart(13)}`);
-  for (const [label, id] of [['private dialog', dialogId], ['group dialog', groupId]] as const) {
+  for (const [label, id] of [['private dialog', dialogId], ['group dialog', groupId], ['random pairs', null]] as const) {
     for (const concurrency of levels) {
       let n = 0;
       const lat: number[] = [];
@@ -36,7 +51,8 @@ try {
       const worker = async (): Promise<void> => {
         while (performance.now() < end) {
           const s = performance.now();
-          await chat.createMessage(caller, { chat_dialog_id: id, message: `hello ${n}`, send_to_chat: 0, custom: 'x' });
+          const target = id === null ? randomPair() : { caller, params: { chat_dialog_id: id } };
+          await chat.createMessage(target.caller, { ...target.params, message: `hello ${n}`, send_to_chat: 0, custom: 'x' });
           lat.push(performance.now() - s);
           n++;
         }
