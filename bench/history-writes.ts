@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChatService } from '../src/chat/service.js';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
+import { cloneUser } from './harness/users.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '1,16' } } });
 const seconds = Number(values.seconds);
@@ -26,13 +27,8 @@ try {
   const dialogId = (dialog as unknown as { _id: string })._id;
   const group = await chat.createDialog(caller, { type: 2, name: 'g', occupants_ids: String(b.id) });
   const groupId = (group as unknown as { _id: string })._id;
-  // 998 more users, copied from b's row in one transaction (one password hash for all: no scrypt each).
-  const copy = store.db.prepare(`INSERT INTO users (app_id, login, password_hash, scram_sha1, scram_sha256, created_at, updated_at)
-    SELECT app_id, ?, password_hash, scram_sha1, scram_sha256, created_at, updated_at FROM users WHERE id = ?`);
-  const userIds = [a.id, b.id];
-  store.db.transaction(() => {
-    for (let i = 0; i < 998; i++) userIds.push(Number(copy.run(`u${i}`, b.id).lastInsertRowid));
-  })();
+  // 998 more users, copies of b (one password hash for all: no scrypt each).
+  const userIds = [a.id, b.id, ...cloneUser(store.db, b.id, Array.from({ length: 998 }, (_, i) => `u${i}`))];
   const randomPair = (): { caller: typeof caller; params: Record<string, unknown> } => {
     const from = userIds[Math.floor(Math.random() * userIds.length)]!;
     let to = from;

@@ -7,6 +7,7 @@ import { openSqliteStore, sqliteFile } from '../../src/storage/sqlite/index.js';
 import { freePort, sleep, startGroup, stopGroup, TreeMonitor, waitForPort, waitIdle } from './proc.js';
 import { peerFile, render } from './tsung.js';
 import { RawClient } from '../../e2e/support/raw.js';
+import { cloneUser } from './users.js';
 
 export type ServerName = 'parley' | 'ejabberd' | 'prosody';
 export const DOMAIN = 'localhost';
@@ -103,14 +104,7 @@ export class Parley extends Base implements ServerUnderTest {
     } else {
       // Copies of user 1's row (same hash and SCRAM keys, new login): the first PLAIN login costs one
       // scrypt, every later one hits Parley's remembered digest. Ids are 1…N in order.
-      const db = store.db;
-      const clone = db.prepare(
-        `INSERT INTO users (app_id, login, password_hash, scram_sha1, scram_sha256, created_at, updated_at)
-         SELECT app_id, ?, password_hash, scram_sha1, scram_sha256, created_at, updated_at FROM users WHERE id = 1`,
-      );
-      db.transaction(() => {
-        for (let i = 2; i <= users; i++) clone.run(`u${i}`);
-      })();
+      cloneUser(store.db, 1, Array.from({ length: users - 1 }, (_, i) => `u${i + 2}`));
       this.notes.push('users share one password hash: one scrypt for the first login, remembered digest after');
     }
     for (let r = 0; r < (options.rooms ?? 0); r++) {
