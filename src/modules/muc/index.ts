@@ -11,8 +11,8 @@
 // destruction through the directory, to every node of the room (this one too) in one step, so
 // that all occupants get them in the same order. A room whose occupants are all here never asks.
 import { randomBytes } from 'node:crypto';
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { ApiError } from '../../chat/errors.js';
 import { newObjectId, normalizeObjectId } from '../../chat/objectid.js';
 import type { ChatService } from '../../chat/service.js';
@@ -55,7 +55,7 @@ export interface MucModule {
   readonly rooms: RoomRegistry;
 }
 
-export function mucModule(core: Core, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
+export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
   const rooms = new RoomRegistry();
   const userJid = (appId: number, userId: number): string => `${userId}-${appId}@${core.domain}`;
   const self = directory.nodeId;
@@ -226,7 +226,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     if (directory.enabled) await directory.leave(bare, jid).catch(logFailure('leaving a room across the cluster'));
   }
 
-  core.hooks.on('presence/muc', async ({ stanza, to, origin }: RouteContext) => {
+  core.on('presence/muc', 'rooms', async ({ stanza, to, origin }: RouteContext) => {
     const session = origin;
     if (!session?.jid || !session.user) return true;
     const type = stanza.attrs.type;
@@ -250,16 +250,16 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     }
     await Promise.all(left.map((bare) => leaveDirectory(bare, session.jid!.toString())));
   };
-  core.hooks.on('presence/broadcast', async ({ stanza, origin }: RouteContext) => {
+  core.on('presence/broadcast', 'rooms', async ({ stanza, origin }: RouteContext) => {
     if (origin && stanza.attrs.type === 'unavailable') await leaveAll(origin);
     return undefined;
-  }, 10);
-  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
+  });
+  core.on('session/closed', 'rooms', async ({ session }: { session: C2sSession }) => {
     await leaveAll(session);
     return undefined;
-  }, 10);
+  });
   // Resumed on another node: room occupancy does not travel with the session (the client joins again).
-  core.hooks.on('session/migrated', ({ session }: { session: C2sSession }) => {
+  core.on('session/migrated', 'rooms', ({ session }: { session: C2sSession }) => {
     leaveAll(session);
     return undefined;
   });
@@ -395,7 +395,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     return true;
   }
 
-  core.hooks.on('message/muc', async (ctx: RouteContext) => {
+  core.on('message/muc', 'rooms', async (ctx: RouteContext) => {
     const { stanza, origin } = ctx;
     const type = stanza.attrs.type ?? 'normal';
     if (type === 'error') return true;
@@ -600,7 +600,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     else void core.route(reply);
   };
 
-  core.hooks.on('iq/muc', async ({ stanza, from, to, origin }: RouteContext) => {
+  core.on('iq/muc', 'rooms', async ({ stanza, from, to, origin }: RouteContext) => {
     const type = stanza.attrs.type;
     if (type === 'result' || type === 'error') return true;
     const payloads = stanza.getChildren();
@@ -651,7 +651,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     return true;
   });
 
-  core.hooks.on('disco/items', ({ query }: { query: Element }) => {
+  core.on('disco/items', 'rooms', ({ query }: { query: Element }) => {
     query.append(xml('item', { jid: core.mucDomain, name: 'Group chat' }));
     return undefined;
   });

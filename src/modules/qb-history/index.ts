@@ -7,8 +7,8 @@
 // Also the REST → XMPP bridge for private dialogs: a message created over REST with
 // `send_to_chat=1` is delivered as a `type="chat"` stanza whose id is the stored `_id`.
 // (Group dialogs are the MUC module's: it can build the same payload with storedMessagePayload.)
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { ChatService } from '../../chat/service.js';
 import type { MessageEvent } from '../../chat/events.js';
 import type { MessageView } from '../../chat/views.js';
@@ -22,10 +22,6 @@ import {
   CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, type ParsedExtraParams, compact, getExtraParams, parseExtraParams, stanzaErrorFor, storedMessagePayload,
 } from '../qb-extra-params/index.js';
 
-/** Runs before delivery (message 0), carbons (50) and offline storage (-10); after chat markers (110). */
-export const HISTORY_PRIORITY = 100;
-
-
 const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates';
 
 /** A chat state or a marker alone is signalling, not a message to keep. */
@@ -37,13 +33,9 @@ function isSignalOnly(stanza: Element, hasAttachments: boolean): boolean {
   });
 }
 
-export function qbHistoryModule(core: Core, chat: ChatService): void {
-  // message/full falls back to message/bare with the same stanza: handle each stanza once.
-  const seen = new WeakSet<Element>();
-
+export function qbHistoryModule(core: ModuleApi, chat: ChatService): void {
   const onChat = ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> | undefined => {
-    if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
-    seen.add(stanza);
+    if (!origin || stanza.attrs.type !== 'chat') return undefined;
     // Whitespace between elements crashes the Node SDK: what a client pretty-printed goes on compact.
     compact(stanza);
     const extra = getExtraParams(stanza);
@@ -93,8 +85,7 @@ export function qbHistoryModule(core: Core, chat: ChatService): void {
     for (const child of rest) extra.append(child);
     return undefined;
   };
-  core.hooks.on('message/bare', onChat, HISTORY_PRIORITY);
-  core.hooks.on('message/full', onChat, HISTORY_PRIORITY);
+  core.on('message/outbound', 'history', onChat);
 
   // REST send_to_chat=1 in a private dialog: a chat stanza from the sender to the opponent.
   chat.events.on('message', async (event: MessageEvent) => {
