@@ -14,7 +14,7 @@ import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseUserLocal, type Jid } from '../../xmpp/jid.js';
-import { EXTRA_PARAMS, NS_CHAT_MARKERS, compact, getExtraParams, stanzaErrorFor } from '../qb-extra-params/index.js';
+import { EXTRA_PARAMS, NS_CHAT_MARKERS, compact, getExtraParams, stanzaErrorFor } from '../../qb/index.js';
 
 export function markerOf(stanza: Element): Element | undefined {
   return stanza.getChildren().find((c) => (c.localName === 'received' || c.localName === 'displayed') && c.namespace() === NS_CHAT_MARKERS);

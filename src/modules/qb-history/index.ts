@@ -13,14 +13,13 @@ import type { ChatService } from '../../chat/service.js';
 import type { MessageEvent } from '../../chat/events.js';
 import type { MessageView } from '../../chat/views.js';
 import { PRIVATE } from '../../chat/access.js';
-import { parseBoolean, parseNumber } from '../../chat/params.js';
 import type { Element } from '../../xml/element.js';
 import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { parseUserLocal, userLocal, type Jid } from '../../xmpp/jid.js';
 import {
-  CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, type ParsedExtraParams, compact, getExtraParams, parseExtraParams, stanzaErrorFor, storedMessagePayload,
-} from '../qb-extra-params/index.js';
+  CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, type ParsedExtraParams, clientDateSent, compact, getExtraParams, parseExtraParams, savesToHistory, stanzaErrorFor, storedMessagePayload,
+} from '../../qb/index.js';
 
 const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates';
 
@@ -42,7 +41,7 @@ export function qbHistoryModule(core: ModuleApi, chat: ChatService): void {
     if (!extra) return undefined;
     // Server-owned fields a client sent are neither stored nor passed on.
     for (const child of extra.getChildren()) if (FORGEABLE.has(child.localName)) extra.remove(child);
-    if (parseBoolean(extra.getChildText('save_to_history')?.trim()) !== true) return undefined;
+    if (!savesToHistory(extra)) return undefined;
     const parsed = parseExtraParams(extra, CONTROL_FIELDS);
     if (isSignalOnly(stanza, parsed.attachments.length > 0)) return undefined;
     return store(stanza, extra, parsed, from, to, origin);
@@ -55,7 +54,6 @@ export function qbHistoryModule(core: ModuleApi, chat: ChatService): void {
     const sender = parseUserLocal(from.local);
     const recipient = parseUserLocal(to.local);
     if (!sender || !recipient) return undefined;
-    const dateSent = parseNumber(extra.getChildText('date_sent')?.trim());
     let stored: MessageView;
     try {
       stored = await chat.createMessage(
@@ -67,7 +65,7 @@ export function qbHistoryModule(core: ModuleApi, chat: ChatService): void {
           attachments,
           markable: stanza.getChild('markable', NS_CHAT_MARKERS) ? 1 : undefined,
         },
-        { id: stanza.attrs.id, dateSent: dateSent !== undefined && dateSent > 0 ? dateSent : undefined, origin: 'xmpp' },
+        { id: stanza.attrs.id, dateSent: clientDateSent(extra), origin: 'xmpp' },
       );
     } catch (err) {
       if (stanzaErrorFor(err).condition === 'internal-server-error') core.log.error({ err, stanza: stanza.toString() }, 'storing a chat message failed');

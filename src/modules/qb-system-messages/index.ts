@@ -18,7 +18,7 @@ import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { userLocal } from '../../xmpp/jid.js';
-import { EXTRA_PARAMS, compact, getExtraParams, systemNotificationPayload } from '../qb-extra-params/index.js';
+import { EXTRA_PARAMS, compact, getExtraParams, systemNotificationPayload } from '../../qb/index.js';
 
 const isHeadline = (stanza: Element): boolean => stanza.name === 'message' && stanza.attrs.type === 'headline';
 
