@@ -12,7 +12,7 @@
 //             A handler that throws is logged and the next slot takes the stanza (a failed
 //             cluster lookup still leaves offline storage), so nothing is dropped silently.
 import type { Element } from '../xml/element.js';
-import type { Jid } from '../xmpp/jid.js';
+import type { Jid, UserAddress } from '../xmpp/jid.js';
 import type { RosterItem } from '../storage/roster-types.js';
 import type { C2sSession } from './session.js';
 
@@ -43,6 +43,12 @@ export interface DiscoItemsEvent {
   query: Element;
   from: Jid;
   to: Jid;
+}
+
+export interface AccountEvent {
+  /** The account's bare JID. */
+  bare: string;
+  user: UserAddress;
 }
 
 export interface RosterRemovedEvent {
@@ -85,6 +91,8 @@ export const EVENTS = {
   'presence/initial': { slots: ['stream-management', 'offline'], onError: 'isolate' },
   'session/closed': { slots: ['stream-management', 'rooms', 'last-activity', 'cluster', 'presence', 'offline'], onError: 'isolate' },
   'session/migrated': { slots: ['rooms'], onError: 'isolate' },
+  // A deleted account: modules drop what they hold for it, then its sessions end.
+  'account/deleted': { slots: ['stream-management', 'sessions'], onError: 'isolate' },
 
   // --- between modules ---
   'disco/items': { slots: ['rooms'], onError: 'isolate' },
@@ -111,6 +119,7 @@ export interface EventPayloads {
   'presence/initial': SessionEvent;
   'session/closed': SessionEvent;
   'session/migrated': SessionEvent;
+  'account/deleted': AccountEvent;
   'disco/items': DiscoItemsEvent;
   'roster/removed': RosterRemovedEvent;
 }

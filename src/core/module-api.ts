@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { Element } from '../xml/element.js';
 import type { StanzaError } from '../xmpp/errors.js';
+import type { UserAddress } from '../xmpp/jid.js';
 import type { EventBus } from './bus.js';
 import type { DeliveryEvent, RouteContext } from './events.js';
 import type { IqHandlerSpec } from './router.js';
@@ -63,6 +64,8 @@ export interface ModuleApi {
   route(stanza: Element, origin?: C2sSession | null): Promise<void>;
   /** The delivery phase alone (see Router.deliver). */
   deliver(event: DeliveryEvent, ctx: RouteContext): Promise<void>;
+  /** Forgets that a user exists (it was deleted): stanzas to it are refused from now on. */
+  forgetUser(user: UserAddress): void;
   /** An error reply to the stanza's sender. */
   bounce(stanza: Element, error: StanzaError, origin?: C2sSession | null): void;
 }

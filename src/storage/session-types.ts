@@ -21,6 +21,8 @@ export interface SessionStore {
   /** Upgrades (a user id) or downgrades (null) the same token. */
   setSessionUser(token: string, userId: number | null, expiresAt: Date): Promise<void>;
   deleteSession(token: string): Promise<boolean>;
+  /** Ends every REST session of a user but `except` (password changed, user deleted); returns how many. */
+  deleteUserSessions(appId: number, userId: number, except?: string): Promise<number>;
   /** Live user sessions of one user, newest first. */
   userSessions(appId: number, userId: number, now: Date, limit: number): Promise<ApiSession[]>;
   /** Records a signed request's (timestamp, nonce); false when that pair was already used by the application. */

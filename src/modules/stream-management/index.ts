@@ -327,6 +327,16 @@ export function streamManagementModule(core: ModuleApi): StreamManagement {
     return pending?.then(() => undefined);
   });
 
+  // A deleted account: what its sessions hold unacknowledged was for it, and goes nowhere.
+  core.on('account/deleted', 'stream-management', ({ bare }) => {
+    for (const session of core.sessions.resources(bare)) {
+      const s = smOf(session);
+      if (!s) continue;
+      for (const item of s.out.takeAll()) item.outcome?.(false);
+      s.held = null;
+    }
+  });
+
   // --- moving to another node ---
 
   const api: StreamManagement = {
