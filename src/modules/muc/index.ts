@@ -21,7 +21,7 @@ import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
-import { StanzaError, errorReply } from '../../xmpp/errors.js';
+import { StanzaError } from '../../xmpp/errors.js';
 import { FORGEABLE, NS_CHAT_MARKERS, readExtraParams, storedGroupchat } from '../../qb/index.js';
 import { parseRoomLocal, RoomRegistry, type Occupant, type Room, type RoomAddress } from './rooms.js';
 import { NS_MUC, NS_MUC_USER, addressed, newId, occupantPresence, refuseJoin } from './presences.js';
