@@ -1,3 +1,5 @@
+import type { OperatorStore } from './admin-types.js';
+
 // Store interfaces. Each feature owns the interface it needs; drivers (sqlite/, later postgres/)
 // implement all of them. Every method is async so that a networked driver fits the same shape.
 
@@ -100,6 +102,10 @@ export interface AccountStore {
   getApplication(id: number): Promise<Application | null>;
   getApplicationByAuthKey(authKey: string): Promise<Application | null>;
   listApplications(): Promise<Application[]>;
+  /** Deletes the application with its users, dialogs, history and sessions; false when there was none. */
+  deleteApplication(id: number): Promise<boolean>;
+  /** Replaces the auth secret with a new random one; null when there is no such application. */
+  rotateAuthSecret(id: number): Promise<Application | null>;
 
   /** Throws DuplicateUserError (DuplicateLoginError for the login) when a unique field is taken in that application. */
   createUser(appId: number, input: NewUser): Promise<User>;
@@ -270,6 +276,7 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
+  readonly operators: OperatorStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

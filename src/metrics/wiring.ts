@@ -1,0 +1,48 @@
+// Where the minimal metrics get their numbers: chat events for stored messages, one observe-only
+// routing hook for messages not stored, and an outgoing filter for delivery latency. The hook runs
+// first and never handles the stanza; a message relayed from another node is counted where it was sent.
+import { stat } from 'node:fs/promises';
+import type { Core, RouteContext } from '../core/core.js';
+import type { ChatService } from '../chat/service.js';
+import type { Element } from '../xml/element.js';
+import type { ParleyMetrics } from './registry.js';
+
+const OBSERVE_PRIORITY = 1_000_000;
+
+export function wireXmppMetrics(metrics: ParleyMetrics, core: Core, chat: ChatService): void {
+  const routedAt = new WeakMap<Element, number>();
+  chat.events.on('message', ({ system }) => {
+    if (!system) metrics.messages.inc({ stored: 'true' });
+  });
+  const observe = ({ stanza }: RouteContext): undefined => {
+    const type = stanza.attrs.type ?? 'normal';
+    if (type === 'error' || type === 'headline' || !stanza.getChild('body')) return undefined;
+    routedAt.set(stanza, performance.now());
+    const saved = stanza.getChild('extraParams')?.getChildText('save_to_history')?.trim();
+    if (saved !== '1' && saved !== 'true') metrics.messages.inc({ stored: 'false' });
+    return undefined;
+  };
+  core.hooks.on('message/bare', observe, OBSERVE_PRIORITY);
+  core.hooks.on('message/full', observe, OBSERVE_PRIORITY);
+  core.addOutgoingFilter((_session, el) => {
+    const at = el.name === 'message' ? routedAt.get(el) : undefined;
+    if (at !== undefined) metrics.deliveryLatency.observe((performance.now() - at) / 1000);
+    return el;
+  });
+}
+
+/** The bytes of an SQLite database file with its write-ahead log. */
+export async function sqliteSize(file: string): Promise<number> {
+  let total = 0;
+  for (const f of [file, `${file}-wal`]) total += await stat(f).then((s) => s.size, () => 0);
+  return total;
+}
+
+/** The store's size: the SQLite file (with its log) or the PostgreSQL database; 0 when unknown. */
+export async function storeSizeOf(store: object): Promise<number> {
+  const sqlite = (store as { db?: { name?: string; memory?: boolean } }).db;
+  if (sqlite?.name && !sqlite.memory) return sqliteSize(sqlite.name);
+  const pool = (store as { pool?: { query(sql: string): Promise<{ rows: { size: string }[] }> } }).pool;
+  if (pool) return Number((await pool.query('SELECT pg_database_size(current_database()) AS size')).rows[0]?.size ?? 0);
+  return 0;
+}
