@@ -95,7 +95,6 @@ async function consolePlugin(app: FastifyInstance, deps: AdminDeps): Promise<voi
   }, { prefix: '/api' });
 
   await app.register(fastifyStatic, { root: [PUBLIC_DIR, UPLOT_DIR], prefix: '/', index: 'index.html', wildcard: false, cacheControl: false });
-  app.get('/', (_req, reply) => reply.sendFile('index.html', PUBLIC_DIR));
 }
 
 const operatorView = (o: { id: number; email: string; appIds: number[] | null }) => ({ id: o.id, email: o.email, app_ids: o.appIds });
