@@ -25,6 +25,7 @@ async function show() {
   for (const a of header.querySelectorAll('nav a')) a.classList.toggle('current', a.getAttribute('href') === `#/${page}`);
   const module = await PAGES[page]();
   view.replaceChildren();
+  document.getElementById('toast').classList.remove('show');
   document.body.dataset.page = page;
   try {
     cleanup = (await module.render(view, { me, args: rest.map(decodeURIComponent) })) ?? null;

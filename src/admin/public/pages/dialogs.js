@@ -42,7 +42,7 @@ function attachmentView(a) {
   const fields = Object.entries(a).filter(([, v]) => typeof v !== 'object').map(([k, v]) => `${k}: ${v}`).join(' · ');
   const uid = typeof a.uid === 'string' && BLOB_UID.test(a.uid) ? a.uid : typeof a.id === 'string' && BLOB_UID.test(a.id) ? a.id : null;
   const href = typeof a.url === 'string' && /^https?:\/\//.test(a.url) ? a.url : uid ? `/blobs/${uid}` : null;
-  return h('div', { class: 'attachment' }, '📎 ', href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, a.name ?? a.type ?? 'file') : null, ' ', h('span', { class: 'muted mono' }, fields));
+  return h('div', { class: 'attachment' }, 'Attachment: ', href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, a.name ?? a.type ?? 'file') : null, ' ', h('span', { class: 'muted mono' }, fields));
 }
 
 async function openDialog(root, appId, dialogId) {
@@ -58,7 +58,7 @@ async function openDialog(root, appId, dialogId) {
   }, 'Delete dialog');
   root.append(
     h('p', {}, h('a', { href: '#/dialogs' }, '← Dialogs')),
-    h('h1', {}, dialog.name || `Dialog ${dialog.id}`),
+    h('h1', {}, dialog.name || (dialog.type === 3 ? `Private dialog ${dialog.occupant_ids.join(' and ')}` : `Dialog ${dialog.id}`)),
     h('p', { class: 'muted' }, `${TYPES[dialog.type]} · occupants ${dialog.occupant_ids.join(', ') || '—'} · owner ${dialog.owner_id} · ${total} message${total === 1 ? '' : 's'}${total > messages.length ? ` (latest ${messages.length} shown)` : ''}`),
     h('div', { class: 'toolbar' }, remove),
     h('div', { class: 'scroll', id: 'history' }, messages.length === 0 ? h('p', { class: 'muted', style: 'padding:.6rem' }, 'No stored messages.') : messages.map((m) =>

@@ -92,7 +92,7 @@ export async function render(root) {
     grid.append(card);
     const plot = new uPlot({
       width: widthOf(card), height: 160, legend: { show: true, live: false },
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, chart.id === 'connections' ? 2 : 1e-3) * 1.1] } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max ?? 0, chart.id === 'store' ? 0.1 : 1) * 1.1] } },
       axes: [{}, { size: 48, values: (_u, ticks) => ticks.map((t) => format(t, '')) }],
       series: [{}, ...chart.series.map((label, i) => ({ label, stroke: COLORS[i], width: 2, spanGaps: true }))],
     }, [times, ...data[chart.id]], box);
