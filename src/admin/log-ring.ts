@@ -1,3 +1,4 @@
+import { pino, type Level, type Logger } from 'pino';
 // A pino destination that keeps the most recent warnings and errors in memory for the console's
 // log page. Lines are pino's JSON; anything else is ignored.
 
@@ -38,4 +39,10 @@ export class LogRing {
   recent(limit = this.capacity): LogEntry[] {
     return this.entries.slice(-limit).reverse();
   }
+}
+
+/** A pino logger writing to stdout as usual, and its warnings and errors also to `ring`. */
+export function loggerWithRing(level: Level | 'silent', name: string, ring: LogRing): Logger {
+  if (level === 'silent') return pino({ level, name });
+  return pino({ level, name }, pino.multistream([{ level, stream: process.stdout }, { level: 'warn', stream: ring }]));
 }

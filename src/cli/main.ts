@@ -16,6 +16,7 @@ import { migrateCommand } from './migrate.js';
 import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
 import { ADMIN_VERBS, AdminCommandError, adminsCommand } from './admins.js';
+import { LogRing, loggerWithRing } from '../admin/log-ring.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
@@ -342,14 +343,15 @@ async function serveWorkers(config: Config, count: number, passed: string[], out
 }
 
 async function serve(config: Config, out: (line?: string) => void): Promise<number> {
-  const log = pino({ level: config.log_level, name: 'parley' });
+  const logRing = new LogRing();
+  const log = loggerWithRing(config.log_level, 'parley', logRing);
   const store = await openStore(config);
   let server: { stop(reason?: string): Promise<void> };
   try {
     await ensureApplication(store, log, out);
     // Loaded lazily so that admin commands do not pull in the whole server.
     const { startServer } = await import('../server.js');
-    server = await startServer({ config, store, log });
+    server = await startServer({ config, store, log, logRing });
   } catch (err) {
     log.fatal({ err }, 'server failed to start');
     await store.close();
