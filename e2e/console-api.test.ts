@@ -89,6 +89,8 @@ describe('operator console API', () => {
     assert.equal((await client.get(`/apps/${other.id}/users`)).status, 404);
     assert.equal((await client.post(`/apps/${other.id}/users`, { login: 'x', password: 'long enough' })).status, 404);
     assert.equal((await client.post(`/apps/${other.id}/rotate-secret`)).status, 404);
+    assert.equal((await client.get(`/apps/${other.id}/blobs/${'a'.repeat(32)}`)).status, 404);
+    assert.equal((await client.get(`/apps/${other.id}/dialogs`)).status, 404);
     assert.equal((await client.delete(`/apps/${other.id}`, { confirm: other.name })).status, 404);
     assert.equal((await client.post('/apps', { name: 'mine' })).status, 403);
     assert.equal((await client.get('/logs')).status, 403);
@@ -132,12 +134,16 @@ describe('operator console API', () => {
     await conn.stop();
   });
 
-  it('resetting a password ends the sessions with <reset/>, and the new password logs in', async () => {
+  it('resetting a password ends the XMPP sessions with <reset/>, revokes REST tokens, and the new password logs in', async () => {
     const client = await operator();
     const eve = await fx.t.createUser();
     const conn = await fx.pool.connect(eve);
+    const token = `tok${Date.now()}`;
+    await fx.t.store.sessions.createSession({ token, appId: fx.t.app.id, userId: eve.id, nonce: 1, ts: 1, expiresAt: new Date(Date.now() + 60_000) });
+    assert.equal((await fetch(`${base()}/users/${eve.id}.json`, { headers: { 'qb-token': token } })).status, 200);
     const res = await client.post(`/apps/${fx.t.app.id}/users/${eve.id}/password`, { password: 'brand new password' });
-    assert.deepEqual(res.body, { closed_sessions: 1 });
+    assert.deepEqual(res.body, { closed_sessions: 1, revoked_tokens: 1 });
+    assert.equal((await fetch(`${base()}/users/${eve.id}.json`, { headers: { 'qb-token': token } })).status, 401);
     await waitFor(() => conn.errors.some((e) => e.condition === 'reset'), 5000, 'reset stream error');
     await conn.stop();
     const again = await fx.pool.connect({ ...eve, password: 'brand new password' });

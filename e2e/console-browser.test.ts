@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { BlobFiles } from '../src/storage/blob-files.js';
 import { LogRing } from '../src/admin/log-ring.js';
 import { useServer } from './support/fixture.js';
 import { xml, type Conn } from './support/clients.js';
@@ -104,9 +108,19 @@ if (!executablePath) {
         const bob = await fx.pool.connect(bobUser, { transport: 'ws' });
         conns.push(alice, bob);
         const photo = xml('attachment', { type: 'image', id: '7', name: 'harbour.png', url: 'https://files.example.test/harbour.png', 'content-type': 'image/png', size: '48213' });
+        // A private file in the store, attached by its uid: the console opens it without a QuickBlox token.
+        const uid = randomBytes(16).toString('hex');
+        const files = new BlobFiles(join(fx.t.config.data_dir, 'blobs'));
+        const stored = await fx.t.store.blobs.createBlob({
+          appId: fx.t.app.id, userId: 1, uid, name: 'notes.txt', contentType: 'text/plain', public: false, tags: [],
+          uploadKeyHash: randomBytes(16).toString('hex'), uploadExpiresAt: new Date(Date.now() + 60_000),
+        });
+        const size = await files.put(uid, Readable.from([Buffer.from('private notes')]), 1000);
+        await fx.t.store.blobs.completeBlob(fx.t.app.id, stored.id, size, new Date());
+        const notes = xml('attachment', { type: 'file', id: uid, name: 'notes.txt' });
         await alice.send(chat(bobUser.jid, 'Hello Bob, written over XMPP', true));
         await bob.take((el) => el.name === 'message' && el.getChildText('body') === 'Hello Bob, written over XMPP', 5000);
-        await alice.send(chat(bobUser.jid, 'The harbour this morning', true, [photo]));
+        await alice.send(chat(bobUser.jid, 'The harbour this morning', true, [photo, notes]));
         await bob.take((el) => el.name === 'message' && el.getChildText('body') === 'The harbour this morning', 5000);
         await bob.send(chat(alice.jid.split('/')[0], 'Lovely!', true));
         await alice.take((el) => el.name === 'message' && el.getChildText('body') === 'Lovely!', 5000);
@@ -120,9 +134,13 @@ if (!executablePath) {
         await page.waitForSelector('#history .message:has-text("Hello Bob, written over XMPP")');
         const bodies = await page.locator('#history .message .body').allTextContents();
         assert.deepEqual(bodies, ['Hello Bob, written over XMPP', 'The harbour this morning', 'Lovely!']);
-        const link = page.locator('#history .attachment a');
-        assert.equal(await link.textContent(), 'harbour.png');
-        assert.equal(await link.getAttribute('href'), 'https://files.example.test/harbour.png');
+        const links = page.locator('#history .attachment a');
+        assert.deepEqual(await links.allTextContents(), ['harbour.png', 'notes.txt']);
+        assert.equal(await links.nth(0).getAttribute('href'), 'https://files.example.test/harbour.png');
+        const file = await page.request.get(`${base}${await links.nth(1).getAttribute('href')}`);
+        assert.equal(file.status(), 200);
+        assert.equal(await file.text(), 'private notes');
+        assert.equal((await fetch(`${base}/blobs/${uid}`)).status, 401, 'outside the console the file needs a QuickBlox session');
         await shot('dialog');
 
         // Sessions: both are listed with their transports; disconnect Alice and see her gone.

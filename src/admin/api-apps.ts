@@ -1,6 +1,7 @@
 // Console API: applications (create, keys, rotate the auth secret, delete) and their users
 // (search, create, edit, reset password, delete). Deleting a user or resetting their password ends
-// their XMPP sessions on this node with a stream error, as Prosody does.
+// their XMPP sessions on this node with a stream error, as Prosody does; a reset also revokes their
+// REST tokens.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DuplicateUserError, type Application, type User, type UserField } from '../storage/types.js';
 import { StreamError } from '../xmpp/errors.js';
@@ -155,8 +156,11 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
     if (!(await accounts.getUser(target.id, userId))) throw notFound('user');
     await accounts.setPassword(target.id, userId, req.body.password);
     const closed = endUserSessions(deps, target.id, userId, new StreamError('reset', 'password changed'));
+    // A reset is often for a compromised account: its REST tokens stop working too.
+    const tokens = await deps.store.sessions.userSessions(target.id, userId, new Date(), 1000);
+    for (const token of tokens) await deps.store.sessions.deleteSession(token.token);
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: password reset');
-    return { closed_sessions: closed };
+    return { closed_sessions: closed, revoked_tokens: tokens.length };
   });
 
   app.delete('/apps/:appId/users/:userId', { schema: { params: USER_PARAMS } }, async (req) => {

@@ -1,6 +1,9 @@
 // Console API: an application's dialogs (paged by id, filtered by type, occupant or name), one
 // dialog with its latest history and attachments, and deleting a dialog for everyone.
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { sendBlobFile } from '../rest/blob-download.js';
+import { BlobFiles } from '../storage/blob-files.js';
 import type { ChatMessage, Dialog, DialogType } from '../storage/types.js';
 import { operatorOf } from './auth.js';
 import { appOf } from './api-apps.js';
@@ -26,6 +29,7 @@ interface DialogQuery { type?: string; user?: string; name?: string; after?: str
 
 export function dialogRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const chat = deps.store.chat;
+  const files = new BlobFiles(join(deps.config.data_dir, 'blobs'));
 
   app.get<{ Querystring: DialogQuery }>('/apps/:appId/dialogs', {
     schema: {
@@ -62,5 +66,18 @@ export function dialogRoutes(app: FastifyInstance, deps: AdminDeps): void {
     deps.chat.events.emit('dialogDeleted', { dialog, actor: dialog.ownerId });
     deps.log.info({ app: target.id, dialog: dialog.id, operator: operatorOf(req).email }, 'console: dialog deleted');
     return reply.code(204).send();
+  });
+
+  // An attachment's file, public or private, by uid or by id; only within the application.
+  app.get<{ Params: { appId: string; ref: string } }>('/apps/:appId/blobs/:ref', {
+    schema: { params: { type: 'object', properties: { appId: ID, ref: { type: 'string', pattern: '^([0-9a-f]{32}|[0-9]{1,15})$' } }, required: ['appId', 'ref'] } },
+  }, async (req, reply) => {
+    const target = await appOf(deps, req);
+    const ref = req.params.ref;
+    const blob = ref.length === 32 ? await deps.store.blobs.getBlobByUid(ref) : await deps.store.blobs.getBlob(target.id, Number(ref));
+    if (!blob || blob.appId !== target.id || blob.status !== 'complete') throw notFound('file');
+    const file = await files.get(blob.uid);
+    if (!file) throw notFound('file');
+    return sendBlobFile(req, reply, blob, file);
   });
 }

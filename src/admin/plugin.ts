@@ -42,7 +42,8 @@ async function consolePlugin(app: FastifyInstance, deps: AdminDeps): Promise<voi
     // The REST API allows any origin; the console allows none.
     reply.removeHeader('access-control-allow-origin');
     reply.removeHeader('access-control-expose-headers');
-    reply.headers(SECURITY_HEADERS);
+    // A file sent from the store keeps its own, stricter policy (a sandbox).
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
   });
   app.setErrorHandler((err: FastifyError | AdminError, req, reply) => {
     const status = err instanceof AdminError ? err.status : (err.statusCode ?? 500);

@@ -38,10 +38,13 @@ export async function render(root, { args }) {
   await load();
 }
 
-function attachmentView(a) {
+/** A stored file opens through the console (private ones too); anything else by its own URL. */
+function attachmentView(appId, a) {
   const fields = Object.entries(a).filter(([, v]) => typeof v !== 'object').map(([k, v]) => `${k}: ${v}`).join(' · ');
-  const uid = typeof a.uid === 'string' && BLOB_UID.test(a.uid) ? a.uid : typeof a.id === 'string' && BLOB_UID.test(a.id) ? a.id : null;
-  const href = typeof a.url === 'string' && /^https?:\/\//.test(a.url) ? a.url : uid ? `/blobs/${uid}` : null;
+  const blob = (v) => `/admin/api/apps/${appId}/blobs/${v}`;
+  const uid = [a.uid, a.id].map((v) => String(v ?? '')).find((v) => BLOB_UID.test(v));
+  const url = typeof a.url === 'string' && /^https?:\/\//.test(a.url) ? a.url : null;
+  const href = uid ? blob(uid) : url ?? (/^[0-9]{1,15}$/.test(String(a.id ?? '')) ? blob(a.id) : null);
   return h('div', { class: 'attachment' }, 'Attachment: ', href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, a.name ?? a.type ?? 'file') : null, ' ', h('span', { class: 'muted mono' }, fields));
 }
 
@@ -65,6 +68,6 @@ async function openDialog(root, appId, dialogId) {
       h('div', { class: 'message', dataset: { message: m.id } },
         h('div', { class: 'meta' }, `${m.sender_id} → ${m.recipient_id || 'group'} · ${new Date(m.date_sent * 1000).toLocaleString()} · read by ${m.read_ids.join(', ')}`),
         h('div', { class: 'body' }, m.body),
-        m.attachments.map(attachmentView)))),
+        m.attachments.map((a) => attachmentView(appId, a))))),
   );
 }
