@@ -100,6 +100,13 @@ if (!executablePath) {
         await page.click('button:has-text("Search")');
         await page.waitForSelector(`tr[data-user="${carol.id}"]`);
         assert.equal(await page.locator('tbody tr').count(), 1);
+        await page.click(`tr[data-user="${carol.id}"] button:has-text("Edit")`);
+        await page.fill('dialog.form-dialog input[name=full_name]', 'Carol Jones');
+        await page.fill('dialog.form-dialog input[name=tags]', 'vip, beta');
+        await page.click('dialog.form-dialog button[value=ok]');
+        await page.waitForSelector(`tr[data-user="${carol.id}"] td.full-name:has-text("Carol Jones")`);
+        const edited = await fx.t.store.accounts.getUser(newAppId, carol.id);
+        assert.deepEqual([edited?.fullName, edited?.tags], ['Carol Jones', ['vip', 'beta']]);
         await shot('users');
 
         // A dialog whose history was written over XMPP, with an attachment.

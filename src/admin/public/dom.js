@@ -53,3 +53,22 @@ export function ask(text, { input = null, type = 'text', ok = 'OK' } = {}) {
     if (input !== null) field.focus();
   });
 }
+
+/** A small form in a modal: fields [{ name, label, value, type }]; resolves to { name: value } or null. */
+export function askForm(title, fields) {
+  const inputs = fields.map((f) => h('input', { name: f.name, type: f.type ?? 'text', value: f.value ?? '', maxlength: f.maxlength ?? 255 }));
+  const dialog = h('dialog', { class: 'form-dialog' },
+    h('form', { method: 'dialog' },
+      h('p', {}, title),
+      fields.map((f, i) => h('label', {}, f.label, inputs[i])),
+      h('menu', {}, h('button', { value: 'cancel', formnovalidate: true, class: 'secondary' }, 'Cancel'), ' ', h('button', { value: 'ok' }, 'Save'))));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      const values = Object.fromEntries(fields.map((f, i) => [f.name, inputs[i].value]));
+      dialog.remove();
+      resolve(dialog.returnValue === 'ok' ? values : null);
+    }, { once: true });
+    dialog.showModal();
+  });
+}

@@ -1,7 +1,7 @@
 // Users of one application: search, create, edit, reset the password, delete (which ends their
 // XMPP sessions).
 import { api } from '../api.js';
-import { ask, h, table, toast, when } from '../dom.js';
+import { ask, askForm, h, table, toast, when } from '../dom.js';
 import { appPicker } from './app-picker.js';
 
 export async function render(root) {
@@ -41,10 +41,21 @@ export async function render(root) {
   root.append(h('h1', {}, 'Users'), searchForm, summary, results, h('h2', {}, 'New user'), createForm);
 
   async function edit(u) {
-    const value = await ask(`Full name of ${u.login}`, { input: 'Full name', ok: 'Save' });
-    if (value === null) return;
-    await api('PATCH', `/apps/${appId}/users/${u.id}`, { full_name: value });
-    toast('Saved');
+    const values = await askForm(`Edit user ${u.id}`, [
+      { name: 'login', label: 'Login', value: u.login, maxlength: 50 },
+      { name: 'email', label: 'Email', value: u.email, type: 'email' },
+      { name: 'full_name', label: 'Full name', value: u.full_name },
+      { name: 'phone', label: 'Phone', value: u.phone, maxlength: 50 },
+      { name: 'tags', label: 'Tags (comma-separated)', value: u.tags.join(', '), maxlength: 1000 },
+    ]);
+    if (values === null) return;
+    const tags = values.tags.split(',').map((t) => t.trim()).filter(Boolean);
+    try {
+      await api('PATCH', `/apps/${appId}/users/${u.id}`, { login: values.login, email: values.email, full_name: values.full_name, phone: values.phone, tags });
+      toast('Saved');
+    } catch (err) {
+      toast(err.message);
+    }
     await search();
   }
   async function resetPassword(u) {
@@ -68,9 +79,9 @@ export async function render(root) {
     const params = new URLSearchParams({ q: q.value.trim(), field: field.value });
     const { total, items } = await api('GET', `/apps/${appId}/users?${params}`);
     summary.textContent = `${total} user${total === 1 ? '' : 's'}${total > items.length ? ` (showing ${items.length})` : ''}`;
-    results.replaceChildren(table(['Id', 'Login', 'Email', 'Full name', 'Online', 'Last request', ''], items.map((u) =>
+    results.replaceChildren(table(['Id', 'Login', 'Email', 'Full name', 'Tags', 'Online', 'Last request', ''], items.map((u) =>
       h('tr', { dataset: { user: u.id, login: u.login } },
-        h('td', {}, u.id), h('td', { class: 'mono' }, u.login), h('td', {}, u.email ?? ''), h('td', {}, u.full_name ?? ''),
+        h('td', {}, u.id), h('td', { class: 'mono' }, u.login), h('td', {}, u.email ?? ''), h('td', { class: 'full-name' }, u.full_name ?? ''), h('td', {}, u.tags.join(', ')),
         h('td', {}, u.online ? h('span', { class: 'pill on' }, `${u.online}`) : ''), h('td', {}, when(u.last_request_at)),
         h('td', {}, h('div', { class: 'actions' },
           h('button', { class: 'secondary small', onclick: () => edit(u) }, 'Edit'),
