@@ -39,7 +39,7 @@ import type { Cluster } from './cluster/types.js';
 import { LocalCluster } from './cluster/local.js';
 import { RedisCluster } from './cluster/redis.js';
 import { createMetrics, type ParleyMetrics } from './metrics/registry.js';
-import { storeSizeOf, wireXmppMetrics } from './metrics/wiring.js';
+import { storeSizeOf, wireXmppMetrics } from './server-metrics.js';
 import { adminConsole } from './admin/plugin.js';
 import type { LogRing } from './admin/log-ring.js';
 

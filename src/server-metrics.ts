@@ -1,11 +1,12 @@
+// Composition-side wiring of src/metrics (it sits above core and chat, so it lives beside server.ts).
 // Where the minimal metrics get their numbers: chat events for stored messages, one observe-only
 // routing hook for messages not stored, and an outgoing filter for delivery latency. The hook runs
 // first and never handles the stanza; a message relayed from another node is counted where it was sent.
 import { stat } from 'node:fs/promises';
-import type { Core, RouteContext } from '../core/core.js';
-import type { ChatService } from '../chat/service.js';
-import type { Element } from '../xml/element.js';
-import type { ParleyMetrics } from './registry.js';
+import type { Core, RouteContext } from './core/core.js';
+import type { ChatService } from './chat/service.js';
+import type { Element } from './xml/element.js';
+import type { ParleyMetrics } from './metrics/registry.js';
 
 const OBSERVE_PRIORITY = 1_000_000;
 
