@@ -61,7 +61,10 @@ describe('operator console API', () => {
     assert.equal(foreign.status, 403);
     assert.equal(foreign.body.error, 'cross-origin request refused');
     assert.equal((await client.request('POST', '/apps', { name: 'x' }, { 'sec-fetch-site': 'cross-site' })).status, 403);
-    const ok = await client.request('POST', '/apps', { name: 'made' }, { origin: base() });
+    assert.equal((await client.request('POST', '/apps', { name: 'x' }, { origin: 'null' })).status, 403);
+    assert.equal((await client.request('POST', '/apps', { name: 'x' }, { origin: `https://127.0.0.1:${fx.t.server.ports.http}.evil.example` })).status, 403);
+    // Same host, https: what a browser sends through a proxy that terminates TLS.
+    const ok = await client.request('POST', '/apps', { name: 'made' }, { origin: base().replace('http:', 'https:') });
     assert.equal(ok.status, 201);
     assert.equal(ok.body.name, 'made');
     assert.equal((await client.get('/apps')).body.items.some((a: { id: number }) => a.id === ok.body.id), true);

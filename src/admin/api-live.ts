@@ -12,6 +12,9 @@ export const OVERVIEW_METRICS = [
   'parley_push_total', 'nodejs_eventloop_lag_seconds', 'parley_store_size_bytes',
 ];
 
+/** The sessions page lists at most this many streams (the total is given alongside). */
+const MAX_LISTED = 500;
+
 const sessionView = (s: C2sSession, node: string) => ({
   id: s.id,
   jid: s.jid?.toString() ?? null,
@@ -44,11 +47,12 @@ export function liveRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.get('/sessions', async (req) => {
     const operator = operatorOf(req);
     const items = [];
+    let total = 0;
     for (const s of deps.core.sessions.connections()) {
       if (!s.user || !mayUse(operator, s.user.appId)) continue;
-      items.push(sessionView(s, node));
+      if (++total <= MAX_LISTED) items.push(sessionView(s, node));
     }
-    return { node, clustered: deps.cluster.enabled, items };
+    return { node, clustered: deps.cluster.enabled, total, items };
   });
 
   app.delete<{ Params: { id: string } }>('/sessions/:id', {

@@ -20,13 +20,22 @@ function cookieToken(req: FastifyRequest): string | null {
   return value && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : null;
 }
 
-/** The origin this request was made to, as a browser would send it in `Origin`. */
-const ownOrigin = (req: FastifyRequest) => `${req.protocol}://${req.headers.host ?? ''}`;
+/** The host:port of an Origin header; null when it is not a URL ("null" from sandboxed pages). */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
 
-/** Refuses a changing request that a browser says came from another site. */
+/**
+ * Refuses a changing request that a browser says came from another site. Only the host is compared:
+ * behind a proxy that terminates TLS the browser's https origin reaches us as plain http.
+ */
 export function checkSameOrigin(req: FastifyRequest): void {
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== ownOrigin(req)) throw new AdminError(403, 'cross-origin request refused');
+  if (origin !== undefined && (req.headers.host === undefined || originHost(origin) !== req.headers.host)) throw new AdminError(403, 'cross-origin request refused');
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new AdminError(403, 'cross-site request refused');
 }

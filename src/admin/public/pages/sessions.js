@@ -7,8 +7,8 @@ export async function render(root) {
   const note = h('p', { class: 'muted' });
   root.append(h('h1', {}, 'Sessions'), note, body);
   const load = async () => {
-    const { node, clustered, items } = await api('GET', '/sessions');
-    note.textContent = `XMPP streams on node ${node}${clustered ? ' (other nodes list their own)' : ''}: ${items.length}.`;
+    const { node, clustered, total, items } = await api('GET', '/sessions');
+    note.textContent = `XMPP streams on node ${node}${clustered ? ' (other nodes list their own)' : ''}: ${total}${total > items.length ? ` (the first ${items.length} shown)` : ''}.`;
     body.replaceChildren(items.length === 0 ? h('p', { class: 'muted' }, 'No one is connected.') : table(
       ['JID', 'App', 'Transport', 'State', 'Address', 'Last activity', ''],
       items.map((s) => h('tr', { dataset: { session: s.id, jid: s.jid ?? '' } },
