@@ -2,6 +2,7 @@
 // operators limited to some applications, and the effects on live XMPP sessions (@xmpp/client).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { useServer } from './support/fixture.js';
 import { ConsoleClient, waitFor } from './support/console.js';
 import { freePort, startTestServer } from './support/server.js';
@@ -179,6 +180,41 @@ describe('operator console API', () => {
     assert.equal((await client.delete(`/apps/${doomed.id}`, { confirm: 'doomed' })).status, 204);
     assert.equal((await client.get(`/apps/${doomed.id}`)).status, 404);
     assert.equal(await fx.t.store.accounts.getApplication(doomed.id), null);
+  });
+
+  it('lists dialogs with filters, reads one with its history, and deletes it for everyone', async () => {
+    const client = await operator();
+    const appId = fx.t.app.id;
+    const [gina, hal] = [await fx.t.createUser(), await fx.t.createUser()];
+    const objectId = () => randomBytes(12).toString('hex');
+    const group = await fx.t.store.chat.createDialog({
+      id: objectId(), appId, type: 2, name: 'Night shift', photo: null, ownerId: gina.id, occupantIds: [gina.id, hal.id], adminIds: [], data: null, isJoinRequired: false, createdAt: new Date(),
+    });
+    const lonely = await fx.t.store.chat.createDialog({
+      id: objectId(), appId, type: 1, name: 'Announcements', photo: null, ownerId: hal.id, occupantIds: [], adminIds: [], data: null, isJoinRequired: false, createdAt: new Date(),
+    });
+    for (let i = 0; i < 3; i++) {
+      await fx.t.store.chat.insertMessage({
+        id: objectId(), appId, dialogId: group.id, senderId: gina.id, recipientId: 0, body: `note ${i}`, dateSent: 1_700_000_000 + i,
+        attachments: i === 1 ? [{ type: 'image', uid: 'f'.repeat(32), name: 'map.png' }] : [], customParams: {}, markable: false,
+        readIds: [gina.id], deliveredIds: [gina.id], createdAt: new Date(), updatedAt: new Date(),
+      }, { unreadFor: [hal.id], unhideFor: [] });
+    }
+    const ids = async (query: string) => (await client.get(`/apps/${appId}/dialogs?${query}`)).body.items.map((d: { id: string }) => d.id);
+    assert.deepEqual(await ids(`user=${gina.id}`), [group.id]);
+    assert.deepEqual(await ids(`user=${hal.id}`), [group.id, lonely.id].sort());
+    assert.deepEqual(await ids(`user=${hal.id}&type=1`), [lonely.id]);
+    assert.deepEqual(await ids(`user=${hal.id}&name=night`), [group.id]);
+    assert.equal((await client.get(`/apps/${appId}/dialogs?type=9`)).status, 400);
+    const opened = await client.get(`/apps/${appId}/dialogs/${group.id}`);
+    assert.equal(opened.body.total, 3);
+    assert.deepEqual(opened.body.messages.map((m: { body: string }) => m.body), ['note 0', 'note 1', 'note 2']);
+    assert.deepEqual(opened.body.messages[1].attachments, [{ type: 'image', uid: 'f'.repeat(32), name: 'map.png' }]);
+    assert.equal((await client.get(`/apps/${appId}/blobs/${'f'.repeat(32)}`)).status, 404, 'no such file in the store');
+    assert.equal((await client.delete(`/apps/${appId}/dialogs/${group.id}`)).status, 204);
+    assert.equal(await fx.t.store.chat.getDialog(appId, group.id), null);
+    assert.equal((await client.get(`/apps/${appId}/dialogs/${group.id}`)).status, 404);
+    assert.equal((await client.delete(`/apps/${appId}/dialogs/${group.id}`)).status, 404);
   });
 
   it('serves the overview metrics under their contract names', async () => {
