@@ -1,14 +1,13 @@
 // Composition-side wiring of src/metrics (it sits above core and chat, so it lives beside server.ts).
-// Where the minimal metrics get their numbers: chat events for stored messages, one observe-only
-// routing hook for messages not stored, and an outgoing filter for delivery latency. The hook runs
-// first and never handles the stanza; a message relayed from another node is counted where it was sent.
+// Where the minimal metrics get their numbers: chat events for stored messages, an observe-only
+// handler in the `metrics` slot of the outbound phase (once per stanza, on the sender's node) for
+// messages not stored, and an outgoing filter for delivery latency.
 import { stat } from 'node:fs/promises';
-import type { Core, RouteContext } from './core/core.js';
+import type { Core } from './core/core.js';
+import type { RouteContext } from './core/events.js';
 import type { ChatService } from './chat/service.js';
 import type { Element } from './xml/element.js';
 import type { ParleyMetrics } from './metrics/registry.js';
-
-const OBSERVE_PRIORITY = 1_000_000;
 
 export function wireXmppMetrics(metrics: ParleyMetrics, core: Core, chat: ChatService): void {
   const routedAt = new WeakMap<Element, number>();
@@ -23,8 +22,8 @@ export function wireXmppMetrics(metrics: ParleyMetrics, core: Core, chat: ChatSe
     if (saved !== '1' && saved !== 'true') metrics.messages.inc({ stored: 'false' });
     return undefined;
   };
-  core.hooks.on('message/bare', observe, OBSERVE_PRIORITY);
-  core.hooks.on('message/full', observe, OBSERVE_PRIORITY);
+  core.on('message/outbound', 'metrics', observe);
+  core.on('message/muc', 'metrics', observe);
   core.addOutgoingFilter((_session, el) => {
     const at = el.name === 'message' ? routedAt.get(el) : undefined;
     if (at !== undefined) metrics.deliveryLatency.observe((performance.now() - at) / 1000);

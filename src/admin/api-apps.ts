@@ -1,7 +1,7 @@
 // Console API: applications (create, keys, rotate the auth secret, delete) and their users
-// (search, create, edit, reset password, delete). Deleting a user or resetting their password ends
-// their XMPP sessions on this node with a stream error, as Prosody does; a reset also revokes their
-// REST tokens.
+// (search, create, edit, reset password, delete). Both go through the account service: deleting a
+// user ends their REST tokens and their XMPP streams on every node; a password reset ends their REST
+// tokens, and the console closes their streams on this node with <reset/>, as Prosody does.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DuplicateUserError, type Application, type User, type UserField } from '../storage/types.js';
 import { StreamError } from '../xmpp/errors.js';
@@ -154,22 +154,21 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
     const target = await appOf(deps, req);
     const userId = Number((req.params as { userId: string }).userId);
     if (!(await accounts.getUser(target.id, userId))) throw notFound('user');
-    await accounts.setPassword(target.id, userId, req.body.password);
+    // The account service ends the user's REST tokens (a reset is often for a compromised account).
+    const tokens = (await deps.store.sessions.userSessions(target.id, userId, new Date(), 1000)).length;
+    await deps.accounts.changePassword(target.id, userId, req.body.password);
     const closed = endUserSessions(deps, target.id, userId, new StreamError('reset', 'password changed'));
-    // A reset is often for a compromised account: its REST tokens stop working too.
-    const tokens = await deps.store.sessions.userSessions(target.id, userId, new Date(), 1000);
-    for (const token of tokens) await deps.store.sessions.deleteSession(token.token);
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: password reset');
-    return { closed_sessions: closed, revoked_tokens: tokens.length };
+    return { closed_sessions: closed, revoked_tokens: tokens };
   });
 
   app.delete('/apps/:appId/users/:userId', { schema: { params: USER_PARAMS } }, async (req) => {
     const target = await appOf(deps, req);
     const userId = Number((req.params as { userId: string }).userId);
-    if (!(await accounts.deleteUser(target.id, userId))) throw notFound('user');
-    deps.core.forgetUser({ appId: target.id, userId });
-    const closed = endUserSessions(deps, target.id, userId, new StreamError('not-authorized', 'account deleted'));
+    const live = deps.core.sessions.resources(`${userId}-${target.id}@${deps.config.domain}`).length;
+    // The account service ends the REST sessions, and its userDeleted event the XMPP streams on every node (not-authorized).
+    if (!(await deps.accounts.deleteUser(target.id, userId))) throw notFound('user');
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: user deleted');
-    return { closed_sessions: closed };
+    return { closed_sessions: live };
   });
 }

@@ -1,6 +1,7 @@
 // What the console's routes receive, and the errors they answer with.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { AccountService } from '../accounts/service.js';
 import type { ChatService } from '../chat/service.js';
 import type { Cluster } from '../cluster/types.js';
 import type { Config } from '../config/types.js';
@@ -15,6 +16,8 @@ export interface AdminDeps {
   log: Logger;
   core: Core;
   chat: ChatService;
+  /** User deletion and password changes, which REST tokens and XMPP sessions on every node follow. */
+  accounts: AccountService;
   cluster: Cluster;
   /** The registry /metrics serves; the overview reads the same numbers. */
   metrics: Registry;
