@@ -1,4 +1,8 @@
 // Applications, users and their credentials.
+import type { ScramCredential, ScramHash } from '../util/password.js';
+
+export type { ScramCredential, ScramHash };
+
 export interface Application {
   id: number;
   name: string;
@@ -63,15 +67,6 @@ export interface UserQuery {
   offset: number;
 }
 
-export type ScramHash = 'sha1' | 'sha256';
-
-/** What a server needs to verify a SCRAM exchange without the password (RFC 5802 §3). */
-export interface ScramCredential {
-  salt: Buffer;
-  iterations: number;
-  storedKey: Buffer;
-  serverKey: Buffer;
-}
 
 export interface NewUser extends UserProfile {
   login: string;

@@ -19,10 +19,8 @@ import type { ModuleApi } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
 import type { Cluster, Envelope } from '../../cluster/types.js';
 import type { ClusterHandlers } from '../cluster-routing/index.js';
-import type { RemoteResume, StreamManagement } from '../stream-management/index.js';
-import { readMovedSession, type MovedSession } from '../stream-management/moved.js';
+import { readMovedSession, ownerOf, type MovedSession, type RemoteResume, type StreamManagement } from '../stream-management/index.js';
 import { parseElement } from '../../xml/stream-parser.js';
-import { ownerOf } from '../stream-management/resumption.js';
 import { MAX_RESUMPTION_ID, nodeOfId, resumptionId } from './ids.js';
 
 export const HANDOFF_TIMEOUT_MS = 5000;

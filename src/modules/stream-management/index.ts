@@ -23,6 +23,9 @@ import { settleUndelivered } from './undelivered.js';
 import type { MovedSession } from './moved.js';
 
 export const NS_SM = 'urn:xmpp:sm:3';
+// What cluster resumption needs to move a session between nodes.
+export { readMovedSession, type MovedSession } from './moved.js';
+export { ownerOf } from './resumption.js';
 const STATE = Symbol('stream-management');
 const MAX_MARKS = 64;
 
