@@ -1,3 +1,7 @@
+import type { ApiKeyStore } from './api-keys-types.js';
+import type { AppSettingsStore } from './app-settings-types.js';
+import type { CustomObjectStore } from './custom-objects-types.js';
+
 // Store interfaces. Each feature owns the interface it needs; drivers (sqlite/, later postgres/)
 // implement all of them. Every method is async so that a networked driver fits the same shape.
 
@@ -270,6 +274,9 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
+  readonly customObjects: CustomObjectStore;
+  readonly appSettings: AppSettingsStore;
+  readonly apiKeys: ApiKeyStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

@@ -1,6 +1,9 @@
 import type pg from 'pg';
 import type { Store } from '../types.js';
 import { PostgresAccountStore } from './accounts.js';
+import { PostgresApiKeyStore } from './api-keys.js';
+import { PostgresAppSettingsStore } from './app-settings.js';
+import { PostgresCustomObjectStore } from './custom-objects.js';
 import { PostgresBlobStore } from './blobs.js';
 import { PostgresChatStore } from './chat.js';
 import { migrate } from './migrations.js';
@@ -18,6 +21,9 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobStore;
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
+  readonly customObjects: PostgresCustomObjectStore;
+  readonly appSettings: PostgresAppSettingsStore;
+  readonly apiKeys: PostgresApiKeyStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -28,6 +34,9 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobStore(pool);
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
+    this.customObjects = new PostgresCustomObjectStore(pool);
+    this.appSettings = new PostgresAppSettingsStore(pool);
+    this.apiKeys = new PostgresApiKeyStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

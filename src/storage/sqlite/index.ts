@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../types.js';
 import { SqliteAccountStore } from './accounts.js';
+import { SqliteApiKeyStore } from './api-keys.js';
+import { SqliteAppSettingsStore } from './app-settings.js';
+import { SqliteCustomObjectStore } from './custom-objects.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
 import { Checkpointer } from './checkpointer.js';
@@ -21,6 +24,9 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
+  readonly customObjects: SqliteCustomObjectStore;
+  readonly appSettings: SqliteAppSettingsStore;
+  readonly apiKeys: SqliteApiKeyStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -37,6 +43,9 @@ export class SqliteStore implements Store {
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);
+    this.customObjects = new SqliteCustomObjectStore(db);
+    this.appSettings = new SqliteAppSettingsStore(db);
+    this.apiKeys = new SqliteApiKeyStore(db);
   }
 
   async close(): Promise<void> {
