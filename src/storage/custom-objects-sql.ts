@@ -89,16 +89,17 @@ function condition(d: SqlDialect, c: Condition): string {
   return scalarCondition(d, scalarExpr(d, c.on), c);
 }
 
-/** Who may do `action` to a record: the levels of QuickBlox's per-record permissions. */
+/** Who may do `action` to a record: its creator, and the levels of QuickBlox's per-record permissions. */
 export function permissionClause(d: SqlDialect, viewer: Viewer, action: RecordAction): string {
   if (viewer.unrestricted) return '1=1';
   const access = d.access(action);
   const open = `${access} = 'open'`;
   if (viewer.userId === null) return open;
   const ids = d.permissionList(action, 'ids');
+  // The creator keeps every right to their record whatever level it is opened to.
   const parts = [
+    `r.user_id = ${d.param(viewer.userId)}`,
     open,
-    `(${access} = 'owner' AND r.user_id = ${d.param(viewer.userId)})`,
     `(${access} = 'open_for_users_ids' AND EXISTS (SELECT 1 FROM ${ids.from} WHERE ${ids.value} = ${d.param(viewer.userId)}))`,
   ];
   if (viewer.groups.length > 0) {
