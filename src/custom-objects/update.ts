@@ -50,7 +50,8 @@ export function applyUpdate(cls: CustomClass, current: Record<string, FieldValue
   for (const [name, raw] of Object.entries(params)) {
     if (RESERVED.has(name) || name.startsWith('_')) continue;
     const field = fieldNamed(cls, name);
-    if (field.type === 'File') throw invalid(name, 'is a file field: upload it with POST /data/<class>/<id>/file.json');
+    // Files change only through /file.json; the SDK sends the whole record (file values included) back.
+    if (field.type === 'File') continue;
     // `f[1]=x`: set one element of an array by its index.
     if (field.isArray && isRecord(raw) && Object.keys(raw).every((k) => /^\d+$/.test(k)) && Array.isArray(fields[name])) {
       const list = [...(fields[name] as FieldValue[])];
