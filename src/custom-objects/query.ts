@@ -83,7 +83,7 @@ export function parseFilters(cls: CustomClass, params: Params): ParsedFilters {
   };
   const values = (raw: unknown, name: string): unknown[] => {
     const items = parseList(raw) ?? [];
-    if (items.length > MAX_VALUES) throw new ApiError('badRequest', `Parameter "${name}" takes at most ${MAX_VALUES} values.`, name);
+    if (items.length > MAX_VALUES) throw new ApiError('badRequest', `Parameter "${name}" takes at most ${MAX_VALUES} values.`);
     return items;
   };
   for (const [name, raw] of Object.entries(params)) {
