@@ -33,16 +33,25 @@ export interface DialogDeletedEvent {
   actor: number;
 }
 
+export interface ReactionEvent {
+  dialog: Dialog;
+  message: ChatMessage;
+  userId: number;
+  name: string;
+  action: 'add' | 'remove';
+}
+
 export interface ChatEventMap {
   message: MessageEvent;
   occupantsRemoved: OccupantsRemovedEvent;
   dialogDeleted: DialogDeletedEvent;
+  reaction: ReactionEvent;
 }
 
 export type ChatListener<K extends keyof ChatEventMap> = (event: ChatEventMap[K]) => void | Promise<void>;
 
 export class ChatEvents {
-  private readonly listeners: { [K in keyof ChatEventMap]: ChatListener<K>[] } = { message: [], occupantsRemoved: [], dialogDeleted: [] };
+  private readonly listeners: { [K in keyof ChatEventMap]: ChatListener<K>[] } = { message: [], occupantsRemoved: [], dialogDeleted: [], reaction: [] };
 
   constructor(private readonly onError: (err: unknown, event: keyof ChatEventMap) => void) {}
 

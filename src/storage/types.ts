@@ -1,6 +1,7 @@
 import type { ApiKeyStore } from './api-keys-types.js';
 import type { AppSettingsStore } from './app-settings-types.js';
 import type { CustomObjectStore } from './custom-objects-types.js';
+import type { ReactionStore } from './reactions-types.js';
 
 // Store interfaces. Each feature owns the interface it needs; drivers (sqlite/, later postgres/)
 // implement all of them. Every method is async so that a networked driver fits the same shape.
@@ -277,6 +278,7 @@ export interface Store {
   readonly customObjects: CustomObjectStore;
   readonly appSettings: AppSettingsStore;
   readonly apiKeys: ApiKeyStore;
+  readonly reactions: ReactionStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

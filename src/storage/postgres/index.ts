@@ -4,6 +4,7 @@ import { PostgresAccountStore } from './accounts.js';
 import { PostgresApiKeyStore } from './api-keys.js';
 import { PostgresAppSettingsStore } from './app-settings.js';
 import { PostgresCustomObjectStore } from './custom-objects.js';
+import { PostgresReactionStore } from './reactions.js';
 import { PostgresBlobStore } from './blobs.js';
 import { PostgresChatStore } from './chat.js';
 import { migrate } from './migrations.js';
@@ -24,6 +25,7 @@ export class PostgresStore implements Store {
   readonly customObjects: PostgresCustomObjectStore;
   readonly appSettings: PostgresAppSettingsStore;
   readonly apiKeys: PostgresApiKeyStore;
+  readonly reactions: PostgresReactionStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -37,6 +39,7 @@ export class PostgresStore implements Store {
     this.customObjects = new PostgresCustomObjectStore(pool);
     this.appSettings = new PostgresAppSettingsStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
+    this.reactions = new PostgresReactionStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

@@ -241,6 +241,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX api_keys_app ON api_keys (app_id, id);
     `,
   },
+  {
+    version: 8,
+    // Message reactions (QuickBlox 2.24), gone with their message.
+    sql: `
+      CREATE TABLE message_reactions (
+        message_id text COLLATE "C" NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        name text COLLATE "C" NOT NULL,
+        user_id bigint NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (message_id, name, user_id)
+      );
+    `,
+  },
 ];
 
 /** The key of the advisory lock that makes concurrent start-ups migrate one at a time: "parley" in ASCII. */

@@ -5,6 +5,7 @@ import { SqliteAccountStore } from './accounts.js';
 import { SqliteApiKeyStore } from './api-keys.js';
 import { SqliteAppSettingsStore } from './app-settings.js';
 import { SqliteCustomObjectStore } from './custom-objects.js';
+import { SqliteReactionStore } from './reactions.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
 import { Checkpointer } from './checkpointer.js';
@@ -27,6 +28,7 @@ export class SqliteStore implements Store {
   readonly customObjects: SqliteCustomObjectStore;
   readonly appSettings: SqliteAppSettingsStore;
   readonly apiKeys: SqliteApiKeyStore;
+  readonly reactions: SqliteReactionStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
     this.customObjects = new SqliteCustomObjectStore(db);
     this.appSettings = new SqliteAppSettingsStore(db);
     this.apiKeys = new SqliteApiKeyStore(db);
+    this.reactions = new SqliteReactionStore(db);
   }
 
   async close(): Promise<void> {

@@ -232,6 +232,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX api_keys_app ON api_keys (app_id, id);
     `,
   },
+  {
+    version: 8,
+    // Message reactions (QuickBlox 2.24), gone with their message.
+    sql: `
+      CREATE TABLE message_reactions (
+        message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, name, user_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */
