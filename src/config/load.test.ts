@@ -59,7 +59,16 @@ test('defaults', () => {
     redis_prefix: 'parley:',
     cluster_node_id: null,
     cluster_ttl: 10,
+    smtp_url: null,
+    mail_from: null,
+    password_reset_ttl: 3600,
   });
+});
+
+test('smtp_url is redacted like database_url', () => {
+  const c = loadConfig({ file: null, env: { PARLEY_SMTP_URL: 'smtp://mailer:s3cret@mail.example.com:587' } });
+  assert.equal(redactedConfig(c).smtp_url, 'smtp://mailer:***@mail.example.com:587');
+  assert.equal(redactedConfig(c).database_url, null);
 });
 
 test('CONFIG_KEYS covers every key with env name and description', () => {

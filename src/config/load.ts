@@ -61,6 +61,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
   key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
   key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
+  key('smtp_url', null, 'string?', 'SMTP server for password reset mail (smtp://user:password@host:587, smtps://… for TLS); unset = no reset mail'),
+  key('mail_from', null, 'string?', 'From address of the mail Parley sends; no-reply@<domain> if unset'),
+  key('password_reset_ttl', 3600, 'count', 'Seconds a password reset link works (once)'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));
@@ -200,14 +203,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
 /** The configuration with the password of database_url masked, for printing. */
 export function redactedConfig(config: Config): Config {
-  if (config.database_url === null) return config;
-  try {
-    const url = new URL(config.database_url);
-    if (url.password) url.password = '***';
-    return { ...config, database_url: url.toString() };
-  } catch {
-    return { ...config, database_url: '***' };
-  }
+  const mask = (value: string | null): string | null => {
+    if (value === null) return null;
+    try {
+      const url = new URL(value);
+      if (url.password) url.password = '***';
+      return url.toString();
+    } catch {
+      return '***';
+    }
+  };
+  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url) };
 }
 
 /** The key table as Markdown, for the README. */

@@ -37,4 +37,7 @@ export interface Config {
   redis_prefix: string; // prefix of every Redis key and channel (several installations can share one Redis)
   cluster_node_id: string | null; // this node's name in the cluster; random when unset
   cluster_ttl: number; // seconds after its last heartbeat a node counts as dead and its sessions are dropped
+  smtp_url: string | null; // password reset mail goes out through it
+  mail_from: string | null;
+  password_reset_ttl: number; // seconds a reset link works
 }

@@ -1,6 +1,7 @@
 import type { ApiKeyStore } from './api-keys-types.js';
 import type { AppSettingsStore } from './app-settings-types.js';
 import type { CustomObjectStore } from './custom-objects-types.js';
+import type { PasswordResetStore } from './password-resets-types.js';
 import type { ReactionStore } from './reactions-types.js';
 
 // Store interfaces. Each feature owns the interface it needs; drivers (sqlite/, later postgres/)
@@ -279,6 +280,7 @@ export interface Store {
   readonly appSettings: AppSettingsStore;
   readonly apiKeys: ApiKeyStore;
   readonly reactions: ReactionStore;
+  readonly passwordResets: PasswordResetStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

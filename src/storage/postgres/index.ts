@@ -5,6 +5,7 @@ import { PostgresApiKeyStore } from './api-keys.js';
 import { PostgresAppSettingsStore } from './app-settings.js';
 import { PostgresCustomObjectStore } from './custom-objects.js';
 import { PostgresReactionStore } from './reactions.js';
+import { PostgresPasswordResetStore } from './password-resets.js';
 import { PostgresBlobStore } from './blobs.js';
 import { PostgresChatStore } from './chat.js';
 import { migrate } from './migrations.js';
@@ -26,6 +27,7 @@ export class PostgresStore implements Store {
   readonly appSettings: PostgresAppSettingsStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly reactions: PostgresReactionStore;
+  readonly passwordResets: PostgresPasswordResetStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -40,6 +42,7 @@ export class PostgresStore implements Store {
     this.appSettings = new PostgresAppSettingsStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.reactions = new PostgresReactionStore(pool);
+    this.passwordResets = new PostgresPasswordResetStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

@@ -254,6 +254,21 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    // One-time password reset links (only a digest of each token).
+    sql: `
+      CREATE TABLE password_resets (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        app_id bigint NOT NULL,
+        user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at bigint NOT NULL,
+        created_at bigint NOT NULL,
+        used_at bigint
+      );
+      CREATE INDEX password_resets_user ON password_resets (user_id);
+    `,
+  },
 ];
 
 /** The key of the advisory lock that makes concurrent start-ups migrate one at a time: "parley" in ASCII. */

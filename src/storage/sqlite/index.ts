@@ -6,6 +6,7 @@ import { SqliteApiKeyStore } from './api-keys.js';
 import { SqliteAppSettingsStore } from './app-settings.js';
 import { SqliteCustomObjectStore } from './custom-objects.js';
 import { SqliteReactionStore } from './reactions.js';
+import { SqlitePasswordResetStore } from './password-resets.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
 import { Checkpointer } from './checkpointer.js';
@@ -29,6 +30,7 @@ export class SqliteStore implements Store {
   readonly appSettings: SqliteAppSettingsStore;
   readonly apiKeys: SqliteApiKeyStore;
   readonly reactions: SqliteReactionStore;
+  readonly passwordResets: SqlitePasswordResetStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -49,6 +51,7 @@ export class SqliteStore implements Store {
     this.appSettings = new SqliteAppSettingsStore(db);
     this.apiKeys = new SqliteApiKeyStore(db);
     this.reactions = new SqliteReactionStore(db);
+    this.passwordResets = new SqlitePasswordResetStore(db);
   }
 
   async close(): Promise<void> {
