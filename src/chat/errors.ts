@@ -42,6 +42,9 @@ export const API_ERRORS = {
   reactionPublicDialog: { status: 422, shape: 'list', text: 'Reactions are not allowed in public dialogs.' },
   reactionMessageNotFound: { status: 404, shape: 'list', text: 'Message not found for the specified user and message ID.' },
   reactionNotFound: { status: 404, shape: 'list', text: 'Reaction not found' },
+  // Sign-in through an application's identity provider.
+  identityProviderUnavailable: { status: 503, shape: 'base', text: 'The identity provider is unavailable' },
+  identityProviderBadAnswer: { status: 502, shape: 'base', text: 'The identity provider gave an answer that cannot be used' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

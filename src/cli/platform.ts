@@ -3,12 +3,17 @@
 import { ApiError } from '../chat/errors.js';
 import { parseFieldList } from '../custom-objects/fields.js';
 import { AUTO_CREATE_SETTING, classView, DataService } from '../custom-objects/service.js';
+import { IDENTITY_PROVIDER_SETTING, parseProviderSettings } from '../identity/provider.js';
 import { newApiKey } from '../rest/api-keys.js';
 import type { ApiKey } from '../storage/api-keys-types.js';
 import type { Store } from '../storage/types.js';
 
 /** Settings `parley apps set` accepts, with how their text is read. */
 export const APP_SETTINGS: Record<string, (text: string) => unknown> = {
+  [IDENTITY_PROVIDER_SETTING]: (text) => {
+    parseProviderSettings(text);
+    return JSON.parse(text);
+  },
   [AUTO_CREATE_SETTING]: (text) => {
     if (text === 'true' || text === 'on' || text === '1') return true;
     if (text === 'false' || text === 'off' || text === '0') return false;

@@ -209,7 +209,7 @@ export function customObjectStoreContract(name: string, open: () => Promise<Stor
     });
   });
 
-  describe(`AppSettingsStore and ApiKeyStore contract: ${name}`, () => {
+  describe(`AppSettingsStore, ApiKeyStore, PasswordResetStore and IdentityLinkStore contract: ${name}`, () => {
     let store: Store;
     before(async () => {
       store = await open();
@@ -247,6 +247,38 @@ export function customObjectStoreContract(name: string, open: () => Promise<Stor
       assert.equal(await store.apiKeys.findLiveKey(hash), null);
       assert.deepEqual((await store.apiKeys.listKeys(app.id))[0].revokedAt, at);
       await assert.rejects(store.apiKeys.createKey(app.id, hash, at), 'digests are unique');
+    });
+
+    it('opens a reset once and only until it expires; forgets it with its user', async () => {
+      const app = await store.accounts.createApplication({});
+      const user = await store.accounts.createUser(app.id, { login: `r-${randomBytes(4).toString('hex')}`, password: 'pw' });
+      const now = new Date();
+      const [live, stale, gone] = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
+      await store.passwordResets.createReset({ tokenHash: live, appId: app.id, userId: user.id, expiresAt: new Date(now.getTime() + 60_000) });
+      await store.passwordResets.createReset({ tokenHash: stale, appId: app.id, userId: user.id, expiresAt: new Date(now.getTime() - 1) });
+      assert.deepEqual(await store.passwordResets.findLiveReset(live, now), { appId: app.id, userId: user.id });
+      assert.equal(await store.passwordResets.findLiveReset(stale, now), null);
+      assert.equal(await store.passwordResets.consumeReset(stale, now), null);
+      const uses = await Promise.all([1, 2, 3].map(() => store.passwordResets.consumeReset(live, now)));
+      assert.equal(uses.filter((u) => u !== null).length, 1, 'one use, even when raced');
+      assert.equal(await store.passwordResets.findLiveReset(live, now), null);
+      await store.passwordResets.createReset({ tokenHash: gone, appId: app.id, userId: user.id, expiresAt: new Date(now.getTime() + 60_000) });
+      await store.accounts.deleteUser(app.id, user.id);
+      assert.equal(await store.passwordResets.findLiveReset(gone, now), null);
+    });
+
+    it('links provider uids to users per application', async () => {
+      const app = await store.accounts.createApplication({});
+      const other = await store.accounts.createApplication({});
+      const [a, b] = await Promise.all(['a', 'b'].map((l) => store.accounts.createUser(app.id, { login: `${l}-${randomBytes(4).toString('hex')}`, password: 'pw' })));
+      assert.equal(await store.identityLinks.findLinkedUser(app.id, 'u1'), null);
+      await store.identityLinks.link(app.id, 'u1', a.id);
+      assert.equal(await store.identityLinks.findLinkedUser(app.id, 'u1'), a.id);
+      assert.equal(await store.identityLinks.findLinkedUser(other.id, 'u1'), null);
+      await store.identityLinks.link(app.id, 'u1', b.id);
+      assert.equal(await store.identityLinks.findLinkedUser(app.id, 'u1'), b.id);
+      await store.accounts.deleteUser(app.id, b.id);
+      assert.equal(await store.identityLinks.findLinkedUser(app.id, 'u1'), null);
     });
   });
 }

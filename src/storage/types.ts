@@ -1,6 +1,7 @@
 import type { ApiKeyStore } from './api-keys-types.js';
 import type { AppSettingsStore } from './app-settings-types.js';
 import type { CustomObjectStore } from './custom-objects-types.js';
+import type { IdentityLinkStore } from './identity-links-types.js';
 import type { PasswordResetStore } from './password-resets-types.js';
 import type { ReactionStore } from './reactions-types.js';
 
@@ -281,6 +282,7 @@ export interface Store {
   readonly apiKeys: ApiKeyStore;
   readonly reactions: ReactionStore;
   readonly passwordResets: PasswordResetStore;
+  readonly identityLinks: IdentityLinkStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { PostgresAppSettingsStore } from './app-settings.js';
 import { PostgresCustomObjectStore } from './custom-objects.js';
 import { PostgresReactionStore } from './reactions.js';
 import { PostgresPasswordResetStore } from './password-resets.js';
+import { PostgresIdentityLinkStore } from './identity-links.js';
 import { PostgresBlobStore } from './blobs.js';
 import { PostgresChatStore } from './chat.js';
 import { migrate } from './migrations.js';
@@ -28,6 +29,7 @@ export class PostgresStore implements Store {
   readonly apiKeys: PostgresApiKeyStore;
   readonly reactions: PostgresReactionStore;
   readonly passwordResets: PostgresPasswordResetStore;
+  readonly identityLinks: PostgresIdentityLinkStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -43,6 +45,7 @@ export class PostgresStore implements Store {
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.reactions = new PostgresReactionStore(pool);
     this.passwordResets = new PostgresPasswordResetStore(pool);
+    this.identityLinks = new PostgresIdentityLinkStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

@@ -256,7 +256,7 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 9,
-    // One-time password reset links (only a digest of each token).
+    // One-time password reset links (only a digest of each token), and users vouched for by an identity provider.
     sql: `
       CREATE TABLE password_resets (
         token_hash text COLLATE "C" PRIMARY KEY,
@@ -267,6 +267,12 @@ export const migrations: readonly Migration[] = [
         used_at bigint
       );
       CREATE INDEX password_resets_user ON password_resets (user_id);
+      CREATE TABLE identity_links (
+        app_id bigint NOT NULL,
+        uid text COLLATE "C" NOT NULL,
+        user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (app_id, uid)
+      );
     `,
   },
 ];

@@ -7,6 +7,7 @@ import { SqliteAppSettingsStore } from './app-settings.js';
 import { SqliteCustomObjectStore } from './custom-objects.js';
 import { SqliteReactionStore } from './reactions.js';
 import { SqlitePasswordResetStore } from './password-resets.js';
+import { SqliteIdentityLinkStore } from './identity-links.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
 import { Checkpointer } from './checkpointer.js';
@@ -31,6 +32,7 @@ export class SqliteStore implements Store {
   readonly apiKeys: SqliteApiKeyStore;
   readonly reactions: SqliteReactionStore;
   readonly passwordResets: SqlitePasswordResetStore;
+  readonly identityLinks: SqliteIdentityLinkStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -52,6 +54,7 @@ export class SqliteStore implements Store {
     this.apiKeys = new SqliteApiKeyStore(db);
     this.reactions = new SqliteReactionStore(db);
     this.passwordResets = new SqlitePasswordResetStore(db);
+    this.identityLinks = new SqliteIdentityLinkStore(db);
   }
 
   async close(): Promise<void> {

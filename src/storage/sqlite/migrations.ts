@@ -247,7 +247,7 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 9,
-    // One-time password reset links (only a digest of each token).
+    // One-time password reset links (only a digest of each token), and users vouched for by an identity provider.
     sql: `
       CREATE TABLE password_resets (
         token_hash TEXT PRIMARY KEY,
@@ -258,6 +258,12 @@ export const migrations: readonly Migration[] = [
         used_at INTEGER
       );
       CREATE INDEX password_resets_user ON password_resets (user_id);
+      CREATE TABLE identity_links (
+        app_id INTEGER NOT NULL,
+        uid TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (app_id, uid)
+      ) WITHOUT ROWID;
     `,
   },
 ];
