@@ -27,6 +27,7 @@ import { qbHistoryModule } from './modules/qb-history/index.js';
 import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
+import { qbNoticesModule } from './modules/qb-notices/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -86,6 +87,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   chatMarkersModule(core, chat);
   chatStatesModule(core);
   qbSystemMessagesModule(core, chat);
+  qbNoticesModule(core, chat);
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();

@@ -41,17 +41,42 @@ export interface ReactionEvent {
   action: 'add' | 'remove';
 }
 
+export interface MessageEditedEvent {
+  dialog: Dialog;
+  /** The message after the edit. */
+  message: ChatMessage;
+  actor: number;
+}
+
+export interface MessagesDeletedEvent {
+  dialog: Dialog;
+  /** As they were, deleted for everyone. */
+  messages: ChatMessage[];
+  actor: number;
+}
+
+export interface DialogUpdatedEvent {
+  /** The dialog after the update. */
+  dialog: Dialog;
+  actor: number;
+}
+
 export interface ChatEventMap {
   message: MessageEvent;
   occupantsRemoved: OccupantsRemovedEvent;
   dialogDeleted: DialogDeletedEvent;
   reaction: ReactionEvent;
+  messageEdited: MessageEditedEvent;
+  messagesDeleted: MessagesDeletedEvent;
+  dialogUpdated: DialogUpdatedEvent;
 }
 
 export type ChatListener<K extends keyof ChatEventMap> = (event: ChatEventMap[K]) => void | Promise<void>;
 
 export class ChatEvents {
-  private readonly listeners: { [K in keyof ChatEventMap]: ChatListener<K>[] } = { message: [], occupantsRemoved: [], dialogDeleted: [], reaction: [] };
+  private readonly listeners: { [K in keyof ChatEventMap]: ChatListener<K>[] } = {
+    message: [], occupantsRemoved: [], dialogDeleted: [], reaction: [], messageEdited: [], messagesDeleted: [], dialogUpdated: [],
+  };
 
   constructor(private readonly onError: (err: unknown, event: keyof ChatEventMap) => void) {}
 
