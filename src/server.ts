@@ -36,6 +36,7 @@ import { chatRoutes } from './rest/chat.js';
 import { dataRoutes } from './rest/data.js';
 import { reactionRoutes } from './rest/reactions.js';
 import { passwordResetRoutes } from './rest/password-reset.js';
+import { turnRoutes } from './rest/turn.js';
 import { streamManagementModule } from './modules/stream-management/index.js';
 import { clusterRoutingModule } from './modules/cluster-routing/index.js';
 import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
@@ -116,7 +117,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes, dataRoutes, reactionRoutes, (a, d) => passwordResetRoutes(a, d)] }) : null;
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes, dataRoutes, reactionRoutes, (a, d) => passwordResetRoutes(a, d), turnRoutes] }) : null;
 
   try {
     const ports = {

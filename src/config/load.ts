@@ -64,6 +64,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('smtp_url', null, 'string?', 'SMTP server for password reset mail (smtp://user:password@host:587, smtps://… for TLS); unset = no reset mail'),
   key('mail_from', null, 'string?', 'From address of the mail Parley sends; no-reply@<domain> if unset'),
   key('password_reset_ttl', 3600, 'count', 'Seconds a password reset link works (once)'),
+  key('turn_secret', null, 'string?', 'Shared secret of a coturn server (static-auth-secret): turns on GET /turn/credentials.json'),
+  key('turn_ttl', 3600, 'count', 'Seconds the TURN credentials Parley mints stay valid'),
+  key('turn_uris', null, 'string?', 'TURN/STUN URIs given out with the credentials, comma separated (turn:turn.example.com:3478?transport=udp,…)'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));
@@ -213,7 +216,7 @@ export function redactedConfig(config: Config): Config {
       return '***';
     }
   };
-  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url) };
+  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url), turn_secret: config.turn_secret === null ? null : '***' };
 }
 
 /** The key table as Markdown, for the README. */

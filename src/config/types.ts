@@ -40,4 +40,7 @@ export interface Config {
   smtp_url: string | null; // password reset mail goes out through it
   mail_from: string | null;
   password_reset_ttl: number; // seconds a reset link works
+  turn_secret: string | null; // coturn static-auth-secret
+  turn_ttl: number; // seconds minted TURN credentials live
+  turn_uris: string | null; // comma list of turn:/turns:/stun: URIs
 }
