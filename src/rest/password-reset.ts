@@ -97,7 +97,9 @@ export async function passwordResetRoutes(app: FastifyInstance, deps: RestDeps, 
     if (password !== confirmation) return page(reply, 422, 'Choose a new password', form('The two passwords differ.'));
     const reset = await deps.store.passwordResets.consumeReset(hashToken(req.params.token), now());
     if (!reset) return gone(reply);
-    await deps.store.accounts.setPassword(reset.appId, reset.userId, password);
+    // Through the accounts service when there is one: the user's REST tokens end with the old password.
+    if (deps.accounts) await deps.accounts.changePassword(reset.appId, reset.userId, password);
+    else await deps.store.accounts.setPassword(reset.appId, reset.userId, password);
     return page(reply, 200, 'Password changed', '<p>Your password has been changed. You can sign in with it now.</p>');
   });
 }

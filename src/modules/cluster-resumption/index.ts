@@ -15,8 +15,8 @@
 // B fails the resumption when A does not answer within HANDOFF_TIMEOUT_MS or nobody listens on A's
 // channel (A is dead); the client then logs in afresh and finds what A had stored offline.
 import { randomBytes } from 'node:crypto';
-import type { Core } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { Cluster, Envelope } from '../../cluster/types.js';
 import type { ClusterHandlers } from '../cluster-routing/index.js';
 import type { RemoteResume, StreamManagement } from '../stream-management/index.js';
@@ -49,7 +49,7 @@ function parseBody(text: string): Record<string, unknown> | null {
   }
 }
 
-export function clusterResumptionModule(core: Core, cluster: Cluster, routing: ClusterHandlers, sm: StreamManagement): void {
+export function clusterResumptionModule(core: ModuleApi, cluster: Cluster, routing: ClusterHandlers, sm: StreamManagement): void {
   const self = cluster.nodeId;
   /** On the new node: resumptions waiting for the old node, by request id. */
   const asking = new Map<string, Asking>();

@@ -4,8 +4,7 @@
 // is deleted; `<disable/>` stops them, and they end with the stream. The changes themselves come
 // in over REST; this module only listens to ChatService events. Notices reach the streams on this
 // node (in a cluster, each node sends to its own streams only when the event happens there).
-import type { Core } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { C2sSession, ModuleApi } from '../../core/api.js';
 import type { ChatService } from '../../chat/service.js';
 import { newObjectId } from '../../chat/objectid.js';
 import { PRIVATE } from '../../chat/access.js';
@@ -20,7 +19,7 @@ type Field = [string, string | number | boolean | null] | Element;
 
 const text = (name: string, value: string | number | boolean | null) => xml(name, {}, value === null ? '' : String(value));
 
-export function qbNoticesModule(core: Core, chat: ChatService): void {
+export function qbNoticesModule(core: ModuleApi, chat: ChatService): void {
   const enabled = new WeakSet<C2sSession>();
   const toggle = (on: boolean) => ({ session }: { session: C2sSession | null }) => {
     if (session) {
