@@ -6,7 +6,7 @@ import type { Config } from './config/types.js';
 import type { Store } from './storage/types.js';
 import { Core } from './core/core.js';
 import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, type Listener, type TlsCredentials } from './transport/listeners.js';
-import type { ParserLimits } from './xml/stream-parser.js';
+import type { TransportLimits } from './transport/output.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
 import { starttlsModule } from './modules/starttls/index.js';
 import { saslModule } from './modules/sasl/index.js';
@@ -97,7 +97,13 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
-  const limits: ParserLimits = { maxStanzaSize: config.max_stanza_size, maxDepth: config.max_depth, maxAttributes: config.max_attributes };
+  const limits: TransportLimits = {
+    maxStanzaSize: config.max_stanza_size,
+    maxDepth: config.max_depth,
+    maxAttributes: config.max_attributes,
+    outputHighWater: config.output_high_water,
+    maxOutputBuffer: config.max_output_buffer,
+  };
   const accept = core.accept.bind(core);
   const base = { host: config.bind, limits, accept };
   const listeners: Listener[] = [];
@@ -144,7 +150,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
 }
 
 /** An HTTP(S) listener: the REST API (already attached to the server) plus XMPP over WebSocket at /ws. */
-function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: ParserLimits; accept: Core['accept'] }): Promise<Listener> {
+function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: TransportLimits; accept: Core['accept'] }): Promise<Listener> {
   const wss = attachWebSocket(server, opts);
   return listen(server, opts, () => wss.close());
 }

@@ -222,6 +222,11 @@ export class C2sSession implements ConnectionHandler {
     if (outcome) this.core.trackDelivery(this, out, outcome);
   }
 
+  /** For producers of many stanzas (history, offline flush): resolves once the client has read enough of what was sent. */
+  whenDrained(): Promise<void> {
+    return this.state === 'closed' ? Promise.resolve() : this.conn.whenDrained();
+  }
+
   close(error?: StreamError): void {
     if (this.state === 'closed') return;
     if (error && error.condition !== 'system-shutdown') {

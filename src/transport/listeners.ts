@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls, { type SecureContext } from 'node:tls';
 import { WebSocketServer } from 'ws';
-import type { ParserLimits } from '../xml/stream-parser.js';
+import type { TransportLimits } from './output.js';
 import { SocketConnection } from './socket.js';
 import { WebSocketConnection } from './websocket.js';
 import type { XmppConnection } from './types.js';
@@ -17,7 +17,7 @@ export interface TlsCredentials {
 export interface ListenOptions {
   host: string;
   port: number;
-  limits: ParserLimits;
+  limits: TransportLimits;
   accept: (connection: XmppConnection) => void;
 }
 

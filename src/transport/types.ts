@@ -34,6 +34,10 @@ export interface XmppConnection {
   close(error?: StreamError): void;
   pause(): void;
   resume(): void;
+  /** Output handed to the socket and not yet flushed to the kernel (characters, about bytes). */
+  readonly bufferedBytes: number;
+  /** Resolves once pending output is under the high-water mark (at once if it is), or the connection is gone. */
+  whenDrained(): Promise<void>;
 }
 
 /** Parser events, passed on to whichever handler the connection has when they happen. */

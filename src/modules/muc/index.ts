@@ -166,10 +166,12 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
         for (const jid of other.resources.keys()) other.resources.get(jid)!.send(occupantPresence(room, occupant, jid, { itemJid: me }));
       }
     }
+    const rejoining = rooms.isJoined(room, session);
     rooms.addResource(room, occupant, session);
     rooms.joined(room);
     session.send(occupantPresence(room, occupant, me, { id: stanza.attrs.id, statuses: [110], itemJid: me }));
-    const wanted = historyRequest(muc);
+    // A join of a resource already in the room got its history the first time.
+    const wanted = rejoining ? null : historyRequest(muc);
     if (wanted) await sendHistory(room, dialog, session, wanted);
     return true;
   }
@@ -446,6 +448,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     for (const record of messages.reverse()) {
       const message = storedMessage(room.jid.bare, record);
       message.append(xml('delay', { xmlns: NS_DELAY, from: room.jid.bare, stamp: new Date(record.dateSent * 1000).toISOString() }));
+      await session.whenDrained();
       session.send(addressed(message, to));
     }
   }
