@@ -1,5 +1,8 @@
 // Store interfaces. Each feature owns the interface it needs; drivers (sqlite/, later postgres/)
 // implement all of them. Every method is async so that a networked driver fits the same shape.
+import type { TokenScram } from './token-secrets.js';
+
+export type { TokenScram } from './token-secrets.js';
 
 export interface Application {
   id: number;
@@ -126,9 +129,15 @@ export interface OfflineMessage {
   storedAt: Date;
 }
 
+/** Who left an offline message, and how many of the user's stored messages may be theirs. */
+export interface OfflineSender {
+  id: string;
+  limit: number;
+}
+
 export interface OfflineStore {
-  /** Stores the stanza for a user; returns false (and stores nothing) when the user already has `limit`. */
-  push(userId: number, stanza: string, limit: number): Promise<boolean>;
+  /** Stores the stanza for a user; returns false (and stores nothing) when the user already has `limit`, or `sender.limit` from that sender. */
+  push(userId: number, stanza: string, limit: number, sender?: OfflineSender): Promise<boolean>;
   /** Oldest first. */
   list(userId: number): Promise<OfflineMessage[]>;
   remove(ids: number[]): Promise<void>;
@@ -186,6 +195,7 @@ export interface PrivacyStore {
 /** A REST API session (QB-Token): an application session, or a user session when userId is set. */
 export interface ApiSession {
   id: number;
+  /** As the caller gave it (only its digest is stored); '' in userSessions results. */
   token: string;
   appId: number;
   userId: number | null;
@@ -194,16 +204,18 @@ export interface ApiSession {
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
+  /** SCRAM keys of the token for SASL, set while it is a user session. */
+  scram: TokenScram | null;
 }
 
 export interface SessionStore {
-  createSession(input: { token: string; appId: number; userId: number | null; nonce: number; ts: number; expiresAt: Date }): Promise<ApiSession>;
+  createSession(input: { token: string; appId: number; userId: number | null; nonce: number; ts: number; expiresAt: Date; scram?: TokenScram | null }): Promise<ApiSession>;
   /** The session, expired or not; the caller decides. */
   getSession(token: string): Promise<ApiSession | null>;
   /** Moves the expiry (sliding lifetime). */
   extendSession(token: string, expiresAt: Date): Promise<void>;
   /** Upgrades (a user id) or downgrades (null) the same token. */
-  setSessionUser(token: string, userId: number | null, expiresAt: Date): Promise<void>;
+  setSessionUser(token: string, userId: number | null, expiresAt: Date, scram?: TokenScram | null): Promise<void>;
   deleteSession(token: string): Promise<boolean>;
   /** Live user sessions of one user, newest first. */
   userSessions(appId: number, userId: number, now: Date, limit: number): Promise<ApiSession[]>;

@@ -2,6 +2,8 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { blobStoreContract } from '../blob-contract.js';
+import { credentialsContract } from '../credentials-contract.js';
+import type { PostgresStore } from './index.js';
 import { chatStoreContract } from '../chat-contract.js';
 import { privacyStoreContract } from '../privacy-contract.js';
 import { storeContract } from '../contract.js';
@@ -23,6 +25,7 @@ if (!baseUrl) {
   blobStoreContract('postgres', () => openPostgresStore(schema.url));
   chatStoreContract('postgres', () => openPostgresStore(schema.url));
   privacyStoreContract('postgres', () => openPostgresStore(schema.url));
+  credentialsContract('postgres', () => openPostgresStore(schema.url), async (store, sql, params) => (await (store as PostgresStore).pool.query(sql, params)).rows, (n) => `$${n}`);
 
   describe('postgres driver', () => {
     /** A schema of its own, for tests that need an empty database. */

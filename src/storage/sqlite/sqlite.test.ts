@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { blobStoreContract } from '../blob-contract.js';
+import { credentialsContract } from '../credentials-contract.js';
+import type { SqliteStore } from './index.js';
 import { chatStoreContract } from '../chat-contract.js';
 import { privacyStoreContract } from '../privacy-contract.js';
 import { storeContract } from '../contract.js';
@@ -19,6 +21,10 @@ storeContract('sqlite file', () => openSqliteStore(join(dir, 'contract.db')));
 blobStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 chatStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 privacyStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+credentialsContract('sqlite file', () => openSqliteStore(join(dir, 'credentials.db')), async (store, sql, params) => {
+  const statement = (store as SqliteStore).db.prepare(sql);
+  return statement.reader ? (statement.all(...params) as Record<string, unknown>[]) : (statement.run(...params), []);
+}, () => '?');
 
 describe('sqlite driver', () => {
   it('opens files in WAL mode with full synchronous writes', async () => {
