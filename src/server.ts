@@ -7,6 +7,7 @@ import type { Store } from './storage/types.js';
 import { Core } from './core/core.js';
 import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, type Listener, type TlsCredentials } from './transport/listeners.js';
 import type { TransportLimits } from './transport/output.js';
+import { TrustedProxies } from './transport/proxy-protocol.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
 import { starttlsModule } from './modules/starttls/index.js';
 import { saslModule } from './modules/sasl/index.js';
@@ -105,7 +106,8 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     maxOutputBuffer: config.max_output_buffer,
   };
   const accept = core.accept.bind(core);
-  const base = { host: config.bind, limits, accept };
+  const proxies = config.proxy_protocol_from ? new TrustedProxies(config.proxy_protocol_from) : null;
+  const base = { host: config.bind, limits, accept, gate: core.connectionLimits, proxies, handshakeTimeoutMs: config.tls_handshake_timeout * 1000 };
   const listeners: Listener[] = [];
   const open = async (port: number, start: (port: number) => Promise<Listener>): Promise<number> => {
     if (port <= 0) return 0;

@@ -7,6 +7,7 @@ import { Element, xml } from '../xml/element.js';
 import type { XmppConnection } from '../transport/types.js';
 import { Jid, parseUserLocal, type UserAddress } from '../xmpp/jid.js';
 import { StanzaError, StreamError, errorReply } from '../xmpp/errors.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { HookBus } from './hooks.js';
 import { SessionRegistry } from './registry.js';
 import { C2sSession, streamFeaturesElement, type DeliveryOutcome } from './session.js';
@@ -83,11 +84,11 @@ export class Core {
   private readonly lossHandlers: ConnectionLossHandler[] = [];
   private readonly deliveryTrackers: DeliveryTracker[] = [];
   private readonly carriers = new Map<string, SessionCarrier>();
-  private readonly countedConnections = new WeakSet<XmppConnection>();
   private readonly closing = new Set<Promise<unknown>>();
   private readonly discoFeatures = new Set<string>();
   private readonly knownUsers = new Set<string>();
-  private readonly connectionsPerIp = new Map<string, number>();
+  /** Connections per address and resources per account (connection-limits.ts); listeners count TLS sockets with it too. */
+  readonly connectionLimits: ConnectionLimits;
   private keepAliveTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -98,6 +99,7 @@ export class Core {
     this.domain = config.domain;
     this.mucDomain = `muc.${config.domain}`;
     this.hooks = new HookBus(log);
+    this.connectionLimits = new ConnectionLimits({ maxPerAddress: config.max_connections_per_ip, maxResourcesPerUser: config.max_resources_per_user });
   }
 
   // --- the module API ---
@@ -174,11 +176,7 @@ export class Core {
   accept(connection: XmppConnection): C2sSession {
     const session = new C2sSession(this, connection);
     this.sessions.track(session);
-    const address = connection.remoteAddress;
-    const count = (this.connectionsPerIp.get(address) ?? 0) + 1;
-    this.connectionsPerIp.set(address, count);
-    this.countedConnections.add(connection);
-    if (count > this.config.max_connections_per_ip) {
+    if (!this.connectionLimits.admit(connection, connection.remoteAddress)) {
       session.close(new StreamError('policy-violation', 'too many connections from your address'));
     }
     return session;
@@ -273,11 +271,7 @@ export class Core {
 
   /** A connection is gone or no longer belongs to a session: it stops counting against its address. */
   connectionReleased(connection: XmppConnection): void {
-    if (!this.countedConnections.delete(connection)) return;
-    const address = connection.remoteAddress;
-    const left = (this.connectionsPerIp.get(address) ?? 1) - 1;
-    if (left <= 0) this.connectionsPerIp.delete(address);
-    else this.connectionsPerIp.set(address, left);
+    this.connectionLimits.release(connection);
   }
 
   keepsOnConnectionLoss(session: C2sSession): boolean {

@@ -148,8 +148,8 @@ export class C2sSession implements ConnectionHandler {
   private connectionLost(gone: XmppConnection): void {
     if (gone !== this.conn || this.state === 'closed' || this.detached) return;
     if (this.state === 'bound' && this.core.keepsOnConnectionLoss(this)) {
+      // The lost connection stays counted against its address until the session is resumed or ends (connection-limits.ts).
       this.detached = true;
-      this.core.connectionReleased(gone);
       return;
     }
     this.end();

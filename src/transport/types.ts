@@ -49,3 +49,15 @@ export function forwardParserEvents(handler: () => ConnectionHandler | null): St
     parseError: (condition, text) => handler()?.parseError(condition, text),
   };
 }
+
+/**
+ * Counts connections against their remote address from the moment they are accepted (before a
+ * TLS handshake); a listener asks it before spending anything on a new socket.
+ */
+export interface ConnectionGate {
+  /** Counts `holder`; false when its address is at the cap (then it is not counted). */
+  admit(holder: object, address: string): boolean;
+  /** Moves what `from` counted over to `to`. */
+  transfer(from: object, to: object): void;
+  release(holder: object): void;
+}

@@ -20,6 +20,7 @@ export function bindModule(core: Core): void {
       const check = Jid.parse(`x@${core.domain}/${resource}`);
       if (!check) throw new StanzaError('bad-request', 'the resource is not valid');
       resource = check.resource;
+      core.connectionLimits.makeRoomToBind(core.sessions, session, `${session.user!.userId}-${session.user!.appId}@${core.domain}`, resource);
       const jid = session.bind(resource);
       return xml('bind', { xmlns: NS_BIND }, xml('jid', null, jid.toString()));
     },
