@@ -222,9 +222,12 @@ export class C2sSession implements ConnectionHandler {
     if (outcome) this.core.trackDelivery(this, out, outcome);
   }
 
-  /** For producers of many stanzas (history, offline flush): resolves once the client has read enough of what was sent. */
-  whenDrained(): Promise<void> {
-    return this.state === 'closed' ? Promise.resolve() : this.conn.whenDrained();
+  /**
+   * For producers of many stanzas (history, offline flush): null while the client keeps up (write
+   * on, without yielding), else a promise resolved once it has read enough of what was sent.
+   */
+  whenDrained(): Promise<void> | null {
+    return this.state === 'closed' ? null : this.conn.whenDrained();
   }
 
   close(error?: StreamError): void {

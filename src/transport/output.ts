@@ -61,9 +61,9 @@ export class OutputGate {
     };
   }
 
-  /** Resolves at once under the high-water mark, else once the client has read enough (or the connection ended). */
-  whenDrained(): Promise<void> {
-    if (!this.held) return Promise.resolve();
+  /** Null under the high-water mark (go on writing), else a promise resolved once the client has read enough (or the connection ended). */
+  whenDrained(): Promise<void> | null {
+    if (!this.held) return null;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

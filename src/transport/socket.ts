@@ -97,7 +97,7 @@ export class SocketConnection implements XmppConnection {
     return this.output.buffered;
   }
 
-  whenDrained(): Promise<void> {
+  whenDrained(): Promise<void> | null {
     return this.output.whenDrained();
   }
 

@@ -36,8 +36,8 @@ export interface XmppConnection {
   resume(): void;
   /** Output handed to the socket and not yet flushed to the kernel (characters, about bytes). */
   readonly bufferedBytes: number;
-  /** Resolves once pending output is under the high-water mark (at once if it is), or the connection is gone. */
-  whenDrained(): Promise<void>;
+  /** Null while pending output is under the high-water mark; else resolves once it is again, or the connection is gone. */
+  whenDrained(): Promise<void> | null;
 }
 
 /** Parser events, passed on to whichever handler the connection has when they happen. */

@@ -85,7 +85,7 @@ export class WebSocketConnection implements XmppConnection {
     return this.output.buffered;
   }
 
-  whenDrained(): Promise<void> {
+  whenDrained(): Promise<void> | null {
     return this.output.whenDrained();
   }
 

@@ -448,7 +448,8 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     for (const record of messages.reverse()) {
       const message = storedMessage(room.jid.bare, record);
       message.append(xml('delay', { xmlns: NS_DELAY, from: room.jid.bare, stamp: new Date(record.dateSent * 1000).toISOString() }));
-      await session.whenDrained();
+      const slow = session.whenDrained();
+      if (slow) await slow;
       session.send(addressed(message, to));
     }
   }

@@ -98,7 +98,8 @@ export function offlineModule(core: Core, store: OfflineStore): void {
       await Promise.allSettled(writing.get(userId) ?? []);
       const messages = await store.list(userId);
       for (const message of messages) {
-        await session.whenDrained();
+        const slow = session.whenDrained();
+        if (slow) await slow;
         if (session.state === 'closed') break;
         if (inFlight.has(message.id)) continue;
         const el = parseElement(message.stanza);
