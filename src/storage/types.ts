@@ -24,6 +24,7 @@ export * from './privacy-types.js';
 export * from './roster-types.js';
 export * from './session-types.js';
 export * from './admin-types.js';
+export type { TokenScram } from './token-secrets.js';
 
 export interface Store {
   readonly accounts: AccountStore;
