@@ -1,3 +1,5 @@
+import type { PushStore } from './push-types.js';
+
 // Store interfaces. Each feature owns the interface it needs; drivers (sqlite/, later postgres/)
 // implement all of them. Every method is async so that a networked driver fits the same shape.
 
@@ -270,6 +272,7 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
+  readonly push: PushStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }
