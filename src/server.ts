@@ -12,7 +12,7 @@ import { starttlsModule } from './modules/starttls/index.js';
 import { saslModule } from './modules/sasl/index.js';
 import { bindModule } from './modules/bind/index.js';
 import { sessionModule } from './modules/session/index.js';
-import { pingModule } from './modules/ping/index.js';
+import { pingModule, userPingModule } from './modules/ping/index.js';
 import { discoModule } from './modules/disco/index.js';
 import { carbonsModule } from './modules/carbons/index.js';
 import { rosterModule } from './modules/roster/index.js';
@@ -38,11 +38,17 @@ import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
 import type { Cluster } from './cluster/types.js';
 import { LocalCluster } from './cluster/local.js';
 import { RedisCluster } from './cluster/redis.js';
+import { startPush, type PushDeps, type PushSystem } from './push/index.js';
+import { clusterPresence } from './push/presence.js';
+import { subscriptionRoutes } from './rest/subscriptions.js';
+import { eventRoutes } from './rest/events.js';
 
 export interface ServerOptions {
   config: Config;
   store: Store;
   log: Logger;
+  /** Tests: provider trust and delivery timings for push. */
+  push?: Pick<PushDeps, 'apns' | 'delivery'>;
 }
 
 export interface RunningServer {
@@ -51,12 +57,13 @@ export interface RunningServer {
   readonly chat: ChatService;
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
+  readonly push: PushSystem;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
   stop(reason?: string): Promise<void>;
 }
 
-export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ config, store, log, push: pushOptions }: ServerOptions): Promise<RunningServer> {
   const chat = new ChatService(store, {
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
@@ -87,6 +94,9 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
   mucModule(core, chat, store.chat, cluster.rooms);
+  const presence = clusterPresence(core.sessions, cluster, config.domain);
+  userPingModule(core, presence);
+  const push = startPush({ store, chat, config, log, presence, ...pushOptions });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
@@ -111,7 +121,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes] }) : null;
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service)] }) : null;
 
   try {
     const ports = {
@@ -126,16 +136,19 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
       core,
       chat,
       cluster,
+      push,
       ports,
       async stop(reason = 'shutdown') {
         log.info({ reason }, 'stopping');
         await core.stop();
+        await push.stop();
         await cluster.stop();
         await Promise.all(listeners.map((l) => l.close()));
         await rest?.close();
       },
     };
   } catch (err) {
+    await push.stop();
     await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await rest?.close();

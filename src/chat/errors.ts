@@ -36,6 +36,9 @@ export const API_ERRORS = {
   adminsNotFound: { status: 404, shape: 'list', text: 'Users with these IDs for "admin_ids" do not exist.' },
   adminsForbidden: { status: 403, shape: 'list', text: 'You don\'t have appropriate permissions to modify or delete "admin_ids".' },
   tooManyOccupants: { status: 422, shape: 'list', text: 'Too many occupants for Private Dialog.' },
+  // Push notifications.
+  noRecipients: { status: 422, shape: 'list', text: 'No one can receive the message' },
+  tooManySubscriptions: { status: 422, shape: 'list', text: 'Too many subscriptions for this user (maximum is 10)' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -61,6 +61,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
   key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
   key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
+  key('push_alert_interval', 10, 'count0', 'Push: seconds between two chat alerts to one user; alerts in between wait and collapse into one; 0 = no limit'),
+  key('push_max_attempts', 10, 'count', 'Push: delivery attempts before a push the provider keeps refusing for a retryable reason (429, 5xx, unreachable) is given up'),
+  key('push_retry_seconds', 2, 'count', 'Push: delay before the first retry, doubled per attempt up to 5 minutes'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));
