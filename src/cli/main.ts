@@ -13,6 +13,7 @@ import { DuplicateLoginError, type Application, type Store, type User } from '..
 import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
 import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
+import { printPushSettings, pushAlerts, pushSet, pushShow, PushUsageError } from './push.js';
 import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
 
@@ -37,6 +38,14 @@ Commands:
   migrate [--from sqlite://PATH] [--to postgres://URL]
                                 Copy an installation from SQLite (default: the data dir's) into an
                                 empty PostgreSQL database (default: database_url); stop the server first
+  push set --app ID --channel apns --key-file F.p8 --key-id K --team-id T --bundle-id B [--endpoint URL]
+  push set --app ID --channel gcm --service-account F.json [--endpoint URL]
+  push set --app ID --channel webhook --url U --secret S
+                                Store an application's push credentials (owner-only files under
+                                <data_dir>/push; keys and secrets are never printed)
+  push show --app ID            Show which push channels are set up
+  push alerts --app ID --enable|--disable [--template T]
+                                Automatic chat alerts on or off; T uses {sender}, {text}, {dialog}
   config [--markdown]           Print the effective configuration (or the key table)
   help                          Show this help
 
@@ -72,6 +81,13 @@ const VERBS: Record<string, Options> = {
   'users list': { app: { type: 'string' } },
   export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
   migrate: { from: { type: 'string' }, to: { type: 'string' } },
+  'push set': {
+    app: { type: 'string' }, channel: { type: 'string' }, 'key-file': { type: 'string' }, 'key-id': { type: 'string' },
+    'team-id': { type: 'string' }, 'bundle-id': { type: 'string' }, endpoint: { type: 'string' },
+    'service-account': { type: 'string' }, url: { type: 'string' }, secret: { type: 'string' },
+  },
+  'push show': { app: { type: 'string' } },
+  'push alerts': { app: { type: 'string' }, enable: { type: 'boolean' }, disable: { type: 'boolean' }, template: { type: 'string' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -108,7 +124,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   }
   const verb = first in VERBS ? first : `${first} ${second}`;
   if (!(verb in VERBS)) {
-    const what = first === 'apps' || first === 'users' ? `"${verb.trim()}"` : `"${first}"`;
+    const what = first === 'apps' || first === 'users' || first === 'push' ? `"${verb.trim()}"` : `"${first}"`;
     stderr(`parley: unknown command ${what}; see \`parley help\`\n`);
     return 1;
   }
@@ -206,6 +222,17 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           return 0;
         });
       }
+      case 'push set':
+      case 'push show':
+      case 'push alerts': {
+        const appId = appOption(values);
+        await withStore(config, (store) => requireApp(store, appId).then(() => 0));
+        const shown = verb === 'push set' ? await pushSet(config, appId, values)
+          : verb === 'push alerts' ? await pushAlerts(config, appId, values) : await pushShow(config, appId);
+        if (json) out(JSON.stringify(shown));
+        else printPushSettings(shown, out);
+        return 0;
+      }
       case 'migrate': {
         const to = (values.to as string | undefined) ?? config.database_url;
         if (!to) throw new UsageError('migrate: give --to postgres://… or set database_url');
@@ -226,7 +253,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stderr(`parley: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof PushUsageError) {
       stderr(`parley: ${err.message}\nsee \`parley help\`\n`);
       return 1;
     }
