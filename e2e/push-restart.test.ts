@@ -66,9 +66,11 @@ describe('push outbox across a crash', () => {
     // The CLI writes the credentials exactly as an operator would.
     await configureProviders({ app, config: { data_dir: dataDir, store: 'sqlite', database_url: null } } as unknown as TestServer, p, app.id);
     const env = {
-      ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_HTTP_PORT: String(httpPort), PARLEY_HTTPS_PORT: '0', PARLEY_C2S_PORT: '0',
+      ...process.env, PARLEY_STORE: 'sqlite', PARLEY_DATA_DIR: dataDir, PARLEY_HTTP_PORT: String(httpPort), PARLEY_HTTPS_PORT: '0', PARLEY_C2S_PORT: '0',
       PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_LOG_LEVEL: 'silent', PARLEY_PUSH_RETRY_SECONDS: '1', NODE_TLS_REJECT_UNAUTHORIZED: '0',
     };
+    delete env.PARLEY_DATABASE_URL;
+    // The crashing server uses SQLite in its data directory whatever store the suite runs on.
     const serve = () => spawn(process.execPath, [BIN, 'serve'], { env, stdio: 'ignore' });
 
     const apnsPort = p.apns.port;
