@@ -65,7 +65,7 @@ describe('push outbox across a crash', () => {
     await store.close();
     // The CLI writes the credentials exactly as an operator would.
     await configureProviders({ app, config: { data_dir: dataDir, store: 'sqlite', database_url: null } } as unknown as TestServer, p, app.id);
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env, PARLEY_STORE: 'sqlite', PARLEY_DATA_DIR: dataDir, PARLEY_HTTP_PORT: String(httpPort), PARLEY_HTTPS_PORT: '0', PARLEY_C2S_PORT: '0',
       PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_LOG_LEVEL: 'silent', PARLEY_PUSH_RETRY_SECONDS: '1', NODE_TLS_REJECT_UNAUTHORIZED: '0',
     };
