@@ -82,6 +82,26 @@ export class LocalApns {
     this.port = (server.address() as AddressInfo).port;
   }
   private tls: { key: string; cert: string } | null = null;
+  /** Provider tokens whose signature checked out (Apple, too, validates a reused token once). */
+  private readonly verified = new Map<string, number>();
+
+  /** Null when the provider token is Apple-valid, else the reason APNs gives. */
+  private async checkProviderToken(jwt: string): Promise<string | null> {
+    let iat = this.verified.get(jwt);
+    if (iat === undefined) {
+      try {
+        const header = decodeProtectedHeader(jwt);
+        if (header.alg !== 'ES256' || header.kid !== this.key.keyId) return 'InvalidProviderToken';
+        const { payload } = await jwtVerify(jwt, this.key.publicKey, { algorithms: ['ES256'], issuer: this.key.teamId });
+        if (typeof payload.iat !== 'number') return 'InvalidProviderToken';
+        iat = payload.iat;
+      } catch {
+        return 'InvalidProviderToken';
+      }
+      this.verified.set(jwt, iat);
+    }
+    return iat < Date.now() / 1000 - 3600 ? 'ExpiredProviderToken' : null;
+  }
 
   private async handle(h: http2.IncomingHttpHeaders, body: string): Promise<{ status: number; reason: string }> {
     if (this.failWith !== null) return { status: this.failWith, reason: this.failWith === 429 ? 'TooManyRequests' : 'ServiceUnavailable' };
@@ -92,14 +112,8 @@ export class LocalApns {
     const auth = String(h.authorization ?? '');
     if (!auth.startsWith('bearer ')) return { status: 403, reason: 'MissingProviderToken' };
     const jwt = auth.slice(7);
-    try {
-      const header = decodeProtectedHeader(jwt);
-      if (header.alg !== 'ES256' || header.kid !== this.key.keyId) return { status: 403, reason: 'InvalidProviderToken' };
-      const { payload } = await jwtVerify(jwt, this.key.publicKey, { algorithms: ['ES256'], issuer: this.key.teamId });
-      if (typeof payload.iat !== 'number' || payload.iat < Date.now() / 1000 - 3600) return { status: 403, reason: 'ExpiredProviderToken' };
-    } catch {
-      return { status: 403, reason: 'InvalidProviderToken' };
-    }
+    const refused = await this.checkProviderToken(jwt);
+    if (refused) return { status: 403, reason: refused };
     const topic = String(h['apns-topic'] ?? '');
     const pushType = String(h['apns-push-type'] ?? 'alert');
     if (!topic) return { status: 400, reason: 'MissingTopic' };
