@@ -59,6 +59,9 @@ test('defaults', () => {
     redis_prefix: 'parley:',
     cluster_node_id: null,
     cluster_ttl: 10,
+    push_alert_interval: 10,
+    push_max_attempts: 10,
+    push_retry_seconds: 2,
   });
 });
 
