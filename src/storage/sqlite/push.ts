@@ -86,6 +86,8 @@ export class SqlitePushStore implements PushStore {
       outInsert: db.prepare<unknown[]>(
         `INSERT INTO push_outbox (app_id, event_id, subscription_id, user_id, channel, environment, token, bundle_id, payload,
            collapse_key, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      anyDue: db.prepare<[number, number], { id: number }>(
+        "SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) LIMIT 1"),
       claim: db.prepare<[number, number, number, number], OutboxRow>(
         `UPDATE push_outbox SET claimed_until = ?, attempts = attempts + 1 WHERE id IN (
            SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
@@ -211,8 +213,12 @@ export class SqlitePushStore implements PushStore {
   }
 
   async claim(now: number, leaseMs: number, limit: number): Promise<OutboxPush[]> {
+    // Idle polling stays a read: the write transaction is taken only when something is due.
+    this.writes.flush();
+    if (!this.s.anyDue.get(now, now)) return [];
     // The batch's IMMEDIATE transaction holds SQLite's one write lock: no other process claims the same rows.
-    return this.writes.run(() => this.s.claim.all(now + leaseMs, now, now, limit).map(outboxPush));
+    // Relaxed: a claim lost to a power failure only makes the push claimable again.
+    return this.writes.runRelaxed(() => this.s.claim.all(now + leaseMs, now, now, limit).map(outboxPush));
   }
 
   async complete(id: number, result: DeliveryResult, at: Date): Promise<void> {
