@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { useServer } from './support/fixture.js';
 import { freePort } from './support/server.js';
 import { call, sdkSignUp, type SdkError, type SdkUser } from './support/quickblox.js';
-import { BUNDLE, configureProviders, hexToken, parley, startProviders, until, type Providers } from './support/push.js';
+import { BUNDLE, configureProviders, hexToken, parley, rest, startProviders, until, type Providers } from './support/push.js';
+import { restSession } from './support/rest.js';
 
 const httpsPort = await freePort();
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -146,6 +147,12 @@ describe('QuickBlox JS SDK: push notifications', () => {
     assert.deepEqual(nobody.detail, ['No one can receive the message']);
     const wrongEnv = await failure(call((cb) => ann.qb.pushnotifications.events.create({ notification_type: 'push', environment: 'production', user: { ids: [bob.id] }, message: b64('hi') }, cb)));
     assert.deepEqual(wrongEnv.detail, ['No one can receive the message'], 'only subscriptions of the event environment count');
+    // The token of another application's user: this application's users are nobody there.
+    const strangerToken = await restSession(fx.t, { login: stranger.login, password: 'pw-stranger' }, other);
+    const across = await rest(fx.t, strangerToken, 'POST', '/events.json', { event: { notification_type: 'push', environment: 'development', user: { ids: [bob.id] }, message: b64('hi') } });
+    assert.equal(across.status, 422);
+    assert.deepEqual(across.body, { errors: ['No one can receive the message'] });
+    assert.equal((await rest(fx.t, strangerToken, 'GET', '/subscriptions.json')).body.length, 1, 'only its own subscription');
     const list = await call<any>((cb) => ann.qb.pushnotifications.events.list(cb));
     assert.equal(list.total_entries, 0, 'no event stored');
     assert.equal((await fx.t.store.push.outbox({ appId: other.id })).length, 0, 'nothing queued for the other application');
@@ -168,6 +175,31 @@ describe('QuickBlox JS SDK: push notifications', () => {
     const after_ = await call<any>((cb) => ann.qb.pushnotifications.events.get(event.event.id, cb));
     assert.equal(after_.event.occured_count, 1);
     assert.equal(after_.event.active, false);
+  });
+
+  it('updates events over REST: active=true sends a one_shot again; a period_date event is scheduled', async () => {
+    const [ann, bob] = [await sdkSignUp(fx.t), await sdkSignUp(fx.t)];
+    const token = hexToken(++tokenSeed);
+    await subscribe(bob, 'apns', token);
+    const event = await call<any>((cb) => ann.qb.pushnotifications.events.create({ notification_type: 'push', environment: 'development', user: { ids: [bob.id] }, message: b64('first') }, cb));
+    await until(() => p.apns.delivered.some((d) => d.token === token), 10_000, 'first push');
+    const updated = await rest(fx.t, ann.token, 'PUT', `/events/${event.event.id}.json`, { event: { active: true, message: b64('again'), name: 'renamed' } });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    assert.equal(updated.body.event.name, 'renamed');
+    assert.equal(updated.body.event.occured_count, 2);
+    await until(() => p.apns.delivered.some((d) => d.token === token && (d.payload.aps as any).alert === 'again'), 10_000, 'sent again');
+    const periodic = await rest(fx.t, ann.token, 'POST', '/events.json', { event: {
+      notification_type: 'push', environment: 'development', event_type: 'period_date', period: 86400, date: Math.floor(Date.now() / 1000) + 3600, user: { ids: String(bob.id) }, message: b64('daily'),
+    } });
+    assert.equal(periodic.status, 201, JSON.stringify(periodic.body));
+    assert.equal(periodic.body.event.event_type, 'period_date');
+    assert.equal(periodic.body.event.period, 86400);
+    const badPeriod = await rest(fx.t, ann.token, 'POST', '/events.json', { event: { notification_type: 'push', environment: 'development', event_type: 'period_date', period: 5, user: { ids: String(bob.id) }, message: b64('x') } });
+    assert.equal(badPeriod.status, 422);
+    const status = await rest(fx.t, ann.token, 'GET', `/events/${periodic.body.event.id}/status.json`);
+    assert.equal(status.body.event_status.status, 'scheduled');
+    const other = await rest(fx.t, bob.token, 'GET', `/events/${event.event.id}.json`);
+    assert.equal(other.status, 404, "another user's event");
   });
 
   it('prints push settings without secrets', async () => {
