@@ -8,6 +8,7 @@ import { xml, type Conn } from './support/clients.js';
 import { restSession } from './support/rest.js';
 import type { TestServer, TestUser } from './support/server.js';
 import { sleep } from './support/wait.js';
+import { SmRaw } from './support/sm.js';
 import { BUNDLE, configureProviders, hexToken, parley, rest, startProviders, until, type Providers } from './support/push.js';
 
 let seed = 0x5000;
@@ -80,6 +81,17 @@ describe('chat alerts', () => {
     await sleep(300);
     await settled();
     assert.deepEqual(alertsTo(bobDevice.token), []);
+  });
+
+  it('counts a session detached by stream management as away', async () => {
+    const [ann, bob] = [await fx.t.createUser(), await fx.t.createUser()];
+    const bobDevice = await device(fx.t, bob);
+    const sm = await new SmRaw(fx.raws, fx.t.server.ports.c2s, bob).login();
+    const alice = await fx.pool.connect(ann);
+    sm.cut();
+    await until(() => fx.t.server.core.sessions.resources(`${bob.username}@${fx.t.domain}`).some((s) => s.detached), 5000, 'bob detached');
+    await alice.send(saved(bob.jid, 'are you still there'));
+    await until(() => alertsTo(bobDevice.token).length === 1, 10_000, 'alert to the detached user');
   });
 
   it('alerts offline group occupants, not online ones, not those who muted the dialog', async () => {

@@ -14,6 +14,9 @@ import { PushSettingsFiles } from './settings.js';
 
 /** How often scheduled events are looked for. */
 const DUE_CHECK_MS = 1000;
+/** Finished pushes (sent or failed) are kept this long for event status, then deleted, checked hourly. */
+const OUTBOX_KEEP_MS = 7 * 86_400_000;
+const PURGE_EVERY_MS = 3_600_000;
 
 export interface PushSystem {
   service: PushService;
@@ -39,6 +42,7 @@ export function startPush({ store, chat, config, log, presence, ...extra }: Push
   const senders = new SenderPool(settings, log, extra.apns);
   let delivery: PushDelivery | null = null;
   let lastDueCheck = 0;
+  let lastPurge = 0;
   const nudge = () => delivery?.nudge();
   const service = new PushService(store, { onQueued: nudge });
   delivery = new PushDelivery(store, senders, log, {
@@ -48,6 +52,10 @@ export function startPush({ store, chat, config, log, presence, ...extra }: Push
       if (Date.now() - lastDueCheck < DUE_CHECK_MS) return;
       lastDueCheck = Date.now();
       await service.runDueEvents();
+      if (lastDueCheck - lastPurge >= PURGE_EVERY_MS) {
+        lastPurge = lastDueCheck;
+        await store.push.purgeOutbox(lastDueCheck - OUTBOX_KEEP_MS);
+      }
     },
     ...extra.delivery,
   });
