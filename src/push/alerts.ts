@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { MessageEvent } from '../chat/events.js';
 import type { ChatMessage, Dialog, Store } from '../storage/types.js';
-import type { NewOutboxPush } from '../storage/push-types.js';
+import type { NewOutboxPush, PushSubscription } from '../storage/push-types.js';
 import type { PresenceDirectory } from './presence.js';
 import { canDeliver } from './senders.js';
 import type { AlertSettings, PushSettingsFiles } from './settings.js';
@@ -64,14 +64,17 @@ export class ChatAlerts {
     if (!settings.alerts.enabled) return;
     const recipients = dialog.occupantIds.filter((id) => id !== record.senderId);
     if (recipients.length === 0) return;
+    // Subscriptions first, in one query: most occupants of a big group have no device to alert.
+    const byUser = new Map<number, PushSubscription[]>();
+    for (const sub of await this.store.push.subscriptionsOf(record.appId, recipients)) {
+      if (sub.channel === 'apns_voip' || !canDeliver(settings, sub.channel)) continue;
+      byUser.set(sub.userId, [...(byUser.get(sub.userId) ?? []), sub]);
+    }
     const pushes: NewOutboxPush[] = [];
     let text: string | null = null;
-    for (const userId of recipients) {
+    for (const [userId, subs] of byUser) {
       if (!(await this.store.chat.getMemberState(dialog.id, userId)).notificationsEnabled) continue;
       if (await this.presence.isAvailable(record.appId, userId)) continue;
-      const subs = (await this.store.push.subscriptionsOf(record.appId, [userId]))
-        .filter((s) => s.channel !== 'apns_voip' && canDeliver(settings, s.channel));
-      if (subs.length === 0) continue;
       if (text === null) {
         const sender = await this.store.accounts.getUser(record.appId, record.senderId);
         text = alertText(settings.alerts, sender?.fullName || sender?.login || String(record.senderId), record, dialog);
