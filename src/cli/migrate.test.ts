@@ -62,7 +62,12 @@ async function populate(store: Store) {
   });
   await store.privacy.setList(ann.id, { name: 'blocked', items: [{ type: 'jid', value: `${bob.id}-${app.id}@localhost`, action: 'deny', order: 1, stanzas: ['message'] }] });
   await store.privacy.setDefault(ann.id, 'blocked');
-  return { app, ann, bob, gone, session, dialog, messages, blob };
+  const sub = await store.push.saveSubscription({ appId: app.id, userId: bob.id, channel: 'apns', environment: 'production', token: 'ab'.repeat(32), bundleId: 'com.x', platform: 'ios', udid: 'u1' }, new Date(1000));
+  const pushEvent = await store.push.createEvent({
+    appId: app.id, userId: ann.id, eventType: 'one_shot', environment: 'production', pushType: null, message: 'aGk=', recipients: { userIds: [bob.id], tagsAny: ['b'] },
+    name: 'n', date: null, endDate: null, period: null, active: true, occuredCount: 1, nextRunAt: null,
+  }, [{ appId: app.id, eventId: null, subscriptionId: sub.id, userId: bob.id, channel: 'apns', environment: 'production', token: sub.token, bundleId: 'com.x', payload: '{"aps":{}}', collapseKey: null, dueAt: 0 }], new Date(2000));
+  return { app, ann, bob, gone, session, dialog, messages, blob, pushEvent };
 }
 
 /** Everything `populate` made, as read through a store. */
@@ -83,6 +88,9 @@ async function snapshot(store: Store, made: Awaited<ReturnType<typeof populate>>
     blob: await store.blobs.getBlob(app.id, blob.id),
     privacy: await store.privacy.getDefault(ann.id),
     messages: messages.map((m) => m.id),
+    subscriptions: await store.push.listSubscriptions(app.id, bob.id),
+    pushEvent: await store.push.getEvent(app.id, made.pushEvent.id),
+    outbox: await store.push.outbox({ appId: app.id }),
   };
 }
 
