@@ -1,14 +1,18 @@
 // Whether a user can be reached over XMPP right now, anywhere in the cluster: chat alerts go to
 // those who cannot, and a ping to a user's bare JID answers by it.
 import type { Cluster } from '../cluster/types.js';
-import type { SessionRegistry } from '../core/registry.js';
 
 export interface PresenceDirectory {
   /** True when the user has an available resource on some node (a detached, resumable session counts as away). */
   isAvailable(appId: number, userId: number): Promise<boolean>;
 }
 
-export function clusterPresence(sessions: SessionRegistry, cluster: Cluster, domain: string): PresenceDirectory {
+/** What this node knows of its own sessions (core's SessionRegistry fits). */
+export interface LocalSessions {
+  available(bare: string): { detached: boolean }[];
+}
+
+export function clusterPresence(sessions: LocalSessions, cluster: Cluster, domain: string): PresenceDirectory {
   return {
     async isAvailable(appId, userId) {
       const bare = `${userId}-${appId}@${domain}`;

@@ -2,18 +2,18 @@
 // server on the user's behalf: result when they have an available resource anywhere in the
 // cluster, service-unavailable otherwise (the QuickBlox call samples ping a callee to decide
 // whether a VoIP push is needed).
-import type { Core } from '../../core/core.js';
+import type { ModuleApi } from '../../core/api.js';
 import type { PresenceDirectory } from '../../push/presence.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseUserLocal } from '../../xmpp/jid.js';
 import { NS_PING } from '../../xmpp/ns.js';
 
-export function pingModule(core: Core): void {
+export function pingModule(core: ModuleApi): void {
   core.addDiscoFeature(NS_PING);
   core.handleIq({ scope: 'host', xmlns: NS_PING, name: 'ping', get: () => null });
 }
 
-export function userPingModule(core: Core, presence: PresenceDirectory): void {
+export function userPingModule(core: ModuleApi, presence: PresenceDirectory): void {
   core.handleIq({
     scope: 'account',
     xmlns: NS_PING,
