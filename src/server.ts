@@ -44,6 +44,10 @@ import { parseUserLocal, userLocal } from './xmpp/jid.js';
 /** The cluster envelope telling a node to end what it holds of a deleted account. */
 const ACCOUNT_DELETED = 'account-deleted';
 import { RedisCluster } from './cluster/redis.js';
+import { createMetrics, type ParleyMetrics } from './metrics/registry.js';
+import { storeSizeOf, wireXmppMetrics } from './server-metrics.js';
+import { adminConsole } from './admin/plugin.js';
+import type { LogRing } from './admin/log-ring.js';
 import { startPush, type PushDeps, type PushSystem } from './push/index.js';
 import { clusterPresence } from './push/presence.js';
 import { subscriptionRoutes } from './rest/subscriptions.js';
@@ -53,6 +57,10 @@ export interface ServerOptions {
   config: Config;
   store: Store;
   log: Logger;
+  /** Where /metrics and the console read from; made here when not given. */
+  metrics?: ParleyMetrics;
+  /** Recent warnings and errors for the console's log page (a destination of `log`). */
+  logRing?: LogRing;
   /** Tests: provider trust and delivery timings for push. */
   push?: Pick<PushDeps, 'apns' | 'delivery'>;
 }
@@ -65,13 +73,14 @@ export interface RunningServer {
   readonly accounts: AccountService;
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
+  readonly metrics: ParleyMetrics;
   readonly push: PushSystem;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
   stop(reason?: string): Promise<void>;
 }
 
-export async function startServer({ config, store, log, push: pushOptions }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ config, store, log, logRing, ...options }: ServerOptions): Promise<RunningServer> {
   const chat = new ChatService(store, {
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
@@ -105,7 +114,7 @@ export async function startServer({ config, store, log, push: pushOptions }: Ser
   mucModule(core, chat, store.chat, cluster.rooms);
   const presence = clusterPresence(core.sessions, cluster, config.domain);
   userPingModule(core, presence);
-  const push = startPush({ store, chat, config, log, presence, ...pushOptions });
+  const push = startPush({ store, chat, config, log, presence, ...options.push });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const removal = accountsModule(core);
   accounts.events.on('userDeleted', async (user) => {
@@ -125,6 +134,11 @@ export async function startServer({ config, store, log, push: pushOptions }: Ser
     await cluster.start(handlers.receive, handlers.rejoin);
   }
   core.start();
+  const metrics = options.metrics ?? createMetrics({
+    connections: () => [...core.sessions.connections()].filter((s) => !s.detached).map((s) => s.connection),
+    storeSize: () => storeSizeOf(store),
+  });
+  wireXmppMetrics(metrics, core, chat);
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
@@ -142,7 +156,8 @@ export async function startServer({ config, store, log, push: pushOptions }: Ser
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: [chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service)] }) : null;
+  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: [chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service), ...consolePlugins] }) : null;
 
   try {
     const ports = {
@@ -158,6 +173,7 @@ export async function startServer({ config, store, log, push: pushOptions }: Ser
       chat,
       accounts,
       cluster,
+      metrics,
       push,
       ports,
       async stop(reason = 'shutdown') {

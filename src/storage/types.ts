@@ -9,6 +9,7 @@ import type { PrivacyStore } from './privacy-types.js';
 import type { PushStore } from './push-types.js';
 import type { RosterStore } from './roster-types.js';
 import type { SessionStore } from './session-types.js';
+import type { OperatorStore } from './admin-types.js';
 
 export * from './account-types.js';
 export * from './blob-types.js';
@@ -18,6 +19,7 @@ export * from './privacy-types.js';
 export * from './push-types.js';
 export * from './roster-types.js';
 export * from './session-types.js';
+export * from './admin-types.js';
 
 export interface Store {
   readonly accounts: AccountStore;
@@ -27,6 +29,7 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
+  readonly operators: OperatorStore;
   readonly push: PushStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;

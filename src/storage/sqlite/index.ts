@@ -12,6 +12,7 @@ import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
+import { SqliteOperatorStore } from './operators.js';
 import { SqlitePushStore } from './push.js';
 
 export class SqliteStore implements Store {
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
+  readonly operators: SqliteOperatorStore;
   readonly push: SqlitePushStore;
   readonly writes: GroupCommit;
 
@@ -39,6 +41,7 @@ export class SqliteStore implements Store {
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);
+    this.operators = new SqliteOperatorStore(db);
     this.push = new SqlitePushStore(db, this.writes);
   }
 
