@@ -26,8 +26,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   metrics: ['util'],
   export: ['chat', 'storage', 'util'],
   qb: ['chat', 'storage', 'xml', 'xmpp', 'util'],
-  modules: ['core', 'qb', 'chat', 'accounts', 'cluster', 'storage', 'config', 'xml', 'xmpp', 'util'],
-  rest: ['chat', 'accounts', 'custom-objects', 'identity', 'mail', 'export', 'storage', 'config', 'util'],
+  push: ['chat', 'cluster', 'storage', 'config', 'util'],
+  modules: ['core', 'qb', 'chat', 'accounts', 'push', 'cluster', 'storage', 'config', 'xml', 'xmpp', 'util'],
+  rest: ['chat', 'accounts', 'custom-objects', 'identity', 'mail', 'export', 'push', 'storage', 'config', 'util'],
 };
 
 /** Folders that only compose others (the composition root, the CLI, the console) may import anything. */

@@ -13,7 +13,7 @@ import { starttlsModule } from './modules/starttls/index.js';
 import { saslModule } from './modules/sasl/index.js';
 import { bindModule } from './modules/bind/index.js';
 import { sessionModule } from './modules/session/index.js';
-import { pingModule } from './modules/ping/index.js';
+import { pingModule, userPingModule } from './modules/ping/index.js';
 import { discoModule } from './modules/disco/index.js';
 import { carbonsModule } from './modules/carbons/index.js';
 import { rosterModule } from './modules/roster/index.js';
@@ -54,6 +54,10 @@ import { createMetrics, type ParleyMetrics } from './metrics/registry.js';
 import { storeSizeOf, wireXmppMetrics } from './server-metrics.js';
 import { adminConsole } from './admin/plugin.js';
 import type { LogRing } from './admin/log-ring.js';
+import { startPush, type PushDeps, type PushSystem } from './push/index.js';
+import { clusterPresence } from './push/presence.js';
+import { subscriptionRoutes } from './rest/subscriptions.js';
+import { eventRoutes } from './rest/events.js';
 
 export interface ServerOptions {
   config: Config;
@@ -63,6 +67,8 @@ export interface ServerOptions {
   metrics?: ParleyMetrics;
   /** Recent warnings and errors for the console's log page (a destination of `log`). */
   logRing?: LogRing;
+  /** Tests: provider trust and delivery timings for push. */
+  push?: Pick<PushDeps, 'apns' | 'delivery'>;
 }
 
 export interface RunningServer {
@@ -74,6 +80,7 @@ export interface RunningServer {
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
   readonly metrics: ParleyMetrics;
+  readonly push: PushSystem;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
   stop(reason?: string): Promise<void>;
@@ -112,6 +119,9 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
   mucModule(core, chat, store.chat, cluster.rooms);
+  const presence = clusterPresence(core.sessions, cluster, config.domain);
+  userPingModule(core, presence);
+  const push = startPush({ store, chat, config, log, presence, ...options.push });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const removal = accountsModule(core);
   accounts.events.on('userDeleted', async (user) => {
@@ -161,7 +171,10 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
   const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
-  const restPlugins = [chatRoutes, blobRoutes, dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes, ...consolePlugins];
+  const restPlugins = [
+    chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service), dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes,
+    ...consolePlugins,
+  ];
   const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: restPlugins }) : null;
 
   try {
@@ -179,16 +192,19 @@ export async function startServer({ config, store, log, logRing, ...options }: S
       accounts,
       cluster,
       metrics,
+      push,
       ports,
       async stop(reason = 'shutdown') {
         log.info({ reason }, 'stopping');
         await core.stop();
+        await push.stop();
         await cluster.stop();
         await Promise.all(listeners.map((l) => l.close()));
         await rest?.close();
       },
     };
   } catch (err) {
+    await push.stop();
     await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await rest?.close();

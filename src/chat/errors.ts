@@ -45,6 +45,9 @@ export const API_ERRORS = {
   // Sign-in through an application's identity provider.
   identityProviderUnavailable: { status: 503, shape: 'base', text: 'The identity provider is unavailable' },
   identityProviderBadAnswer: { status: 502, shape: 'base', text: 'The identity provider gave an answer that cannot be used' },
+  // Push notifications.
+  noRecipients: { status: 422, shape: 'list', text: 'No one can receive the message' },
+  tooManySubscriptions: { status: 422, shape: 'list', text: 'Too many subscriptions for this user (maximum is 10)' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -15,6 +15,7 @@ import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
 import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
 import * as platform from './platform.js';
+import { printPushSettings, pushAlerts, pushSet, pushShow, PushUsageError } from './push.js';
 import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
 import { ADMIN_VERBS, AdminCommandError, adminsCommand } from './admins.js';
@@ -61,6 +62,14 @@ Commands:
   apikeys list --app ID         List an application's API keys
   apikeys revoke --app ID --id N
                                 Revoke an API key
+  push set --app ID --channel apns --key-file F.p8 --key-id K --team-id T --bundle-id B [--endpoint URL]
+  push set --app ID --channel gcm --service-account F.json [--endpoint URL]
+  push set --app ID --channel webhook --url U --secret S
+                                Store an application's push credentials (owner-only files under
+                                <data_dir>/push; keys and secrets are never printed)
+  push show --app ID            Show which push channels are set up
+  push alerts --app ID --enable|--disable [--template T]
+                                Automatic chat alerts on or off; T uses {sender}, {text}, {dialog}
   config [--markdown]           Print the effective configuration (or the key table)
   help                          Show this help
 
@@ -104,6 +113,13 @@ const VERBS: Record<string, Options> = {
   'apikeys create': { app: { type: 'string' } },
   'apikeys list': { app: { type: 'string' } },
   'apikeys revoke': { app: { type: 'string' }, id: { type: 'string' } },
+  'push set': {
+    app: { type: 'string' }, channel: { type: 'string' }, 'key-file': { type: 'string' }, 'key-id': { type: 'string' },
+    'team-id': { type: 'string' }, 'bundle-id': { type: 'string' }, endpoint: { type: 'string' },
+    'service-account': { type: 'string' }, url: { type: 'string' }, secret: { type: 'string' },
+  },
+  'push show': { app: { type: 'string' } },
+  'push alerts': { app: { type: 'string' }, enable: { type: 'boolean' }, disable: { type: 'boolean' }, template: { type: 'string' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -140,7 +156,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   }
   const verb = first in VERBS ? first : `${first} ${second}`;
   if (!(verb in VERBS)) {
-    const what = ['apps', 'users', 'admins', 'classes', 'apikeys'].includes(first) ? `"${verb.trim()}"` : `"${first}"`;
+    const what = ['apps', 'users', 'admins', 'classes', 'apikeys', 'push'].includes(first) ? `"${verb.trim()}"` : `"${first}"`;
     stderr(`parley: unknown command ${what}; see \`parley help\`\n`);
     return 1;
   }
@@ -242,6 +258,17 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       case 'admins list':
       case 'admins delete':
         return await withStore(config, (store) => adminsCommand(verb, values, store, { out, json, stdin: io.stdin }));
+      case 'push set':
+      case 'push show':
+      case 'push alerts': {
+        const appId = appOption(values);
+        await withStore(config, (store) => requireApp(store, appId).then(() => 0));
+        const shown = verb === 'push set' ? await pushSet(config, appId, values)
+          : verb === 'push alerts' ? await pushAlerts(config, appId, values) : await pushShow(config, appId);
+        if (json) out(JSON.stringify(shown));
+        else printPushSettings(shown, out);
+        return 0;
+      }
       case 'migrate': {
         const to = (values.to as string | undefined) ?? config.database_url;
         if (!to) throw new UsageError('migrate: give --to postgres://… or set database_url');
@@ -271,7 +298,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stderr(`parley: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof UsageError || err instanceof AdminCommandError) {
+    if (err instanceof UsageError || err instanceof AdminCommandError || err instanceof PushUsageError) {
       stderr(`parley: ${err.message}\nsee \`parley help\`\n`);
       return 1;
     }

@@ -64,7 +64,12 @@ async function populate(store: Store) {
   await store.privacy.setDefault(ann.id, 'blocked');
   const operator = await store.operators.createOperator({ email: 'ops@example.org', password: 'operator pw', appIds: [app.id] });
   await store.operators.createOperatorSession({ tokenHash: 'a'.repeat(64), operatorId: operator.id, expiresAt: new Date(Date.now() + 3_600_000) });
-  return { app, ann, bob, gone, session, dialog, messages, blob };
+  const sub = await store.push.saveSubscription({ appId: app.id, userId: bob.id, channel: 'apns', environment: 'production', token: 'ab'.repeat(32), bundleId: 'com.x', platform: 'ios', udid: 'u1' }, new Date(1000));
+  const pushEvent = await store.push.createEvent({
+    appId: app.id, userId: ann.id, eventType: 'one_shot', environment: 'production', pushType: null, message: 'aGk=', recipients: { userIds: [bob.id], tagsAny: ['b'] },
+    name: 'n', date: null, endDate: null, period: null, active: true, occuredCount: 1, nextRunAt: null,
+  }, [{ appId: app.id, eventId: null, subscriptionId: sub.id, userId: bob.id, channel: 'apns', environment: 'production', token: sub.token, bundleId: 'com.x', payload: '{"aps":{}}', collapseKey: null, dueAt: 0 }], new Date(2000));
+  return { app, ann, bob, gone, session, dialog, messages, blob, pushEvent };
 }
 
 /** Everything `populate` made, as read through a store. */
@@ -87,6 +92,9 @@ async function snapshot(store: Store, made: Awaited<ReturnType<typeof populate>>
     operator: await store.operators.verifyOperator('ops@example.org', 'operator pw'),
     operatorSession: await store.operators.getOperatorSession('a'.repeat(64)),
     messages: messages.map((m) => m.id),
+    subscriptions: await store.push.listSubscriptions(app.id, bob.id),
+    pushEvent: await store.push.getEvent(app.id, made.pushEvent.id),
+    outbox: await store.push.outbox({ appId: app.id }),
   };
 }
 

@@ -76,6 +76,9 @@ test('defaults', () => {
     turn_secret: null,
     turn_ttl: 3600,
     turn_uris: null,
+    push_alert_interval: 10,
+    push_max_attempts: 10,
+    push_retry_seconds: 2,
   });
 });
 

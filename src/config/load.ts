@@ -78,6 +78,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('turn_secret', null, 'string?', 'Shared secret of a coturn server (static-auth-secret): turns on GET /turn/credentials.json'),
   key('turn_ttl', 3600, 'count', 'Seconds the TURN credentials Parley mints stay valid'),
   key('turn_uris', null, 'string?', 'TURN/STUN URIs given out with the credentials, comma separated (turn:turn.example.com:3478?transport=udp,…)'),
+  key('push_alert_interval', 10, 'count0', 'Push: seconds between two chat alerts to one user; alerts in between wait and collapse into one; 0 = no limit'),
+  key('push_max_attempts', 10, 'count', 'Push: delivery attempts before a push the provider keeps refusing for a retryable reason (429, 5xx, unreachable) is given up'),
+  key('push_retry_seconds', 2, 'count', 'Push: delay before the first retry, doubled per attempt up to 5 minutes'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));

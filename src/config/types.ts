@@ -54,4 +54,7 @@ export interface Config {
   turn_secret: string | null; // coturn static-auth-secret
   turn_ttl: number; // seconds minted TURN credentials live
   turn_uris: string | null; // comma list of turn:/turns:/stun: URIs
+  push_alert_interval: number; // seconds between two chat alerts to one user (0 = no limit)
+  push_max_attempts: number; // delivery attempts before a retryable push failure is final
+  push_retry_seconds: number; // first retry delay, doubled per attempt
 }

@@ -12,6 +12,7 @@ import type { BlobStore } from './blob-types.js';
 import type { ChatStore } from './chat-types.js';
 import type { OfflineStore } from './offline-types.js';
 import type { PrivacyStore } from './privacy-types.js';
+import type { PushStore } from './push-types.js';
 import type { RosterStore } from './roster-types.js';
 import type { SessionStore } from './session-types.js';
 import type { OperatorStore } from './admin-types.js';
@@ -21,6 +22,7 @@ export * from './blob-types.js';
 export * from './chat-types.js';
 export * from './offline-types.js';
 export * from './privacy-types.js';
+export * from './push-types.js';
 export * from './roster-types.js';
 export * from './session-types.js';
 export * from './admin-types.js';
@@ -41,6 +43,7 @@ export interface Store {
   readonly reactions: ReactionStore;
   readonly passwordResets: PasswordResetStore;
   readonly identityLinks: IdentityLinkStore;
+  readonly push: PushStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ import { PostgresPrivacyStore } from './privacy.js';
 import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
 import { PostgresOperatorStore } from './operators.js';
+import { PostgresPushStore } from './push.js';
 
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccountStore;
@@ -32,6 +33,7 @@ export class PostgresStore implements Store {
   readonly reactions: PostgresReactionStore;
   readonly passwordResets: PostgresPasswordResetStore;
   readonly identityLinks: PostgresIdentityLinkStore;
+  readonly push: PostgresPushStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -49,6 +51,7 @@ export class PostgresStore implements Store {
     this.reactions = new PostgresReactionStore(pool);
     this.passwordResets = new PostgresPasswordResetStore(pool);
     this.identityLinks = new PostgresIdentityLinkStore(pool);
+    this.push = new PostgresPushStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

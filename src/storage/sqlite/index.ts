@@ -19,6 +19,7 @@ import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
 import { SqliteOperatorStore } from './operators.js';
+import { SqlitePushStore } from './push.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
@@ -35,6 +36,7 @@ export class SqliteStore implements Store {
   readonly reactions: SqliteReactionStore;
   readonly passwordResets: SqlitePasswordResetStore;
   readonly identityLinks: SqliteIdentityLinkStore;
+  readonly push: SqlitePushStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -58,6 +60,7 @@ export class SqliteStore implements Store {
     this.reactions = new SqliteReactionStore(db);
     this.passwordResets = new SqlitePasswordResetStore(db);
     this.identityLinks = new SqliteIdentityLinkStore(db);
+    this.push = new SqlitePushStore(db, this.writes);
   }
 
   async close(): Promise<void> {

@@ -298,6 +298,72 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX offline_messages_sender ON offline_messages (user_id, sender);
     `,
   },
+  {
+    version: 12,
+    // Push: device subscriptions, events, and the outbox every push is delivered from.
+    sql: `
+      CREATE TABLE push_subscriptions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        token TEXT NOT NULL,
+        bundle_id TEXT,
+        platform TEXT NOT NULL,
+        udid TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (app_id, user_id, udid, channel)
+      );
+      CREATE INDEX push_subscriptions_token ON push_subscriptions (app_id, channel, token);
+      CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id, id);
+      CREATE TABLE push_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        push_type TEXT,
+        message TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        name TEXT,
+        date INTEGER,
+        end_date INTEGER,
+        period INTEGER,
+        active INTEGER NOT NULL,
+        occured_count INTEGER NOT NULL DEFAULT 0,
+        next_run_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX push_events_owner ON push_events (app_id, user_id, id);
+      CREATE INDEX push_events_due ON push_events (next_run_at) WHERE next_run_at IS NOT NULL AND active = 1;
+      CREATE TABLE push_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        event_id INTEGER REFERENCES push_events(id) ON DELETE SET NULL,
+        subscription_id INTEGER REFERENCES push_subscriptions(id) ON DELETE SET NULL,
+        user_id INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        token TEXT NOT NULL,
+        bundle_id TEXT,
+        payload TEXT NOT NULL,
+        collapse_key TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER NOT NULL,
+        claimed_until INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER
+      );
+      CREATE INDEX push_outbox_due ON push_outbox (due_at) WHERE state = 'pending';
+      CREATE INDEX push_outbox_collapse ON push_outbox (collapse_key) WHERE state = 'pending' AND collapse_key IS NOT NULL;
+      CREATE INDEX push_outbox_event ON push_outbox (event_id);
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */

@@ -1,0 +1,25 @@
+// Whether a user can be reached over XMPP right now, anywhere in the cluster: chat alerts go to
+// those who cannot, and a ping to a user's bare JID answers by it.
+import type { Cluster } from '../cluster/types.js';
+
+export interface PresenceDirectory {
+  /** True when the user has an available resource on some node (a detached, resumable session counts as away). */
+  isAvailable(appId: number, userId: number): Promise<boolean>;
+}
+
+/** What this node knows of its own sessions (core's SessionRegistry fits). */
+export interface LocalSessions {
+  available(bare: string): { detached: boolean }[];
+}
+
+export function clusterPresence(sessions: LocalSessions, cluster: Cluster, domain: string): PresenceDirectory {
+  return {
+    async isAvailable(appId, userId) {
+      const bare = `${userId}-${appId}@${domain}`;
+      if (sessions.available(bare).some((s) => !s.detached)) return true;
+      if (!cluster.enabled) return false;
+      // This node's own resources were judged above (the registry cannot tell a detached one).
+      return (await cluster.locate(bare)).some((l) => l.available && l.node !== cluster.nodeId);
+    },
+  };
+}
