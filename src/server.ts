@@ -29,6 +29,7 @@ import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
+import { chatLimits } from './config/chat-limits.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
@@ -60,6 +61,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const chat = new ChatService(store, {
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
+    limits: chatLimits(config),
   });
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,

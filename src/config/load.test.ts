@@ -59,6 +59,18 @@ test('defaults', () => {
     redis_prefix: 'parley:',
     cluster_node_id: null,
     cluster_ttl: 10,
+    message_max_length: 32768,
+    message_custom_max_bytes: 16384,
+    rest_page_max_bytes: 4194304,
+    login_failures_per_account: 10,
+    login_failures_per_ip: 50,
+    login_failure_window: 900,
+    trusted_proxies: null,
+    http_max_connections_per_ip: 64,
+    http_headers_timeout: 10,
+    http_request_timeout: 30,
+    http_keepalive_timeout: 5,
+    tls_handshake_timeout: 10,
   });
 });
 

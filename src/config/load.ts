@@ -61,6 +61,18 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
   key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
   key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
+  key('message_max_length', 32768, 'count', 'Longest message text, in characters (REST and XMPP history); longer is refused with 422 / not-acceptable'),
+  key('message_custom_max_bytes', 16384, 'count', 'Largest custom parameters plus attachments of one message, and data of one dialog, in bytes of JSON'),
+  key('rest_page_max_bytes', 4194304, 'count', 'Largest page of messages or dialogs, in bytes; a page stops early (its limit then says how many it holds)'),
+  key('login_failures_per_account', 10, 'count', 'Failed REST sign-ins (POST /session.json with a user, POST /login.json) per account per login_failure_window; then 429'),
+  key('login_failures_per_ip', 50, 'count', 'Failed REST sign-ins per client address per login_failure_window; then 429'),
+  key('login_failure_window', 900, 'count', 'Seconds over which failed REST sign-ins are counted'),
+  key('trusted_proxies', null, 'string?', 'Comma list of proxy addresses or CIDRs (10.0.0.0/8, ::1) whose X-Forwarded-For names the client; unset = the header is ignored'),
+  key('http_max_connections_per_ip', 64, 'count', 'Concurrent HTTP(S) connections per client address; more are closed at once'),
+  key('http_headers_timeout', 10, 'count', 'Seconds an HTTP(S) client has to send a request\'s headers'),
+  key('http_request_timeout', 30, 'count', 'Seconds an HTTP(S) client has to send a whole request'),
+  key('http_keepalive_timeout', 5, 'count', 'Seconds an idle HTTP(S) keep-alive connection stays open'),
+  key('tls_handshake_timeout', 10, 'count', 'Seconds a client has to complete the TLS handshake on the HTTPS listener'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));

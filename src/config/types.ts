@@ -37,4 +37,16 @@ export interface Config {
   redis_prefix: string; // prefix of every Redis key and channel (several installations can share one Redis)
   cluster_node_id: string | null; // this node's name in the cluster; random when unset
   cluster_ttl: number; // seconds after its last heartbeat a node counts as dead and its sessions are dropped
+  message_max_length: number; // characters of a message's text
+  message_custom_max_bytes: number; // bytes of a message's custom parameters + attachments (JSON), and of a dialog's data
+  rest_page_max_bytes: number; // bytes of one page of messages or dialogs; a page stops early past it
+  login_failures_per_account: number; // failed REST sign-ins per account per login_failure_window
+  login_failures_per_ip: number; // failed REST sign-ins per client address per login_failure_window
+  login_failure_window: number; // seconds
+  trusted_proxies: string | null; // comma list of addresses/CIDRs whose X-Forwarded-For is believed; null = none
+  http_max_connections_per_ip: number; // concurrent HTTP(S) connections per client address
+  http_headers_timeout: number; // seconds to receive a request's headers
+  http_request_timeout: number; // seconds to receive a whole request
+  http_keepalive_timeout: number; // seconds an idle keep-alive connection stays open
+  tls_handshake_timeout: number; // seconds for the TLS handshake on the HTTPS listener
 }
