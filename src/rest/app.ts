@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { ApiError } from '../chat/errors.js';
 import { registerAuth } from './auth.js';
+import { ThrottledError } from './login-throttle.js';
 import type { RestDeps } from './context.js';
 import { parseForm } from './params.js';
 import { sessionRoutes } from './session.js';
@@ -25,6 +26,8 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
+    // X-Forwarded-For is believed only from the configured proxies; req.ip is then the client's.
+    trustProxy: trustedProxies(deps.config.trusted_proxies),
     routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true },
     ...(servers.length > 0
       ? {
@@ -66,8 +69,9 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) deps.log.error({ err, url: req.url }, 'REST request failed');
+    if (apiError.status >= 500) deps.log.error({ err, url: req.url, ip: req.ip }, 'REST request failed');
     if (apiError.code === 'unauthorized' || apiError.code === 'noSession') reply.header('WWW-Authenticate', 'OAuth realm=users');
+    if (err instanceof ThrottledError) reply.header('Retry-After', String(err.retryAfterSeconds));
     return reply.code(apiError.status).send(apiError.body());
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(new ApiError('notFound').body()));
@@ -80,6 +84,11 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
   for (const plugin of options.plugins ?? []) await plugin(app, deps);
   await app.ready();
   return app;
+}
+
+function trustedProxies(setting: string | null): string[] | false {
+  const list = (setting ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return list.length > 0 ? list : false;
 }
 
 function toApiError(err: FastifyError | ApiError): ApiError {
