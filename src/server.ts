@@ -8,6 +8,7 @@ import { Core } from './core/core.js';
 import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, type Listener, type TlsCredentials } from './transport/listeners.js';
 import type { ParserLimits } from './xml/stream-parser.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
+import { applyHttpLimits, CONNECTIONS_CHECKING_INTERVAL_MS, parseAddressList } from './transport/http-limits.js';
 import { starttlsModule } from './modules/starttls/index.js';
 import { saslModule } from './modules/sasl/index.js';
 import { bindModule } from './modules/bind/index.js';
@@ -110,9 +111,19 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     return listener.port;
   };
 
-  const httpServer = config.http_port > 0 ? http.createServer() : null;
-  const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
+  const serverOptions = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
+  const httpServer = config.http_port > 0 ? http.createServer(serverOptions) : null;
+  const httpsServer = config.https_port > 0 ? https.createServer({ ...tls!, ...serverOptions, handshakeTimeout: config.tls_handshake_timeout * 1000 }) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
+  for (const server of webServers) {
+    applyHttpLimits(server, {
+      maxConnectionsPerIp: config.http_max_connections_per_ip,
+      headersTimeoutMs: config.http_headers_timeout * 1000,
+      requestTimeoutMs: config.http_request_timeout * 1000,
+      keepAliveTimeoutMs: config.http_keepalive_timeout * 1000,
+      trustedProxies: parseAddressList(config.trusted_proxies),
+    });
+  }
   const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes] }) : null;
 
   try {

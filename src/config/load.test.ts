@@ -68,7 +68,7 @@ test('defaults', () => {
     trusted_proxies: null,
     http_max_connections_per_ip: 64,
     http_headers_timeout: 10,
-    http_request_timeout: 30,
+    http_request_timeout: 120,
     http_keepalive_timeout: 5,
     tls_handshake_timeout: 10,
   });

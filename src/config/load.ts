@@ -70,7 +70,7 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('trusted_proxies', null, 'string?', 'Comma list of proxy addresses or CIDRs (10.0.0.0/8, ::1) whose X-Forwarded-For names the client; unset = the header is ignored'),
   key('http_max_connections_per_ip', 64, 'count', 'Concurrent HTTP(S) connections per client address; more are closed at once'),
   key('http_headers_timeout', 10, 'count', 'Seconds an HTTP(S) client has to send a request\'s headers'),
-  key('http_request_timeout', 30, 'count', 'Seconds an HTTP(S) client has to send a whole request'),
+  key('http_request_timeout', 120, 'count', 'Seconds an HTTP(S) client has to send a whole request (a blob upload included)'),
   key('http_keepalive_timeout', 5, 'count', 'Seconds an idle HTTP(S) keep-alive connection stays open'),
   key('tls_handshake_timeout', 10, 'count', 'Seconds a client has to complete the TLS handshake on the HTTPS listener'),
 ];
