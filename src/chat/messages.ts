@@ -13,6 +13,7 @@ import {
   type FilterKind, type Params,
 } from './params.js';
 import { checkCustomSize, checkMessageText, jsonBytes, takeWithinBytes, type ChatLimits } from './limits.js';
+import { usersBlocking } from './privacy.js';
 import { stripXmlInvalid } from './text.js';
 import { messageView, type MessageView } from './views.js';
 
@@ -142,8 +143,13 @@ export class MessageService {
     };
     // System notifications are delivered, not kept in history.
     if (!system) {
+      const others = isPublic ? [] : dialog.occupantIds.filter((u) => u !== caller.userId);
+      // Occupants whose privacy list blocks the sender: not counted unread, and hidden from their history.
+      const blocking = options.origin === 'rest' || options.origin === undefined
+        ? await usersBlocking(this.ctx.store, this.ctx.mucDomain, caller.appId, caller.userId, others)
+        : new Set<number>();
       const effects = {
-        unreadFor: isPublic ? [] : dialog.occupantIds.filter((u) => u !== caller.userId),
+        unreadFor: others.filter((u) => !blocking.has(u)),
         unhideFor: isPublic ? [] : [caller.userId],
       };
       try {
@@ -156,6 +162,7 @@ export class MessageService {
         message.id = newObjectId(now);
         await this.ctx.store.chat.insertMessage(message, effects);
       }
+      for (const userId of blocking) await this.ctx.store.chat.hideMessages(userId, [message.id]);
     }
     const view = messageView(message, dialog.type);
     const after: Dialog = system ? dialog : {

@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { ApiError } from '../chat/errors.js';
 import { registerAuth } from './auth.js';
+import { qbClientError, qbFrameworkError } from './client-errors.js';
 import { ThrottledError } from './login-throttle.js';
 import type { RestDeps } from './context.js';
 import { parseForm } from './params.js';
@@ -29,10 +30,14 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
     // X-Forwarded-For is believed only from the configured proxies; req.ip is then the client's.
     trustProxy: trustedProxies(deps.config.trusted_proxies),
     routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true },
+    frameworkErrors: qbFrameworkError,
+    clientErrorHandler: qbClientError,
     ...(servers.length > 0
       ? {
           serverFactory: (handler: http.RequestListener) => {
             for (const server of servers) server.on('request', handler);
+            // Fastify listens for client errors on the server it is given; the others get the same answer.
+            for (const server of servers.slice(1)) server.on('clientError', qbClientError);
             return servers[0];
           },
         }
