@@ -55,6 +55,21 @@ describe('HTTP(S) connection limits and timeouts', async () => {
     assert.ok(ms !== null && ms < 6000, `held ${ms === null ? 'over 8000' : ms.toFixed(0)} ms`);
   });
 
+  it('answers headers past 16 KB (431) and an unparsable request (400) in QuickBlox\'s error shape', async () => {
+    for (const [request, status, text] of [
+      [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'Request header fields too large'],
+      ['BOGUS / HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'Bad request'],
+    ] as const) {
+      const socket = await connect(fx.t.server.ports.http);
+      let answer = '';
+      socket.on('data', (d) => (answer += d));
+      socket.write(request);
+      await closedWithin(socket, 3000);
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.ok(answer.endsWith(`\r\n\r\n{"errors":{"base":["${text}"]}}`), answer);
+    }
+  });
+
   it('drops a TLS connection that never handshakes after tls_handshake_timeout', async () => {
     const socket = await connect(fx.t.server.ports.https);
     const ms = await closedWithin(socket, 8000);
