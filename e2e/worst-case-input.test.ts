@@ -13,7 +13,7 @@ import { contentDisposition } from '../src/rest/blob-download.js';
 import { signatureMatches } from '../src/rest/signature.js';
 import { Jid, parseUserLocal } from '../src/xmpp/jid.js';
 import { ScramServer } from '../src/util/scram.js';
-import { isSafeName } from '../src/modules/qb-extra-params/index.js';
+import { isSafeName } from '../src/qb/fields.js';
 import { nodeOfId } from '../src/modules/cluster-resumption/ids.js';
 import { StreamParser } from '../src/xml/stream-parser.js';
 

@@ -28,42 +28,65 @@ import { qbHistoryModule } from './modules/qb-history/index.js';
 import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
+import { qbNoticesModule } from './modules/qb-notices/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { chatLimits } from './config/chat-limits.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
+import { dataRoutes } from './rest/data.js';
+import { reactionRoutes } from './rest/reactions.js';
+import { passwordResetRoutes } from './rest/password-reset.js';
+import { turnRoutes } from './rest/turn.js';
 import { streamManagementModule } from './modules/stream-management/index.js';
 import { clusterRoutingModule } from './modules/cluster-routing/index.js';
 import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
 import type { Cluster } from './cluster/types.js';
 import { LocalCluster } from './cluster/local.js';
+import { AccountService } from './accounts/service.js';
+import { accountsModule } from './modules/accounts/index.js';
+import { parseUserLocal, userLocal } from './xmpp/jid.js';
+
+/** The cluster envelope telling a node to end what it holds of a deleted account. */
+const ACCOUNT_DELETED = 'account-deleted';
 import { RedisCluster } from './cluster/redis.js';
+import { createMetrics, type ParleyMetrics } from './metrics/registry.js';
+import { storeSizeOf, wireXmppMetrics } from './server-metrics.js';
+import { adminConsole } from './admin/plugin.js';
+import type { LogRing } from './admin/log-ring.js';
 
 export interface ServerOptions {
   config: Config;
   store: Store;
   log: Logger;
+  /** Where /metrics and the console read from; made here when not given. */
+  metrics?: ParleyMetrics;
+  /** Recent warnings and errors for the console's log page (a destination of `log`). */
+  logRing?: LogRing;
 }
 
 export interface RunningServer {
   readonly core: Core;
   /** QuickBlox dialogs and history, shared by REST and the XMPP modules. */
   readonly chat: ChatService;
+  /** Account changes (deletion, password) that REST, the console and XMPP act on. */
+  readonly accounts: AccountService;
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
+  readonly metrics: ParleyMetrics;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
   stop(reason?: string): Promise<void>;
 }
 
-export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ config, store, log, logRing, ...options }: ServerOptions): Promise<RunningServer> {
   const chat = new ChatService(store, {
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
     limits: chatLimits(config),
   });
+  const accounts = new AccountService(store, (err, event) => log.error({ err, event }, 'account event listener failed'));
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
   });
@@ -86,17 +109,35 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   chatMarkersModule(core, chat);
   chatStatesModule(core);
   qbSystemMessagesModule(core, chat);
+  qbNoticesModule(core, chat);
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
   mucModule(core, chat, store.chat, cluster.rooms);
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
+  const removal = accountsModule(core);
+  accounts.events.on('userDeleted', async (user) => {
+    await removal.removeLocal(user);
+    if (!cluster.enabled) return;
+    const bare = `${userLocal(user)}@${config.domain}`;
+    const nodes = new Set((await cluster.locate(bare)).map((l) => l.node).filter((n) => n !== cluster.nodeId));
+    await Promise.all([...nodes].map((node) => cluster.publish(node, { kind: ACCOUNT_DELETED, to: bare, stanza: '' })));
+  });
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
     clusterResumptionModule(core, cluster, handlers, streamManagement);
+    handlers.handle(ACCOUNT_DELETED, async ({ to }) => {
+      const user = parseUserLocal(to.split('@')[0] ?? '');
+      if (user) await removal.removeLocal(user);
+    });
     await cluster.start(handlers.receive, handlers.rejoin);
   }
   core.start();
+  const metrics = options.metrics ?? createMetrics({
+    connections: () => [...core.sessions.connections()].filter((s) => !s.detached).map((s) => s.connection),
+    storeSize: () => storeSizeOf(store),
+  });
+  wireXmppMetrics(metrics, core, chat);
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
@@ -124,7 +165,9 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
       trustedProxies: parseAddressList(config.trusted_proxies),
     });
   }
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes] }) : null;
+  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
+  const restPlugins = [chatRoutes, blobRoutes, dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes, ...consolePlugins];
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: restPlugins }) : null;
 
   try {
     const ports = {
@@ -138,7 +181,9 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     return {
       core,
       chat,
+      accounts,
       cluster,
+      metrics,
       ports,
       async stop(reason = 'shutdown') {
         log.info({ reason }, 'stopping');

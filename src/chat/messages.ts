@@ -16,6 +16,7 @@ import { checkCustomSize, checkMessageText, jsonBytes, takeWithinBytes, type Cha
 import { usersBlocking } from './privacy.js';
 import { stripXmlInvalid } from './text.js';
 import { messageView, type MessageView } from './views.js';
+import { RESERVED_MESSAGE_PARAMETERS } from './message-fields.js';
 
 export const MESSAGE_PAGE = 100;
 export const MESSAGE_PAGE_MAX = 1000;
@@ -25,16 +26,6 @@ const MESSAGE_FILTERS = {
   'attachments.type': 'string', created_at: 'time', updated_at: 'time',
 } as const satisfies Record<string, FilterKind>;
 const MESSAGE_SORTS = ['_id', 'message', 'date_sent', 'sender_id', 'recipient_id', 'created_at', 'updated_at'] as const;
-
-/**
- * Parameters with a meaning of their own; every other parameter of a new message is a custom
- * parameter. Client-sent sender_id, recipient_id (as a field), read, read_ids and delivered_ids
- * are never stored.
- */
-const RESERVED = new Set([
-  '_id', 'chat_dialog_id', 'dialog_id', 'message', 'attachments', 'markable', 'send_to_chat', 'system', 'save_to_history',
-  'date_sent', 'sender_id', 'recipient_id', 'read', 'read_ids', 'delivered_ids', 'created_at', 'updated_at',
-]);
 
 export interface CreateMessageOptions {
   /** The stanza id of an XMPP message; used as `_id` when it is an ObjectId, otherwise one is generated. */
@@ -76,7 +67,7 @@ export function parseAttachments(value: unknown): Record<string, unknown>[] {
 
 function customParams(params: Params): Record<string, unknown> {
   const custom: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) if (!RESERVED.has(key) && value !== undefined) custom[key] = value;
+  for (const [key, value] of Object.entries(params)) if (!RESERVED_MESSAGE_PARAMETERS.has(key) && value !== undefined) custom[key] = value;
   return custom;
 }
 
@@ -262,7 +253,10 @@ export class MessageService {
       if (messages.some((m) => m.senderId !== caller.userId)) throw new ApiError('forbidden');
       const body = parseBody(params.message, this.ctx.limits);
       const at = new Date(this.ctx.now());
-      for (const m of messages) await this.ctx.store.chat.editMessage(dialog.id, m.id, body, at);
+      for (const m of messages) {
+        const edited = await this.ctx.store.chat.editMessage(dialog.id, m.id, body, at);
+        if (edited) this.ctx.events.emit('messageEdited', { dialog, message: edited, actor: caller.userId });
+      }
     }
     if (trackMarks) await this.ctx.store.chat.markMessages(dialog.id, caller.userId, messages.map((m) => m.id), marks);
   }
@@ -300,6 +294,7 @@ export class MessageService {
       } else {
         await (force ? this.ctx.store.chat.deleteMessages([message.id]) : this.ctx.store.chat.hideMessages(caller.userId, [message.id]));
         result.SuccessfullyDeleted.ids.push(rawId);
+        if (force) this.ctx.events.emit('messagesDeleted', { dialog, messages: [message], actor: caller.userId });
       }
     }
     return result;

@@ -10,6 +10,7 @@ import { ChatEvents, type ChatEventMap } from './events.js';
 import { MessageService, type CreateMessageOptions, type MarkerTarget, type MessageList, type UnreadCounts } from './messages.js';
 import { DEFAULT_CHAT_LIMITS, type ChatLimits } from './limits.js';
 import { normalizeObjectId } from './objectid.js';
+import { ReactionService } from './reactions.js';
 import type { Params } from './params.js';
 import { roomJid, type DialogView, type MessageView } from './views.js';
 
@@ -28,6 +29,8 @@ export interface ChatServiceOptions {
 
 export class ChatService {
   readonly events: ChatEvents;
+  /** Message reactions (REST /chat/Message/{id}/reactions.json, include_reactions=1). */
+  readonly reactions: ReactionService;
   private readonly ctx: ChatContext;
   private readonly dialogs: DialogService;
   private readonly messages: MessageService;
@@ -38,6 +41,7 @@ export class ChatService {
       limits: { ...DEFAULT_CHAT_LIMITS, ...options.limits } };
     this.dialogs = new DialogService(this.ctx);
     this.messages = new MessageService(this.ctx, this.dialogs);
+    this.reactions = new ReactionService(this.ctx);
   }
 
   // ---- dialogs (REST) -------------------------------------------------------------------------

@@ -13,13 +13,18 @@ import { DuplicateLoginError, type Application, type Store, type User } from '..
 import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
 import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
+import * as platform from './platform.js';
 import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
+import { ADMIN_VERBS, AdminCommandError, adminsCommand } from './admins.js';
+import { LogRing, loggerWithRing } from '../admin/log-ring.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Where `admins create` reads the password (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 const USAGE = `Usage: parley <command> [options]
@@ -32,11 +37,29 @@ Commands:
   users create --app ID --login L --password P [--email E] [--full-name F]
                                 Create a user in an application
   users list --app ID           List the users of an application
+  admins create --email E [--apps 1,2]
+                                Create a console operator (limited to those applications); the
+                                password is asked for, or read from the first line of stdin
+  admins list                   List console operators
+  admins delete --email E       Delete a console operator (ends their console sessions)
   export --app ID [--dialog ID] [--format jsonl|csv] [--out FILE]
                                 Write a dialog's (or the whole application's) chat history
   migrate [--from sqlite://PATH] [--to postgres://URL]
                                 Copy an installation from SQLite (default: the data dir's) into an
                                 empty PostgreSQL database (default: database_url); stop the server first
+  apps set --app ID --key K [--value V]
+                                Set (or without --value remove) an application setting:
+                                custom_objects_auto_create true|false
+  classes create --app ID --name N --fields f:Type,…
+                                Create a custom-object class (Integer, Float, Boolean, String,
+                                Date, Location, File; arrays as String_a …)
+  classes list --app ID         List an application's classes
+  classes delete --app ID --name N
+                                Delete a class with all its records
+  apikeys create --app ID       Make an API key (printed once; only its digest is kept)
+  apikeys list --app ID         List an application's API keys
+  apikeys revoke --app ID --id N
+                                Revoke an API key
   config [--markdown]           Print the effective configuration (or the key table)
   help                          Show this help
 
@@ -72,6 +95,14 @@ const VERBS: Record<string, Options> = {
   'users list': { app: { type: 'string' } },
   export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
   migrate: { from: { type: 'string' }, to: { type: 'string' } },
+  ...ADMIN_VERBS,
+  'apps set': { app: { type: 'string' }, key: { type: 'string' }, value: { type: 'string' } },
+  'classes create': { app: { type: 'string' }, name: { type: 'string' }, fields: { type: 'string' } },
+  'classes list': { app: { type: 'string' } },
+  'classes delete': { app: { type: 'string' }, name: { type: 'string' } },
+  'apikeys create': { app: { type: 'string' } },
+  'apikeys list': { app: { type: 'string' } },
+  'apikeys revoke': { app: { type: 'string' }, id: { type: 'string' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -108,7 +139,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   }
   const verb = first in VERBS ? first : `${first} ${second}`;
   if (!(verb in VERBS)) {
-    const what = first === 'apps' || first === 'users' ? `"${verb.trim()}"` : `"${first}"`;
+    const what = ['apps', 'users', 'admins', 'classes', 'apikeys'].includes(first) ? `"${verb.trim()}"` : `"${first}"`;
     stderr(`parley: unknown command ${what}; see \`parley help\`\n`);
     return 1;
   }
@@ -206,6 +237,10 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           return 0;
         });
       }
+      case 'admins create':
+      case 'admins list':
+      case 'admins delete':
+        return await withStore(config, (store) => adminsCommand(verb, values, store, { out, json, stdin: io.stdin }));
       case 'migrate': {
         const to = (values.to as string | undefined) ?? config.database_url;
         if (!to) throw new UsageError('migrate: give --to postgres://… or set database_url');
@@ -215,6 +250,15 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         else out(`copied ${rows} rows to PostgreSQL; set store to postgres (PARLEY_STORE=postgres) to serve from it`);
         return 0;
       }
+      default:
+        if (verb in PLATFORM_VERBS) {
+          const appId = appOption(values);
+          return await withStore(config, async (store) => {
+            await requireApp(store, appId);
+            await PLATFORM_VERBS[verb](store, appId, values, json, out);
+            return 0;
+          });
+        }
     }
     return 1;
   } catch (err) {
@@ -226,7 +270,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stderr(`parley: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof AdminCommandError) {
       stderr(`parley: ${err.message}\nsee \`parley help\`\n`);
       return 1;
     }
@@ -234,6 +278,46 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     return 1;
   }
 }
+
+type PlatformVerb = (store: Store, appId: number, values: Values, json: boolean, out: (line?: string) => void) => Promise<void>;
+
+const PLATFORM_VERBS: Record<string, PlatformVerb> = {
+  'apps set': async (store, appId, values, json, out) => {
+    const settings = await platform.setAppSetting(store, appId, required(values, 'key'), values.value as string | undefined);
+    out(json ? JSON.stringify(settings) : Object.entries(settings).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n') || 'no settings');
+  },
+  'classes create': async (store, appId, values, json, out) => {
+    const cls = await platform.createClass(store, appId, required(values, 'name'), required(values, 'fields'));
+    out(json ? JSON.stringify(cls) : `created class ${cls.name}: ${Object.entries(cls.fields as Record<string, string>).map(([k, t]) => `${k}:${t}`).join(',')}`);
+  },
+  'classes list': async (store, appId, _values, json, out) => {
+    const classes = await platform.listClasses(store, appId);
+    if (json) out(JSON.stringify(classes));
+    else if (classes.length === 0) out(`no classes in application ${appId}`);
+    else classes.forEach((c) => out(`${c.name}  ${Object.entries(c.fields as Record<string, string>).map(([k, t]) => `${k}:${t}`).join(',')}`));
+  },
+  'classes delete': async (store, appId, values, json, out) => {
+    const name = required(values, 'name');
+    if (!(await platform.deleteClass(store, appId, name))) throw new Error(`no class "${name}" in application ${appId}`);
+    out(json ? JSON.stringify({ deleted: name }) : `deleted class ${name} and its records`);
+  },
+  'apikeys create': async (store, appId, _values, json, out) => {
+    const key = await platform.createApiKey(store, appId);
+    out(json ? JSON.stringify(key) : `API key ${key.id}: ${key.key}\n(shown once: store it now)`);
+  },
+  'apikeys list': async (store, appId, _values, json, out) => {
+    const keys = await platform.listApiKeys(store, appId);
+    if (json) out(JSON.stringify(keys));
+    else if (keys.length === 0) out(`no API keys in application ${appId}`);
+    else keys.forEach((k) => out(`${k.id}  created ${k.created_at}${k.revoked_at ? `  revoked ${k.revoked_at}` : ''}`));
+  },
+  'apikeys revoke': async (store, appId, values, json, out) => {
+    const raw = required(values, 'id');
+    if (!/^\d+$/.test(raw)) throw new UsageError(`--id: expected a key id, got "${raw}"`);
+    if (!(await platform.revokeApiKey(store, appId, Number(raw)))) throw new Error(`no live API key ${raw} in application ${appId}`);
+    out(json ? JSON.stringify({ revoked: Number(raw) }) : `revoked API key ${raw}`);
+  },
+};
 
 function required(values: Values, name: string): string {
   const v = values[name];
@@ -329,14 +413,15 @@ async function serveWorkers(config: Config, count: number, passed: string[], out
 }
 
 async function serve(config: Config, out: (line?: string) => void): Promise<number> {
-  const log = pino({ level: config.log_level, name: 'parley' });
+  const logRing = new LogRing();
+  const log = loggerWithRing(config.log_level, 'parley', logRing);
   const store = await openStore(config);
   let server: { stop(reason?: string): Promise<void> };
   try {
     await ensureApplication(store, log, out);
     // Loaded lazily so that admin commands do not pull in the whole server.
     const { startServer } = await import('../server.js');
-    server = await startServer({ config, store, log });
+    server = await startServer({ config, store, log, logRing });
   } catch (err) {
     log.fatal({ err }, 'server failed to start');
     await store.close();

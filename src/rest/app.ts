@@ -29,7 +29,8 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
     bodyLimit: 1024 * 1024,
     // X-Forwarded-For is believed only from the configured proxies; req.ip is then the client's.
     trustProxy: trustedProxies(deps.config.trusted_proxies),
-    routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true },
+    // maxParamLength: a path may list up to 100 ObjectIds (`/data/C/<id>,<id>….json`, `/chat/Message/<ids>.json`).
+    routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true, maxParamLength: 2500 },
     frameworkErrors: qbFrameworkError,
     clientErrorHandler: qbClientError,
     ...(servers.length > 0

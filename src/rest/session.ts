@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../chat/errors.js';
+import { signInWithProvider } from '../identity/provider.js';
 import type { ApiSession, User } from '../storage/types.js';
 import { sessionExpiry } from './auth.js';
 import { sessionOf, type RestDeps } from './context.js';
@@ -49,6 +50,15 @@ async function signIn(deps: RestDeps, throttle: LoginThrottle, address: string, 
   const account = accountKey(appId, (login || email)!.slice(0, CREDENTIAL_MAX));
   await throttle.check(account, address);
   const tooLong = [login, email, password].some((s) => s !== undefined && s.length > CREDENTIAL_MAX);
+  // An application's identity provider judges the credentials when it has one; its refusals count as failures too.
+  const external = tooLong ? undefined : await signInWithProvider(deps.store, appId, { login, email, password }).catch(async (err: unknown) => {
+    if (err instanceof ApiError && err.code === 'unauthorized') await throttle.failed(account, address);
+    throw err;
+  });
+  if (external) {
+    await throttle.succeeded(account);
+    return external;
+  }
   const user = tooLong ? null : login
     ? await deps.store.accounts.getUserByLogin(appId, login)
     : await deps.store.accounts.getUserBy(appId, 'email', email!);

@@ -8,6 +8,8 @@ import { callerOf, sessionOf, type RestDeps } from './context.js';
 import { CUSTOM_DATA_MAX, EMAIL_MAX, FILTER_TEXT_MAX, hasControlOrBidi, isPlausibleEmail, PROFILE_TEXT_MAX, TAG_MAX, TAGS_MAX } from './field-rules.js';
 import { intParam, objectParam, positiveId, requestParams, stringParam, type Params } from './params.js';
 import { userView } from './user-view.js';
+import { AccountService } from '../accounts/service.js';
+import { tokenOf } from './auth.js';
 
 const MIN_PASSWORD = 8;
 const MAX_PER_PAGE = 100;
@@ -144,6 +146,7 @@ function orderFrom(text: string | undefined): UserQuery['order'] {
 
 export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
   const accounts = deps.store.accounts;
+  const changes = deps.accounts ?? new AccountService(deps.store, (err, event) => deps.log.error({ err, event }, 'account event listener failed'));
 
   const page = async (appId: number, params: Params, query: Omit<UserQuery, 'limit' | 'offset'>) => {
     const perPage = Math.max(1, intParam(params, 'per_page', 10, MAX_PER_PAGE));
@@ -203,19 +206,14 @@ export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
     return page(sessionOf(req).appId, params, { anyTag: tags });
   });
 
-  app.get('/users/password/reset.json', { config: { auth: 'session' } }, async (req, reply) => {
-    const email = stringParam(requestParams(req), 'email');
-    if (!email || !(await accounts.getUserBy(sessionOf(req).appId, 'email', email))) throw new ApiError('notFound');
-    // Parley sends no mail: an operator resets passwords with `parley users`. The answer matches QuickBlox's.
-    return reply.code(200).send();
-  });
+  // GET /users/password/reset.json lives in password-reset.ts (it sends mail).
 
   app.get<{ Params: { id: string } }>('/users/external/:id.json', { config: { auth: 'session' } }, async (req) =>
     one(await accounts.getUserBy(sessionOf(req).appId, 'externalUserId', req.params.id)));
 
   app.delete<{ Params: { id: string } }>('/users/external/:id.json', async (req, reply) => {
     const user = own(req, await accounts.getUserBy(callerOf(req).appId, 'externalUserId', req.params.id));
-    await accounts.deleteUser(user.appId, user.id);
+    await changes.deleteUser(user.appId, user.id);
     return reply.code(200).send();
   });
 
@@ -234,13 +232,13 @@ export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
       if (!old || !(await accounts.verifyPassword(caller.appId, user.id, old))) throw new ApiError('invalidField', 'is incorrect', 'old_password');
     }
     const updated = await accounts.updateUser(caller.appId, user.id, profile).catch(alreadyTaken);
-    if (password !== undefined) await accounts.setPassword(caller.appId, user.id, password);
+    if (password !== undefined) await changes.changePassword(caller.appId, user.id, password, tokenOf(req));
     return one(updated);
   });
 
   app.delete<{ Params: { id: string } }>('/users/:id.json', async (req, reply) => {
     const user = own(req, await accounts.getUser(callerOf(req).appId, positiveId(req.params.id)));
-    await accounts.deleteUser(user.appId, user.id);
+    await changes.deleteUser(user.appId, user.id);
     return reply.code(200).send();
   });
 }

@@ -10,9 +10,8 @@
 // arrive as room events, and a room with occupants elsewhere sends its messages, kicks and
 // destruction through the directory, to every node of the room (this one too) in one step, so
 // that all occupants get them in the same order. A room whose occupants are all here never asks.
-import { randomBytes } from 'node:crypto';
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { ApiError } from '../../chat/errors.js';
 import { newObjectId, normalizeObjectId } from '../../chat/objectid.js';
 import type { ChatService } from '../../chat/service.js';
@@ -21,80 +20,36 @@ import type { PlacedMember, RoomDirectory, RoomEvent, RoomMember } from '../../c
 import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
-import { NS_CLIENT, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
-import { StanzaError, errorReply } from '../../xmpp/errors.js';
-import { readExtraParams, STRIPPED_ON_RELAY } from './extra-params.js';
+import { NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
+import { StanzaError } from '../../xmpp/errors.js';
+import { FORGEABLE, NS_CHAT_MARKERS, readExtraParams, storedGroupchat } from '../../qb/index.js';
 import { parseRoomLocal, RoomRegistry, type Occupant, type Room, type RoomAddress } from './rooms.js';
+import { NS_MUC, NS_MUC_USER, addressed, newId, occupantPresence, refuseJoin } from './presences.js';
+import { historyRequest, sendHistory } from './history.js';
 
-export const NS_MUC = 'http://jabber.org/protocol/muc';
-export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
-const NS_MARKERS = 'urn:xmpp:chat-markers:0';
+export { NS_MUC, NS_MUC_USER } from './presences.js';
+
 
 const PUBLIC_GROUP = 1;
 const PRIVATE = 3;
-/** History a `<history/>` request may get at most (and what one without limits gets). */
-const HISTORY_MAX = 100;
-const HISTORY_DEFAULT = 20;
 const NO_SUCH_ROOM = 'There is no such room.';
 const CANNOT_POST = 'Insufficient privileges to send groupchat message.';
-const XML_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-const newId = (): string => randomBytes(8).toString('hex');
 
 /** Group dialogs need a join before posting unless `is_join_required=0`; public dialogs always do. */
 const joinRequired = (dialog: Dialog): boolean => dialog.type === PUBLIC_GROUP || dialog.isJoinRequired;
 
-/** A copy of a stanza for one recipient (children shared: they are not changed afterwards). */
-function addressed(stanza: Element, to: string): Element {
-  const copy = new Element(stanza.name, { ...stanza.attrs, to }, []);
-  copy.children = stanza.children;
-  return copy;
-}
 
 export interface MucModule {
   readonly rooms: RoomRegistry;
 }
 
-export function mucModule(core: Core, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
+export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
   const rooms = new RoomRegistry();
   const userJid = (appId: number, userId: number): string => `${userId}-${appId}@${core.domain}`;
   const self = directory.nodeId;
 
   // ---- presences ------------------------------------------------------------------------------
-
-  /** An occupant's presence as the room sends it; `<x muc#user>` is always the first child. */
-  function occupantPresence(
-    room: Room,
-    occupant: Occupant,
-    to: string,
-    opts: { id?: string; type?: 'unavailable'; statuses?: number[]; actor?: string; gone?: boolean; destroy?: boolean; itemJid?: string } = {},
-  ): Element {
-    const x = xml('x', { xmlns: NS_MUC_USER });
-    const item = x.c('item', opts.gone
-      ? { affiliation: 'none', role: 'none' }
-      : { affiliation: occupant.affiliation, role: occupant.role });
-    const realJid = opts.itemJid ?? occupant.resources.keys().next().value ?? occupant.remote.keys().next().value;
-    if (realJid) item.attrs.jid = realJid;
-    item.attrs.nick = String(occupant.userId);
-    if (opts.actor) item.c('actor', { jid: opts.actor });
-    if (opts.destroy) x.c('destroy');
-    for (const code of opts.statuses ?? []) x.c('status', { code: String(code) });
-    const presence = xml('presence', { from: `${room.jid.bare}/${occupant.userId}`, to, id: opts.id ?? newId() }, x);
-    if (opts.type) presence.attrs.type = opts.type;
-    else for (const child of occupant.payload) presence.append(child.clone());
-    return presence;
-  }
-
-  /** Join refusals: presence type="error" carrying the join's `<x xmlns=muc>`, with code 500 as QuickBlox sends it. */
-  function refuseJoin(stanza: Element, session: C2sSession, error: StanzaError): true {
-    const reply = errorReply(stanza, error);
-    if (!reply.getChild('x', NS_MUC)) reply.children.unshift(xml('x', { xmlns: NS_MUC }));
-    reply.getChild('error')!.attrs.code = '500';
-    if (!reply.attrs.id) reply.attrs.id = newId();
-    reply.attrs.to = session.jid!.toString();
-    session.send(reply);
-    return true;
-  }
 
   /** The room and dialog behind an address of the sender's application; null when there is none. */
   async function lookup(to: Jid, appId: number): Promise<{ address: RoomAddress; dialog: Dialog } | null> {
@@ -170,7 +125,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     rooms.joined(room);
     session.send(occupantPresence(room, occupant, me, { id: stanza.attrs.id, statuses: [110], itemJid: me }));
     const wanted = historyRequest(muc);
-    if (wanted) await sendHistory(room, dialog, session, wanted);
+    if (wanted) await sendHistory(history, room, dialog, session, wanted);
     return true;
   }
 
@@ -226,7 +181,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     if (directory.enabled) await directory.leave(bare, jid).catch(logFailure('leaving a room across the cluster'));
   }
 
-  core.hooks.on('presence/muc', async ({ stanza, to, origin }: RouteContext) => {
+  core.on('presence/muc', 'rooms', async ({ stanza, to, origin }: RouteContext) => {
     const session = origin;
     if (!session?.jid || !session.user) return true;
     const type = stanza.attrs.type;
@@ -250,16 +205,16 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     }
     await Promise.all(left.map((bare) => leaveDirectory(bare, session.jid!.toString())));
   };
-  core.hooks.on('presence/broadcast', async ({ stanza, origin }: RouteContext) => {
+  core.on('presence/broadcast', 'rooms', async ({ stanza, origin }: RouteContext) => {
     if (origin && stanza.attrs.type === 'unavailable') await leaveAll(origin);
     return undefined;
-  }, 10);
-  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
+  });
+  core.on('session/closed', 'rooms', async ({ session }: { session: C2sSession }) => {
     await leaveAll(session);
     return undefined;
-  }, 10);
+  });
   // Resumed on another node: room occupancy does not travel with the session (the client joins again).
-  core.hooks.on('session/migrated', ({ session }: { session: C2sSession }) => {
+  core.on('session/migrated', 'rooms', ({ session }: { session: C2sSession }) => {
     leaveAll(session);
     return undefined;
   });
@@ -306,23 +261,6 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     await directory.publishToAccounts(bare, dialog.occupantIds.map((id) => userJid(dialog.appId, id)), event).catch(logFailure('publishing a room message'));
   }
 
-  /** A stored message as a groupchat stanza from `room/<sender>`, with QuickBlox's extraParams. */
-  function storedMessage(roomJid: string, record: ChatMessage): Element {
-    const extra = xml('extraParams', { xmlns: NS_CLIENT }, xml('save_to_history', null, '1'), xml('date_sent', null, String(record.dateSent)));
-    for (const [key, value] of Object.entries(record.customParams)) {
-      if (!XML_NAME.test(key) || value === null || value === undefined) continue;
-      extra.append(xml(key, null, typeof value === 'object' ? JSON.stringify(value) : String(value)));
-    }
-    for (const attachment of record.attachments) {
-      const attrs: Record<string, string> = {};
-      for (const [k, v] of Object.entries(attachment)) if (XML_NAME.test(k) && v !== null && v !== undefined) attrs[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
-      extra.append(xml('attachment', attrs));
-    }
-    extra.append(xml('dialog_id', null, record.dialogId));
-    return xml('message', { type: 'groupchat', id: record.id, from: `${roomJid}/${record.senderId}` },
-      xml('body', null, record.body), record.markable ? xml('markable', { xmlns: NS_MARKERS }) : null, extra);
-  }
-
   async function groupchat(ctx: RouteContext): Promise<true> {
     const { stanza, to, origin } = ctx;
     const sender = parseUserLocal(ctx.from.local);
@@ -358,7 +296,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
           chat_dialog_id: dialog.id,
           message: body?.text() ?? '',
           attachments: extra.attachments,
-          markable: stanza.getChild('markable', NS_MARKERS) ? '1' : undefined,
+          markable: stanza.getChild('markable', NS_CHAT_MARKERS) ? '1' : undefined,
         }, { id: stanza.attrs.id, dateSent: extra.dateSent, origin: 'xmpp' });
         id = saved._id;
         if (extra.dateSent === undefined) dateSent = String(saved.date_sent);
@@ -385,7 +323,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     if (hasContent || extraEl) {
       const params = xml('extraParams', { xmlns: NS_CLIENT });
       for (const child of extraEl?.getChildren() ?? []) {
-        if (!STRIPPED_ON_RELAY.has(child.localName) && child.localName !== 'date_sent') params.append(child.clone());
+        if (!FORGEABLE.has(child.localName) && child.localName !== 'dialog_id' && child.localName !== 'date_sent') params.append(child.clone());
       }
       if (hasContent) params.append(xml('date_sent', null, dateSent));
       params.append(xml('dialog_id', null, dialog.id));
@@ -395,7 +333,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     return true;
   }
 
-  core.hooks.on('message/muc', async (ctx: RouteContext) => {
+  core.on('message/muc', 'rooms', async (ctx: RouteContext) => {
     const { stanza, origin } = ctx;
     const type = stanza.attrs.type ?? 'normal';
     if (type === 'error') return true;
@@ -410,52 +348,12 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
 
   // ---- history (only when asked for) ----------------------------------------------------------
 
-  interface HistoryRequest {
-    limit: number;
-    since?: number;
-  }
-
-  function historyRequest(muc: Element | undefined): HistoryRequest | null {
-    const el = muc?.getChild('history');
-    if (!el) return null;
-    const int = (name: string): number | undefined => {
-      const v = el.attrs[name];
-      if (v === undefined || !/^\d+$/.test(v.trim())) return undefined;
-      return Number(v.trim());
-    };
-    const maxstanzas = int('maxstanzas');
-    if (maxstanzas === 0 || int('maxchars') === 0) return null;
-    const request: HistoryRequest = { limit: Math.min(maxstanzas ?? HISTORY_DEFAULT, HISTORY_MAX) };
-    const seconds = int('seconds');
-    if (seconds !== undefined) request.since = Math.floor(Date.now() / 1000) - seconds;
-    const since = el.attrs.since ? Date.parse(el.attrs.since) : Number.NaN;
-    if (Number.isFinite(since)) request.since = Math.max(request.since ?? 0, Math.floor(since / 1000));
-    return request;
-  }
-
-  async function sendHistory(room: Room, dialog: Dialog, session: C2sSession, request: HistoryRequest): Promise<void> {
-    const messages = await history.listMessages({
-      dialogId: dialog.id,
-      viewerId: session.user!.userId,
-      filters: request.since !== undefined ? [{ field: 'date_sent', op: 'gte', value: request.since }] : [],
-      sort: { field: 'date_sent', direction: 'desc' },
-      limit: request.limit,
-      skip: 0,
-    });
-    const to = session.jid!.toString();
-    for (const record of messages.reverse()) {
-      const message = storedMessage(room.jid.bare, record);
-      message.append(xml('delay', { xmlns: NS_DELAY, from: room.jid.bare, stamp: new Date(record.dateSent * 1000).toISOString() }));
-      session.send(addressed(message, to));
-    }
-  }
-
   // ---- REST → XMPP ----------------------------------------------------------------------------
 
   chat.events.on('message', ({ record, dialog, sendToChat, system, origin }) => {
     if (!sendToChat || system || origin !== 'rest' || dialog.type === PRIVATE) return;
     const roomJid = chat.roomJid(dialog);
-    relay(roomJid, dialog, storedMessage(roomJid, record)).catch(logFailure('delivering a REST message to a room'));
+    relay(roomJid, dialog, storedGroupchat(roomJid, record)).catch(logFailure('delivering a REST message to a room'));
   });
 
   // The REST call may land on any node: each node of the room removes its own resources.
@@ -600,7 +498,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     else void core.route(reply);
   };
 
-  core.hooks.on('iq/muc', async ({ stanza, from, to, origin }: RouteContext) => {
+  core.on('iq/muc', 'rooms', async ({ stanza, from, to, origin }: RouteContext) => {
     const type = stanza.attrs.type;
     if (type === 'result' || type === 'error') return true;
     const payloads = stanza.getChildren();
@@ -651,7 +549,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     return true;
   });
 
-  core.hooks.on('disco/items', ({ query }: { query: Element }) => {
+  core.on('disco/items', 'rooms', ({ query }: { query: Element }) => {
     query.append(xml('item', { jid: core.mucDomain, name: 'Group chat' }));
     return undefined;
   });
