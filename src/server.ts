@@ -31,7 +31,7 @@ import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { qbNoticesModule } from './modules/qb-notices/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
-import { chatLimits } from './config/chat-limits.js';
+import { chatLimits } from './chat/limits.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';

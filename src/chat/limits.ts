@@ -51,3 +51,10 @@ export function takeWithinBytes<T>(items: readonly T[], size: (item: T) => numbe
   }
   return { taken, bytes, full: false };
 }
+
+/** The limits a configuration sets (its keys, named structurally: chat/ does not import config/). */
+export const chatLimits = (config: { message_max_length: number; message_custom_max_bytes: number; rest_page_max_bytes: number }): ChatLimits => ({
+  messageTextMax: config.message_max_length,
+  customMaxBytes: config.message_custom_max_bytes,
+  pageMaxBytes: config.rest_page_max_bytes,
+});

@@ -3,7 +3,26 @@
 // created through REST, so that a blocked sender's message is neither delivered to nor counted
 // unread for the user who blocked them, whichever way it was sent.
 import type { PrivacyItem, PrivacyList, RosterItem, Store } from '../storage/types.js';
-import { Jid, userLocal } from '../xmpp/jid.js';
+
+/** A JID's parts, as xmpp/Jid has them (local and domain case-folded); chat/ does not import xmpp/. */
+export interface Address {
+  readonly local: string;
+  readonly domain: string;
+  readonly resource: string;
+  readonly bare: string;
+}
+
+/** `local@domain/resource` split with Jid.parse's normalisation; items were validated when they were set. */
+function parseAddress(text: string): Address | null {
+  const slash = text.indexOf('/');
+  const bareText = slash < 0 ? text : text.slice(0, slash);
+  const resource = slash < 0 ? '' : text.slice(slash + 1).normalize('NFKC');
+  const at = bareText.indexOf('@');
+  const local = at < 0 ? '' : bareText.slice(0, at).normalize('NFKC').toLowerCase();
+  const domain = (at < 0 ? bareText : bareText.slice(at + 1)).normalize('NFKC').toLowerCase();
+  if (!domain) return null;
+  return { local, domain, resource, bare: local ? `${local}@${domain}` : domain };
+}
 
 export type PrivacyKind = 'message' | 'iq' | 'presence-in' | 'presence-out' | 'other';
 
@@ -13,10 +32,10 @@ export interface EffectiveList {
   roster: Map<string, RosterItem>;
 }
 
-function jidMatches(value: string, jid: Jid, mucDomain: string): boolean {
-  const v = Jid.parse(value);
+function jidMatches(value: string, jid: Address, mucDomain: string): boolean {
+  const v = parseAddress(value);
   if (!v) return false;
-  if (v.local && v.resource) return v.equals(jid);
+  if (v.local && v.resource) return v.bare === jid.bare && v.resource === jid.resource;
   if (v.local) return v.local === jid.local && v.domain === jid.domain;
   if (v.resource) {
     // QuickBlox: `muc.<domain>/<userId>` stands for that user's nick in every room.
@@ -26,7 +45,7 @@ function jidMatches(value: string, jid: Jid, mucDomain: string): boolean {
   return jid.domain === v.domain;
 }
 
-function itemMatches(item: PrivacyItem, other: Jid, roster: Map<string, RosterItem>, mucDomain: string): boolean {
+function itemMatches(item: PrivacyItem, other: Address, roster: Map<string, RosterItem>, mucDomain: string): boolean {
   if (item.type === null) return true;
   if (item.value === null) return false;
   if (item.type === 'jid') return jidMatches(item.value, other, mucDomain);
@@ -36,7 +55,7 @@ function itemMatches(item: PrivacyItem, other: Jid, roster: Map<string, RosterIt
 }
 
 /** Whether the list blocks a stanza of that kind exchanged with `other` (the first matching item decides). */
-export function listBlocks(eff: EffectiveList | null, other: Jid, kind: PrivacyKind, mucDomain: string): boolean {
+export function listBlocks(eff: EffectiveList | null, other: Address, kind: PrivacyKind, mucDomain: string): boolean {
   if (!eff) return false;
   for (const item of eff.list.items) {
     const applies = item.stanzas.length === 0 || (kind !== 'other' && item.stanzas.includes(kind));
@@ -62,8 +81,9 @@ export async function usersBlocking(
   store: Pick<Store, 'privacy' | 'roster'>, mucDomain: string, appId: number, senderId: number, recipients: readonly number[],
 ): Promise<Set<number>> {
   const domain = mucDomain.startsWith('muc.') ? mucDomain.slice(4) : mucDomain;
-  const direct = Jid.parse(`${userLocal({ userId: senderId, appId })}@${domain}`);
-  const inRooms = Jid.parse(`${mucDomain}/${senderId}`);
+  // The sender as XMPP names them: `<userId>-<appId>@<domain>`, and `muc.<domain>/<userId>` in rooms.
+  const direct = parseAddress(`${senderId}-${appId}@${domain}`);
+  const inRooms = parseAddress(`${mucDomain}/${senderId}`);
   const blocking = new Set<number>();
   for (const userId of recipients) {
     const list = await store.privacy.getDefault(userId);

@@ -10,7 +10,7 @@ import { buildRestApp, type RestAppOptions } from './app.js';
 import type { RestDeps } from './context.js';
 import { sign } from './signature.js';
 import { ChatService } from '../chat/service.js';
-import { chatLimits } from '../config/chat-limits.js';
+import { chatLimits } from '../chat/limits.js';
 
 export interface RestHarness {
   app: FastifyInstance;
