@@ -9,6 +9,7 @@ import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, t
 import type { TransportLimits } from './transport/output.js';
 import { TrustedProxies } from './transport/proxy-protocol.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
+import { applyHttpLimits, CONNECTIONS_CHECKING_INTERVAL_MS, parseAddressList } from './transport/http-limits.js';
 import { starttlsModule } from './modules/starttls/index.js';
 import { saslModule } from './modules/sasl/index.js';
 import { bindModule } from './modules/bind/index.js';
@@ -31,6 +32,7 @@ import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { qbNoticesModule } from './modules/qb-notices/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
+import { chatLimits } from './chat/limits.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
@@ -90,6 +92,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   const chat = new ChatService(store, {
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
+    limits: chatLimits(config),
   });
   const accounts = new AccountService(store, (err, event) => log.error({ err, event }, 'account event listener failed'));
   const core = new Core(config, log, {
@@ -167,9 +170,19 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     return listener.port;
   };
 
-  const httpServer = config.http_port > 0 ? http.createServer() : null;
-  const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
+  const serverOptions = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
+  const httpServer = config.http_port > 0 ? http.createServer(serverOptions) : null;
+  const httpsServer = config.https_port > 0 ? https.createServer({ ...tls!, ...serverOptions, handshakeTimeout: config.tls_handshake_timeout * 1000 }) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
+  for (const server of webServers) {
+    applyHttpLimits(server, {
+      maxConnectionsPerIp: config.http_max_connections_per_ip,
+      headersTimeoutMs: config.http_headers_timeout * 1000,
+      requestTimeoutMs: config.http_request_timeout * 1000,
+      keepAliveTimeoutMs: config.http_keepalive_timeout * 1000,
+      trustedProxies: parseAddressList(config.trusted_proxies),
+    });
+  }
   const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
   const restPlugins = [
     chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service), dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes,

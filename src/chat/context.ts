@@ -3,6 +3,7 @@ import type { Dialog, Store } from '../storage/types.js';
 import { canAccess } from './access.js';
 import { ApiError } from './errors.js';
 import type { ChatEvents } from './events.js';
+import type { ChatLimits } from './limits.js';
 import { normalizeObjectId } from './objectid.js';
 
 /** The authenticated user a request acts for. */
@@ -17,6 +18,7 @@ export interface ChatContext {
   mucDomain: string;
   /** Milliseconds since the epoch. */
   now: () => number;
+  limits: ChatLimits;
 }
 
 /** The dialog with that id in the caller's application; 404 for a malformed or unknown id. */

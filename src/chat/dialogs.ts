@@ -7,6 +7,7 @@ import { ApiError } from './errors.js';
 import { newObjectId, normalizeObjectId } from './objectid.js';
 import { parseBoolean, parseDataFilters, parseFilters, parseInteger, parseObject, parsePaging, parseSort, parseUserIds, type FilterKind, type Params } from './params.js';
 import { dialogView, type DialogView } from './views.js';
+import { checkCustomSize, jsonBytes, PHOTO_MAX, takeWithinBytes } from './limits.js';
 
 export const DIALOG_NAME_MAX = 200;
 /** QuickBlox's documented default page; we also cap dialog pages at it. */
@@ -67,6 +68,7 @@ function parseName(value: unknown): string | undefined {
 /** `photo`: a string (blob id, URL...), a number (blob id), or null/"" to clear it. */
 const parsePhoto = (value: unknown): string | null | undefined => {
   const photo = asText(value);
+  if (photo && photo.length > PHOTO_MAX) throw new ApiError('invalidField', `is too long (maximum is ${PHOTO_MAX} characters)`, 'photo');
   return photo === '' ? null : photo;
 };
 
@@ -87,6 +89,13 @@ function checkJoinRequired(type: DialogType, required: boolean | undefined): voi
 
 export class DialogService {
   constructor(private readonly ctx: ChatContext) {}
+
+  /** `data` as parseObject reads it, refused past the custom-field byte limit. */
+  private parseData(value: unknown): Record<string, unknown> | null | undefined {
+    const data = parseObject(value, 'data');
+    if (data) checkCustomSize('data', this.ctx.limits, data);
+    return data;
+  }
 
   private view(dialog: Dialog, unreadCount: number): DialogView {
     return dialogView(dialog, unreadCount, this.ctx.mucDomain);
@@ -111,7 +120,7 @@ export class DialogService {
     if (type === PRIVATE) {
       if (opponents.length > 1) throw new ApiError('tooManyOccupants');
       if (opponents.length === 0) throw new ApiError('invalidField', "can't be blank", 'occupants_ids');
-      return this.viewFor(caller, await this.privateDialog(caller, opponents[0], { name: name ?? null, photo: parsePhoto(params.photo) ?? null, data: parseObject(params.data, 'data') ?? null }));
+      return this.viewFor(caller, await this.privateDialog(caller, opponents[0], { name: name ?? null, photo: parsePhoto(params.photo) ?? null, data: this.parseData(params.data) ?? null }));
     }
     if (type === GROUP && given.length === 0) throw new ApiError('invalidField', "can't be blank", 'occupants_ids');
     const occupants = type === GROUP ? [caller.userId, ...opponents] : [];
@@ -121,7 +130,7 @@ export class DialogService {
     const now = this.ctx.now();
     const dialog = await this.ctx.store.chat.createDialog({
       id: newObjectId(now), appId: caller.appId, type, name: name!, photo: parsePhoto(params.photo) ?? null, ownerId: caller.userId,
-      occupantIds: occupants, adminIds, data: parseObject(params.data, 'data') ?? null,
+      occupantIds: occupants, adminIds, data: this.parseData(params.data) ?? null,
       isJoinRequired: type === PUBLIC_GROUP || (type === GROUP && joinRequired !== false), createdAt: new Date(now),
     });
     return this.view(dialog, 0);
@@ -167,12 +176,10 @@ export class DialogService {
     const { limit, skip } = parsePaging(params, DIALOG_PAGE, DIALOG_PAGE);
     const sort = parseSort(params, DIALOG_SORTS);
     const rows = await this.ctx.store.chat.listDialogs({ ...query, sort, limit, skip });
-    return {
-      total_entries: total,
-      skip,
-      limit,
-      items: rows.map(({ dialog, state }) => this.view(dialog, dialog.type === PUBLIC_GROUP ? 0 : state.unreadCount)),
-    };
+    const views = rows.map(({ dialog, state }) => this.view(dialog, dialog.type === PUBLIC_GROUP ? 0 : state.unreadCount));
+    const page = takeWithinBytes(views, jsonBytes, this.ctx.limits.pageMaxBytes);
+    // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
+    return { total_entries: total, skip, limit: page.full ? page.taken.length : limit, items: page.taken };
   }
 
   /** 404 when unknown or deleted by the caller for themselves, 403 when not theirs to see. */
@@ -193,8 +200,9 @@ export class DialogService {
       changes.name = name;
     }
     if (params.photo !== undefined) changes.photo = parsePhoto(params.photo) ?? null;
-    const data = parseObject(params.data, 'data');
+    const data = this.parseData(params.data);
     if (data !== undefined) changes.data = data === null ? null : { ...dialog.data, ...data };
+    if (changes.data) checkCustomSize('data', this.ctx.limits, changes.data);
 
     const joinRequired = parseJoinRequired(params);
     checkJoinRequired(dialog.type, joinRequired);

@@ -1,7 +1,7 @@
 // Message operations shared by REST and XMPP: create (by dialog or by private recipient), list with
 // read marking, get, update (read/unread/delivered/edit), XMPP markers, delete, unread counts and
 // a batched history export.
-import { DuplicateMessageIdError, type ChatMessage, type Dialog } from '../storage/types.js';
+import { DuplicateMessageIdError, type ChatMessage, type Dialog, type MessageQuery } from '../storage/types.js';
 import { canAccess, PRIVATE, PUBLIC_GROUP, tracksReads } from './access.js';
 import { loadAccessibleDialog, loadDialog, type Caller, type ChatContext } from './context.js';
 import { emptyDeleteResult, type CountOnly, type DeleteResult, type DialogService } from './dialogs.js';
@@ -12,6 +12,8 @@ import {
   indexedValues, isIndexKeyed, parseBoolean, parseFilters, parseInteger, parseList, parsePaging, parseSort,
   type FilterKind, type Params,
 } from './params.js';
+import { checkCustomSize, checkMessageText, jsonBytes, takeWithinBytes, type ChatLimits } from './limits.js';
+import { usersBlocking } from './privacy.js';
 import { stripXmlInvalid } from './text.js';
 import { messageView, type MessageView } from './views.js';
 import { RESERVED_MESSAGE_PARAMETERS } from './message-fields.js';
@@ -73,11 +75,18 @@ function customParams(params: Params): Record<string, unknown> {
 const isResend = (stored: ChatMessage, caller: Caller, dialog: Dialog): boolean =>
   stored.senderId === caller.userId && stored.dialogId === dialog.id;
 
-function parseBody(value: unknown): string {
+function parseBody(value: unknown, limits: ChatLimits): string {
   if (value === undefined || value === null) return '';
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return stripXmlInvalid(String(value));
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    const text = String(value);
+    checkMessageText(text, limits); // before stripping, so the work done is bounded too
+    return stripXmlInvalid(text);
+  }
   throw new ApiError('invalidField', 'is invalid', 'message');
 }
+
+/** Messages fetched this many at a time while a page fills, so a page of huge messages is never all in memory. */
+const PAGE_CHUNK = 100;
 
 export class MessageService {
   constructor(private readonly ctx: ChatContext, private readonly dialogs: DialogService) {}
@@ -103,16 +112,20 @@ export class MessageService {
     if (taken && isResend(taken, caller, dialog)) return messageView(taken, dialog.type);
     const id = givenId && !taken ? givenId : newObjectId(now);
     const isPublic = dialog.type === PUBLIC_GROUP;
+    const body = parseBody(params.message, this.ctx.limits);
+    const attachments = parseAttachments(params.attachments);
+    const custom = customParams(params);
+    checkCustomSize('custom_parameters', this.ctx.limits, custom, attachments);
     const message: ChatMessage = {
       id,
       appId: caller.appId,
       dialogId: dialog.id,
       senderId: caller.userId,
       recipientId: dialog.type === PRIVATE ? dialog.occupantIds.find((u) => u !== caller.userId) ?? 0 : 0,
-      body: parseBody(params.message),
+      body,
       dateSent: options.dateSent !== undefined && Number.isFinite(options.dateSent) ? Math.trunc(options.dateSent) : Math.floor(now / 1000),
-      attachments: parseAttachments(params.attachments),
-      customParams: customParams(params),
+      attachments,
+      customParams: custom,
       markable: parseBoolean(params.markable) === true,
       readIds: isPublic ? [] : [caller.userId],
       deliveredIds: isPublic ? [] : [caller.userId],
@@ -121,8 +134,13 @@ export class MessageService {
     };
     // System notifications are delivered, not kept in history.
     if (!system) {
+      const others = isPublic ? [] : dialog.occupantIds.filter((u) => u !== caller.userId);
+      // Occupants whose privacy list blocks the sender: not counted unread, and hidden from their history.
+      const blocking = options.origin === 'rest' || options.origin === undefined
+        ? await usersBlocking(this.ctx.store, this.ctx.mucDomain, caller.appId, caller.userId, others)
+        : new Set<number>();
       const effects = {
-        unreadFor: isPublic ? [] : dialog.occupantIds.filter((u) => u !== caller.userId),
+        unreadFor: others.filter((u) => !blocking.has(u)),
         unhideFor: isPublic ? [] : [caller.userId],
       };
       try {
@@ -135,6 +153,7 @@ export class MessageService {
         message.id = newObjectId(now);
         await this.ctx.store.chat.insertMessage(message, effects);
       }
+      for (const userId of blocking) await this.ctx.store.chat.hideMessages(userId, [message.id]);
     }
     const view = messageView(message, dialog.type);
     const after: Dialog = system ? dialog : {
@@ -157,8 +176,12 @@ export class MessageService {
     const dialog = await loadAccessibleDialog(this.ctx, caller, params.chat_dialog_id);
     const query = { dialogId: dialog.id, viewerId: caller.userId, filters: parseFilters(params, MESSAGE_FILTERS) };
     if (parseBoolean(params.count) === true) return { items: { count: await this.ctx.store.chat.countMessages(query) } };
-    const { limit, skip } = parsePaging(params, MESSAGE_PAGE, MESSAGE_PAGE_MAX);
-    let messages = await this.ctx.store.chat.listMessages({ ...query, sort: parseSort(params, MESSAGE_SORTS), limit, skip });
+    const paging = parsePaging(params, MESSAGE_PAGE, MESSAGE_PAGE_MAX);
+    const { skip } = paging;
+    const page = await this.pageWithinBytes({ ...query, sort: parseSort(params, MESSAGE_SORTS) }, paging, dialog.type);
+    let messages = page.messages;
+    // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
+    const limit = page.cut ? messages.length : paging.limit;
     if (parseBoolean(params.mark_as_read) !== false && tracksReads(dialog, caller.userId)) {
       const unread = messages.filter((m) => !m.readIds.includes(caller.userId) || !m.deliveredIds.includes(caller.userId));
       if (unread.length) {
@@ -168,6 +191,24 @@ export class MessageService {
       }
     }
     return { skip, limit, items: messages.map((m) => messageView(m, dialog.type)) };
+  }
+
+  /** Up to `limit` messages from `skip`, fetched in chunks, stopping before their views pass the page byte budget. */
+  private async pageWithinBytes(
+    query: Omit<MessageQuery, 'limit' | 'skip'>, paging: { limit: number; skip: number }, dialogType: Dialog['type'],
+  ): Promise<{ messages: ChatMessage[]; cut: boolean }> {
+    const messages: ChatMessage[] = [];
+    let bytes = 0;
+    while (messages.length < paging.limit) {
+      const want = Math.min(PAGE_CHUNK, paging.limit - messages.length);
+      const chunk = await this.ctx.store.chat.listMessages({ ...query, limit: want, skip: paging.skip + messages.length });
+      const fit = takeWithinBytes(chunk, (m) => jsonBytes(messageView(m, dialogType)), this.ctx.limits.pageMaxBytes, bytes);
+      messages.push(...fit.taken);
+      bytes = fit.bytes;
+      if (fit.full) return { messages, cut: true };
+      if (chunk.length < want) break;
+    }
+    return { messages, cut: false };
   }
 
   /** The message with its dialog; 404 for unknown or self-deleted messages, 403 without access to the dialog. */
@@ -210,7 +251,7 @@ export class MessageService {
     if (messages.length === 0) throw new ApiError('notFound');
     if (params.message !== undefined) {
       if (messages.some((m) => m.senderId !== caller.userId)) throw new ApiError('forbidden');
-      const body = parseBody(params.message);
+      const body = parseBody(params.message, this.ctx.limits);
       const at = new Date(this.ctx.now());
       for (const m of messages) {
         const edited = await this.ctx.store.chat.editMessage(dialog.id, m.id, body, at);

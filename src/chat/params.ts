@@ -50,11 +50,41 @@ export function parseInteger(value: unknown): number | undefined {
   return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** Longest text read as a number: more is never a meaningful id, count or timestamp. */
+export const MAX_NUMBER_TEXT = 64;
+
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+
+/** `[+-]digits[.digits][e[+-]digits]` (either side of the point may be empty, not both), in one pass. */
+function isDecimalText(text: string): boolean {
+  let i = 0;
+  const end = text.length;
+  if (text[i] === '+' || text[i] === '-') i++;
+  let digits = 0;
+  while (i < end && isDigit(text.charCodeAt(i))) i++, digits++;
+  if (text[i] === '.') {
+    i++;
+    while (i < end && isDigit(text.charCodeAt(i))) i++, digits++;
+  }
+  if (digits === 0) return false;
+  if (text[i] === 'e' || text[i] === 'E') {
+    i++;
+    if (text[i] === '+' || text[i] === '-') i++;
+    let exponent = 0;
+    while (i < end && isDigit(text.charCodeAt(i))) i++, exponent++;
+    if (exponent === 0) return false;
+  }
+  return i === end;
+}
+
 /** A finite number given as a number or a numeric string (fractions allowed); undefined otherwise. */
 export function parseNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string' || !/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value)) return undefined;
-  return Number(value);
+  if (typeof value !== 'string' || value.length > MAX_NUMBER_TEXT) return undefined;
+  const text = value.trim();
+  if (!isDecimalText(text)) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** 1/0, "1"/"0", true/false, "true"/"false"; undefined for anything else. */
@@ -158,6 +188,14 @@ function filterValue(kind: FilterKind, raw: unknown, op: FilterOp, name: string)
   }
 }
 
+/** Most values one list filter (in, nin, all) may carry; each becomes a bound SQL parameter. */
+export const MAX_FILTER_VALUES = 1000;
+
+function boundedList(items: string[], field: string): string[] {
+  if (items.length > MAX_FILTER_VALUES) throw new ApiError('invalidField', `has too many values (maximum is ${MAX_FILTER_VALUES})`, field);
+  return items;
+}
+
 function filtersOf<F extends string>(field: F, kind: FilterKind, raw: unknown): Filter<F>[] {
   if (raw === undefined) return [];
   const conditions: [FilterOp, unknown][] = isRecord(raw) && !isIndexKeyed(raw)
@@ -167,7 +205,7 @@ function filtersOf<F extends string>(field: F, kind: FilterKind, raw: unknown): 
     field,
     op,
     value: LIST_OPERATORS.has(op)
-      ? (parseList(v) ?? []).map((item) => filterValue(kind, item, op, field))
+      ? boundedList(parseList(v) ?? [], field).map((item) => filterValue(kind, item, op, field))
       : filterValue(kind, Array.isArray(v) ? v[0] : v, op, field),
   }));
 }

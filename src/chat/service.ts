@@ -8,6 +8,7 @@ import {
 } from './dialogs.js';
 import { ChatEvents, type ChatEventMap } from './events.js';
 import { MessageService, type CreateMessageOptions, type MarkerTarget, type MessageList, type UnreadCounts } from './messages.js';
+import { DEFAULT_CHAT_LIMITS, type ChatLimits } from './limits.js';
 import { normalizeObjectId } from './objectid.js';
 import { ReactionService } from './reactions.js';
 import type { Params } from './params.js';
@@ -22,6 +23,8 @@ export interface ChatServiceOptions {
   now?: () => number;
   /** Where errors thrown by event listeners go (default: console.error). */
   onListenerError?: (err: unknown, event: keyof ChatEventMap) => void;
+  /** Message and page size limits (defaults: DEFAULT_CHAT_LIMITS). */
+  limits?: Partial<ChatLimits>;
 }
 
 export class ChatService {
@@ -34,7 +37,8 @@ export class ChatService {
 
   constructor(store: Store, options: ChatServiceOptions) {
     this.events = new ChatEvents(options.onListenerError ?? ((err, event) => console.error(`chat ${event} listener failed`, err)));
-    this.ctx = { store, events: this.events, mucDomain: options.mucDomain, now: options.now ?? Date.now };
+    this.ctx = { store, events: this.events, mucDomain: options.mucDomain, now: options.now ?? Date.now,
+      limits: { ...DEFAULT_CHAT_LIMITS, ...options.limits } };
     this.dialogs = new DialogService(this.ctx);
     this.messages = new MessageService(this.ctx, this.dialogs);
     this.reactions = new ReactionService(this.ctx);

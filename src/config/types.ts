@@ -27,7 +27,7 @@ export interface Config {
   auth_attempts_per_address_per_minute: number; // every SASL <auth>, per remote address
   max_connections_per_ip: number;
   max_resources_per_user: number; // bound resources (detached ones included) per account on one node
-  tls_handshake_timeout: number; // seconds for the direct-TLS handshake
+  tls_handshake_timeout: number; // seconds for a TLS handshake (direct-TLS XMPP and HTTPS)
   proxy_protocol_from: string | null; // comma-separated trusted proxy addresses/CIDRs; null = PROXY protocol off
   output_high_water: number; // pending output per connection above which input is held and producers wait
   max_output_buffer: number; // pending output per connection above which the stream ends (policy-violation)
@@ -45,6 +45,17 @@ export interface Config {
   redis_prefix: string; // prefix of every Redis key and channel (several installations can share one Redis)
   cluster_node_id: string | null; // this node's name in the cluster; random when unset
   cluster_ttl: number; // seconds after its last heartbeat a node counts as dead and its sessions are dropped
+  message_max_length: number; // characters of a message's text
+  message_custom_max_bytes: number; // bytes of a message's custom parameters + attachments (JSON), and of a dialog's data
+  rest_page_max_bytes: number; // bytes of one page of messages or dialogs; a page stops early past it
+  login_failures_per_account: number; // failed REST sign-ins per account per login_failure_window
+  login_failures_per_ip: number; // failed REST sign-ins per client address per login_failure_window
+  login_failure_window: number; // seconds
+  trusted_proxies: string | null; // comma list of addresses/CIDRs whose X-Forwarded-For is believed; null = none
+  http_max_connections_per_ip: number; // concurrent HTTP(S) connections per client address
+  http_headers_timeout: number; // seconds to receive a request's headers
+  http_request_timeout: number; // seconds to receive a whole request
+  http_keepalive_timeout: number; // seconds an idle keep-alive connection stays open
   admin_console: boolean; // serve the operator console at /admin on the HTTP(S) ports
   admin_session_lifetime: number; // seconds a console sign-in lasts after its last request
   admin_signins_per_minute: number; // console sign-in attempts allowed per remote address per minute

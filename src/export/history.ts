@@ -39,7 +39,8 @@ export async function exportHistory(
     }
     return count;
   }
-  const csv = stringify({ header: true, columns: CSV_COLUMNS });
+  // Cells starting with = + - @ tab or CR are prefixed with ' so a spreadsheet shows them instead of running them.
+  const csv = stringify({ header: true, columns: CSV_COLUMNS, escape_formulas: true });
   const pump = (async () => {
     for await (const chunk of csv) await write(out, String(chunk));
   })();

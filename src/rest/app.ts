@@ -7,6 +7,8 @@ import cors from '@fastify/cors';
 import { ApiError } from '../chat/errors.js';
 import { registerAuth } from './auth.js';
 import { registerPipelining } from './pipelining.js';
+import { qbClientError, qbFrameworkError } from './client-errors.js';
+import { ThrottledError } from './login-throttle.js';
 import type { RestDeps } from './context.js';
 import { parseForm } from './params.js';
 import { sessionRoutes } from './session.js';
@@ -26,12 +28,18 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
+    // X-Forwarded-For is believed only from the configured proxies; req.ip is then the client's.
+    trustProxy: trustedProxies(deps.config.trusted_proxies),
     // maxParamLength: a path may list up to 100 ObjectIds (`/data/C/<id>,<id>….json`, `/chat/Message/<ids>.json`).
     routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true, maxParamLength: 2500 },
+    frameworkErrors: qbFrameworkError,
+    clientErrorHandler: qbClientError,
     ...(servers.length > 0
       ? {
           serverFactory: (handler: http.RequestListener) => {
             for (const server of servers) server.on('request', handler);
+            // Fastify listens for client errors on the server it is given; the others get the same answer.
+            for (const server of servers.slice(1)) server.on('clientError', qbClientError);
             return servers[0];
           },
         }
@@ -69,8 +77,9 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) deps.log.error({ err, url: req.url }, 'REST request failed');
+    if (apiError.status >= 500) deps.log.error({ err, url: req.url, ip: req.ip }, 'REST request failed');
     if (apiError.code === 'unauthorized' || apiError.code === 'noSession') reply.header('WWW-Authenticate', 'OAuth realm=users');
+    if (err instanceof ThrottledError) reply.header('Retry-After', String(err.retryAfterSeconds));
     return reply.code(apiError.status).send(apiError.body());
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(new ApiError('notFound').body()));
@@ -83,6 +92,11 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
   for (const plugin of options.plugins ?? []) await plugin(app, deps);
   await app.ready();
   return app;
+}
+
+function trustedProxies(setting: string | null): string[] | false {
+  const list = (setting ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return list.length > 0 ? list : false;
 }
 
 function toApiError(err: FastifyError | ApiError): ApiError {

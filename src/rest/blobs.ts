@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TAG_MAX, TAGS_MAX } from './field-rules.js';
 import { ApiError } from '../chat/errors.js';
 import { BlobFiles } from '../storage/blob-files.js';
 import type { Blob } from '../storage/types.js';
@@ -52,7 +53,9 @@ function tagsFrom(value: unknown): string[] {
     if (typeof v === 'object') throw new ApiError('invalidField', 'is invalid', 'tag_list');
     return String(v).split(',');
   });
-  return [...new Set(list.map((t) => t.trim()).filter(Boolean))];
+  const tags = [...new Set(list.map((t) => t.trim()).filter(Boolean))];
+  if (tags.length > TAGS_MAX || tags.some((t) => t.length > TAG_MAX)) throw new ApiError('invalidField', 'is invalid', 'tag_list');
+  return tags;
 }
 
 function sizeFrom(params: Params): number {

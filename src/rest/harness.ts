@@ -10,6 +10,7 @@ import { buildRestApp, type RestAppOptions } from './app.js';
 import type { RestDeps } from './context.js';
 import { sign } from './signature.js';
 import { ChatService } from '../chat/service.js';
+import { chatLimits } from '../chat/limits.js';
 
 export interface RestHarness {
   app: FastifyInstance;
@@ -35,7 +36,7 @@ export function signedSessionParams(application: Application, extra: Record<stri
 export async function restHarness(overrides: Partial<Config> = {}, options: RestAppOptions = {}): Promise<RestHarness> {
   const store = await openSqliteStore(':memory:');
   const config = loadConfig({ file: null, env: {}, overrides: { domain: 'chat.test', ...overrides } });
-  const chat = new ChatService(store, { mucDomain: `muc.${config.domain}` });
+  const chat = new ChatService(store, { mucDomain: `muc.${config.domain}`, limits: chatLimits(config) });
   const deps: RestDeps = { store, config, log: pino({ level: 'silent' }), chat };
   const app = await buildRestApp(deps, options);
   const application = await store.accounts.createApplication({ name: 'test' });

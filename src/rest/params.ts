@@ -40,7 +40,7 @@ export function stringParam(params: Params, key: string): string | undefined {
 export function intParam(params: Params, key: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const text = stringParam(params, key);
   if (text === undefined || text.trim() === '') return fallback;
-  const n = Number(text);
+  const n = text.length <= 32 ? Number(text) : NaN;
   if (!Number.isFinite(n) || n < 0 || !Number.isInteger(n)) throw new ApiError('badRequest', `Incorrect format for parameter "${key}".`, key);
   return Math.min(n, max);
 }

@@ -8,6 +8,7 @@ import type { ApiSession, User } from '../storage/types.js';
 import { sessionExpiry } from './auth.js';
 import { sessionOf, type RestDeps } from './context.js';
 import { objectParam, requestParams, stringParam, type Params } from './params.js';
+import { accountKey, LoginThrottle } from './login-throttle.js';
 import { signatureMatches } from './signature.js';
 import { isoSeconds, unixSeconds } from './time.js';
 import { userView } from './user-view.js';
@@ -35,24 +36,49 @@ const required = (params: Params, key: string): string => {
   return value;
 };
 
-/** Finds the user named by `login` or `email` and checks the password; 401 otherwise. */
-async function signIn(deps: RestDeps, appId: number, credentials: Params): Promise<User> {
+/** Longest login, e-mail or password a sign-in reads; longer ones cannot match and are refused unread. */
+const CREDENTIAL_MAX = 1024;
+
+/**
+ * Finds the user named by `login` or `email` and checks the password; 401 otherwise, 429 when the
+ * account or the client's address has failed too often lately.
+ */
+async function signIn(deps: RestDeps, throttle: LoginThrottle, address: string, appId: number, credentials: Params): Promise<User> {
   const login = stringParam(credentials, 'login');
   const email = stringParam(credentials, 'email');
   const password = stringParam(credentials, 'password');
   if ((!login && !email) || !password) throw new ApiError('unauthorized');
-  const external = await signInWithProvider(deps.store, appId, { login, email, password });
-  if (external) return external;
-  const user = login
+  const account = accountKey(appId, (login || email)!.slice(0, CREDENTIAL_MAX));
+  await throttle.check(account, address);
+  const tooLong = [login, email, password].some((s) => s !== undefined && s.length > CREDENTIAL_MAX);
+  // An application's identity provider judges the credentials when it has one; its refusals count as failures too.
+  const external = tooLong ? undefined : await signInWithProvider(deps.store, appId, { login, email, password }).catch(async (err: unknown) => {
+    if (err instanceof ApiError && err.code === 'unauthorized') await throttle.failed(account, address);
+    throw err;
+  });
+  if (external) {
+    await throttle.succeeded(account);
+    return external;
+  }
+  const user = tooLong ? null : login
     ? await deps.store.accounts.getUserByLogin(appId, login)
     : await deps.store.accounts.getUserBy(appId, 'email', email!);
-  if (!user || !(await deps.store.accounts.verifyPassword(appId, user.id, password))) throw new ApiError('unauthorized');
+  if (!user || !(await deps.store.accounts.verifyPassword(appId, user.id, password))) {
+    await throttle.failed(account, address);
+    throw new ApiError('unauthorized');
+  }
+  await throttle.succeeded(account);
   if (stringParam(credentials, 'provider')) throw new ApiError('invalidField', 'is not supported', 'provider');
   return user;
 }
 
 export function sessionRoutes(app: FastifyInstance, deps: RestDeps): void {
   const now = () => (deps.now ? deps.now() : new Date());
+  const throttle = new LoginThrottle({
+    perAccount: deps.config.login_failures_per_account,
+    perAddress: deps.config.login_failures_per_ip,
+    windowSeconds: deps.config.login_failure_window,
+  });
 
   const purge = setInterval(() => {
     const at = now();
@@ -75,7 +101,7 @@ export function sessionRoutes(app: FastifyInstance, deps: RestDeps): void {
     const at = now();
     if (!Number.isFinite(timestamp) || Math.abs(timestamp - unixSeconds(at)) > TIMESTAMP_WINDOW_SECONDS) throw new ApiError('badTimestamp');
     const credentials = objectParam(params, 'user');
-    const user = Object.keys(credentials).length > 0 ? await signIn(deps, application.id, credentials) : null;
+    const user = Object.keys(credentials).length > 0 ? await signIn(deps, throttle, req.ip, application.id, credentials) : null;
     // Claimed last, so a request refused above can be corrected and sent again with the same nonce.
     if (!(await deps.store.sessions.claimNonce(application.id, Math.floor(timestamp), nonce))) throw new ApiError('replayedNonce');
     const token = randomBytes(20).toString('hex');
@@ -103,7 +129,7 @@ export function sessionRoutes(app: FastifyInstance, deps: RestDeps): void {
 
   app.post('/login.json', { config: { auth: 'session' } }, async (req, reply) => {
     const session = sessionOf(req);
-    const user = await signIn(deps, session.appId, requestParams(req));
+    const user = await signIn(deps, throttle, req.ip, session.appId, requestParams(req));
     const expiresAt = sessionExpiry(deps, now());
     await deps.store.sessions.setSessionUser(session.token, user.id, expiresAt, await tokenScram(deps.store, session.appId, user.id, session.token));
     await deps.store.accounts.touchUser(session.appId, user.id, now());

@@ -2,8 +2,10 @@
 // delete of oneself. Items in lists are wrapped as {"user": …}.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../chat/errors.js';
+import { MAX_FILTER_VALUES } from '../chat/params.js';
 import { DuplicateUserError, type User, type UserCondition, type UserField, type UserKey, type UserProfile, type UserQuery } from '../storage/types.js';
 import { callerOf, sessionOf, type RestDeps } from './context.js';
+import { CUSTOM_DATA_MAX, EMAIL_MAX, FILTER_TEXT_MAX, hasControlOrBidi, isPlausibleEmail, PROFILE_TEXT_MAX, TAG_MAX, TAGS_MAX } from './field-rules.js';
 import { intParam, objectParam, positiveId, requestParams, stringParam, type Params } from './params.js';
 import { userView } from './user-view.js';
 import { AccountService } from '../accounts/service.js';
@@ -47,15 +49,23 @@ function profileFrom(input: Params): UserProfile {
     if (!(key in input)) continue;
     const raw = input[key];
     if (field === 'tags') {
-      profile.tags = listOf(raw);
+      profile.tags = tagsFrom(raw);
       continue;
     }
-    const text = stringParam(input, key)?.trim();
+    if (field === 'customData' && raw !== null && typeof raw === 'object') {
+      const json = JSON.stringify(raw);
+      if (json.length > CUSTOM_DATA_MAX) throw tooLong(key, CUSTOM_DATA_MAX);
+      profile.customData = json;
+      continue;
+    }
+    const max = FIELD_MAX[field] ?? PROFILE_TEXT_MAX;
+    const given = stringParam(input, key);
+    if (given !== undefined && given.length > max + 1024) throw tooLong(key, max); // before trimming or any pattern
+    const text = given?.trim();
+    if (text && text.length > max) throw tooLong(key, max);
     if (field === 'blobId') {
       if (text && !/^\d{1,15}$/.test(text)) throw new ApiError('invalidField', 'is not a number', key);
       profile.blobId = text ? Number(text) : null;
-    } else if (field === 'customData' && raw !== null && typeof raw === 'object') {
-      profile.customData = JSON.stringify(raw);
     } else {
       profile[field] = text ? text : null;
     }
@@ -65,10 +75,23 @@ function profileFrom(input: Params): UserProfile {
     if (!p.login) throw new ApiError('invalidField', "can't be blank", 'login');
     if (p.login.length < 3) throw new ApiError('invalidField', 'is too short (minimum is 3 characters)', 'login');
     if (p.login.length > 64) throw new ApiError('invalidField', 'is too long (maximum is 64 characters)', 'login');
+    if (hasControlOrBidi(p.login)) throw new ApiError('invalidField', 'contains invalid characters', 'login');
   }
-  if (p.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(p.email)) throw new ApiError('invalidField', 'is invalid', 'email');
+  if (p.email && !isPlausibleEmail(p.email)) throw new ApiError('invalidField', 'is invalid', 'email');
+  if (p.fullName && hasControlOrBidi(p.fullName)) throw new ApiError('invalidField', 'contains invalid characters', 'full_name');
   if (p.fullName && p.fullName.length > 200) throw new ApiError('invalidField', 'is too long (maximum is 200 characters)', 'full_name');
   return p;
+}
+
+const FIELD_MAX: Partial<Record<keyof UserProfile, number>> = { login: 64, fullName: 200, email: EMAIL_MAX, customData: CUSTOM_DATA_MAX };
+
+const tooLong = (field: string, max: number) => new ApiError('invalidField', `is too long (maximum is ${max} characters)`, field);
+
+function tagsFrom(raw: unknown): string[] {
+  const tags = listOf(raw);
+  if (tags.length > TAGS_MAX) throw new ApiError('invalidField', `has too many tags (maximum is ${TAGS_MAX})`, 'tag_list');
+  if (tags.some((t) => t.length > TAG_MAX)) throw tooLong('tag_list', TAG_MAX);
+  return tags;
 }
 
 function checkPassword(password: string | undefined): string {
@@ -84,6 +107,7 @@ const alreadyTaken = (err: unknown): never => {
 
 /** `filter[]=<type> <field> <op> <value>` (the SDK joins with spaces; forms may carry `+`). */
 function conditionFrom(text: string): UserCondition {
+  if (text.length > FILTER_TEXT_MAX) throw new ApiError('invalidField', `is too long (maximum is ${FILTER_TEXT_MAX} characters)`, 'filter');
   const parts = text.replace(/\+/g, ' ').trim().split(/\s+/);
   const [type, name, op] = parts;
   const value = parts.slice(3).join(' ');
@@ -92,6 +116,7 @@ function conditionFrom(text: string): UserCondition {
     throw new ApiError('badRequest', `Incorrect filter "${text}".`, 'filter');
   }
   const values: (string | number)[] = op === 'in' || op === 'between' ? listOf(value) : [value];
+  if (values.length > MAX_FILTER_VALUES) throw new ApiError('invalidField', `has too many values (maximum is ${MAX_FILTER_VALUES})`, 'filter');
   if (op === 'between' && values.length !== 2) throw new ApiError('badRequest', `Incorrect filter "${text}".`, 'filter');
   const converted = values.map((v) => {
     if (DATE_FIELDS.has(field)) {
@@ -112,6 +137,7 @@ function conditionFrom(text: string): UserCondition {
 
 function orderFrom(text: string | undefined): UserQuery['order'] {
   if (!text) return undefined;
+  if (text.length > 200) throw new ApiError('badRequest', 'Incorrect order.', 'order');
   const [direction, , name] = text.replace(/\+/g, ' ').trim().split(/\s+/);
   const field = FILTER_FIELDS[name ?? ''];
   if (!field || (direction !== 'asc' && direction !== 'desc')) throw new ApiError('badRequest', `Incorrect order "${text}".`, 'order');

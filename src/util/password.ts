@@ -1,4 +1,5 @@
-import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { scryptOnWorker } from './scrypt-pool.js';
 
 export type ScramHash = 'sha1' | 'sha256';
 
@@ -30,12 +31,8 @@ export const SCRAM_HASH_BYTES: Readonly<Record<ScramHash, number>> = { sha1: 20,
 // the SCRAM keys so that PLAIN and SCRAM agree on what a password is.
 const normalize = (password: string) => password.normalize('NFKC');
 
-function scryptAsync(password: string, salt: Buffer, keylen: number, N: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r * p + (1 << 20) }, (err, key) =>
-      err ? reject(err) : resolve(key));
-  });
-}
+// On a worker thread of its own, not the libuv pool the store's fdatasync calls use (scrypt-pool.ts).
+const scryptAsync = scryptOnWorker;
 
 /** Returns `scrypt$N$r$p$saltB64$hashB64`. */
 export async function hashPassword(password: string): Promise<string> {

@@ -11,7 +11,8 @@ import type { C2sSession } from '../../core/api.js';
 import { Element, xml } from '../../xml/element.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
-import type { PrivacyItem, PrivacyList, PrivacyStore, RosterItem, RosterStore } from '../../storage/types.js';
+import type { PrivacyItem, PrivacyList, PrivacyStore, RosterStore } from '../../storage/types.js';
+import { listBlocks, withRoster as sharedWithRoster, type EffectiveList } from '../../chat/privacy.js';
 
 export const NS_PRIVACY = 'jabber:iq:privacy';
 
@@ -20,10 +21,7 @@ type Kind = 'message' | 'iq' | 'presence-in' | 'presence-out' | 'other';
 const KINDS = ['message', 'iq', 'presence-in', 'presence-out'] as const;
 
 /** A list in force, with the roster it was matched against (for group and subscription items). */
-interface Effective {
-  list: PrivacyList;
-  roster: Map<string, RosterItem>;
-}
+type Effective = EffectiveList;
 
 /** Per session: the active list (null = declined) — absent means "the default list". */
 const ACTIVE = Symbol('privacy-active');
@@ -34,12 +32,7 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
 
   const userOf = (session: C2sSession): number => session.user!.userId;
 
-  async function withRoster(userId: number, list: PrivacyList | null): Promise<Effective | null> {
-    if (!list) return null;
-    const needsRoster = list.items.some((i) => i.type === 'group' || i.type === 'subscription');
-    const roster = needsRoster ? await rosters.getRoster(userId) : [];
-    return { list, roster: new Map(roster.map((r) => [r.jid, r])) };
-  }
+  const withRoster = (userId: number, list: PrivacyList | null): Promise<Effective | null> => sharedWithRoster({ roster: rosters }, userId, list);
 
   async function loadDefault(userId: number): Promise<Effective | null> {
     if (!defaults.has(userId)) defaults.set(userId, await withRoster(userId, await store.getDefault(userId)));
@@ -59,40 +52,10 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
     return loadDefault(userOf(session));
   }
 
-  // ---- matching (XEP-0016 §2.1) --------------------------------------------------------------
-
-  function jidMatches(value: string, jid: Jid): boolean {
-    const v = Jid.parse(value);
-    if (!v) return false;
-    if (v.local && v.resource) return v.equals(jid);
-    if (v.local) return v.local === jid.local && v.domain === jid.domain;
-    if (v.resource) {
-      // QuickBlox: `muc.<domain>/<userId>` stands for that user's nick in every room.
-      if (v.domain === core.mucDomain) return jid.domain === v.domain && jid.resource === v.resource;
-      return !jid.local && jid.domain === v.domain && jid.resource === v.resource;
-    }
-    return jid.domain === v.domain;
-  }
-
-  function itemMatches(item: PrivacyItem, other: Jid, roster: Map<string, RosterItem>): boolean {
-    if (item.type === null) return true;
-    if (item.value === null) return false;
-    if (item.type === 'jid') return jidMatches(item.value, other);
-    const contact = roster.get(other.bare);
-    if (item.type === 'group') return contact?.groups.includes(item.value) ?? false;
-    return (contact?.subscription ?? 'none') === item.value;
-  }
+  // ---- matching (XEP-0016 §2.1): the rules live in chat/privacy.ts, shared with REST ----------
 
   /** Whether the list blocks a stanza of that kind exchanged with `other`. */
-  function blocks(eff: Effective | null, other: Jid, kind: Kind): boolean {
-    if (!eff) return false;
-    for (const item of eff.list.items) {
-      const applies = item.stanzas.length === 0 || (kind !== 'other' && item.stanzas.includes(kind));
-      if (!applies || !itemMatches(item, other, eff.roster)) continue;
-      return item.action === 'deny';
-    }
-    return false;
-  }
+  const blocks = (eff: Effective | null, other: Jid, kind: Kind): boolean => listBlocks(eff, other, kind, core.mucDomain);
 
   const incomingKind = (stanza: Element): Kind => {
     if (stanza.name === 'message') return 'message';
