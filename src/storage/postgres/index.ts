@@ -9,6 +9,7 @@ import { createPool, type PoolOptions } from './pool.js';
 import { PostgresPrivacyStore } from './privacy.js';
 import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
+import { PostgresKeyValueStore, PostgresPepStore } from './account-data.js';
 
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccountStore;
@@ -18,6 +19,8 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobStore;
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
+  readonly keyValue: PostgresKeyValueStore;
+  readonly pep: PostgresPepStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -28,6 +31,8 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobStore(pool);
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
+    this.keyValue = new PostgresKeyValueStore(pool);
+    this.pep = new PostgresPepStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */
