@@ -27,6 +27,7 @@ import { qbHistoryModule } from './modules/qb-history/index.js';
 import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
+import { standardFeatures } from './modules/standard-features.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -75,7 +76,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   presenceModule(core, store.roster);
   subscriptionsModule(core, store.roster, store.offline);
   lastActivityModule(core, store.accounts);
-  privacyModule(core, store.privacy, store.roster);
+  const privacy = privacyModule(core, store.privacy, store.roster);
   messageModule(core);
   offlineModule(core, store.offline);
   // QuickBlox group dialogs (MUC) and 1-1 chat: history (save_to_history), markers, chat states, system notifications.
@@ -87,6 +88,8 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
   mucModule(core, chat, store.chat, cluster.rooms);
+  // Standard XMPP features over the same data (archive, blocking, upload, vCard, PEP, ...): src/modules/standard-features.ts.
+  const standard = standardFeatures(core, { config, store, chat, privacy });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);

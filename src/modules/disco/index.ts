@@ -36,6 +36,11 @@ export function discoModule(core: Core): void {
     scope: 'account',
     xmlns: NS_DISCO_INFO,
     name: 'query',
-    get: () => xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'account', type: 'registered' })),
+    // Modules that serve accounts (archive, PEP) add their features through 'disco/account-info'.
+    get: async (ctx) => {
+      const query = xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'account', type: 'registered' }));
+      if (!ctx.payload.attrs.node) await core.hooks.run('disco/account-info', { ...ctx, query });
+      return query;
+    },
   });
 }
