@@ -28,6 +28,7 @@ import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { standardFeatures } from './modules/standard-features.js';
+import { httpUploadRoutes } from './modules/http-upload/routes.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
@@ -114,7 +115,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes] }) : null;
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes, httpUploadRoutes] }) : null;
 
   try {
     const ports = {

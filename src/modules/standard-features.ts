@@ -8,6 +8,11 @@ import type { PrivacyModule } from './privacy/index.js';
 import { mamModule, type MamModule } from './mam/index.js';
 import { ArchiveSettings } from './mam/settings.js';
 import { blockingModule } from './blocking/index.js';
+import { httpUploadModule, uploadBase } from './http-upload/index.js';
+import { vcardModule } from './vcard/index.js';
+import { privateStorageModule } from './private-storage/index.js';
+import { versionModule } from './version/index.js';
+import { pepModule } from './pep/index.js';
 
 export interface StandardFeatureDeps {
   config: Config;
@@ -24,5 +29,10 @@ export function standardFeatures(core: Core, deps: StandardFeatureDeps): Standar
   const { store, chat } = deps;
   const mam = mamModule(core, chat, store.chat, new ArchiveSettings(store.keyValue));
   blockingModule(core, store.privacy, deps.privacy);
+  httpUploadModule(core, deps.config, store.blobs, () => uploadBase(deps.config));
+  vcardModule(core, store.keyValue);
+  privateStorageModule(core, store.keyValue);
+  versionModule(core);
+  pepModule(core, store.pep, store.roster);
   return { mam };
 }

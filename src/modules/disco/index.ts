@@ -11,14 +11,17 @@ export function discoModule(core: Core): void {
     scope: 'host',
     xmlns: NS_DISCO_INFO,
     name: 'query',
-    get: ({ payload }) => {
-      if (payload.attrs.node) throw new StanzaError('item-not-found');
-      return xml(
+    get: async (ctx) => {
+      if (ctx.payload.attrs.node) throw new StanzaError('item-not-found');
+      const query = xml(
         'query',
         { xmlns: NS_DISCO_INFO },
         xml('identity', { category: 'server', type: 'im', name: 'Parley' }),
         ...core.serverFeatures.sort().map((v) => xml('feature', { var: v })),
       );
+      // Modules add identities and XEP-0128 extension forms (upload limits) through 'disco/server-info'.
+      await core.hooks.run('disco/server-info', { ...ctx, query });
+      return query;
     },
   });
   core.handleIq({
