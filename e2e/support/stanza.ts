@@ -35,6 +35,11 @@ export class StanzaPool {
     });
     agent.connect();
     await withTimeout(started, 10_000, 'stanza.js session');
+    // Caps (XEP-0115) carry the client's +notify interests; stanza.js computes them on request.
+    // An application passes them along with its presence; every presence of these clients does.
+    agent.updateCaps();
+    const send = agent.sendPresence.bind(agent);
+    agent.sendPresence = (data = {}) => send({ legacyCapabilities: agent.disco.getCaps(), ...data });
     if (presence) await agent.sendPresence();
     return { agent, jid: agent.jid, messages, iqs };
   }
