@@ -51,6 +51,7 @@ test('defaults', () => {
     session_lifetime: 7200,
     blob_max_size: 26214400,
     public_api_url: null,
+    upload_quota: 1073741824,
     sm_resume_timeout: 300,
     sm_ack_request_every: 5,
     sm_ack_request_seconds: 10,
