@@ -52,6 +52,8 @@ test('defaults', () => {
     blob_max_size: 26214400,
     public_api_url: null,
     upload_quota: 1073741824,
+    operator_jids: null,
+    registration_app_id: 0,
     sm_resume_timeout: 300,
     sm_ack_request_every: 5,
     sm_ack_request_seconds: 10,

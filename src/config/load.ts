@@ -54,6 +54,8 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('blob_max_size', 26214400, 'count', 'Largest file a blob upload may carry, in bytes'),
   key('public_api_url', null, 'string?', 'REST base URL announced by /account_settings.json; the request\'s own host if unset'),
   key('upload_quota', 1073741824, 'count0', 'HTTP upload (XEP-0363): bytes of uploaded files one user may keep in total; 0 = no limit'),
+  key('operator_jids', null, 'string?', 'Comma-separated bare JIDs of the operators allowed the ad-hoc commands announce and list online users (XEP-0050)'),
+  key('registration_app_id', 0, 'count0', 'In-band registration (XEP-0077): the application new accounts are created in; 0 = off'),
   key('sm_resume_timeout', 300, 'count0', 'Stream management: seconds a dropped session can be resumed (the most granted); 0 = no resumption'),
   key('sm_ack_request_every', 5, 'count0', 'Stream management: the server requests an acknowledgement after this many unacknowledged stanzas; 0 = never by count'),
   key('sm_ack_request_seconds', 10, 'count0', 'Stream management: the server requests an acknowledgement this many seconds after an unacknowledged stanza; 0 = never by time'),

@@ -13,6 +13,8 @@ import { vcardModule } from './vcard/index.js';
 import { privateStorageModule } from './private-storage/index.js';
 import { versionModule } from './version/index.js';
 import { pepModule } from './pep/index.js';
+import { adhocModule } from './adhoc/index.js';
+import { registerModule } from './register/index.js';
 
 export interface StandardFeatureDeps {
   config: Config;
@@ -34,5 +36,7 @@ export function standardFeatures(core: Core, deps: StandardFeatureDeps): Standar
   privateStorageModule(core, store.keyValue);
   versionModule(core);
   pepModule(core, store.pep, store.roster);
+  adhocModule(core, deps.config.operator_jids);
+  if (deps.config.registration_app_id > 0) registerModule(core, store.accounts, deps.config.registration_app_id);
   return { mam };
 }

@@ -12,7 +12,12 @@ export function discoModule(core: Core): void {
     xmlns: NS_DISCO_INFO,
     name: 'query',
     get: async (ctx) => {
-      if (ctx.payload.attrs.node) throw new StanzaError('item-not-found');
+      const node = ctx.payload.attrs.node;
+      if (node) {
+        const query = xml('query', { xmlns: NS_DISCO_INFO, node });
+        if ((await core.hooks.run('disco/node-info', { ...ctx, node, query })) === undefined) throw new StanzaError('item-not-found');
+        return query;
+      }
       const query = xml(
         'query',
         { xmlns: NS_DISCO_INFO },
@@ -29,7 +34,13 @@ export function discoModule(core: Core): void {
     xmlns: NS_DISCO_ITEMS,
     name: 'query',
     get: async (ctx) => {
-      if (ctx.payload.attrs.node) throw new StanzaError('item-not-found');
+      const node = ctx.payload.attrs.node;
+      if (node) {
+        // A node's items (ad-hoc commands' list): the module owning the node answers through 'disco/node-items'.
+        const query = xml('query', { xmlns: NS_DISCO_ITEMS, node });
+        if ((await core.hooks.run('disco/node-items', { ...ctx, node, query })) === undefined) throw new StanzaError('item-not-found');
+        return query;
+      }
       const query = xml('query', { xmlns: NS_DISCO_ITEMS });
       await core.hooks.run('disco/items', { ...ctx, query });
       return query;
