@@ -83,6 +83,8 @@ describe('XEP-0313 and XEP-0191 with stanza.js, and across to the QuickBlox SDK'
     assert.equal(stored?.body, 'm3', 'the archive id is the QuickBlox _id of the stored message');
     // An id that is not in the archive is item-not-found.
     await assert.rejects(b.agent.searchHistory({ paging: { after: 'f'.repeat(24) } }), (e: any) => e.error?.condition === 'item-not-found');
+    assert.equal((await b.agent.getHistoryPreferences()).default, 'always');
+    await assert.rejects(b.agent.setHistoryPreferences({ default: 'never' }), (e: any) => e.error?.condition === 'not-allowed');
     // Someone else's archive is not readable.
     await assert.rejects(a.agent.searchHistory(bob.jid, {}), (e: any) => e.error?.condition === 'forbidden');
   });

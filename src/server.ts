@@ -28,7 +28,7 @@ import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { standardFeatures } from './modules/standard-features.js';
-import { httpUploadRoutes } from './modules/http-upload/routes.js';
+import { httpUploadRoutes } from './rest/http-upload.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';

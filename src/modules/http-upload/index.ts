@@ -1,6 +1,6 @@
 // HTTP File Upload (XEP-0363, urn:xmpp:http:upload:0) on the server's own domain: a slot request
 // creates a blob (see slots.ts) and answers with a PUT URL carrying a one-time key and a GET URL
-// anyone with the link may read, both on the HTTP(S) port (routes.ts). Limits: one file at most
+// anyone with the link may read, both on the HTTP(S) port (src/rest/http-upload.ts). Limits: one file at most
 // `blob_max_size` bytes; a user's blobs together at most `upload_quota` bytes.
 import { randomBytes } from 'node:crypto';
 import type { Core } from '../../core/core.js';
@@ -9,7 +9,7 @@ import type { BlobStore } from '../../storage/types.js';
 import { Element, xml } from '../../xml/element.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { buildForm } from '../../xmpp/data-form.js';
-import { newKey, NS_UPLOAD, SLOT_LIFETIME_MS, sizeTag, UPLOAD_PATH, UPLOAD_TAG } from './slots.js';
+import { newKey, NS_UPLOAD, SLOT_LIFETIME_MS, sizeTag, UPLOAD_PATH, UPLOAD_TAG } from '../../chat/upload-slots.js';
 
 const MAX_NAME = 255;
 const CONTENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/;

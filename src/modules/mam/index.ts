@@ -143,6 +143,23 @@ export function mamModule(core: Core, chat: ChatService, store: ChatStore, setti
     },
   });
 
+  // Preferences (§6) describe the application's policy; a user cannot change it: QuickBlox apps
+  // decide per message (save_to_history), the operator per application (mam_archive_all).
+  core.handleIq({
+    scope: 'account',
+    xmlns: NS_MAM,
+    name: 'prefs',
+    get: async ({ from, to, session }) => {
+      const user = ownUser(from, to, session);
+      const all = await settings.archiveAll(user.appId);
+      return xml('prefs', { xmlns: NS_MAM, default: all ? 'always' : 'never' }, xml('always'), xml('never'));
+    },
+    set: ({ from, to, session }) => {
+      ownUser(from, to, session);
+      throw new StanzaError('not-allowed', 'What is archived is set per application (mam_archive_all) and per message (save_to_history).');
+    },
+  });
+
   // ---- a room's archive ------------------------------------------------------------------------
 
   function roomArchive(dialog: Dialog, viewer: UserAddress, roomJid: string, q: MamQuery): Archive {

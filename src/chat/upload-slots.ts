@@ -1,8 +1,8 @@
-// What an upload slot is, shared by the IQ side and the HTTP side: a QuickBlox blob (so the file
+// What an XEP-0363 upload slot is, shared by the IQ side (modules/http-upload) and the HTTP side (rest/http-upload.ts): a QuickBlox blob (so the file
 // lives in the blob store, counts against the owner and can be attached to QuickBlox messages),
 // created public with an upload key, tagged with the size the client announced.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Blob } from '../../storage/types.js';
+import type { Blob } from '../storage/types.js';
 
 export const NS_UPLOAD = 'urn:xmpp:http:upload:0';
 export const UPLOAD_PATH = '/upload';

@@ -5,11 +5,11 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../chat/errors.js';
-import { BlobFiles, BlobTooLargeError } from '../../storage/blob-files.js';
-import type { RestDeps } from '../../rest/context.js';
-import { sendBlobFile } from '../../rest/blob-download.js';
-import { hashKey, slotSize, UPLOAD_PATH } from './slots.js';
+import { ApiError } from '../chat/errors.js';
+import { BlobFiles, BlobTooLargeError } from '../storage/blob-files.js';
+import type { RestDeps } from './context.js';
+import { sendBlobFile } from './blob-download.js';
+import { hashKey, slotSize, UPLOAD_PATH } from '../chat/upload-slots.js';
 
 const UID = /^[0-9a-f]{32}$/;
 
