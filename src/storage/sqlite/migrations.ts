@@ -208,6 +208,7 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (user_id, node)
       ) WITHOUT ROWID;
       CREATE TABLE pep_items (
+        seq INTEGER PRIMARY KEY,
         user_id INTEGER NOT NULL,
         node TEXT NOT NULL,
         item_id TEXT NOT NULL,
