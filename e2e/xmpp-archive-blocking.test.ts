@@ -87,6 +87,15 @@ describe('XEP-0313 and XEP-0191 with stanza.js, and across to the QuickBlox SDK'
     await assert.rejects(b.agent.setHistoryPreferences({ default: 'never' }), (e: any) => e.error?.condition === 'not-allowed');
     // Someone else's archive is not readable.
     await assert.rejects(a.agent.searchHistory(bob.jid, {}), (e: any) => e.error?.condition === 'forbidden');
+    // Bad input: each a clear stanza error, and the stream stays up.
+    const bad = (fields: { name: string; value: string }[], paging?: object) =>
+      b.agent.searchHistory({ form: { type: 'submit', fields: fields as any }, ...(paging ? { paging } : {}) }).then(() => 'ok', (e: any) => e.error?.condition);
+    assert.equal(await bad([{ name: 'start', value: 'yesterday' }]), 'bad-request');
+    assert.equal(await bad([{ name: 'fulltext', value: 'm1' }]), 'bad-request');
+    assert.equal(await bad([{ name: 'with', value: '@@' }]), 'jid-malformed');
+    assert.equal(await bad([{ name: 'after-id', value: 'x'.repeat(5000) }]), 'policy-violation');
+    assert.equal(await bad([], { index: 2 }), 'feature-not-implemented');
+    assert.equal((await b.agent.searchHistory({ paging: { max: 100000 } })).results!.length, 5, 'max is capped, not refused');
   });
 
   it('finds a QuickBlox save_to_history message (1-1 and groupchat) by MAM, with its _id; without save_to_history nothing is archived', async () => {
