@@ -87,6 +87,13 @@ describe('XEP-0313 and XEP-0191 with stanza.js, and across to the QuickBlox SDK'
     await assert.rejects(b.agent.setHistoryPreferences({ default: 'never' }), (e: any) => e.error?.condition === 'not-allowed');
     // Someone else's archive is not readable.
     await assert.rejects(a.agent.searchHistory(bob.jid, {}), (e: any) => e.error?.condition === 'forbidden');
+    // A groupchat message of a standard client in a QuickBlox group dialog is archived too.
+    const group = await fx.t.server.chat.createDialog({ appId: app.id, userId: alice.id }, { type: 2, name: 'g', occupants_ids: String(bob.id) }) as unknown as { _id: string };
+    const room = `${app.id}_${group._id}@muc.${fx.t.domain}`;
+    await a.agent.joinRoom(room, String(alice.id));
+    a.agent.sendMessage({ to: room, type: 'groupchat', body: 'to everyone' });
+    await a.messages.take((m) => m.type === 'groupchat' && m.body === 'to everyone', 4000, 'groupchat echo');
+    assert.deepEqual(bodies(await b.agent.searchHistory(room, {})), ['to everyone']);
     // Bad input: each a clear stanza error, and the stream stays up.
     const bad = (fields: { name: string; value: string }[], paging?: object) =>
       b.agent.searchHistory({ form: { type: 'submit', fields: fields as any }, ...(paging ? { paging } : {}) }).then(() => 'ok', (e: any) => e.error?.condition);
