@@ -22,6 +22,7 @@ import { ArchiveSettings } from './settings.js';
 import { NS_MAM, NS_MAM_EXTENDED, NS_RSM, readMamQuery, type MamQuery } from './query.js';
 
 export { NS_MAM } from './query.js';
+export { ArchiveSettings, ARCHIVE_ALL_KEY } from './settings.js';
 const NS_FORWARD = 'urn:xmpp:forward:0';
 const PRIVATE = 3;
 /** Above the muc module's own iq/muc handler (0). */
