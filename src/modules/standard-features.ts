@@ -1,6 +1,6 @@
 // The standard XMPP features (issue 18) plugged in as one group, so the composition root gains
 // one line: each is its own module folder over data QuickBlox apps share.
-import type { Core } from '../core/core.js';
+import type { ModuleApi as Core } from '../core/api.js';
 import type { Config } from '../config/types.js';
 import type { ChatService } from '../chat/service.js';
 import type { Store } from '../storage/types.js';

@@ -3,7 +3,7 @@
 // Operators are the bare JIDs listed in the `operator_jids` configuration key; to anyone else the
 // command list is empty and executing is forbidden.
 import { randomBytes } from 'node:crypto';
-import type { Core, IqContext } from '../../core/core.js';
+import type { ModuleApi as Core, IqContext } from '../../core/api.js';
 import { Element, xml } from '../../xml/element.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { Jid } from '../../xmpp/jid.js';
@@ -81,12 +81,12 @@ export function adhocModule(core: Core, operatorJids: string | null): void {
   }
 
   core.addDiscoFeature(NS_COMMANDS);
-  core.hooks.on('disco/node-items', ({ node, from, query }: { node: string; from: Jid; query: Element }) => {
+  core.on('disco/node-items', 'commands', ({ node, from, query }) => {
     if (node !== NS_COMMANDS) return undefined;
     if (isOperator(from)) for (const [n, name] of Object.entries(COMMANDS)) query.append(xml('item', { jid: core.domain, node: n, name }));
     return true;
   });
-  core.hooks.on('disco/node-info', ({ node, from, query }: { node: string; from: Jid; query: Element }) => {
+  core.on('disco/node-info', 'commands', ({ node, from, query }) => {
     if (!(node in COMMANDS) || !isOperator(from)) return undefined;
     query.append(xml('identity', { category: 'automation', type: 'command-node', name: COMMANDS[node]! }));
     query.append(xml('feature', { var: NS_COMMANDS }));

@@ -9,8 +9,8 @@
 //   goes first in the list, so no earlier allow item can undo it. A user without a default list
 //   gets one named "blocklist", made the default.
 // - Unblocking removes a JID's deny items (and its companion); an empty <unblock/> removes all.
-import type { Core } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi as Core } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { PrivacyItem, PrivacyList, PrivacyStore } from '../../storage/types.js';
 import { Element, xml } from '../../xml/element.js';
 import { StanzaError } from '../../xmpp/errors.js';

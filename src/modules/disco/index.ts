@@ -1,10 +1,10 @@
 // Service discovery (XEP-0030) for the server and for accounts.
-import type { Core } from '../../core/core.js';
+import type { ModuleApi } from '../../core/api.js';
 import { xml } from '../../xml/element.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 
-export function discoModule(core: Core): void {
+export function discoModule(core: ModuleApi): void {
   core.addDiscoFeature(NS_DISCO_INFO);
   core.addDiscoFeature(NS_DISCO_ITEMS);
   core.handleIq({
@@ -15,7 +15,7 @@ export function discoModule(core: Core): void {
       const node = ctx.payload.attrs.node;
       if (node) {
         const query = xml('query', { xmlns: NS_DISCO_INFO, node });
-        if ((await core.hooks.run('disco/node-info', { ...ctx, node, query })) === undefined) throw new StanzaError('item-not-found');
+        if ((await core.run('disco/node-info', { from: ctx.from, to: ctx.to, node, query })) === undefined) throw new StanzaError('item-not-found');
         return query;
       }
       const query = xml(
@@ -25,7 +25,7 @@ export function discoModule(core: Core): void {
         ...core.serverFeatures.sort().map((v) => xml('feature', { var: v })),
       );
       // Modules add identities and XEP-0128 extension forms (upload limits) through 'disco/server-info'.
-      await core.hooks.run('disco/server-info', { ...ctx, query });
+      await core.run('disco/server-info', { from: ctx.from, to: ctx.to, query });
       return query;
     },
   });
@@ -38,11 +38,11 @@ export function discoModule(core: Core): void {
       if (node) {
         // A node's items (ad-hoc commands' list): the module owning the node answers through 'disco/node-items'.
         const query = xml('query', { xmlns: NS_DISCO_ITEMS, node });
-        if ((await core.hooks.run('disco/node-items', { ...ctx, node, query })) === undefined) throw new StanzaError('item-not-found');
+        if ((await core.run('disco/node-items', { from: ctx.from, to: ctx.to, node, query })) === undefined) throw new StanzaError('item-not-found');
         return query;
       }
       const query = xml('query', { xmlns: NS_DISCO_ITEMS });
-      await core.hooks.run('disco/items', { ...ctx, query });
+      await core.run('disco/items', { query, from: ctx.from, to: ctx.to });
       return query;
     },
   });
@@ -53,7 +53,7 @@ export function discoModule(core: Core): void {
     // Modules that serve accounts (archive, PEP) add their features through 'disco/account-info'.
     get: async (ctx) => {
       const query = xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'account', type: 'registered' }));
-      if (!ctx.payload.attrs.node) await core.hooks.run('disco/account-info', { ...ctx, query });
+      if (!ctx.payload.attrs.node) await core.run('disco/account-info', { from: ctx.from, to: ctx.to, query });
       return query;
     },
   });

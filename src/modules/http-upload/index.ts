@@ -3,7 +3,7 @@
 // anyone with the link may read, both on the HTTP(S) port (src/rest/http-upload.ts). Limits: one file at most
 // `blob_max_size` bytes; a user's blobs together at most `upload_quota` bytes.
 import { randomBytes } from 'node:crypto';
-import type { Core } from '../../core/core.js';
+import type { ModuleApi as Core } from '../../core/api.js';
 import type { Config } from '../../config/types.js';
 import type { BlobStore } from '../../storage/types.js';
 import { Element, xml } from '../../xml/element.js';
@@ -39,7 +39,7 @@ export function httpUploadModule(core: Core, config: Config, blobs: BlobStore, b
   }
 
   core.addDiscoFeature(NS_UPLOAD);
-  core.hooks.on('disco/server-info', ({ query }: { query: Element }) => {
+  core.on('disco/server-info', 'upload', ({ query }) => {
     query.append(buildForm('result', [
       { var: 'FORM_TYPE', type: 'hidden', values: [NS_UPLOAD] },
       { var: 'max-file-size', values: [String(config.blob_max_size)] },

@@ -5,20 +5,16 @@
 //   QuickBlox messages are;
 // - a stored 1-1 message carries `<stanza-id xmlns="urn:xmpp:sid:0">` with its archive id (the
 //   QuickBlox `_id`), and a client cannot forge one.
-import type { Core, RouteContext } from '../../core/core.js';
+import type { ModuleApi as Core, RouteContext } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { parseUserLocal } from '../../xmpp/jid.js';
-import { getExtraParams } from '../qb-extra-params/index.js';
+import { getExtraParams } from '../../qb/index.js';
 import type { ArchiveSettings } from './settings.js';
 
 export const NS_SID = 'urn:xmpp:sid:0';
-/** Above qb-history (100), below chat markers (110) and privacy (1000). */
-const ARCHIVE_ALL_PRIORITY = 105;
-/** Above the muc module's groupchat handler (0). */
-const ARCHIVE_ALL_MUC_PRIORITY = 10;
-/** After qb-history (100) stored the message, before carbons (50) copy it and delivery (0). */
-const STANZA_ID_PRIORITY = 95;
+// Slots (core/events.ts): 'archive-all' runs before 'history' (1-1) and 'rooms' (groupchat);
+// 'archive-ids' after 'history' stored the message and before 'carbons' copy it.
 
 const hasContent = (stanza: Element): boolean =>
   stanza.getChild('body') !== undefined || (getExtraParams(stanza)?.getChildren('attachment').length ?? 0) > 0;
@@ -43,9 +39,8 @@ export function archiveHooks(core: Core, settings: ArchiveSettings): void {
     return undefined;
   };
   const chat = archiveAll('chat');
-  core.hooks.on('message/bare', chat, ARCHIVE_ALL_PRIORITY);
-  core.hooks.on('message/full', chat, ARCHIVE_ALL_PRIORITY);
-  core.hooks.on('message/muc', archiveAll('groupchat'), ARCHIVE_ALL_MUC_PRIORITY);
+  core.on('message/outbound', 'archive-all', chat);
+  core.on('message/muc', 'archive-all', archiveAll('groupchat'));
 
   const stamped = new WeakSet<Element>();
   const stanzaId = ({ stanza, to, origin }: RouteContext): undefined => {
@@ -57,6 +52,5 @@ export function archiveHooks(core: Core, settings: ArchiveSettings): void {
     stanza.append(xml('stanza-id', { xmlns: NS_SID, id: stanza.attrs.id, by: to.bare }));
     return undefined;
   };
-  core.hooks.on('message/bare', stanzaId, STANZA_ID_PRIORITY);
-  core.hooks.on('message/full', stanzaId, STANZA_ID_PRIORITY);
+  core.on('message/outbound', 'archive-ids', stanzaId);
 }

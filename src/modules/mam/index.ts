@@ -6,8 +6,8 @@
 // - A room's archive (IQ to `<appId>_<dialogId>@muc.<domain>`): the group dialog's history, for
 //   those who may use the room; `with` a `room/<userId>` (or that user's JID) narrows it to a sender.
 // Messages the requester deleted for themselves over REST are not in their view of either archive.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi as Core, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { ChatService } from '../../chat/service.js';
 import type { ArchiveFilter } from '../../storage/archive-types.js';
 import type { ChatMessage, ChatStore, Dialog, HistoryCursor } from '../../storage/types.js';
@@ -16,7 +16,7 @@ import { NS_CLIENT, NS_DELAY } from '../../xmpp/ns.js';
 import { StanzaError, errorReply } from '../../xmpp/errors.js';
 import { Jid, parseUserLocal, userLocal, type UserAddress } from '../../xmpp/jid.js';
 import { buildForm } from '../../xmpp/data-form.js';
-import { storedMessagePayload } from '../qb-extra-params/index.js';
+import { storedMessagePayload } from '../../qb/index.js';
 import { archiveHooks } from './archive-all.js';
 import { ArchiveSettings } from './settings.js';
 import { NS_MAM, NS_MAM_EXTENDED, NS_RSM, readMamQuery, type MamQuery } from './query.js';
@@ -25,8 +25,6 @@ export { NS_MAM } from './query.js';
 export { ArchiveSettings, ARCHIVE_ALL_KEY } from './settings.js';
 const NS_FORWARD = 'urn:xmpp:forward:0';
 const PRIVATE = 3;
-/** Above the muc module's own iq/muc handler (0). */
-const ROOM_IQ_PRIORITY = 10;
 
 const stamp = (seconds: number): string => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -214,10 +212,10 @@ export function mamModule(core: Core, chat: ChatService, store: ChatStore, setti
     }
     return true;
   }
-  core.hooks.on('iq/muc', roomQuery, ROOM_IQ_PRIORITY);
+  core.on('iq/muc', 'archive', roomQuery);
 
   // Advertised on the account (XEP-0313 §7.1) and, for discovery by server, on the domain too.
-  core.hooks.on('disco/account-info', ({ query }: { query: Element }) => {
+  core.on('disco/account-info', 'archive', ({ query }) => {
     query.append(xml('feature', { var: NS_MAM }));
     query.append(xml('feature', { var: NS_MAM_EXTENDED }));
     return undefined;

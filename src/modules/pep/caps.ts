@@ -1,7 +1,7 @@
 // Which PEP nodes a client wants notifications for (XEP-0163 "+notify" through XEP-0115 caps): the
 // server asks a resource's disco#info once per caps `ver` and remembers the answer (bounded).
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi as Core, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_DISCO_INFO } from '../../xmpp/ns.js';
 
@@ -9,7 +9,6 @@ export const NS_CAPS = 'http://jabber.org/protocol/caps';
 const CACHE_LIMIT = 5000;
 const PENDING_LIMIT = 5000;
 const NOTIFY = Symbol('pep-notify');
-const PRIORITY = 30;
 
 export class NotifyInterests {
   private readonly byVer = new Map<string, Set<string>>();
@@ -17,7 +16,7 @@ export class NotifyInterests {
   private counter = 0;
 
   constructor(private readonly core: Core, private readonly onKnown: (session: C2sSession, nodes: Set<string>) => void) {
-    core.hooks.on('presence/broadcast', ({ stanza, origin }: RouteContext) => {
+    core.on('presence/broadcast', 'pep-caps', ({ stanza, origin }: RouteContext) => {
       if (!origin?.jid || stanza.attrs.type !== undefined) return undefined;
       const caps = stanza.getChild('c', NS_CAPS);
       if (!caps?.attrs.ver || !caps.attrs.node || caps.attrs.ver.length > 128 || caps.attrs.node.length > 512) return undefined;
@@ -34,9 +33,9 @@ export class NotifyInterests {
       origin.send(xml('iq', { type: 'get', id, from: core.domain, to: origin.jid.toString() },
         xml('query', { xmlns: NS_DISCO_INFO, node: `${caps.attrs.node}#${caps.attrs.ver}` })));
       return undefined;
-    }, PRIORITY);
+    });
 
-    core.hooks.on('iq/response', ({ stanza }: RouteContext) => {
+    core.on('iq/response', 'pep-caps', ({ stanza }: RouteContext) => {
       const id = stanza.attrs.id;
       const asked = id ? this.pending.get(id) : undefined;
       if (!asked) return undefined;

@@ -7,8 +7,8 @@
 //   that advertise "<node>+notify" in their caps (see caps.ts), and the last item of each node a
 //   resource is interested in when its interest becomes known (after its presence).
 import { randomBytes } from 'node:crypto';
-import type { Core, IqContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi as Core, IqContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { PepAccessModel, PepItem, PepNode, PepStore } from '../../storage/account-data-types.js';
 import type { RosterStore } from '../../storage/types.js';
 import { Element, xml } from '../../xml/element.js';
@@ -183,7 +183,7 @@ export function pepModule(core: Core, store: PepStore, rosters: RosterStore): vo
     },
   });
 
-  core.hooks.on('disco/account-info', ({ query }: { query: Element }) => {
+  core.on('disco/account-info', 'pep', ({ query }) => {
     query.children.unshift(xml('identity', { category: 'pubsub', type: 'pep' }));
     for (const f of ['', '#publish', '#auto-create', '#publish-options', '#retrieve-items', '#retract-items', '#access-presence', '#access-open', '#access-whitelist', '#last-published']) {
       query.append(xml('feature', { var: `${NS_PUBSUB}${f}` }));

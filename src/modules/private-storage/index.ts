@@ -1,7 +1,7 @@
 // Private XML storage (XEP-0049, jabber:iq:private), and with it bookmarks in the XEP-0048 form
 // (`<storage xmlns="storage:bookmarks">`). Each child element is stored under its name and
 // namespace in the key-value store; only the account itself may read or write it.
-import type { Core, IqContext } from '../../core/core.js';
+import type { ModuleApi as Core, IqContext } from '../../core/api.js';
 import type { KeyValueStore } from '../../storage/account-data-types.js';
 import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';

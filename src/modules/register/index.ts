@@ -6,8 +6,8 @@
 // - an authenticated user may change their password (§3.3); cancelling an account (§3.2) is left to
 //   REST, where QuickBlox apps delete users.
 // A connection may register at most one account, and each address REGISTRATIONS_PER_HOUR an hour.
-import type { Core } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi as Core } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { DuplicateUserError, type AccountStore } from '../../storage/types.js';
 import { Element, xml } from '../../xml/element.js';
 import { StanzaError, errorReply } from '../../xmpp/errors.js';
@@ -71,7 +71,7 @@ export function registerModule(core: Core, accounts: AccountStore, appId: number
   core.addStreamFeature('negotiating', () => xml('register', { xmlns: NS_REGISTER_FEATURE }), 60);
 
   // Before authentication the core takes no stanzas: registration reads them off the stream here.
-  core.hooks.on('c2s/element', async ({ session, element }: { session: C2sSession; element: Element }) => {
+  core.on('c2s/element', 'register', async ({ session, element }) => {
     if (session.authenticated || element.name !== 'iq' || element.attrs.xmlns !== NS_CLIENT) return undefined;
     const query = element.getChild('query', NS_REGISTER);
     if (!query || element.getChildren().length !== 1 || (element.attrs.type !== 'get' && element.attrs.type !== 'set')) return undefined;

@@ -3,7 +3,7 @@
 // applications apart), only its owner may replace it. The SHA-1 of the vCard's PHOTO is announced
 // in the owner's broadcast presence as `<x xmlns="vcard-temp:x:update"><photo>…</photo></x>`.
 import { createHash } from 'node:crypto';
-import type { Core, RouteContext } from '../../core/core.js';
+import type { ModuleApi as Core, RouteContext } from '../../core/api.js';
 import type { KeyValueStore } from '../../storage/account-data-types.js';
 import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
@@ -14,8 +14,6 @@ export const NS_VCARD = 'vcard-temp';
 export const NS_VCARD_UPDATE = 'vcard-temp:x:update';
 const KEY = 'vcard';
 const PHOTO_KEY = 'vcard-photo';
-/** Above the presence module's broadcast handler (0). */
-const PRESENCE_PRIORITY = 20;
 const CACHE_LIMIT = 50_000;
 
 export function vcardModule(core: Core, store: KeyValueStore): void {
@@ -56,10 +54,10 @@ export function vcardModule(core: Core, store: KeyValueStore): void {
   });
 
   // XEP-0153: the server puts the photo hash into presences the client did not mark itself.
-  core.hooks.on('presence/broadcast', async ({ stanza, origin }: RouteContext) => {
+  core.on('presence/broadcast', 'vcard-avatar', async ({ stanza, origin }: RouteContext) => {
     if (!origin?.user || stanza.attrs.type !== undefined || stanza.getChild('x', NS_VCARD_UPDATE)) return undefined;
     const hash = await photoHash(origin.user.userId);
     stanza.append(xml('x', { xmlns: NS_VCARD_UPDATE }, xml('photo', null, hash)));
     return undefined;
-  }, PRESENCE_PRIORITY);
+  });
 }

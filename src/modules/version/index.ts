@@ -1,7 +1,7 @@
 // Software version (XEP-0092) of the server. The operating system is left out on purpose: it
 // tells an attacker more than it tells a client.
 import { readFileSync } from 'node:fs';
-import type { Core } from '../../core/core.js';
+import type { ModuleApi as Core } from '../../core/api.js';
 import { xml } from '../../xml/element.js';
 
 export const NS_VERSION = 'jabber:iq:version';
