@@ -46,11 +46,19 @@ import { parseUserLocal, userLocal } from './xmpp/jid.js';
 /** The cluster envelope telling a node to end what it holds of a deleted account. */
 const ACCOUNT_DELETED = 'account-deleted';
 import { RedisCluster } from './cluster/redis.js';
+import { createMetrics, type ParleyMetrics } from './metrics/registry.js';
+import { storeSizeOf, wireXmppMetrics } from './server-metrics.js';
+import { adminConsole } from './admin/plugin.js';
+import type { LogRing } from './admin/log-ring.js';
 
 export interface ServerOptions {
   config: Config;
   store: Store;
   log: Logger;
+  /** Where /metrics and the console read from; made here when not given. */
+  metrics?: ParleyMetrics;
+  /** Recent warnings and errors for the console's log page (a destination of `log`). */
+  logRing?: LogRing;
 }
 
 export interface RunningServer {
@@ -61,12 +69,13 @@ export interface RunningServer {
   readonly accounts: AccountService;
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
+  readonly metrics: ParleyMetrics;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
   stop(reason?: string): Promise<void>;
 }
 
-export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ config, store, log, logRing, ...options }: ServerOptions): Promise<RunningServer> {
   const chat = new ChatService(store, {
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
@@ -119,6 +128,11 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     await cluster.start(handlers.receive, handlers.rejoin);
   }
   core.start();
+  const metrics = options.metrics ?? createMetrics({
+    connections: () => [...core.sessions.connections()].filter((s) => !s.detached).map((s) => s.connection),
+    storeSize: () => storeSizeOf(store),
+  });
+  wireXmppMetrics(metrics, core, chat);
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
@@ -136,7 +150,8 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: [chatRoutes, blobRoutes, httpUploadRoutes] }) : null;
+  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: [chatRoutes, blobRoutes, httpUploadRoutes, ...consolePlugins] }) : null;
 
   try {
     const ports = {
@@ -152,6 +167,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
       chat,
       accounts,
       cluster,
+      metrics,
       ports,
       async stop(reason = 'shutdown') {
         log.info({ reason }, 'stopping');

@@ -16,11 +16,15 @@ import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
 import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
+import { ADMIN_VERBS, AdminCommandError, adminsCommand } from './admins.js';
+import { LogRing, loggerWithRing } from '../admin/log-ring.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Where `admins create` reads the password (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 const USAGE = `Usage: parley <command> [options]
@@ -36,6 +40,11 @@ Commands:
   users create --app ID --login L --password P [--email E] [--full-name F]
                                 Create a user in an application
   users list --app ID           List the users of an application
+  admins create --email E [--apps 1,2]
+                                Create a console operator (limited to those applications); the
+                                password is asked for, or read from the first line of stdin
+  admins list                   List console operators
+  admins delete --email E       Delete a console operator (ends their console sessions)
   export --app ID [--dialog ID] [--format jsonl|csv] [--out FILE]
                                 Write a dialog's (or the whole application's) chat history
   migrate [--from sqlite://PATH] [--to postgres://URL]
@@ -77,6 +86,7 @@ const VERBS: Record<string, Options> = {
   'users list': { app: { type: 'string' } },
   export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
   migrate: { from: { type: 'string' }, to: { type: 'string' } },
+  ...ADMIN_VERBS,
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -113,7 +123,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   }
   const verb = first in VERBS ? first : `${first} ${second}`;
   if (!(verb in VERBS)) {
-    const what = first === 'apps' || first === 'users' ? `"${verb.trim()}"` : `"${first}"`;
+    const what = first === 'apps' || first === 'users' || first === 'admins' ? `"${verb.trim()}"` : `"${first}"`;
     stderr(`parley: unknown command ${what}; see \`parley help\`\n`);
     return 1;
   }
@@ -224,6 +234,10 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           return 0;
         });
       }
+      case 'admins create':
+      case 'admins list':
+      case 'admins delete':
+        return await withStore(config, (store) => adminsCommand(verb, values, store, { out, json, stdin: io.stdin }));
       case 'migrate': {
         const to = (values.to as string | undefined) ?? config.database_url;
         if (!to) throw new UsageError('migrate: give --to postgres://… or set database_url');
@@ -244,7 +258,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stderr(`parley: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof AdminCommandError) {
       stderr(`parley: ${err.message}\nsee \`parley help\`\n`);
       return 1;
     }
@@ -347,14 +361,15 @@ async function serveWorkers(config: Config, count: number, passed: string[], out
 }
 
 async function serve(config: Config, out: (line?: string) => void): Promise<number> {
-  const log = pino({ level: config.log_level, name: 'parley' });
+  const logRing = new LogRing();
+  const log = loggerWithRing(config.log_level, 'parley', logRing);
   const store = await openStore(config);
   let server: { stop(reason?: string): Promise<void> };
   try {
     await ensureApplication(store, log, out);
     // Loaded lazily so that admin commands do not pull in the whole server.
     const { startServer } = await import('../server.js');
-    server = await startServer({ config, store, log });
+    server = await startServer({ config, store, log, logRing });
   } catch (err) {
     log.fatal({ err }, 'server failed to start');
     await store.close();

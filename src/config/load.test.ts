@@ -62,6 +62,9 @@ test('defaults', () => {
     redis_prefix: 'parley:',
     cluster_node_id: null,
     cluster_ttl: 10,
+    admin_console: true,
+    admin_session_lifetime: 28800,
+    admin_signins_per_minute: 10,
   });
 });
 

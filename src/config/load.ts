@@ -64,6 +64,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
   key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
   key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
+  key('admin_console', true, 'bool', 'Serve the operator console at /admin on the HTTP(S) ports (operators: `parley admins create`)'),
+  key('admin_session_lifetime', 28800, 'count', 'Seconds a console sign-in lasts after its last request'),
+  key('admin_signins_per_minute', 10, 'count', 'Console sign-in attempts allowed per remote address per minute'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));

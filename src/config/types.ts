@@ -40,4 +40,7 @@ export interface Config {
   redis_prefix: string; // prefix of every Redis key and channel (several installations can share one Redis)
   cluster_node_id: string | null; // this node's name in the cluster; random when unset
   cluster_ttl: number; // seconds after its last heartbeat a node counts as dead and its sessions are dropped
+  admin_console: boolean; // serve the operator console at /admin on the HTTP(S) ports
+  admin_session_lifetime: number; // seconds a console sign-in lasts after its last request
+  admin_signins_per_minute: number; // console sign-in attempts allowed per remote address per minute
 }

@@ -73,7 +73,7 @@ export type OnError = 'stop' | 'isolate';
 
 export const EVENTS = {
   // --- routing to a user: outbound phase, once per stanza on the sender's node ---
-  'message/outbound': { slots: ['privacy', 'system-messages', 'chat-markers', 'archive-all', 'history', 'archive-ids', 'carbons'], onError: 'stop' },
+  'message/outbound': { slots: ['metrics', 'privacy', 'system-messages', 'chat-markers', 'archive-all', 'history', 'archive-ids', 'carbons'], onError: 'stop' },
   'presence/outbound': { slots: ['privacy'], onError: 'stop' },
 
   // --- routing to a user: delivery phase, per recipient address ---
@@ -91,7 +91,7 @@ export const EVENTS = {
   // --- stanzas addressed to the server, to rooms, or with no `to` ---
   'message/host': { slots: ['handler'], onError: 'stop' },
   'presence/host': { slots: ['handler'], onError: 'stop' },
-  'message/muc': { slots: ['system-messages', 'archive-all', 'rooms'], onError: 'stop' },
+  'message/muc': { slots: ['metrics', 'system-messages', 'archive-all', 'rooms'], onError: 'stop' },
   'presence/muc': { slots: ['rooms'], onError: 'stop' },
   'iq/muc': { slots: ['archive', 'rooms'], onError: 'stop' },
   'presence/broadcast': { slots: ['vcard-avatar', 'pep-caps', 'stream-management', 'offline', 'rooms', 'last-activity', 'cluster', 'presence'], onError: 'isolate' },

@@ -8,6 +8,7 @@ import type { OfflineStore } from './offline-types.js';
 import type { PrivacyStore } from './privacy-types.js';
 import type { RosterStore } from './roster-types.js';
 import type { SessionStore } from './session-types.js';
+import type { OperatorStore } from './admin-types.js';
 
 export * from './account-types.js';
 export * from './blob-types.js';
@@ -16,6 +17,7 @@ export * from './offline-types.js';
 export * from './privacy-types.js';
 export * from './roster-types.js';
 export * from './session-types.js';
+export * from './admin-types.js';
 
 export interface Store {
   readonly accounts: AccountStore;
@@ -25,6 +27,7 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
+  readonly operators: OperatorStore;
   readonly keyValue: import('./account-data-types.js').KeyValueStore;
   readonly pep: import('./account-data-types.js').PepStore;
   /** Flushes and closes the underlying database. */

@@ -9,6 +9,7 @@ import { createPool, type PoolOptions } from './pool.js';
 import { PostgresPrivacyStore } from './privacy.js';
 import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
+import { PostgresOperatorStore } from './operators.js';
 import { PostgresKeyValueStore, PostgresPepStore } from './account-data.js';
 
 export class PostgresStore implements Store {
@@ -19,6 +20,7 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobStore;
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
+  readonly operators: PostgresOperatorStore;
   readonly keyValue: PostgresKeyValueStore;
   readonly pep: PostgresPepStore;
   private closed = false;
@@ -31,6 +33,7 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobStore(pool);
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
+    this.operators = new PostgresOperatorStore(pool);
     this.keyValue = new PostgresKeyValueStore(pool);
     this.pep = new PostgresPepStore(pool);
   }

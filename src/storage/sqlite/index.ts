@@ -12,6 +12,7 @@ import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
+import { SqliteOperatorStore } from './operators.js';
 import { SqliteKeyValueStore, SqlitePepStore } from './account-data.js';
 
 export class SqliteStore implements Store {
@@ -24,6 +25,7 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
+  readonly operators: SqliteOperatorStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -42,6 +44,7 @@ export class SqliteStore implements Store {
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);
+    this.operators = new SqliteOperatorStore(db);
   }
 
   async close(): Promise<void> {

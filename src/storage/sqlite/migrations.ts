@@ -190,6 +190,25 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 7,
+    // Operators of the web console and their sessions (digests of the cookie tokens).
+    sql: `
+      CREATE TABLE operators (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        app_ids TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE operator_sessions (
+        token_hash TEXT PRIMARY KEY,
+        operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);
+    `,
+  },
+  {
+    version: 8,
     // Standard XMPP account data: vCard-temp, private XML, application settings (kv_data) and PEP nodes.
     sql: `
       CREATE TABLE kv_data (
