@@ -27,6 +27,7 @@ import { qbHistoryModule } from './modules/qb-history/index.js';
 import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
+import { qbNoticesModule } from './modules/qb-notices/index.js';
 import { standardFeatures } from './modules/standard-features.js';
 import { httpUploadRoutes } from './rest/http-upload.js';
 import { buildRestApp } from './rest/app.js';
@@ -34,6 +35,10 @@ import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
+import { dataRoutes } from './rest/data.js';
+import { reactionRoutes } from './rest/reactions.js';
+import { passwordResetRoutes } from './rest/password-reset.js';
+import { turnRoutes } from './rest/turn.js';
 import { streamManagementModule } from './modules/stream-management/index.js';
 import { clusterRoutingModule } from './modules/cluster-routing/index.js';
 import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
@@ -103,6 +108,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   chatMarkersModule(core, chat);
   chatStatesModule(core);
   qbSystemMessagesModule(core, chat);
+  qbNoticesModule(core, chat);
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
@@ -151,7 +157,8 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
   const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: [chatRoutes, blobRoutes, httpUploadRoutes, ...consolePlugins] }) : null;
+  const restPlugins = [chatRoutes, blobRoutes, dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes, httpUploadRoutes, ...consolePlugins];
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: restPlugins }) : null;
 
   try {
     const ports = {

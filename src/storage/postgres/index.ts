@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import type { Store } from '../types.js';
 import { PostgresAccountStore } from './accounts.js';
+import { PostgresApiKeyStore } from './api-keys.js';
+import { PostgresAppSettingsStore } from './app-settings.js';
+import { PostgresCustomObjectStore } from './custom-objects.js';
+import { PostgresReactionStore } from './reactions.js';
+import { PostgresPasswordResetStore } from './password-resets.js';
+import { PostgresIdentityLinkStore } from './identity-links.js';
 import { PostgresBlobStore } from './blobs.js';
 import { PostgresChatStore } from './chat.js';
 import { migrate } from './migrations.js';
@@ -21,6 +27,12 @@ export class PostgresStore implements Store {
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
   readonly operators: PostgresOperatorStore;
+  readonly customObjects: PostgresCustomObjectStore;
+  readonly appSettings: PostgresAppSettingsStore;
+  readonly apiKeys: PostgresApiKeyStore;
+  readonly reactions: PostgresReactionStore;
+  readonly passwordResets: PostgresPasswordResetStore;
+  readonly identityLinks: PostgresIdentityLinkStore;
   readonly keyValue: PostgresKeyValueStore;
   readonly pep: PostgresPepStore;
   private closed = false;
@@ -34,6 +46,12 @@ export class PostgresStore implements Store {
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
     this.operators = new PostgresOperatorStore(pool);
+    this.customObjects = new PostgresCustomObjectStore(pool);
+    this.appSettings = new PostgresAppSettingsStore(pool);
+    this.apiKeys = new PostgresApiKeyStore(pool);
+    this.reactions = new PostgresReactionStore(pool);
+    this.passwordResets = new PostgresPasswordResetStore(pool);
+    this.identityLinks = new PostgresIdentityLinkStore(pool);
     this.keyValue = new PostgresKeyValueStore(pool);
     this.pep = new PostgresPepStore(pool);
   }
