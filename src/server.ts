@@ -30,6 +30,8 @@ import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { qbNoticesModule } from './modules/qb-notices/index.js';
+import { standardFeatures } from './modules/standard-features.js';
+import { httpUploadRoutes } from './rest/http-upload.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { chatLimits } from './chat/limits.js';
@@ -109,7 +111,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   presenceModule(core, store.roster);
   subscriptionsModule(core, store.roster, store.offline);
   lastActivityModule(core, store.accounts);
-  privacyModule(core, store.privacy, store.roster);
+  const privacy = privacyModule(core, store.privacy, store.roster);
   messageModule(core);
   offlineModule(core, store.offline);
   // QuickBlox group dialogs (MUC) and 1-1 chat: history (save_to_history), markers, chat states, system notifications.
@@ -125,6 +127,8 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   const presence = clusterPresence(core.sessions, cluster, config.domain);
   userPingModule(core, presence);
   const push = startPush({ store, chat, config, log, presence, ...options.push });
+  // Standard XMPP features over the same data (archive, blocking, upload, vCard, PEP, ...): src/modules/standard-features.ts.
+  const standard = standardFeatures(core, { config, store, chat, privacy });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const removal = accountsModule(core);
   accounts.events.on('userDeleted', async (user) => {
@@ -186,7 +190,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
   const restPlugins = [
     chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service), dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes,
-    ...consolePlugins,
+    httpUploadRoutes, ...consolePlugins,
   ];
   const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: restPlugins }) : null;
 

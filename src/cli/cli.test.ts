@@ -146,3 +146,14 @@ test('export writes a dialog\'s or an application\'s history to a file', async (
   assert.equal(badFormat.code, 1);
   assert.match(badFormat.stderr, /--format must be one of jsonl, csv/);
 });
+
+test('apps archive shows and sets mam_archive_all', async () => {
+  const before = await admin('apps', 'archive', '--app', String(appId), '--json');
+  assert.equal(before.code, 0, before.stderr);
+  assert.deepEqual(JSON.parse(before.stdout), { app_id: appId, mam_archive_all: false });
+  const on = await admin('apps', 'archive', '--app', String(appId), '--all', 'on');
+  assert.equal(on.stdout.trim(), `application ${appId}: mam_archive_all on`);
+  const off = await admin('apps', 'archive', '--app', String(appId), '--all', 'off', '--json');
+  assert.deepEqual(JSON.parse(off.stdout), { app_id: appId, mam_archive_all: false });
+  assert.equal((await admin('apps', 'archive', '--app', String(appId), '--all', 'maybe')).code, 1);
+});

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { ArchiveSettings } from '../modules/mam/settings.js';
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,9 @@ Commands:
                                 node sharing the ports; needs redis_url)
   apps create [--name N]        Create an application and print its credentials
   apps list                     List applications
+  apps archive --app ID [--all on|off]
+                                Show (or set) whether every chat message is archived for MAM
+                                (mam_archive_all), not only save_to_history=1 ones
   users create --app ID --login L --password P [--email E] [--full-name F]
                                 Create a user in an application
   users list --app ID           List the users of an application
@@ -95,6 +99,7 @@ const VERBS: Record<string, Options> = {
   config: { markdown: { type: 'boolean' } },
   'apps create': { name: { type: 'string' } },
   'apps list': {},
+  'apps archive': { app: { type: 'string' }, all: { type: 'string' } },
   'users create': {
     app: { type: 'string' },
     login: { type: 'string' },
@@ -212,6 +217,19 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           else apps.forEach((a) => printApp(a, out));
           return 0;
         });
+      case 'apps archive': {
+        const appId = appOption(values);
+        const wanted = values.all as string | undefined;
+        if (wanted !== undefined && wanted !== 'on' && wanted !== 'off') throw new UsageError('apps archive: --all takes on or off');
+        return await withStore(config, async (store) => {
+          await requireApp(store, appId);
+          const settings = new ArchiveSettings(store.keyValue);
+          if (wanted !== undefined) await settings.setArchiveAll(appId, wanted === 'on');
+          const all = await settings.archiveAll(appId);
+          out(json ? JSON.stringify({ app_id: appId, mam_archive_all: all }) : `application ${appId}: mam_archive_all ${all ? 'on' : 'off'}`);
+          return 0;
+        });
+      }
       case 'users create': {
         const login = required(values, 'login');
         const password = required(values, 'password');

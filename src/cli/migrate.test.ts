@@ -69,6 +69,9 @@ async function populate(store: Store) {
     appId: app.id, userId: ann.id, eventType: 'one_shot', environment: 'production', pushType: null, message: 'aGk=', recipients: { userIds: [bob.id], tagsAny: ['b'] },
     name: 'n', date: null, endDate: null, period: null, active: true, occuredCount: 1, nextRunAt: null,
   }, [{ appId: app.id, eventId: null, subscriptionId: sub.id, userId: bob.id, channel: 'apns', environment: 'production', token: sub.token, bundleId: 'com.x', payload: '{"aps":{}}', collapseKey: null, dueAt: 0 }], new Date(2000));
+  await store.keyValue.set('user', ann.id, 'vcard', '<vCard xmlns="vcard-temp"><FN>Ann</FN></vCard>');
+  await store.pep.putNode(ann.id, { node: 'urn:xmpp:bookmarks:1', accessModel: 'whitelist', maxItems: 5 });
+  for (const id of ['r1', 'r2']) await store.pep.publish(ann.id, 'urn:xmpp:bookmarks:1', { id, payload: `<conference xmlns="urn:xmpp:bookmarks:1" name="${id}"/>`, publishedAt: new Date(1_700_000_000_000) });
   return { app, ann, bob, gone, session, dialog, messages, blob, pushEvent };
 }
 
@@ -91,6 +94,8 @@ async function snapshot(store: Store, made: Awaited<ReturnType<typeof populate>>
     privacy: await store.privacy.getDefault(ann.id),
     operator: await store.operators.verifyOperator('ops@example.org', 'operator pw'),
     operatorSession: await store.operators.getOperatorSession('a'.repeat(64)),
+    vcard: await store.keyValue.get('user', ann.id, 'vcard'),
+    pep: [await store.pep.listNodes(ann.id), await store.pep.items(ann.id, 'urn:xmpp:bookmarks:1')],
     messages: messages.map((m) => m.id),
     subscriptions: await store.push.listSubscriptions(app.id, bob.id),
     pushEvent: await store.push.getEvent(app.id, made.pushEvent.id),

@@ -37,6 +37,9 @@ export interface Config {
   session_lifetime: number; // seconds a REST token lives after its last request
   blob_max_size: number; // bytes per uploaded file
   public_api_url: string | null; // announced REST base URL
+  upload_quota: number; // bytes of HTTP upload (XEP-0363) files one user may keep; 0 = no limit
+  operator_jids: string | null; // comma-separated bare JIDs allowed the operator ad-hoc commands (XEP-0050)
+  registration_app_id: number; // application in-band registration (XEP-0077) creates accounts in; 0 = off
   sm_resume_timeout: number; // seconds a dropped stream-management session waits for resumption; 0 = no resumption
   sm_ack_request_every: number; // unacknowledged stanzas after which the server sends <r/>; 0 = never by count
   sm_ack_request_seconds: number; // seconds after an unacknowledged stanza the server sends <r/>; 0 = never by time

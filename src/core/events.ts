@@ -45,6 +45,18 @@ export interface DiscoItemsEvent {
   to: Jid;
 }
 
+/** A disco#info result being built (handlers append identities, features, forms). */
+export interface DiscoInfoEvent {
+  query: Element;
+  from: Jid;
+  to: Jid;
+}
+
+/** A query on a node: the handler owning `node` fills `query` and returns true. */
+export interface DiscoNodeEvent extends DiscoInfoEvent {
+  node: string;
+}
+
 export interface AccountEvent {
   /** The account's bare JID. */
   bare: string;
@@ -61,7 +73,7 @@ export type OnError = 'stop' | 'isolate';
 
 export const EVENTS = {
   // --- routing to a user: outbound phase, once per stanza on the sender's node ---
-  'message/outbound': { slots: ['metrics', 'privacy', 'system-messages', 'chat-markers', 'history', 'carbons'], onError: 'stop' },
+  'message/outbound': { slots: ['metrics', 'privacy', 'system-messages', 'chat-markers', 'archive-all', 'history', 'archive-ids', 'carbons'], onError: 'stop' },
   'presence/outbound': { slots: ['privacy'], onError: 'stop' },
 
   // --- routing to a user: delivery phase, per recipient address ---
@@ -79,14 +91,14 @@ export const EVENTS = {
   // --- stanzas addressed to the server, to rooms, or with no `to` ---
   'message/host': { slots: ['handler'], onError: 'stop' },
   'presence/host': { slots: ['handler'], onError: 'stop' },
-  'message/muc': { slots: ['metrics', 'system-messages', 'rooms'], onError: 'stop' },
+  'message/muc': { slots: ['metrics', 'system-messages', 'archive-all', 'rooms'], onError: 'stop' },
   'presence/muc': { slots: ['rooms'], onError: 'stop' },
-  'iq/muc': { slots: ['rooms'], onError: 'stop' },
-  'presence/broadcast': { slots: ['stream-management', 'offline', 'rooms', 'last-activity', 'cluster', 'presence'], onError: 'isolate' },
-  'iq/response': { slots: ['handler'], onError: 'isolate' },
+  'iq/muc': { slots: ['archive', 'rooms'], onError: 'stop' },
+  'presence/broadcast': { slots: ['vcard-avatar', 'pep-caps', 'stream-management', 'offline', 'rooms', 'last-activity', 'cluster', 'presence'], onError: 'isolate' },
+  'iq/response': { slots: ['pep-caps', 'handler'], onError: 'isolate' },
 
   // --- sessions ---
-  'c2s/element': { slots: ['stream-management', 'starttls'], onError: 'isolate' },
+  'c2s/element': { slots: ['stream-management', 'starttls', 'register'], onError: 'isolate' },
   'session/bound': { slots: ['privacy', 'cluster'], onError: 'isolate' },
   'presence/initial': { slots: ['stream-management', 'offline'], onError: 'isolate' },
   'session/closed': { slots: ['stream-management', 'rooms', 'last-activity', 'cluster', 'presence', 'offline'], onError: 'isolate' },
@@ -96,6 +108,11 @@ export const EVENTS = {
 
   // --- between modules ---
   'disco/items': { slots: ['rooms'], onError: 'isolate' },
+  // Standard features add to the server's and accounts' disco#info and answer nodes (ad-hoc commands).
+  'disco/server-info': { slots: ['upload'], onError: 'isolate' },
+  'disco/account-info': { slots: ['archive', 'pep'], onError: 'isolate' },
+  'disco/node-info': { slots: ['commands'], onError: 'isolate' },
+  'disco/node-items': { slots: ['commands'], onError: 'isolate' },
   'roster/removed': { slots: ['subscriptions'], onError: 'isolate' },
 } as const satisfies Record<string, { slots: readonly string[]; onError: OnError }>;
 
@@ -121,6 +138,10 @@ export interface EventPayloads {
   'session/migrated': SessionEvent;
   'account/deleted': AccountEvent;
   'disco/items': DiscoItemsEvent;
+  'disco/server-info': DiscoInfoEvent;
+  'disco/account-info': DiscoInfoEvent;
+  'disco/node-info': DiscoNodeEvent;
+  'disco/node-items': DiscoNodeEvent;
   'roster/removed': RosterRemovedEvent;
 }
 

@@ -197,4 +197,7 @@ export interface ChatStore {
   historyBatch(appId: number, dialogId: string, after: HistoryCursor | null, limit: number): Promise<ChatMessage[]>;
   /** The application's dialog ids, oldest first, for exports. */
   dialogIds(appId: number, after: string | null, limit: number): Promise<string[]>;
+  /** XEP-0313 archive pages and counts (src/storage/archive-types.ts). */
+  archiveMessages(query: import('./archive-types.js').ArchiveQuery): Promise<ChatMessage[]>;
+  countArchive(query: import('./archive-types.js').ArchiveFilter): Promise<number>;
 }

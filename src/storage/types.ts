@@ -44,6 +44,8 @@ export interface Store {
   readonly passwordResets: PasswordResetStore;
   readonly identityLinks: IdentityLinkStore;
   readonly push: PushStore;
+  readonly keyValue: import('./account-data-types.js').KeyValueStore;
+  readonly pep: import('./account-data-types.js').PepStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

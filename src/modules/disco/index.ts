@@ -11,14 +11,22 @@ export function discoModule(core: ModuleApi): void {
     scope: 'host',
     xmlns: NS_DISCO_INFO,
     name: 'query',
-    get: ({ payload }) => {
-      if (payload.attrs.node) throw new StanzaError('item-not-found');
-      return xml(
+    get: async (ctx) => {
+      const node = ctx.payload.attrs.node;
+      if (node) {
+        const query = xml('query', { xmlns: NS_DISCO_INFO, node });
+        if ((await core.run('disco/node-info', { from: ctx.from, to: ctx.to, node, query })) === undefined) throw new StanzaError('item-not-found');
+        return query;
+      }
+      const query = xml(
         'query',
         { xmlns: NS_DISCO_INFO },
         xml('identity', { category: 'server', type: 'im', name: 'Parley' }),
         ...core.serverFeatures.sort().map((v) => xml('feature', { var: v })),
       );
+      // Modules add identities and XEP-0128 extension forms (upload limits) through 'disco/server-info'.
+      await core.run('disco/server-info', { from: ctx.from, to: ctx.to, query });
+      return query;
     },
   });
   core.handleIq({
@@ -26,7 +34,13 @@ export function discoModule(core: ModuleApi): void {
     xmlns: NS_DISCO_ITEMS,
     name: 'query',
     get: async (ctx) => {
-      if (ctx.payload.attrs.node) throw new StanzaError('item-not-found');
+      const node = ctx.payload.attrs.node;
+      if (node) {
+        // A node's items (ad-hoc commands' list): the module owning the node answers through 'disco/node-items'.
+        const query = xml('query', { xmlns: NS_DISCO_ITEMS, node });
+        if ((await core.run('disco/node-items', { from: ctx.from, to: ctx.to, node, query })) === undefined) throw new StanzaError('item-not-found');
+        return query;
+      }
       const query = xml('query', { xmlns: NS_DISCO_ITEMS });
       await core.run('disco/items', { query, from: ctx.from, to: ctx.to });
       return query;
@@ -36,6 +50,11 @@ export function discoModule(core: ModuleApi): void {
     scope: 'account',
     xmlns: NS_DISCO_INFO,
     name: 'query',
-    get: () => xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'account', type: 'registered' })),
+    // Modules that serve accounts (archive, PEP) add their features through 'disco/account-info'.
+    get: async (ctx) => {
+      const query = xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'account', type: 'registered' }));
+      if (!ctx.payload.attrs.node) await core.run('disco/account-info', { from: ctx.from, to: ctx.to, query });
+      return query;
+    },
   });
 }

@@ -9,7 +9,7 @@
 import type { ModuleApi, RouteContext } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
 import { Element, xml } from '../../xml/element.js';
-import { Jid, parseUserLocal } from '../../xmpp/jid.js';
+import { Jid, parseUserLocal, userLocal, type UserAddress } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import type { PrivacyItem, PrivacyList, PrivacyStore, RosterStore } from '../../storage/types.js';
 import { listBlocks, withRoster as sharedWithRoster, type EffectiveList } from '../../chat/privacy.js';
@@ -26,7 +26,15 @@ type Effective = EffectiveList;
 /** Per session: the active list (null = declined) — absent means "the default list". */
 const ACTIVE = Symbol('privacy-active');
 
-export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: RosterStore): void {
+/** What other modules (XEP-0191 blocking) use to keep the lists in force in step with the store. */
+export interface PrivacyModule {
+  /** A list of the user's was stored elsewhere: it applies at once wherever it is in force (default or active). */
+  listChanged(user: UserAddress, list: PrivacyList): Promise<void>;
+  /** The user's default list changed (set or declined) elsewhere. */
+  defaultChanged(userId: number): Promise<void>;
+}
+
+export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: RosterStore): PrivacyModule {
   /** Default lists by user id, loaded on demand (null: none). */
   const defaults = new Map<number, Effective | null>();
 
@@ -180,6 +188,15 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
   const othersUsing = (session: C2sSession, name: string): C2sSession[] =>
     core.sessions.resources(session.jid!.bare).filter((s) => s !== session && (s.data.get(ACTIVE) as Effective | null | undefined)?.list.name === name);
 
+  /** An edited list applies at once wherever it is in force. */
+  async function applyEdited(user: UserAddress, list: PrivacyList): Promise<void> {
+    const fresh = await withRoster(user.userId, list);
+    if (defaults.get(user.userId)?.list.name === list.name) defaults.set(user.userId, fresh);
+    for (const s of core.sessions.resources(`${userLocal(user)}@${core.domain}`)) {
+      if ((s.data.get(ACTIVE) as Effective | null | undefined)?.list.name === list.name) s.data.set(ACTIVE, fresh);
+    }
+  }
+
   core.addDiscoFeature(NS_PRIVACY);
   core.handleIq({
     scope: 'account',
@@ -242,12 +259,7 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
             if (new Set(items.map((i) => i.order)).size !== items.length) throw new StanzaError('bad-request', 'Item orders must be unique.');
             const list: PrivacyList = { name, items: [...items].sort((a, b) => a.order - b.order) };
             await store.setList(userId, list);
-            // The edited list applies at once wherever it is in force.
-            const fresh = await withRoster(userId, list);
-            if (defaults.get(userId)?.list.name === name) defaults.set(userId, fresh);
-            for (const s of core.sessions.resources(session.jid!.bare)) {
-              if ((s.data.get(ACTIVE) as Effective | null | undefined)?.list.name === name) s.data.set(ACTIVE, fresh);
-            }
+            await applyEdited(session.user!, list);
           }
           // §2.6: every resource of the user learns that the list changed.
           for (const s of core.sessions.resources(session.jid!.bare)) {
@@ -261,4 +273,11 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
       }
     },
   });
+  return {
+    listChanged: applyEdited,
+    async defaultChanged(userId) {
+      defaults.delete(userId);
+      await loadDefault(userId);
+    },
+  };
 }

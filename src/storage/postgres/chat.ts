@@ -23,6 +23,8 @@ import {
 } from '../types.js';
 import { Params, whereSql, type Column } from './chat-filters.js';
 import { inTransaction, isUniqueViolation, type Queryable } from './pool.js';
+import { archiveFrom, archivePageSql } from '../archive-sql.js';
+import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
 
 interface DialogRow {
@@ -614,5 +616,15 @@ export class PostgresChatStore implements ChatStore {
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND dialog_id = $2 AND (date_sent, id) > ($3, $4)
        ORDER BY date_sent, id LIMIT $5`, [appId, dialogId, dateSent, id, limit]);
     return rows.map(toMessage);
+  }
+
+  async archiveMessages(query: ArchiveQuery): Promise<ChatMessage[]> {
+    const { sql, params } = archivePageSql('postgres', query, M_COLUMNS);
+    return (await this.pool.query<MessageRow>(sql, params)).rows.map(toMessage);
+  }
+
+  async countArchive(query: ArchiveFilter): Promise<number> {
+    const { sql, params } = archiveFrom('postgres', query);
+    return Number((await this.pool.query<{ n: string | number }>(`SELECT count(*) AS n ${sql}`, params)).rows[0]!.n);
   }
 }

@@ -17,6 +17,7 @@ import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
 import { PostgresOperatorStore } from './operators.js';
 import { PostgresPushStore } from './push.js';
+import { PostgresKeyValueStore, PostgresPepStore } from './account-data.js';
 
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccountStore;
@@ -34,6 +35,8 @@ export class PostgresStore implements Store {
   readonly passwordResets: PostgresPasswordResetStore;
   readonly identityLinks: PostgresIdentityLinkStore;
   readonly push: PostgresPushStore;
+  readonly keyValue: PostgresKeyValueStore;
+  readonly pep: PostgresPepStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -52,6 +55,8 @@ export class PostgresStore implements Store {
     this.passwordResets = new PostgresPasswordResetStore(pool);
     this.identityLinks = new PostgresIdentityLinkStore(pool);
     this.push = new PostgresPushStore(pool);
+    this.keyValue = new PostgresKeyValueStore(pool);
+    this.pep = new PostgresPepStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

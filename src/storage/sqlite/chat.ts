@@ -19,6 +19,8 @@ import {
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
 import type { GroupCommit } from './group-commit.js';
+import { archiveFrom, archivePageSql } from '../archive-sql.js';
+import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
 
 interface DialogRow {
@@ -562,5 +564,15 @@ export class SqliteChatStore implements ChatStore {
   async historyBatch(appId: number, dialogId: string, after: HistoryCursor | null, limit: number): Promise<ChatMessage[]> {
     const [dateSent, id] = after ? [after.dateSent, after.id] : [Number.MIN_SAFE_INTEGER, ''];
     return this.s.history.all(appId, dialogId, dateSent, dateSent, id, limit).map(toMessage);
+  }
+
+  async archiveMessages(query: ArchiveQuery): Promise<ChatMessage[]> {
+    const { sql, params } = archivePageSql('sqlite', query, 'm.*');
+    return (this.prepare(sql).all(...params) as MessageRow[]).map(toMessage);
+  }
+
+  async countArchive(query: ArchiveFilter): Promise<number> {
+    const { sql, params } = archiveFrom('sqlite', query);
+    return (this.prepare(`SELECT count(*) AS n ${sql}`).get(...params) as { n: number }).n;
   }
 }

@@ -20,12 +20,15 @@ import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
 import { SqliteOperatorStore } from './operators.js';
 import { SqlitePushStore } from './push.js';
+import { SqliteKeyValueStore, SqlitePepStore } from './account-data.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly offline: SqliteOfflineStore;
   readonly roster: SqliteRosterStore;
   readonly privacy: SqlitePrivacyStore;
+  readonly keyValue: SqliteKeyValueStore;
+  readonly pep: SqlitePepStore;
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
@@ -50,6 +53,8 @@ export class SqliteStore implements Store {
     this.offline = new SqliteOfflineStore(db, this.writes);
     this.roster = new SqliteRosterStore(db);
     this.privacy = new SqlitePrivacyStore(db);
+    this.keyValue = new SqliteKeyValueStore(db);
+    this.pep = new SqlitePepStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);

@@ -364,6 +364,37 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX push_outbox_event ON push_outbox (event_id);
     `,
   },
+  {
+    version: 13,
+    // Standard XMPP account data: vCard-temp, private XML, application settings (kv_data) and PEP nodes.
+    sql: `
+      CREATE TABLE kv_data (
+        scope TEXT NOT NULL,
+        owner INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, owner, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE pep_nodes (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        node TEXT NOT NULL,
+        access_model TEXT NOT NULL,
+        max_items INTEGER NOT NULL,
+        PRIMARY KEY (user_id, node)
+      ) WITHOUT ROWID;
+      CREATE TABLE pep_items (
+        seq INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        FOREIGN KEY (user_id, node) REFERENCES pep_nodes (user_id, node) ON DELETE CASCADE
+      );
+      CREATE UNIQUE INDEX pep_items_id ON pep_items (user_id, node, item_id);
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */
