@@ -69,6 +69,19 @@ async function populate(store: Store) {
     appId: app.id, userId: ann.id, eventType: 'one_shot', environment: 'production', pushType: null, message: 'aGk=', recipients: { userIds: [bob.id], tagsAny: ['b'] },
     name: 'n', date: null, endDate: null, period: null, active: true, occuredCount: 1, nextRunAt: null,
   }, [{ appId: app.id, eventId: null, subscriptionId: sub.id, userId: bob.id, channel: 'apns', environment: 'production', token: sub.token, bundleId: 'com.x', payload: '{"aps":{}}', collapseKey: null, dueAt: 0 }], new Date(2000));
+  // The platform's tables (custom objects, settings, API keys, reactions, reset links, identity links).
+  const at = new Date(1_700_000_000_000);
+  await store.customObjects.createClass({ appId: app.id, name: 'Note', fields: [{ name: 'title', type: 'String', isArray: false }], createdAt: at, updatedAt: at });
+  const owner = { access: 'owner' as const, userIds: [], groups: [] };
+  await store.customObjects.insertRecords([{
+    id: '5f00000000000000000000c1', appId: app.id, className: 'Note', parentId: null, userId: ann.id, fields: { title: 'hello' },
+    permissions: { read: owner, update: owner, delete: owner }, createdAt: at, updatedAt: at,
+  }]);
+  await store.appSettings.set(app.id, 'custom_objects_auto_create', true);
+  await store.apiKeys.createKey(app.id, 'c'.repeat(64), at);
+  await store.reactions.addReaction(messages[0]!.id, bob.id, 'like', at, 20);
+  await store.passwordResets.createReset({ tokenHash: 'd'.repeat(64), appId: app.id, userId: ann.id, expiresAt: new Date(Date.now() + 3_600_000) });
+  await store.identityLinks.link(app.id, 'uid-1', ann.id);
   await store.keyValue.set('user', ann.id, 'vcard', '<vCard xmlns="vcard-temp"><FN>Ann</FN></vCard>');
   await store.pep.putNode(ann.id, { node: 'urn:xmpp:bookmarks:1', accessModel: 'whitelist', maxItems: 5 });
   for (const id of ['r1', 'r2']) await store.pep.publish(ann.id, 'urn:xmpp:bookmarks:1', { id, payload: `<conference xmlns="urn:xmpp:bookmarks:1" name="${id}"/>`, publishedAt: new Date(1_700_000_000_000) });
