@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import type { Store } from './storage/types.js';
 import { Core } from './core/core.js';
-import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, type Listener, type TlsCredentials } from './transport/listeners.js';
+import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, withTls, type Listener, type TlsCredentials } from './transport/listeners.js';
 import type { ParserLimits } from './xml/stream-parser.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
 import { starttlsModule } from './modules/starttls/index.js';
@@ -38,6 +38,11 @@ import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
 import type { Cluster } from './cluster/types.js';
 import { LocalCluster } from './cluster/local.js';
 import { RedisCluster } from './cluster/redis.js';
+import { messageMetricsModule } from './modules/message-metrics/index.js';
+import { unackedCount } from './modules/stream-management/index.js';
+import { addSampler, metrics, type Sample } from './metrics/index.js';
+import { metricsRoute, metricsServer } from './metrics/http.js';
+import type { HealthProbe, Lifecycle } from './rest/health.js';
 
 export interface ServerOptions {
   config: Config;
@@ -52,7 +57,9 @@ export interface RunningServer {
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
-  readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
+  readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number; metrics: number };
+  /** Reads the certificate and key again (tls_cert_file/tls_key_file) and serves them to new connections; on SIGHUP. */
+  reloadTls(): Promise<void>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -64,6 +71,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
   });
+  messageMetricsModule(core);
   starttlsModule(core);
   saslModule(core, storeAuthenticator(store));
   bindModule(core);
@@ -95,6 +103,14 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   }
   core.start();
 
+  let lifecycle: Lifecycle = 'starting';
+  const health: HealthProbe = {
+    checks: { store: () => store.health.ping(), ...(cluster.enabled ? { redis: () => cluster.ping() } : {}) },
+    lifecycle: () => lifecycle,
+  };
+  const stopCounting = chat.events.on('message', (event) => metrics.messages.add(event.system ? 'false' : 'true'));
+  const stopSampling = addSampler((sample) => sampleServer(core, store, sample));
+
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
   const limits: ParserLimits = { maxStanzaSize: config.max_stanza_size, maxDepth: config.max_depth, maxAttributes: config.max_attributes };
@@ -111,24 +127,41 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins: [chatRoutes, blobRoutes] }) : null;
+  const plugins = [chatRoutes, blobRoutes, ...(config.metrics_token ? [metricsRoute(config.metrics_token)] : [])];
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins, health }) : null;
+  const tlsListeners: Listener[] = [];
+  const secure = (listener: Listener): Listener => {
+    tlsListeners.push(listener);
+    return listener;
+  };
 
   try {
     const ports = {
-      c2s: await open(config.c2s_port, (port) => listenTcp({ ...base, port, tls })),
-      c2sTls: await open(config.c2s_tls_port, (port) => listenDirectTls({ ...base, port, tls: tls! })),
+      c2s: await open(config.c2s_port, async (port) => secure(await listenTcp({ ...base, port, tls }))),
+      c2sTls: await open(config.c2s_tls_port, async (port) => secure(await listenDirectTls({ ...base, port, tls: tls! }))),
       ws: await open(config.ws_port, (port) => listenWebSocket({ ...base, port })),
       http: await open(config.http_port, (port) => listenHttp(httpServer!, { ...base, port })),
-      https: await open(config.https_port, (port) => listenHttp(httpsServer!, { ...base, port })),
+      https: await open(config.https_port, async (port) => secure(withTls(httpsServer!, await listenHttp(httpsServer!, { ...base, port })))),
+      metrics: await open(config.metrics_port, (port) => listen(metricsServer(), { host: config.metrics_bind, port })),
     };
+    lifecycle = 'running';
     log.info({ domain: config.domain, bind: config.bind, ports }, 'Parley is listening');
     return {
       core,
       chat,
       cluster,
       ports,
+      async reloadTls() {
+        if (tlsListeners.length === 0) return;
+        const fresh = await loadOrCreateTlsCredentials(config, log);
+        for (const listener of tlsListeners) listener.setTls?.(fresh);
+        log.info({ cert: config.tls_cert_file ?? '(self-signed, in the data directory)' }, 'TLS certificate reloaded');
+      },
       async stop(reason = 'shutdown') {
+        lifecycle = 'stopping';
         log.info({ reason }, 'stopping');
+        stopSampling();
+        stopCounting();
         await core.stop();
         await cluster.stop();
         await Promise.all(listeners.map((l) => l.close()));
@@ -136,6 +169,8 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
       },
     };
   } catch (err) {
+    stopSampling();
+    stopCounting();
     await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await rest?.close();
@@ -147,4 +182,24 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
 function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: ParserLimits; accept: Core['accept'] }): Promise<Listener> {
   const wss = attachWebSocket(server, opts);
   return listen(server, opts, () => wss.close());
+}
+
+/** What this server adds to a /metrics scrape: its connections and sessions, queues, and the store. */
+async function sampleServer(core: Core, store: Store, sample: Sample): Promise<void> {
+  for (const session of core.sessions.connections()) {
+    if (session.state === 'closed') continue;
+    const transport = session.connection.kind;
+    const state = session.detached ? 'detached' : session.state;
+    if (!session.detached) sample.connections[transport]++;
+    const key = `${transport} ${state}`;
+    sample.sessions.set(key, (sample.sessions.get(key) ?? 0) + 1);
+    const unacked = unackedCount(session);
+    if (unacked !== undefined) {
+      sample.smUnacked += unacked;
+      sample.smUnackedMax = Math.max(sample.smUnackedMax, unacked);
+    }
+  }
+  const [bytes, offline] = await Promise.all([store.health.sizeBytes(), store.health.offlineMessages()]);
+  sample.storeBytes += bytes;
+  sample.offlineMessages += offline;
 }

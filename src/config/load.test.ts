@@ -59,6 +59,9 @@ test('defaults', () => {
     redis_prefix: 'parley:',
     cluster_node_id: null,
     cluster_ttl: 10,
+    metrics_port: 0,
+    metrics_bind: '127.0.0.1',
+    metrics_token: null,
   });
 });
 

@@ -61,6 +61,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
   key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
   key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
+  key('metrics_port', 0, 'port', 'Port of a listener serving only GET /metrics (Prometheus text format); 0 = off'),
+  key('metrics_bind', '127.0.0.1', 'string', 'Address the metrics listener binds to (keep it private: the figures describe your traffic)'),
+  key('metrics_token', null, 'string?', 'Bearer token that opens GET /metrics on the HTTP(S) ports (Authorization: Bearer …); unset = not served there'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));
@@ -200,6 +203,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
 /** The configuration with the password of database_url masked, for printing. */
 export function redactedConfig(config: Config): Config {
+  if (config.metrics_token !== null) config = { ...config, metrics_token: '***' };
   if (config.database_url === null) return config;
   try {
     const url = new URL(config.database_url);

@@ -178,7 +178,9 @@ export class Core {
     const count = (this.connectionsPerIp.get(address) ?? 0) + 1;
     this.connectionsPerIp.set(address, count);
     this.countedConnections.add(connection);
+    this.log.debug({ session: session.id, transport: connection.kind, remote: address }, 'connection opened');
     if (count > this.config.max_connections_per_ip) {
+      this.log.warn({ remote: address, limit: this.config.max_connections_per_ip }, 'too many connections from one address');
       session.close(new StreamError('policy-violation', 'too many connections from your address'));
     }
     return session;
@@ -245,6 +247,7 @@ export class Core {
   }
 
   sessionClosed(session: C2sSession, wasBound: boolean): void {
+    this.log.debug({ session: session.id, jid: session.jid?.toString(), remote: session.connection.remoteAddress }, 'connection closed');
     this.sessions.untrack(session);
     this.connectionReleased(session.connection);
     if (!wasBound) return;

@@ -1,6 +1,7 @@
 // Store interfaces. Each feature owns the interface it needs; drivers (sqlite/, later postgres/)
 // implement all of them. Every method is async so that a networked driver fits the same shape.
 
+import type { StoreHealth } from './health-types.js';
 export interface Application {
   id: number;
   name: string;
@@ -270,6 +271,7 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
+  readonly health: StoreHealth;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

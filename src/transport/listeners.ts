@@ -24,24 +24,32 @@ export interface ListenOptions {
 export interface Listener {
   readonly port: number;
   close(): Promise<void>;
+  /** Replaces the certificate for connections accepted from now on (listeners that speak TLS). */
+  setTls?(credentials: TlsCredentials): void;
 }
 
 export const WEBSOCKET_PATHS = new Set(['/', '/ws', '/xmpp-websocket']);
 
 /** Plain TCP with STARTTLS offered when a certificate is available. */
-export function listenTcp(opts: ListenOptions & { tls: TlsCredentials | null }): Promise<Listener> {
-  const context: SecureContext | null = opts.tls ? tls.createSecureContext(opts.tls) : null;
+export async function listenTcp(opts: ListenOptions & { tls: TlsCredentials | null }): Promise<Listener> {
+  let context: SecureContext | null = opts.tls ? tls.createSecureContext(opts.tls) : null;
   const server = net.createServer((socket) => opts.accept(new SocketConnection(socket, 'tcp', opts.limits, context)));
-  return listen(server, opts);
+  const listener = await listen(server, opts);
+  return { ...listener, setTls: (credentials) => (context = tls.createSecureContext(credentials)) };
 }
 
 /** Direct TLS (XEP-0368 style): the stream starts encrypted. */
-export function listenDirectTls(opts: ListenOptions & { tls: TlsCredentials }): Promise<Listener> {
+export async function listenDirectTls(opts: ListenOptions & { tls: TlsCredentials }): Promise<Listener> {
   const server = tls.createServer({ key: opts.tls.key, cert: opts.tls.cert }, (socket) =>
     opts.accept(new SocketConnection(socket, 'tls', opts.limits, null)),
   );
   server.on('tlsClientError', () => {});
-  return listen(server, opts);
+  return withTls(server, await listen(server, opts));
+}
+
+/** A listener whose server (TLS or HTTPS) takes a new certificate through setSecureContext. */
+export function withTls(server: tls.Server, listener: Listener): Listener {
+  return { ...listener, setTls: (credentials) => server.setSecureContext({ key: credentials.key, cert: credentials.cert }) };
 }
 
 /** XMPP over WebSocket; with `tls`, over wss. */

@@ -9,6 +9,7 @@ import { parseUserLocal, type UserAddress } from '../../xmpp/jid.js';
 import type { ScramCredential, ScramHash } from '../../storage/types.js';
 import { ScramError, ScramServer } from '../../util/scram.js';
 import { FailureLimiter } from './limiter.js';
+import { metrics } from '../../metrics/index.js';
 
 export interface Authenticator {
   verifyPlain(user: UserAddress, password: string): Promise<boolean>;
@@ -48,6 +49,8 @@ export function saslModule(core: Core, auth: Authenticator): void {
     if (condition === 'not-authorized') {
       limiter.record(session.connection.remoteAddress);
       s.failures++;
+      metrics.authFailures.inc({ via: 'xmpp' });
+      core.log.info({ session: session.id, remote: session.connection.remoteAddress }, 'authentication failed');
     }
     session.send(xml('failure', { xmlns: NS_SASL }, xml(condition), text ? xml('text', { 'xml:lang': 'en' }, text) : null));
     if (s.failures >= MAX_FAILURES_PER_STREAM) session.close();
@@ -74,6 +77,8 @@ export function saslModule(core: Core, auth: Authenticator): void {
     const mechanism = MECHANISMS[el.attrs.mechanism ?? ''];
     if (!mechanism) return fail(session, 'invalid-mechanism');
     if (limiter.blocked(session.connection.remoteAddress)) {
+      metrics.authThrottled.inc({ via: 'xmpp' });
+      core.log.warn({ session: session.id, remote: session.connection.remoteAddress }, 'authentication throttled: too many failures from this address');
       return fail(session, 'temporary-auth-failure', 'too many failed attempts; try again later');
     }
     const initial = decode(el);

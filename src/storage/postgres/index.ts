@@ -9,6 +9,7 @@ import { createPool, type PoolOptions } from './pool.js';
 import { PostgresPrivacyStore } from './privacy.js';
 import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
+import { PostgresStoreHealth } from './health.js';
 
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccountStore;
@@ -18,6 +19,7 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobStore;
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
+  readonly health: PostgresStoreHealth;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -28,6 +30,7 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobStore(pool);
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
+    this.health = new PostgresStoreHealth(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

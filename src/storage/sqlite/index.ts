@@ -12,6 +12,7 @@ import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
+import { SqliteStoreHealth } from './health.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
+  readonly health: SqliteStoreHealth;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -37,6 +39,7 @@ export class SqliteStore implements Store {
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);
+    this.health = new SqliteStoreHealth(db);
   }
 
   async close(): Promise<void> {
