@@ -160,6 +160,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
       async stop(reason = 'shutdown') {
         lifecycle = 'stopping';
         log.info({ reason }, 'stopping');
+        if (config.shutdown_drain > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_drain * 1000));
         stopSampling();
         stopCounting();
         await core.stop();

@@ -59,6 +59,7 @@ test('defaults', () => {
     redis_prefix: 'parley:',
     cluster_node_id: null,
     cluster_ttl: 10,
+    shutdown_drain: 0,
     metrics_port: 0,
     metrics_bind: '127.0.0.1',
     metrics_token: null,

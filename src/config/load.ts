@@ -61,6 +61,7 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
   key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
   key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
+  key('shutdown_drain', 0, 'count0', 'Seconds between /ready turning 503 and the listeners closing when the server stops, so that load balancers move new clients elsewhere first; 0 = none'),
   key('metrics_port', 0, 'port', 'Port of a listener serving only GET /metrics (Prometheus text format); 0 = off'),
   key('metrics_bind', '127.0.0.1', 'string', 'Address the metrics listener binds to (keep it private: the figures describe your traffic)'),
   key('metrics_token', null, 'string?', 'Bearer token that opens GET /metrics on the HTTP(S) ports (Authorization: Bearer …); unset = not served there'),

@@ -37,6 +37,7 @@ export interface Config {
   redis_prefix: string; // prefix of every Redis key and channel (several installations can share one Redis)
   cluster_node_id: string | null; // this node's name in the cluster; random when unset
   cluster_ttl: number; // seconds after its last heartbeat a node counts as dead and its sessions are dropped
+  shutdown_drain: number; // seconds /ready answers 503 before the listeners close on shutdown
   metrics_port: number; // a listener serving only /metrics; 0 = off
   metrics_bind: string; // the metrics listener's address
   metrics_token: string | null; // bearer token for /metrics on the HTTP(S) ports; null = not served there
