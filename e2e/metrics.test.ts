@@ -158,3 +158,32 @@ describe('GET /metrics', () => {
     await bob.stop();
   });
 });
+
+describe('GET /metrics in a cluster', { skip: !process.env.PARLEY_TEST_REDIS_URL && 'PARLEY_TEST_REDIS_URL is not set' }, () => {
+  it('counts the pub/sub messages a cross-node message takes', async () => {
+    const settings = { redis_url: process.env.PARLEY_TEST_REDIS_URL!, redis_prefix: `parley-metrics-${Date.now()}:`, metrics_token: TOKEN };
+    const a = await startTestServer(settings);
+    const b = await startTestServer(settings, { share: a });
+    const poolA = new ClientPool(a);
+    const poolB = new ClientPool(b);
+    try {
+      const scrape = async () => parsePrometheus(await (await fetch(restUrl(a, '/metrics'), { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+      const before = await scrape();
+      const alice = await poolA.connect(await a.createUser());
+      const bob = await poolB.connect(await a.createUser());
+      await alice.send(xml('message', { type: 'chat', to: bob.jid, id: 'across' }, xml('body', {}, 'across nodes')));
+      await bob.take(withBody);
+      const now = await scrape();
+      // Both nodes live in this process and share the registry: the message left one node and reached the other.
+      for (const direction of ['out', 'in']) {
+        assert.ok((value(now, 'parley_cluster_pubsub_messages_total', { direction }) ?? 0) > (value(before, 'parley_cluster_pubsub_messages_total', { direction }) ?? 0), direction);
+        assert.ok((value(now, 'parley_cluster_pubsub_bytes_total', { direction }) ?? 0) - (value(before, 'parley_cluster_pubsub_bytes_total', { direction }) ?? 0) >= 'across nodes'.length, direction);
+      }
+    } finally {
+      await poolA.stopAll();
+      await poolB.stopAll();
+      await b.stop();
+      await a.stop();
+    }
+  });
+});
