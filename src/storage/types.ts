@@ -2,6 +2,7 @@
 // implement all of them. Every method is async so that a networked driver fits the same shape.
 
 import type { StoreHealth } from './health-types.js';
+import type { ApplicationAdminStore } from './application-admin-types.js';
 export interface Application {
   id: number;
   name: string;
@@ -272,6 +273,7 @@ export interface Store {
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
   readonly health: StoreHealth;
+  readonly applications: ApplicationAdminStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { PostgresPrivacyStore } from './privacy.js';
 import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
 import { PostgresStoreHealth } from './health.js';
+import { PostgresApplicationAdminStore } from './application-admin.js';
 
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccountStore;
@@ -20,6 +21,7 @@ export class PostgresStore implements Store {
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
   readonly health: PostgresStoreHealth;
+  readonly applications: PostgresApplicationAdminStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -31,6 +33,7 @@ export class PostgresStore implements Store {
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
     this.health = new PostgresStoreHealth(pool);
+    this.applications = new PostgresApplicationAdminStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

@@ -13,6 +13,7 @@ import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
 import { SqliteStoreHealth } from './health.js';
+import { SqliteApplicationAdminStore } from './application-admin.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
@@ -23,6 +24,7 @@ export class SqliteStore implements Store {
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
   readonly health: SqliteStoreHealth;
+  readonly applications: SqliteApplicationAdminStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -40,6 +42,7 @@ export class SqliteStore implements Store {
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);
     this.health = new SqliteStoreHealth(db);
+    this.applications = new SqliteApplicationAdminStore(db);
   }
 
   async close(): Promise<void> {
