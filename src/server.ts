@@ -1,6 +1,7 @@
 // The composition root of the XMPP side: builds the core, plugs in the modules, opens listeners.
 import http from 'node:http';
 import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import type { Store } from './storage/types.js';
@@ -154,6 +155,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
       async reloadTls() {
         if (tlsListeners.length === 0) return;
         const fresh = await loadOrCreateTlsCredentials(config, log);
+        createSecureContext(fresh); // throws for a pair that does not load, before any listener changes
         for (const listener of tlsListeners) listener.setTls?.(fresh);
         log.info({ cert: config.tls_cert_file ?? '(self-signed, in the data directory)' }, 'TLS certificate reloaded');
       },
