@@ -38,12 +38,18 @@ import { clusterRoutingModule } from './modules/cluster-routing/index.js';
 import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
 import type { Cluster } from './cluster/types.js';
 import { LocalCluster } from './cluster/local.js';
+import { AccountService } from './accounts/service.js';
+import { accountsModule } from './modules/accounts/index.js';
+import { parseUserLocal, userLocal } from './xmpp/jid.js';
 import { RedisCluster } from './cluster/redis.js';
 import { messageMetricsModule } from './modules/message-metrics/index.js';
 import { unackedCount } from './modules/stream-management/index.js';
 import { addSampler, metrics, type Sample } from './metrics/index.js';
 import { metricsRoute, metricsServer } from './metrics/http.js';
 import type { HealthProbe, Lifecycle } from './rest/health.js';
+
+/** The cluster envelope telling a node to end what it holds of a deleted account. */
+const ACCOUNT_DELETED = 'account-deleted';
 
 export interface ServerOptions {
   config: Config;
@@ -55,6 +61,8 @@ export interface RunningServer {
   readonly core: Core;
   /** QuickBlox dialogs and history, shared by REST and the XMPP modules. */
   readonly chat: ChatService;
+  /** Account changes (deletion, password) that REST, the console and XMPP act on. */
+  readonly accounts: AccountService;
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
@@ -69,6 +77,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
   });
+  const accounts = new AccountService(store, (err, event) => log.error({ err, event }, 'account event listener failed'));
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
   });
@@ -97,9 +106,21 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     : new LocalCluster();
   mucModule(core, chat, store.chat, cluster.rooms);
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
+  const removal = accountsModule(core);
+  accounts.events.on('userDeleted', async (user) => {
+    await removal.removeLocal(user);
+    if (!cluster.enabled) return;
+    const bare = `${userLocal(user)}@${config.domain}`;
+    const nodes = new Set((await cluster.locate(bare)).map((l) => l.node).filter((n) => n !== cluster.nodeId));
+    await Promise.all([...nodes].map((node) => cluster.publish(node, { kind: ACCOUNT_DELETED, to: bare, stanza: '' })));
+  });
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
     clusterResumptionModule(core, cluster, handlers, streamManagement);
+    handlers.handle(ACCOUNT_DELETED, async ({ to }) => {
+      const user = parseUserLocal(to.split('@')[0] ?? '');
+      if (user) await removal.removeLocal(user);
+    });
     await cluster.start(handlers.receive, handlers.rejoin);
   }
   core.start();
@@ -129,7 +150,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
   const plugins = [chatRoutes, blobRoutes, ...(config.metrics_token ? [metricsRoute(config.metrics_token)] : [])];
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat }, { servers: webServers, plugins, health }) : null;
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins, health }) : null;
   const tlsListeners: Listener[] = [];
   const secure = (listener: Listener): Listener => {
     tlsListeners.push(listener);
@@ -150,6 +171,7 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
     return {
       core,
       chat,
+      accounts,
       cluster,
       ports,
       async reloadTls() {

@@ -3,6 +3,7 @@
 // rejects is reported to `onError` and never undoes or fails the committed operation.
 import type { ChatMessage, Dialog } from '../storage/types.js';
 import type { MessageView } from './views.js';
+import { Announcer, type Listener } from '../util/announcer.js';
 
 export type Origin = 'rest' | 'xmpp';
 
@@ -39,31 +40,6 @@ export interface ChatEventMap {
   dialogDeleted: DialogDeletedEvent;
 }
 
-export type ChatListener<K extends keyof ChatEventMap> = (event: ChatEventMap[K]) => void | Promise<void>;
+export type ChatListener<K extends keyof ChatEventMap> = Listener<ChatEventMap[K]>;
 
-export class ChatEvents {
-  private readonly listeners: { [K in keyof ChatEventMap]: ChatListener<K>[] } = { message: [], occupantsRemoved: [], dialogDeleted: [] };
-
-  constructor(private readonly onError: (err: unknown, event: keyof ChatEventMap) => void) {}
-
-  /** Returns a function that removes the listener. */
-  on<K extends keyof ChatEventMap>(event: K, listener: ChatListener<K>): () => void {
-    const list = this.listeners[event] as ChatListener<K>[];
-    list.push(listener);
-    return () => {
-      const i = list.indexOf(listener);
-      if (i >= 0) list.splice(i, 1);
-    };
-  }
-
-  emit<K extends keyof ChatEventMap>(event: K, payload: ChatEventMap[K]): void {
-    for (const listener of [...(this.listeners[event] as ChatListener<K>[])]) {
-      try {
-        const result = listener(payload);
-        if (result instanceof Promise) result.catch((err: unknown) => this.onError(err, event));
-      } catch (err) {
-        this.onError(err, event);
-      }
-    }
-  }
-}
+export class ChatEvents extends Announcer<ChatEventMap> {}

@@ -14,6 +14,7 @@ import {
 } from './params.js';
 import { stripXmlInvalid } from './text.js';
 import { messageView, type MessageView } from './views.js';
+import { RESERVED_MESSAGE_PARAMETERS } from './message-fields.js';
 
 export const MESSAGE_PAGE = 100;
 export const MESSAGE_PAGE_MAX = 1000;
@@ -23,16 +24,6 @@ const MESSAGE_FILTERS = {
   'attachments.type': 'string', created_at: 'time', updated_at: 'time',
 } as const satisfies Record<string, FilterKind>;
 const MESSAGE_SORTS = ['_id', 'message', 'date_sent', 'sender_id', 'recipient_id', 'created_at', 'updated_at'] as const;
-
-/**
- * Parameters with a meaning of their own; every other parameter of a new message is a custom
- * parameter. Client-sent sender_id, recipient_id (as a field), read, read_ids and delivered_ids
- * are never stored.
- */
-const RESERVED = new Set([
-  '_id', 'chat_dialog_id', 'dialog_id', 'message', 'attachments', 'markable', 'send_to_chat', 'system', 'save_to_history',
-  'date_sent', 'sender_id', 'recipient_id', 'read', 'read_ids', 'delivered_ids', 'created_at', 'updated_at',
-]);
 
 export interface CreateMessageOptions {
   /** The stanza id of an XMPP message; used as `_id` when it is an ObjectId, otherwise one is generated. */
@@ -74,7 +65,7 @@ export function parseAttachments(value: unknown): Record<string, unknown>[] {
 
 function customParams(params: Params): Record<string, unknown> {
   const custom: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) if (!RESERVED.has(key) && value !== undefined) custom[key] = value;
+  for (const [key, value] of Object.entries(params)) if (!RESERVED_MESSAGE_PARAMETERS.has(key) && value !== undefined) custom[key] = value;
   return custom;
 }
 

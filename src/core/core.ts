@@ -1,84 +1,34 @@
-// The core: session registry, router and the registries modules plug into (stream features,
-// nonza handlers, IQ handlers, outgoing filters, hooks). It never imports a module; the composition
-// root hands each module this object (the module API).
+// The core: the session registry, the router and the registries modules plug into (events, stream
+// features, nonza handlers, IQ handlers, outgoing filters). It never imports a module; the
+// composition root hands each module this object as its ModuleApi.
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { Element, xml } from '../xml/element.js';
+import type { Element } from '../xml/element.js';
 import type { XmppConnection } from '../transport/types.js';
-import { Jid, parseUserLocal, type UserAddress } from '../xmpp/jid.js';
-import { StanzaError, StreamError, errorReply } from '../xmpp/errors.js';
-import { HookBus } from './hooks.js';
+import type { UserAddress } from '../xmpp/jid.js';
+import { StanzaError, StreamError } from '../xmpp/errors.js';
+import { EventBus } from './bus.js';
+import type { DeliveryEvent, RouteContext } from './events.js';
+import type {
+  ConnectionLossHandler, DeliveryTracker, FeatureStage, ModuleApi, NonzaHandler, OutgoingFilter, SessionCarrier, StreamFeatureBuilder,
+} from './module-api.js';
 import { SessionRegistry } from './registry.js';
-import { C2sSession, streamFeaturesElement, type DeliveryOutcome } from './session.js';
+import { Router, type AccountLookup, type IqHandlerSpec } from './router.js';
+import { C2sSession, streamFeaturesElement, type DeliveryOutcome, type SessionHost } from './session.js';
 
-export type FeatureStage = 'negotiating' | 'authenticated';
-export type StreamFeatureBuilder = (session: C2sSession) => Element | null;
-export type NonzaHandler = (session: C2sSession, el: Element) => void | Promise<void>;
-export type OutgoingFilter = (session: C2sSession, el: Element) => Element | null;
-/** Return true to keep a bound session whose connection was lost (it becomes `detached`). */
-export type ConnectionLossHandler = (session: C2sSession) => boolean;
-/** Return true to take over reporting the outcome of a stanza just written to the session (see C2sSession.send). */
-export type DeliveryTracker = (session: C2sSession, sent: Element, outcome: DeliveryOutcome) => boolean;
+export type { AccountLookup, IqContext, IqHandler, IqHandlerSpec, IqScope } from './router.js';
+export type { RouteContext } from './events.js';
+export type * from './module-api.js';
 
-/**
- * Per-session state a module carries along when a session moves to another node (stream
- * resumption there). `save` returns something JSON can hold, or undefined for nothing to carry;
- * `restore` gets it back on the new node (ignoring what it cannot read: it crossed the network).
- */
-export interface SessionCarrier {
-  save(session: C2sSession): unknown;
-  restore(session: C2sSession, saved: unknown): void | Promise<void>;
-}
-
-/** Who handles an IQ: the server itself ("host"), or the server on behalf of an account ("account"). */
-export type IqScope = 'host' | 'account';
-
-export interface IqContext {
-  stanza: Element;
-  /** The single payload child. */
-  payload: Element;
-  from: Jid;
-  /** The addressed entity: the domain for host IQs, the account's bare JID for account IQs. */
-  to: Jid;
-  /** The sending session, when the IQ came from a local client. */
-  session: C2sSession | null;
-}
-
-/** Return an element for a result with that payload, null for an empty result, undefined for service-unavailable; throw a StanzaError for an error. */
-export type IqHandler = (ctx: IqContext) => Element | null | undefined | Promise<Element | null | undefined>;
-
-export interface IqHandlerSpec {
-  scope: IqScope;
-  xmlns: string;
-  name: string;
-  get?: IqHandler;
-  set?: IqHandler;
-  /** May be used after authentication but before resource binding (bind, session). */
-  beforeBind?: boolean;
-}
-
-/** What routing hooks receive: `message/bare`, `message/full`, `presence/bare`, `presence/full`, `message/host`, `message/muc` … */
-export interface RouteContext {
-  stanza: Element;
-  from: Jid;
-  to: Jid;
-  origin: C2sSession | null;
-}
-
-export interface AccountLookup {
-  userExists(user: UserAddress): Promise<boolean>;
-}
-
-const USER_CACHE_LIMIT = 50_000;
-
-export class Core {
+export class Core implements ModuleApi, SessionHost {
   readonly domain: string;
   readonly mucDomain: string;
-  readonly hooks: HookBus;
+  readonly bus: EventBus;
   readonly sessions = new SessionRegistry();
+  readonly authTimeoutSeconds: number;
+  private readonly router: Router;
   private readonly features: Record<FeatureStage, { order: number; build: StreamFeatureBuilder }[]> = { negotiating: [], authenticated: [] };
   private readonly nonzas = new Map<string, NonzaHandler>();
-  private readonly iqHandlers = new Map<string, IqHandlerSpec>();
   private readonly filters: OutgoingFilter[] = [];
   private readonly lossHandlers: ConnectionLossHandler[] = [];
   private readonly deliveryTrackers: DeliveryTracker[] = [];
@@ -86,7 +36,6 @@ export class Core {
   private readonly countedConnections = new WeakSet<XmppConnection>();
   private readonly closing = new Set<Promise<unknown>>();
   private readonly discoFeatures = new Set<string>();
-  private readonly knownUsers = new Set<string>();
   private readonly connectionsPerIp = new Map<string, number>();
   private keepAliveTimer: NodeJS.Timeout | null = null;
 
@@ -97,8 +46,13 @@ export class Core {
   ) {
     this.domain = config.domain;
     this.mucDomain = `muc.${config.domain}`;
-    this.hooks = new HookBus(log);
+    this.authTimeoutSeconds = config.auth_timeout;
+    this.bus = new EventBus(log);
+    this.router = new Router(this.domain, this.mucDomain, log, this.bus, this.sessions, accounts);
   }
+
+  readonly on: EventBus['on'] = (event, slot, handler) => this.bus.on(event, slot, handler);
+  readonly run: EventBus['run'] = (event, payload) => this.bus.run(event, payload);
 
   // --- the module API ---
 
@@ -112,7 +66,7 @@ export class Core {
   }
 
   handleIq(spec: IqHandlerSpec): void {
-    this.iqHandlers.set(`${spec.scope} ${spec.xmlns} ${spec.name}`, spec);
+    this.router.handleIq(spec);
   }
 
   addOutgoingFilter(filter: OutgoingFilter): void {
@@ -166,7 +120,7 @@ export class Core {
 
   /** Forget a cached user (after deletion). */
   forgetUser(user: UserAddress): void {
-    this.knownUsers.delete(`${user.userId}-${user.appId}`);
+    this.router.forgetUser(user);
   }
 
   // --- connections ---
@@ -242,8 +196,8 @@ export class Core {
       this.sessions.unbind(replaced);
       replaced.close(new StreamError('conflict', 'replaced by a new login with the same resource'));
     }
-    this.knownUsers.add(session.jid!.local);
-    void this.hooks.run('session/bound', { session });
+    this.router.rememberUser(session.jid!.local);
+    void this.bus.run('session/bound', { session });
   }
 
   sessionClosed(session: C2sSession, wasBound: boolean): void {
@@ -251,7 +205,7 @@ export class Core {
     this.sessions.untrack(session);
     this.connectionReleased(session.connection);
     if (!wasBound) return;
-    const run = this.hooks.run('session/closed', { session });
+    const run = this.bus.run('session/closed', { session });
     this.closing.add(run);
     void run.finally(() => this.closing.delete(run));
   }
@@ -264,7 +218,7 @@ export class Core {
   sessionMigrated(session: C2sSession): void {
     this.sessions.untrack(session);
     this.connectionReleased(session.connection);
-    const run = this.hooks.run('session/migrated', { session });
+    const run = this.bus.run('session/migrated', { session });
     this.closing.add(run);
     void run.finally(() => this.closing.delete(run));
   }
@@ -295,151 +249,23 @@ export class Core {
   // --- routing ---
 
   processBeforeBind(session: C2sSession, iq: Element): Promise<void> {
-    return this.dispatchIq(iq, Jid.of('', this.domain), session, (spec) => spec.beforeBind === true, 'not-authorized');
+    return this.router.processBeforeBind(session, iq);
   }
 
   async processFromClient(session: C2sSession, stanza: Element): Promise<void> {
     stanza.attrs.from = session.jid!.toString();
-    await this.route(stanza, session);
+    await this.router.route(stanza, session);
   }
 
-  /** Routes a stanza whose `from` is already trustworthy (stamped by this server). */
-  async route(stanza: Element, origin: C2sSession | null = null): Promise<void> {
-    const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
-    const toAttr = stanza.attrs.to;
-    if (toAttr === undefined) return this.routeToSelf(stanza, from, origin);
-    const to = Jid.parse(toAttr);
-    if (!to) return this.bounce(stanza, new StanzaError('jid-malformed', 'the to address is not a valid JID'), origin);
-    const kind = stanza.name;
-    const ctx: RouteContext = { stanza, from, to, origin };
-    if (to.domain === this.domain) {
-      if (!to.local) {
-        if (kind === 'iq') return this.dispatchIq(stanza, to, origin);
-        if ((await this.hooks.run(`${kind}/host`, ctx)) === undefined) this.unhandled(ctx);
-        return;
-      }
-      return this.routeToUser(ctx);
-    }
-    if (to.domain === this.mucDomain) {
-      if ((await this.hooks.run(`${kind}/muc`, ctx)) === undefined) {
-        this.bounce(stanza, new StanzaError('service-unavailable', 'group chat is not available'), origin);
-      }
-      return;
-    }
-    this.bounce(stanza, new StanzaError('remote-server-not-found', 'this server does not federate'), origin);
+  route(stanza: Element, origin: C2sSession | null = null): Promise<void> {
+    return this.router.route(stanza, origin);
   }
 
-  /** Sends an error reply for a stanza back to its sender; never answers an error with an error. */
+  deliver(event: DeliveryEvent, ctx: RouteContext): Promise<void> {
+    return this.router.deliver(event, ctx);
+  }
+
   bounce(stanza: Element, error: StanzaError, origin: C2sSession | null = null): void {
-    const type = stanza.attrs.type;
-    if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return;
-    if (stanza.name === 'presence' && type !== 'subscribe' && type !== 'probe') return;
-    const reply = errorReply(stanza, error);
-    if (!reply.attrs.from) reply.attrs.from = this.domain;
-    this.reply(reply, origin);
-  }
-
-  private async routeToSelf(stanza: Element, from: Jid, origin: C2sSession | null): Promise<void> {
-    const ctx: RouteContext = { stanza, from, to: from.toBare(), origin };
-    switch (stanza.name) {
-      case 'iq':
-        return this.dispatchIq(stanza, from.toBare(), origin);
-      case 'presence':
-        if ((await this.hooks.run('presence/broadcast', ctx)) === undefined) this.unhandled(ctx);
-        return;
-      default:
-        // RFC 6120 §10.3.1: a message with no 'to' is treated as addressed to the sender's bare JID.
-        return this.routeToUser(ctx);
-    }
-  }
-
-  private async routeToUser(ctx: RouteContext): Promise<void> {
-    const { stanza, from, to, origin } = ctx;
-    const target = parseUserLocal(to.local);
-    if (!target || !(await this.userExists(to.local, target))) {
-      return this.bounce(stanza, new StanzaError('service-unavailable', 'no such user'), origin);
-    }
-    const sender = parseUserLocal(from.local);
-    if (sender && sender.appId !== target.appId) {
-      return this.bounce(stanza, new StanzaError('service-unavailable', 'users of different applications cannot exchange stanzas'), origin);
-    }
-    if (stanza.name === 'iq' && to.isBare) return this.dispatchIq(stanza, to, origin);
-    if ((await this.hooks.run(`${stanza.name}/${to.isBare ? 'bare' : 'full'}`, ctx)) === undefined) this.unhandled(ctx);
-  }
-
-  /** RFC 6120 §10.5: what happens when no module took a stanza for a local user. */
-  private unhandled(ctx: RouteContext): void {
-    const { stanza, to, origin } = ctx;
-    if (stanza.name === 'iq' && !to.isBare && to.local) {
-      const session = this.sessions.get(to.bare, to.resource);
-      if (session) return session.send(stanza);
-    }
-    if (stanza.name === 'presence') return;
-    const type = stanza.attrs.type;
-    if (stanza.name === 'message' && (type === 'groupchat' || type === 'headline' || type === 'error')) return;
-    this.bounce(stanza, new StanzaError('service-unavailable'), origin);
-  }
-
-  private async userExists(local: string, user: UserAddress): Promise<boolean> {
-    if (this.knownUsers.has(local) || this.sessions.isOnline(`${local}@${this.domain}`)) return true;
-    const exists = await this.accounts.userExists(user);
-    if (exists) {
-      if (this.knownUsers.size >= USER_CACHE_LIMIT) this.knownUsers.clear();
-      this.knownUsers.add(local);
-    }
-    return exists;
-  }
-
-  private async dispatchIq(
-    stanza: Element,
-    to: Jid,
-    origin: C2sSession | null,
-    allow: (spec: IqHandlerSpec) => boolean = () => true,
-    denied: 'service-unavailable' | 'not-authorized' = 'service-unavailable',
-  ): Promise<void> {
-    const type = stanza.attrs.type;
-    const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
-    if (type === 'result' || type === 'error') {
-      await this.hooks.run('iq/response', { stanza, from, to, origin });
-      return;
-    }
-    if (type !== 'get' && type !== 'set') return this.bounce(stanza, new StanzaError('bad-request', 'an IQ must be of type get, set, result or error'), origin);
-    if (!stanza.attrs.id) return this.bounce(stanza, new StanzaError('bad-request', 'an IQ needs an id'), origin);
-    const payloads = stanza.getChildren();
-    if (payloads.length !== 1) return this.bounce(stanza, new StanzaError('bad-request', 'an IQ get or set carries exactly one payload'), origin);
-    const payload = payloads[0]!;
-    const ns = payload.namespace();
-    const toAccount = to.local !== '';
-    const ownAccount = stanza.attrs.to === undefined;
-    const spec =
-      (toAccount ? this.iqHandlers.get(`account ${ns} ${payload.localName}`) : undefined) ??
-      (!toAccount || ownAccount ? this.iqHandlers.get(`host ${ns} ${payload.localName}`) : undefined);
-    const handler = spec && allow(spec) ? spec[type] : undefined;
-    if (!handler) {
-      return this.bounce(stanza, new StanzaError(spec && !allow(spec) ? denied : 'service-unavailable'), origin);
-    }
-    let result: Element | null | undefined;
-    try {
-      result = await handler({ stanza, payload, from, to, session: origin });
-    } catch (err) {
-      if (err instanceof StanzaError) return this.bounce(stanza, err, origin);
-      this.log.error({ err, iq: stanza.toString() }, 'IQ handler failed');
-      return this.bounce(stanza, new StanzaError('internal-server-error'), origin);
-    }
-    if (result === undefined) return this.bounce(stanza, new StanzaError('service-unavailable'), origin);
-    const reply = xml('iq', { type: 'result', id: stanza.attrs.id }, result);
-    if (stanza.attrs.to !== undefined) reply.attrs.from = stanza.attrs.to;
-    reply.attrs.to = stanza.attrs.from ?? '';
-    this.reply(reply, origin);
-  }
-
-  /** A reply goes straight back to the session the request came from, or is routed. */
-  private reply(reply: Element, origin: C2sSession | null): void {
-    if (!origin) {
-      void this.route(reply);
-      return;
-    }
-    if (!origin.jid || !reply.attrs.to) delete reply.attrs.to;
-    origin.send(reply);
+    this.router.bounce(stanza, error, origin);
   }
 }

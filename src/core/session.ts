@@ -9,7 +9,8 @@ import type { ConnectionHandler, XmppConnection } from '../transport/types.js';
 import { Jid, type UserAddress } from '../xmpp/jid.js';
 import { NS_CLIENT, NS_FRAMING, NS_STREAM } from '../xmpp/ns.js';
 import { StanzaError, StreamError, errorReply } from '../xmpp/errors.js';
-import type { Core } from './core.js';
+import type { Logger } from 'pino';
+import type { EventBus } from './bus.js';
 import { metrics, stanzaKind } from '../metrics/index.js';
 
 export type SessionState = 'opening' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
@@ -18,6 +19,26 @@ const MAX_QUEUED = 256; // stanzas awaiting processing before the socket is paus
 
 /** Takes the events of a connection nobody listens to any more (one moved away by `handOver`). */
 const IGNORE: ConnectionHandler = { streamStart() {}, element() {}, streamEnd() {}, parseError() {}, closed() {} };
+
+/** What a session needs from the server it belongs to (the Core implements it). */
+export interface SessionHost {
+  readonly domain: string;
+  readonly log: Logger;
+  readonly authTimeoutSeconds: number;
+  readonly bus: Pick<EventBus, 'run'>;
+  streamFeatures(session: C2sSession): Element;
+  nonzaHandler(xmlns: string | undefined, name: string): ((session: C2sSession, el: Element) => void | Promise<void>) | undefined;
+  filterOutgoing(session: C2sSession, el: Element): Element | null;
+  trackDelivery(session: C2sSession, sent: Element, outcome: DeliveryOutcome): void;
+  processFromClient(session: C2sSession, stanza: Element): Promise<void>;
+  processBeforeBind(session: C2sSession, iq: Element): Promise<void>;
+  keepsOnConnectionLoss(session: C2sSession): boolean;
+  sessionBound(session: C2sSession): void;
+  sessionClosed(session: C2sSession, wasBound: boolean): void;
+  sessionMigrated(session: C2sSession): void;
+  sessionMoved(session: C2sSession): void;
+  connectionReleased(connection: XmppConnection): void;
+}
 
 /** What `send` reports to a caller that asked: was the stanza confirmed received (see Core.addDeliveryTracker)? */
 export type DeliveryOutcome = (delivered: boolean) => void;
@@ -49,11 +70,11 @@ export class C2sSession implements ConnectionHandler {
   private feeder: C2sSession | null = null;
 
   constructor(
-    readonly core: Core,
+    private readonly core: SessionHost,
     private conn: XmppConnection,
   ) {
     conn.setHandler(this);
-    this.authTimer = setTimeout(() => this.close(new StreamError('connection-timeout', 'authentication took too long')), core.config.auth_timeout * 1000);
+    this.authTimer = setTimeout(() => this.close(new StreamError('connection-timeout', 'authentication took too long')), core.authTimeoutSeconds * 1000);
     this.authTimer.unref?.();
   }
 
@@ -270,7 +291,7 @@ export class C2sSession implements ConnectionHandler {
   private async process(el: Element): Promise<void> {
     if (this.movedTo) return this.movedTo.element(el);
     if (this.state === 'closed') return;
-    if (await this.core.hooks.run('c2s/element', { session: this, element: el })) return;
+    if (await this.core.bus.run('c2s/element', { session: this, element: el })) return;
     const ns = el.attrs.xmlns;
     if (ns === NS_CLIENT && isStanza(el)) {
       if (this.state === 'bound') return this.core.processFromClient(this, el);

@@ -30,6 +30,22 @@ describe('REST chat dialogs and messages', () => {
     assert.equal(res.body, '{"errors":{"base":["Forbidden. Need user."]}}');
   });
 
+  it('never stores or shows a token sent as ?token= (or any parameter the API itself reads) as a custom field', async () => {
+    const dialog = (await h.request({ method: 'POST', url: '/chat/Dialog.json', ...form(annT, { type: 3, occupants_ids: `${cat.id}` }) })).json();
+    const sent = await h.request({
+      method: 'POST',
+      url: `/chat/Message.json?token=${annT}`,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ chat_dialog_id: dialog._id, message: 'hi', nonce: 5, signature: 'abc', mood: 'ok' }),
+    });
+    assert.equal(sent.statusCode, 201, sent.body);
+    assert.equal(sent.body.includes(annT), false, 'the token is not echoed');
+    assert.equal(sent.json().mood, 'ok');
+    const read = await get(catT, `/chat/Message.json?chat_dialog_id=${dialog._id}`);
+    assert.equal(read.body.includes(annT), false, 'nor shown to another reader');
+    for (const name of ['token', 'nonce', 'signature']) assert.equal(name in read.json().items[0], false, name);
+  });
+
   it('creates a private dialog from a form (occupants as "a, b"), reuses it, and sends messages into it', async () => {
     const created = await h.request({ method: 'POST', url: '/chat/Dialog.json', ...form(annT, { type: 3, occupants_ids: `${bob.id}` }) });
     assert.equal(created.statusCode, 201, created.body);

@@ -5,11 +5,14 @@ import type { Config } from '../config/types.js';
 import type { ApiSession, Store } from '../storage/types.js';
 import { ApiError } from '../chat/errors.js';
 import type { ChatService } from '../chat/service.js';
+import type { AccountService } from '../accounts/service.js';
 
 export interface RestDeps {
   store: Store;
   /** Dialogs and history; the chat routes need it. */
   chat?: ChatService;
+  /** Account changes the XMPP side acts on (deletion, password change); one on the store when absent. */
+  accounts?: AccountService;
   config: Config;
   log: Logger;
   /** The clock; tests move it. */

@@ -6,6 +6,8 @@ import { DuplicateUserError, type User, type UserCondition, type UserField, type
 import { callerOf, sessionOf, type RestDeps } from './context.js';
 import { intParam, objectParam, positiveId, requestParams, stringParam, type Params } from './params.js';
 import { userView } from './user-view.js';
+import { AccountService } from '../accounts/service.js';
+import { tokenOf } from './auth.js';
 
 const MIN_PASSWORD = 8;
 const MAX_PER_PAGE = 100;
@@ -118,6 +120,7 @@ function orderFrom(text: string | undefined): UserQuery['order'] {
 
 export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
   const accounts = deps.store.accounts;
+  const changes = deps.accounts ?? new AccountService(deps.store, (err, event) => deps.log.error({ err, event }, 'account event listener failed'));
 
   const page = async (appId: number, params: Params, query: Omit<UserQuery, 'limit' | 'offset'>) => {
     const perPage = Math.max(1, intParam(params, 'per_page', 10, MAX_PER_PAGE));
@@ -189,7 +192,7 @@ export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
 
   app.delete<{ Params: { id: string } }>('/users/external/:id.json', async (req, reply) => {
     const user = own(req, await accounts.getUserBy(callerOf(req).appId, 'externalUserId', req.params.id));
-    await accounts.deleteUser(user.appId, user.id);
+    await changes.deleteUser(user.appId, user.id);
     return reply.code(200).send();
   });
 
@@ -208,13 +211,13 @@ export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
       if (!old || !(await accounts.verifyPassword(caller.appId, user.id, old))) throw new ApiError('invalidField', 'is incorrect', 'old_password');
     }
     const updated = await accounts.updateUser(caller.appId, user.id, profile).catch(alreadyTaken);
-    if (password !== undefined) await accounts.setPassword(caller.appId, user.id, password);
+    if (password !== undefined) await changes.changePassword(caller.appId, user.id, password, tokenOf(req));
     return one(updated);
   });
 
   app.delete<{ Params: { id: string } }>('/users/:id.json', async (req, reply) => {
     const user = own(req, await accounts.getUser(callerOf(req).appId, positiveId(req.params.id)));
-    await accounts.deleteUser(user.appId, user.id);
+    await changes.deleteUser(user.appId, user.id);
     return reply.code(200).send();
   });
 }

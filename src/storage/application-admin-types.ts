@@ -1,5 +1,5 @@
 // What operators do to whole applications (the `parley apps` verbs, the console).
-import type { Application } from './types.js';
+import type { Application } from './account-types.js';
 
 export interface ApplicationAdminStore {
   /** Deletes the application and everything in it (users, sessions, dialogs, history, blob records); false when unknown. */

@@ -366,6 +366,17 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.sessions.getSession(t), null);
       });
 
+      it('ends every session of one user but the one kept', async () => {
+        const [user, other] = [await newUser(), await newUser()];
+        const [kept, gone1, gone2, others] = [token(), token(), token(), token()];
+        for (const t of [kept, gone1, gone2]) await store.sessions.createSession({ token: t, appId: user.appId, userId: user.id, nonce: 1, ts: 1, expiresAt: later(60_000) });
+        await store.sessions.createSession({ token: others, appId: other.appId, userId: other.id, nonce: 1, ts: 1, expiresAt: later(60_000) });
+        assert.equal(await store.sessions.deleteUserSessions(user.appId, user.id, kept), 2);
+        assert.deepEqual((await store.sessions.userSessions(user.appId, user.id, new Date(), 5)).map((s) => s.token), [kept]);
+        assert.equal(await store.sessions.deleteUserSessions(user.appId, user.id), 1);
+        assert.notEqual(await store.sessions.getSession(others), null, "another user's session stays");
+      });
+
       it('claims each (timestamp, nonce) once per application and purges the old', async () => {
         const app = await newApp();
         const other = await newApp();

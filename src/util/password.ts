@@ -1,5 +1,14 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import type { ScramCredential, ScramHash } from '../storage/types.js';
+
+export type ScramHash = 'sha1' | 'sha256';
+
+/** What a server needs to verify a SCRAM exchange without the password (RFC 5802 §3). */
+export interface ScramCredential {
+  salt: Buffer;
+  iterations: number;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
 
 const SCRYPT_N = 16384;
 const SCRYPT_R = 8;

@@ -1,6 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ScramCredential, ScramHash } from '../storage/types.js';
-import { SCRAM_HASH_BYTES, SCRAM_ITERATIONS, SCRAM_SALT_BYTES, hmac } from './password.js';
+import { SCRAM_HASH_BYTES, SCRAM_ITERATIONS, SCRAM_SALT_BYTES, hmac, type ScramCredential, type ScramHash } from './password.js';
 
 export type ScramCondition = 'not-authorized' | 'malformed-request' | 'invalid-authzid' | 'encryption-required';
 

@@ -2,7 +2,14 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { generate } from 'selfsigned';
-import type { Config } from '../config/types.js';
+
+/** Where TLS credentials come from (the configuration keys of the same names). */
+export interface TlsSettings {
+  tls_cert_file: string | null;
+  tls_key_file: string | null;
+  data_dir: string;
+  domain: string;
+}
 
 export interface TlsCredentials {
   key: string;
@@ -15,7 +22,7 @@ export interface TlsCredentials {
  * else a freshly generated self-signed pair stored there for the next start.
  */
 export async function loadOrCreateTlsCredentials(
-  config: Config,
+  config: TlsSettings,
   log?: { info(...a: any[]): void },
 ): Promise<TlsCredentials> {
   if (config.tls_cert_file && config.tls_key_file) {

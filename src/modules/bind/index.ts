@@ -1,12 +1,12 @@
 // Resource binding (RFC 6120 §7): the client's resource, or one we generate.
 import { randomBytes } from 'node:crypto';
-import type { Core } from '../../core/core.js';
+import type { ModuleApi } from '../../core/api.js';
 import { xml } from '../../xml/element.js';
 import { NS_BIND } from '../../xmpp/ns.js';
 import { Jid } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
 
-export function bindModule(core: Core): void {
+export function bindModule(core: ModuleApi): void {
   core.addStreamFeature('authenticated', (session) => (session.state === 'authenticated' ? xml('bind', { xmlns: NS_BIND }) : null), 10);
   core.handleIq({
     scope: 'host',

@@ -17,8 +17,8 @@
 //     SDK builds then report the message (body, extension, dialog_id) as sent by the user itself;
 //     the browser build also reads the recipient from the forwarded message. XEP-0280 clients
 //     unwrap `<sent>` and ignore the copies.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { Element } from '../../xml/element.js';
 import { xml } from '../../xml/element.js';
 import { NS_CARBONS, NS_CLIENT } from '../../xmpp/ns.js';
@@ -26,9 +26,6 @@ import { NS_CARBONS, NS_CLIENT } from '../../xmpp/ns.js';
 export const CARBONS = Symbol('carbons');
 export const NS_FORWARD = 'urn:xmpp:forward:0';
 const NS_HINTS = 'urn:xmpp:hints';
-
-/** After qb-history (100) has rewritten the stanza, before delivery (0). */
-export const CARBONS_PRIORITY = 50;
 
 export function carbonsEnabled(session: C2sSession): boolean {
   return session.data.get(CARBONS) === true;
@@ -44,7 +41,7 @@ export function sentCarbon(stanza: Element, sender: string, resourceJid: string)
   return xml('message', attrs, ...copies, xml('sent', { xmlns: NS_CARBONS }, xml('forwarded', { xmlns: NS_FORWARD }, forwarded)));
 }
 
-export function carbonsModule(core: Core): void {
+export function carbonsModule(core: ModuleApi): void {
   core.addDiscoFeature(NS_CARBONS);
   for (const name of ['enable', 'disable'] as const) {
     core.handleIq({
@@ -63,10 +60,9 @@ export function carbonsModule(core: Core): void {
     restore: (session, saved) => void session.data.set(CARBONS, saved === true),
   });
 
-  const seen = new WeakSet<Element>();
-  const onChat = ({ stanza, from, to, origin }: RouteContext): undefined => {
-    if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
-    seen.add(stanza);
+  // After history has given the stanza its stored id and dialog_id (the catalogue's order).
+  core.on('message/outbound', 'carbons', ({ stanza, from, to, origin }: RouteContext): undefined => {
+    if (!origin || stanza.attrs.type !== 'chat') return undefined;
     const hint = stanza.getChildren().find((c) => (c.localName === 'private' && c.namespace() === NS_CARBONS) || (c.localName === 'no-copy' && c.namespace() === NS_HINTS));
     if (hint) return undefined;
     if (!stanza.getChild('body') || to.bare === from.bare) return undefined;
@@ -74,7 +70,5 @@ export function carbonsModule(core: Core): void {
       if (session !== origin && carbonsEnabled(session)) session.send(sentCarbon(stanza, from.bare, session.jid!.toString()));
     }
     return undefined;
-  };
-  core.hooks.on('message/bare', onChat, CARBONS_PRIORITY);
-  core.hooks.on('message/full', onChat, CARBONS_PRIORITY);
+  });
 }

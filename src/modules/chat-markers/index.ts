@@ -5,8 +5,8 @@
 // A marker for a message in a dialog the sender is not part of is refused with a stanza error and
 // changes nothing; one for a message that is not in history (sent without save_to_history) is only
 // relayed; one addressed to oneself is recorded and goes no further.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { ChatService } from '../../chat/service.js';
 import { ApiError } from '../../chat/errors.js';
 import type { Element } from '../../xml/element.js';
@@ -14,10 +14,7 @@ import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseUserLocal, type Jid } from '../../xmpp/jid.js';
-import { EXTRA_PARAMS, NS_CHAT_MARKERS, compact, getExtraParams, stanzaErrorFor } from '../qb-extra-params/index.js';
-
-/** Before qb-history (100), so a marker is never taken for a message to store. */
-export const MARKERS_PRIORITY = 110;
+import { EXTRA_PARAMS, NS_CHAT_MARKERS, compact, getExtraParams, stanzaErrorFor } from '../../qb/index.js';
 
 export function markerOf(stanza: Element): Element | undefined {
   return stanza.getChildren().find((c) => (c.localName === 'received' || c.localName === 'displayed') && c.namespace() === NS_CHAT_MARKERS);
@@ -33,17 +30,15 @@ function setDialogId(stanza: Element, dialogId: string): void {
   for (const child of others) extra.append(child);
 }
 
-export function chatMarkersModule(core: Core, chat: ChatService): void {
+export function chatMarkersModule(core: ModuleApi, chat: ChatService): void {
   core.addDiscoFeature(NS_CHAT_MARKERS);
-  const seen = new WeakSet<Element>();
-
-  const onMarker = ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> | undefined => {
-    if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
+  // Before history in the outbound phase, so a marker is never taken for a message to store.
+  core.on('message/outbound', 'chat-markers', ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> | undefined => {
+    if (!origin || stanza.attrs.type !== 'chat') return undefined;
     const marker = markerOf(stanza);
     if (!marker) return undefined;
-    seen.add(stanza);
     return record(stanza, marker, from, to, origin);
-  };
+  });
 
   const record = async (stanza: Element, marker: Element, from: Jid, to: Jid, origin: C2sSession): Promise<true | undefined> => {
     compact(stanza);
@@ -69,6 +64,4 @@ export function chatMarkersModule(core: Core, chat: ChatService): void {
     if (to.bare === from.bare) return true;
     return undefined;
   };
-  core.hooks.on('message/bare', onMarker, MARKERS_PRIORITY);
-  core.hooks.on('message/full', onMarker, MARKERS_PRIORITY);
 }

@@ -3,28 +3,21 @@
 // found no available resource is dropped here, before offline storage sees it. History ignores
 // them as well (qb-history stores messages with a body or attachments only when they carry a state).
 // Group-chat states are the MUC module's.
-import type { Core, RouteContext } from '../../core/core.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
 import type { Element } from '../../xml/element.js';
 import { NS_CHATSTATES } from '../../xmpp/ns.js';
 
 const STATES = new Set(['active', 'composing', 'paused', 'inactive', 'gone']);
 
-/** After delivery (message module, 0), before offline storage (-10). */
-export const CHAT_STATES_PRIORITY = -5;
-
 export function isStandaloneChatState(stanza: Element): boolean {
   return !stanza.getChild('body') && stanza.getChildren().some((c) => STATES.has(c.localName) && c.namespace() === NS_CHATSTATES);
 }
 
-export function chatStatesModule(core: Core): void {
+export function chatStatesModule(core: ModuleApi): void {
   core.addDiscoFeature(NS_CHATSTATES);
-  core.hooks.on(
-    'message/bare',
-    ({ stanza }: RouteContext) => {
-      const type = stanza.attrs.type ?? 'normal';
-      if ((type === 'chat' || type === 'normal') && isStandaloneChatState(stanza)) return true;
-      return undefined;
-    },
-    CHAT_STATES_PRIORITY,
-  );
+  core.on('message/bare', 'not-kept', ({ stanza }: RouteContext) => {
+    const type = stanza.attrs.type ?? 'normal';
+    if ((type === 'chat' || type === 'normal') && isStandaloneChatState(stanza)) return true;
+    return undefined;
+  });
 }

@@ -15,14 +15,12 @@
 // B fails the resumption when A does not answer within HANDOFF_TIMEOUT_MS or nobody listens on A's
 // channel (A is dead); the client then logs in afresh and finds what A had stored offline.
 import { randomBytes } from 'node:crypto';
-import type { Core } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { Cluster, Envelope } from '../../cluster/types.js';
 import type { ClusterHandlers } from '../cluster-routing/index.js';
-import type { RemoteResume, StreamManagement } from '../stream-management/index.js';
-import { readMovedSession, type MovedSession } from '../stream-management/moved.js';
+import { readMovedSession, ownerOf, type MovedSession, type RemoteResume, type StreamManagement } from '../stream-management/index.js';
 import { parseElement } from '../../xml/stream-parser.js';
-import { ownerOf } from '../stream-management/resumption.js';
 import { MAX_RESUMPTION_ID, nodeOfId, resumptionId } from './ids.js';
 
 export const HANDOFF_TIMEOUT_MS = 5000;
@@ -49,7 +47,7 @@ function parseBody(text: string): Record<string, unknown> | null {
   }
 }
 
-export function clusterResumptionModule(core: Core, cluster: Cluster, routing: ClusterHandlers, sm: StreamManagement): void {
+export function clusterResumptionModule(core: ModuleApi, cluster: Cluster, routing: ClusterHandlers, sm: StreamManagement): void {
   const self = cluster.nodeId;
   /** On the new node: resumptions waiting for the old node, by request id. */
   const asking = new Map<string, Asking>();

@@ -1,33 +1,24 @@
 // Routing between cluster nodes. Each node registers its bound resources (with availability,
 // priority and current presence) in the cluster; a stanza for a user with no session here is
-// published to the node(s) holding one. The local fast path stays: the hooks below only consult
-// the cluster after local delivery found nobody on this node.
+// published to the node(s) holding one. The local fast path stays: the delivery slots below only
+// consult the cluster after local delivery found nobody on this node.
 //
-// Priorities, between local delivery (0) and what stores or drops (chat states and headlines -5,
-// offline -10): a message for a bare JID with no available resource here goes to the nodes
-// holding one before offline storage takes it. When the recipient has resources both here and on
-// other nodes (known from their presence, without asking Redis), the others get a copy. For full JIDs (message, presence, IQ) the hook
-// runs above delivery and steps aside when the resource is local.
+// Delivery slots (events.ts): a message for a bare JID with no available resource here goes to the
+// nodes holding one before offline storage takes it; when the recipient has resources both here
+// and on other nodes (known from their presence, without asking Redis), the others get a copy. For
+// full JIDs (message, presence, IQ) the slot comes before local delivery and steps aside when the
+// resource is local.
 //
-// The receiving node delivers without re-running the handlers above delivery (privacy, history,
-// markers, carbons ran on the sending node): `hooks.run(event, ctx, 0)`.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+// The receiving node enters the delivery phase directly, marked `relayed` (the outbound phase —
+// privacy, history, markers, carbons — ran on the sending node), and never publishes it again.
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { Cluster, Envelope, ResourceLocation, ResourceState } from '../../cluster/types.js';
 import type { RosterStore } from '../../storage/types.js';
 import { Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { StanzaError, StreamError } from '../../xmpp/errors.js';
-
-/** Above delivery (0), below carbons (50): full-JID stanzas whose resource is elsewhere. */
-export const CLUSTER_FULL_PRIORITY = 5;
-/** Just above delivery (0): copies of a bare-JID message for the recipient's resources on other nodes. */
-export const CLUSTER_COPY_PRIORITY = 1;
-/** Below delivery (0), above chat states / headline drop (-5) and offline storage (-10). */
-export const CLUSTER_BARE_PRIORITY = -2;
-/** Before the presence module (0) updates the session, after offline (10) marks a flush. */
-export const CLUSTER_PRESENCE_PRIORITY = 5;
 
 /** Delivers an envelope of a kind another module defined (see ClusterHandlers.handle). */
 export type EnvelopeHandler = (envelope: Envelope) => void | Promise<void>;
@@ -40,9 +31,7 @@ export interface ClusterHandlers {
 }
 
 /** Plugs the routing hooks in; returns the receiver and the re-registration to hand to `cluster.start`. */
-export function clusterRoutingModule(core: Core, cluster: Cluster, roster: RosterStore): ClusterHandlers {
-  /** Stanzas that arrived from another node: never published again. */
-  const arrived = new WeakSet<Element>();
+export function clusterRoutingModule(core: ModuleApi, cluster: Cluster, roster: RosterStore): ClusterHandlers {
   const self = cluster.nodeId;
 
   /** Publishes to each node once; true when at least one node took it. */
@@ -78,53 +67,41 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
   // --- sending: stanzas for users whose sessions are elsewhere ---
 
   // A bare-JID message delivered here (priority 0) also goes to the account's resources on other nodes.
-  core.hooks.on(
-    'message/bare',
-    async ({ stanza, to }: RouteContext) => {
-      const resources = elsewhere.get(to.bare);
-      if (!resources || arrived.has(stanza) || stanza.attrs.type === 'groupchat' || core.sessions.available(to.bare).length === 0) return undefined;
-      await publishTo(resources.values(), { kind: 'message/copy', to: to.bare, stanza: stanza.toString() });
-      return undefined;
-    },
-    CLUSTER_COPY_PRIORITY,
-  );
+  core.on('message/bare', 'cluster-copy', async ({ stanza, to, relayed }: RouteContext) => {
+    const resources = elsewhere.get(to.bare);
+    if (!resources || relayed || stanza.attrs.type === 'groupchat' || core.sessions.available(to.bare).length === 0) return undefined;
+    await publishTo(resources.values(), { kind: 'message/copy', to: to.bare, stanza: stanza.toString() });
+    return undefined;
+  });
 
-  core.hooks.on(
-    'message/bare',
-    async ({ stanza, to }: RouteContext) => {
-      if (arrived.has(stanza) || stanza.attrs.type === 'groupchat') return undefined;
-      const targets = remoteAvailable(await cluster.locate(to.bare));
-      if (targets.length === 0) return undefined;
-      // A node gone since its last heartbeat takes nothing: the message falls through to offline storage.
-      return (await publishTo(targets.map((t) => t.node), { kind: 'message/bare', to: to.bare, stanza: stanza.toString() })) ? true : undefined;
-    },
-    CLUSTER_BARE_PRIORITY,
-  );
+  core.on('message/bare', 'cluster', async ({ stanza, to, relayed }: RouteContext) => {
+    if (relayed || stanza.attrs.type === 'groupchat') return undefined;
+    const targets = remoteAvailable(await cluster.locate(to.bare));
+    if (targets.length === 0) return undefined;
+    // A node gone since its last heartbeat takes nothing: the message falls through to offline storage.
+    return (await publishTo(targets.map((t) => t.node), { kind: 'message/bare', to: to.bare, stanza: stanza.toString() })) ? true : undefined;
+  });
 
   /** A stanza for a full JID that is not bound here: to the node that holds it, if any. */
   const toFullJid =
     (kind: string) =>
-    async ({ stanza, to }: RouteContext): Promise<true | undefined> => {
-      if (arrived.has(stanza) || core.sessions.get(to.bare, to.resource)) return undefined;
+    async ({ stanza, to, relayed }: RouteContext): Promise<true | undefined> => {
+      if (relayed || core.sessions.get(to.bare, to.resource)) return undefined;
       const target = (await cluster.locate(to.bare)).find((l) => l.resource === to.resource && l.node !== self);
       if (!target) return undefined;
       return (await cluster.publish(target.node, { kind, to: to.toString(), stanza: stanza.toString() })) ? true : undefined;
     };
-  core.hooks.on('message/full', toFullJid('message/full'), CLUSTER_FULL_PRIORITY);
-  core.hooks.on('presence/full', toFullJid('presence/full'), CLUSTER_FULL_PRIORITY);
-  core.hooks.on('iq/full', toFullJid('iq/full'), CLUSTER_FULL_PRIORITY);
+  core.on('message/full', 'cluster', toFullJid('message/full'));
+  core.on('presence/full', 'cluster', toFullJid('presence/full'));
+  core.on('iq/full', 'cluster', toFullJid('iq/full'));
 
   // Directed presence to a bare JID: local resources take it through the presence module.
-  core.hooks.on(
-    'presence/bare',
-    async ({ stanza, to }: RouteContext) => {
-      if (arrived.has(stanza) || core.sessions.available(to.bare).length > 0) return undefined;
-      const targets = remoteAvailable(await cluster.locate(to.bare));
-      if (targets.length > 0) await publishTo(targets.map((t) => t.node), { kind: 'presence/bare', to: to.bare, stanza: stanza.toString() });
-      return undefined;
-    },
-    CLUSTER_FULL_PRIORITY,
-  );
+  core.on('presence/bare', 'cluster', async ({ stanza, to, relayed }: RouteContext) => {
+    if (relayed || core.sessions.available(to.bare).length > 0) return undefined;
+    const targets = remoteAvailable(await cluster.locate(to.bare));
+    if (targets.length > 0) await publishTo(targets.map((t) => t.node), { kind: 'presence/bare', to: to.bare, stanza: stanza.toString() });
+    return undefined;
+  });
 
   // --- the registry and presence broadcasts ---
 
@@ -143,7 +120,7 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
 
   // The same full JID bound on another node: as within one node, the newer login wins.
   const replacedRemotely = new WeakSet<C2sSession>();
-  core.hooks.on('session/bound', async ({ session }: { session: C2sSession }) => {
+  core.on('session/bound', 'cluster', async ({ session }) => {
     if (session.state === 'closed' || !session.jid) return undefined;
     const previous = await cluster.claim(session.jid.bare, session.jid.resource, stateOf(session));
     if (previous) await cluster.publish(previous, { kind: 'conflict', to: session.jid.toString(), stanza: '' });
@@ -166,11 +143,9 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
     await Promise.all(sends);
   };
 
-  core.hooks.on(
-    'presence/broadcast',
-    async ({ stanza, origin }: RouteContext) => {
+  core.on('presence/broadcast', 'cluster', async ({ stanza, origin }: RouteContext) => {
       const session = origin;
-      if (!session?.jid || arrived.has(stanza)) return undefined;
+      if (!session?.jid) return undefined;
       const type = stanza.attrs.type;
       if (type !== undefined && type !== 'unavailable') return undefined;
       if (type === 'unavailable' && !session.available) return undefined;
@@ -198,13 +173,9 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
         }
       }
       return undefined;
-    },
-    CLUSTER_PRESENCE_PRIORITY,
-  );
+  });
 
-  core.hooks.on(
-    'session/closed',
-    async ({ session }: { session: C2sSession }) => {
+  core.on('session/closed', 'cluster', async ({ session }) => {
       const jid = session.jid!;
       // Replaced by a new login with the same resource, here or on another node: that one speaks for the JID now.
       if (core.sessions.get(jid.bare, jid.resource) || replacedRemotely.has(session)) return undefined;
@@ -216,9 +187,7 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
         await broadcastRemote(session, new Element('presence', { type: 'unavailable', from: jid.toString(), to: jid.bare }, []), subscribers);
       }
       return undefined;
-    },
-    CLUSTER_PRESENCE_PRIORITY,
-  );
+  });
 
   // --- receiving: stanzas other nodes routed here ---
 
@@ -253,27 +222,13 @@ export function clusterRoutingModule(core: Core, cluster: Cluster, roster: Roste
     }
     const stanza = parseElement(text);
     if (!stanza || !to) return;
-    arrived.add(stanza);
     const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', core.domain);
-    const ctx: RouteContext = { stanza, from, to, origin: null };
+    const ctx: RouteContext = { stanza, from, to, origin: null, relayed: true };
     switch (kind) {
       case 'message/bare':
-        if ((await core.hooks.run('message/bare', ctx, 0)) === undefined) core.bounce(stanza, new StanzaError('service-unavailable'));
-        return;
-      case 'message/full': {
-        const session = core.sessions.get(to.bare, to.resource);
-        if (session) return session.send(stanza);
-        const type = stanza.attrs.type ?? 'normal';
-        // The resource left meanwhile: a chat goes to the account's other resources or offline storage.
-        if (type === 'chat' || type === 'normal') await core.hooks.run('message/bare', { ...ctx, to: to.toBare() }, 0);
-        else if (type !== 'error') core.bounce(stanza, new StanzaError('recipient-unavailable', 'The recipient is no longer available.'));
-        return;
-      }
-      case 'iq/full': {
-        const session = core.sessions.get(to.bare, to.resource);
-        if (session) return session.send(stanza);
-        return core.bounce(stanza, new StanzaError('service-unavailable'));
-      }
+      case 'message/full':
+      case 'iq/full':
+        return core.deliver(kind, ctx);
       case 'presence/full':
         core.sessions.get(to.bare, to.resource)?.send(stanza);
         return;

@@ -1,10 +1,10 @@
 // Service discovery (XEP-0030) for the server and for accounts.
-import type { Core } from '../../core/core.js';
+import type { ModuleApi } from '../../core/api.js';
 import { xml } from '../../xml/element.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 
-export function discoModule(core: Core): void {
+export function discoModule(core: ModuleApi): void {
   core.addDiscoFeature(NS_DISCO_INFO);
   core.addDiscoFeature(NS_DISCO_ITEMS);
   core.handleIq({
@@ -28,7 +28,7 @@ export function discoModule(core: Core): void {
     get: async (ctx) => {
       if (ctx.payload.attrs.node) throw new StanzaError('item-not-found');
       const query = xml('query', { xmlns: NS_DISCO_ITEMS });
-      await core.hooks.run('disco/items', { ...ctx, query });
+      await core.run('disco/items', { query, from: ctx.from, to: ctx.to });
       return query;
     },
   });

@@ -2,8 +2,8 @@
 // last logout (0 while a session is online); to the server, its uptime. Unknown users never reach
 // the handler (the core answers service-unavailable). Presence also records the user's REST
 // `last_request_at` (QuickBlox's LastRequestAt plugin), and so does a session's end.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { xml } from '../../xml/element.js';
 import { parseUserLocal } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
@@ -11,7 +11,7 @@ import type { AccountStore } from '../../storage/types.js';
 
 export const NS_LAST = 'jabber:iq:last';
 
-export function lastActivityModule(core: Core, accounts: AccountStore, now: () => number = Date.now): void {
+export function lastActivityModule(core: ModuleApi, accounts: AccountStore, now: () => number = Date.now): void {
   const started = now();
   /** When each user's last session ended, while this process runs (more exact than last_request_at). */
   const loggedOut = new Map<number, number>();
@@ -48,16 +48,16 @@ export function lastActivityModule(core: Core, accounts: AccountStore, now: () =
     accounts.touchUser(user.appId, user.userId, new Date(now())).catch((err: unknown) => core.log.warn({ err }, 'recording last_request_at failed'));
   };
 
-  core.hooks.on('presence/broadcast', ({ origin }: RouteContext) => {
+  core.on('presence/broadcast', 'last-activity', ({ origin }: RouteContext) => {
     if (origin) touch(origin);
     return undefined;
-  }, 5);
+  });
 
-  core.hooks.on('session/closed', ({ session }: { session: C2sSession }) => {
+  core.on('session/closed', 'last-activity', ({ session }: { session: C2sSession }) => {
     const jid = session.jid;
     if (!jid || !session.user) return undefined;
     if (!core.sessions.isOnline(jid.bare)) loggedOut.set(session.user.userId, now());
     touch(session);
     return undefined;
-  }, 5);
+  });
 }

@@ -1,11 +1,11 @@
 // Message delivery rules (RFC 6121 §8.5): a bare JID reaches the available resources, a full JID
-// its resource; a chat to a resource that is gone falls back to the bare JID. What no resource
-// takes is left to the next handler (offline storage).
-import type { Core, RouteContext } from '../../core/core.js';
+// its resource; a chat to a resource that is gone is delivered as if sent to the bare JID. What no
+// resource takes passes on to the later delivery slots (other nodes, offline storage).
+import type { ModuleApi, RouteContext } from '../../core/api.js';
 import { StanzaError } from '../../xmpp/errors.js';
 
-export function messageModule(core: Core): void {
-  core.hooks.on('message/bare', ({ stanza, to, origin }: RouteContext) => {
+export function messageModule(core: ModuleApi): void {
+  core.on('message/bare', 'local', ({ stanza, to, origin }: RouteContext) => {
     const type = stanza.attrs.type;
     if (type === 'groupchat') {
       core.bounce(stanza, new StanzaError('service-unavailable', 'groupchat messages go to rooms, not users'), origin);
@@ -17,7 +17,7 @@ export function messageModule(core: Core): void {
     return true;
   });
 
-  core.hooks.on('message/full', (ctx: RouteContext) => {
+  core.on('message/full', 'local', (ctx: RouteContext) => {
     const session = core.sessions.get(ctx.to.bare, ctx.to.resource);
     if (!session) return toGoneResource(ctx);
     session.send(ctx.stanza);
@@ -27,12 +27,8 @@ export function messageModule(core: Core): void {
   const toGoneResource = async (ctx: RouteContext): Promise<true> => {
     const { stanza, to, origin } = ctx;
     const type = stanza.attrs.type ?? 'normal';
-    if (type === 'chat' || type === 'normal') {
-      const handled = await core.hooks.run('message/bare', { ...ctx, to: to.toBare() });
-      if (handled === undefined) core.bounce(stanza, new StanzaError('service-unavailable'), origin);
-      return true;
-    }
-    if (type !== 'error') core.bounce(stanza, new StanzaError('recipient-unavailable', 'The recipient is no longer available.'), origin);
+    if (type === 'chat' || type === 'normal') await core.deliver('message/bare', { ...ctx, to: to.toBare() });
+    else if (type !== 'error') core.bounce(stanza, new StanzaError('recipient-unavailable', 'The recipient is no longer available.'), origin);
     return true;
   };
 }

@@ -11,8 +11,8 @@
 // destruction through the directory, to every node of the room (this one too) in one step, so
 // that all occupants get them in the same order. A room whose occupants are all here never asks.
 import { randomBytes } from 'node:crypto';
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { ApiError } from '../../chat/errors.js';
 import { newObjectId, normalizeObjectId } from '../../chat/objectid.js';
 import type { ChatService } from '../../chat/service.js';
@@ -23,12 +23,12 @@ import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { NS_CLIENT, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
 import { StanzaError, errorReply } from '../../xmpp/errors.js';
-import { readExtraParams, STRIPPED_ON_RELAY } from './extra-params.js';
+import { FORGEABLE, NS_CHAT_MARKERS, readExtraParams, storedGroupchat } from '../../qb/index.js';
 import { parseRoomLocal, RoomRegistry, type Occupant, type Room, type RoomAddress } from './rooms.js';
 
 export const NS_MUC = 'http://jabber.org/protocol/muc';
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
-const NS_MARKERS = 'urn:xmpp:chat-markers:0';
+
 
 const PUBLIC_GROUP = 1;
 const PRIVATE = 3;
@@ -37,7 +37,6 @@ const HISTORY_MAX = 100;
 const HISTORY_DEFAULT = 20;
 const NO_SUCH_ROOM = 'There is no such room.';
 const CANNOT_POST = 'Insufficient privileges to send groupchat message.';
-const XML_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 const newId = (): string => randomBytes(8).toString('hex');
 
@@ -55,7 +54,7 @@ export interface MucModule {
   readonly rooms: RoomRegistry;
 }
 
-export function mucModule(core: Core, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
+export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
   const rooms = new RoomRegistry();
   const userJid = (appId: number, userId: number): string => `${userId}-${appId}@${core.domain}`;
   const self = directory.nodeId;
@@ -226,7 +225,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     if (directory.enabled) await directory.leave(bare, jid).catch(logFailure('leaving a room across the cluster'));
   }
 
-  core.hooks.on('presence/muc', async ({ stanza, to, origin }: RouteContext) => {
+  core.on('presence/muc', 'rooms', async ({ stanza, to, origin }: RouteContext) => {
     const session = origin;
     if (!session?.jid || !session.user) return true;
     const type = stanza.attrs.type;
@@ -250,16 +249,16 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     }
     await Promise.all(left.map((bare) => leaveDirectory(bare, session.jid!.toString())));
   };
-  core.hooks.on('presence/broadcast', async ({ stanza, origin }: RouteContext) => {
+  core.on('presence/broadcast', 'rooms', async ({ stanza, origin }: RouteContext) => {
     if (origin && stanza.attrs.type === 'unavailable') await leaveAll(origin);
     return undefined;
-  }, 10);
-  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
+  });
+  core.on('session/closed', 'rooms', async ({ session }: { session: C2sSession }) => {
     await leaveAll(session);
     return undefined;
-  }, 10);
+  });
   // Resumed on another node: room occupancy does not travel with the session (the client joins again).
-  core.hooks.on('session/migrated', ({ session }: { session: C2sSession }) => {
+  core.on('session/migrated', 'rooms', ({ session }: { session: C2sSession }) => {
     leaveAll(session);
     return undefined;
   });
@@ -306,23 +305,6 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     await directory.publishToAccounts(bare, dialog.occupantIds.map((id) => userJid(dialog.appId, id)), event).catch(logFailure('publishing a room message'));
   }
 
-  /** A stored message as a groupchat stanza from `room/<sender>`, with QuickBlox's extraParams. */
-  function storedMessage(roomJid: string, record: ChatMessage): Element {
-    const extra = xml('extraParams', { xmlns: NS_CLIENT }, xml('save_to_history', null, '1'), xml('date_sent', null, String(record.dateSent)));
-    for (const [key, value] of Object.entries(record.customParams)) {
-      if (!XML_NAME.test(key) || value === null || value === undefined) continue;
-      extra.append(xml(key, null, typeof value === 'object' ? JSON.stringify(value) : String(value)));
-    }
-    for (const attachment of record.attachments) {
-      const attrs: Record<string, string> = {};
-      for (const [k, v] of Object.entries(attachment)) if (XML_NAME.test(k) && v !== null && v !== undefined) attrs[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
-      extra.append(xml('attachment', attrs));
-    }
-    extra.append(xml('dialog_id', null, record.dialogId));
-    return xml('message', { type: 'groupchat', id: record.id, from: `${roomJid}/${record.senderId}` },
-      xml('body', null, record.body), record.markable ? xml('markable', { xmlns: NS_MARKERS }) : null, extra);
-  }
-
   async function groupchat(ctx: RouteContext): Promise<true> {
     const { stanza, to, origin } = ctx;
     const sender = parseUserLocal(ctx.from.local);
@@ -358,7 +340,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
           chat_dialog_id: dialog.id,
           message: body?.text() ?? '',
           attachments: extra.attachments,
-          markable: stanza.getChild('markable', NS_MARKERS) ? '1' : undefined,
+          markable: stanza.getChild('markable', NS_CHAT_MARKERS) ? '1' : undefined,
         }, { id: stanza.attrs.id, dateSent: extra.dateSent, origin: 'xmpp' });
         id = saved._id;
         if (extra.dateSent === undefined) dateSent = String(saved.date_sent);
@@ -385,7 +367,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     if (hasContent || extraEl) {
       const params = xml('extraParams', { xmlns: NS_CLIENT });
       for (const child of extraEl?.getChildren() ?? []) {
-        if (!STRIPPED_ON_RELAY.has(child.localName) && child.localName !== 'date_sent') params.append(child.clone());
+        if (!FORGEABLE.has(child.localName) && child.localName !== 'dialog_id' && child.localName !== 'date_sent') params.append(child.clone());
       }
       if (hasContent) params.append(xml('date_sent', null, dateSent));
       params.append(xml('dialog_id', null, dialog.id));
@@ -395,7 +377,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     return true;
   }
 
-  core.hooks.on('message/muc', async (ctx: RouteContext) => {
+  core.on('message/muc', 'rooms', async (ctx: RouteContext) => {
     const { stanza, origin } = ctx;
     const type = stanza.attrs.type ?? 'normal';
     if (type === 'error') return true;
@@ -444,7 +426,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     });
     const to = session.jid!.toString();
     for (const record of messages.reverse()) {
-      const message = storedMessage(room.jid.bare, record);
+      const message = storedGroupchat(room.jid.bare, record);
       message.append(xml('delay', { xmlns: NS_DELAY, from: room.jid.bare, stamp: new Date(record.dateSent * 1000).toISOString() }));
       session.send(addressed(message, to));
     }
@@ -455,7 +437,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
   chat.events.on('message', ({ record, dialog, sendToChat, system, origin }) => {
     if (!sendToChat || system || origin !== 'rest' || dialog.type === PRIVATE) return;
     const roomJid = chat.roomJid(dialog);
-    relay(roomJid, dialog, storedMessage(roomJid, record)).catch(logFailure('delivering a REST message to a room'));
+    relay(roomJid, dialog, storedGroupchat(roomJid, record)).catch(logFailure('delivering a REST message to a room'));
   });
 
   // The REST call may land on any node: each node of the room removes its own resources.
@@ -600,7 +582,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     else void core.route(reply);
   };
 
-  core.hooks.on('iq/muc', async ({ stanza, from, to, origin }: RouteContext) => {
+  core.on('iq/muc', 'rooms', async ({ stanza, from, to, origin }: RouteContext) => {
     const type = stanza.attrs.type;
     if (type === 'result' || type === 'error') return true;
     const payloads = stanza.getChildren();
@@ -651,7 +633,7 @@ export function mucModule(core: Core, chat: ChatService, history: ChatStore, dir
     return true;
   });
 
-  core.hooks.on('disco/items', ({ query }: { query: Element }) => {
+  core.on('disco/items', 'rooms', ({ query }: { query: Element }) => {
     query.append(xml('item', { jid: core.mucDomain, name: 'Group chat' }));
     return undefined;
   });

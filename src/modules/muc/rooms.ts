@@ -3,7 +3,7 @@
 // sessions (resources) of this node that joined with that nick, and those on other nodes. A room is
 // kept while it has a resource of this node (or one is joining): only then does this node hear
 // about the room from the others.
-import type { C2sSession } from '../../core/session.js';
+import type { C2sSession } from '../../core/api.js';
 import type { Element } from '../../xml/element.js';
 import { Jid } from '../../xmpp/jid.js';
 

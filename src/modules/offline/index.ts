@@ -6,8 +6,8 @@
 // client's acknowledgement under stream management, else the write); one handed to a session and
 // not yet confirmed is not handed to another. Live messages for a session wait until its stored
 // ones are out, so none overtakes them.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { NS_DELAY } from '../../xmpp/ns.js';
@@ -25,7 +25,7 @@ interface Flush {
   held: Element[];
 }
 
-export function offlineModule(core: Core, store: OfflineStore): void {
+export function offlineModule(core: ModuleApi, store: OfflineStore): void {
   const inFlight = new Set<number>();
   let delivered: number[] = [];
   const removeDelivered = (id: number): void => {
@@ -55,29 +55,21 @@ export function offlineModule(core: Core, store: OfflineStore): void {
     return push;
   };
 
-  core.hooks.on(
-    'message/bare',
-    async ({ stanza, to, origin }: RouteContext) => {
-      const type = stanza.attrs.type ?? 'normal';
-      if (type !== 'chat' && type !== 'normal') return undefined;
-      if (!stanza.getChild('body')) return true; // chat states and receipts are not kept
-      if (!(await keep(parseUserLocal(to.local)!.userId, stanza))) {
-        core.bounce(stanza, new StanzaError('service-unavailable', 'the recipient has too many offline messages'), origin);
-      }
-      return true;
-    },
-    -10,
-  );
+  core.on('message/bare', 'offline', async ({ stanza, to, origin }: RouteContext) => {
+    const type = stanza.attrs.type ?? 'normal';
+    if (type !== 'chat' && type !== 'normal') return undefined;
+    if (!stanza.getChild('body')) return true; // chat states and receipts are not kept
+    if (!(await keep(parseUserLocal(to.local)!.userId, stanza))) {
+      core.bounce(stanza, new StanzaError('service-unavailable', 'the recipient has too many offline messages'), origin);
+    }
+    return true;
+  });
 
   // An initial presence starts a flush before the presence module makes the session available.
-  core.hooks.on(
-    'presence/broadcast',
-    ({ stanza, origin }: RouteContext) => {
-      if (origin?.jid && stanza.attrs.type === undefined && !origin.available) origin.data.set(FLUSH, { done: false, sending: false, held: [] } satisfies Flush);
-      return undefined;
-    },
-    10,
-  );
+  core.on('presence/broadcast', 'offline', ({ stanza, origin }: RouteContext) => {
+    if (origin?.jid && stanza.attrs.type === undefined && !origin.available) origin.data.set(FLUSH, { done: false, sending: false, held: [] } satisfies Flush);
+    return undefined;
+  });
 
   core.addOutgoingFilter((session, el) => {
     if (el.name !== 'message') return el;
@@ -87,7 +79,7 @@ export function offlineModule(core: Core, store: OfflineStore): void {
     return null;
   });
 
-  core.hooks.on('presence/initial', async ({ session }: { session: C2sSession }) => {
+  core.on('presence/initial', 'offline', async ({ session }: { session: C2sSession }) => {
     const flush = (session.data.get(FLUSH) as Flush | undefined) ?? { done: false, sending: false, held: [] };
     session.data.set(FLUSH, flush);
     try {
@@ -116,7 +108,7 @@ export function offlineModule(core: Core, store: OfflineStore): void {
   });
 
   // A session that ends before its flush finished: the live messages it held are stored instead.
-  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
+  core.on('session/closed', 'offline', async ({ session }: { session: C2sSession }) => {
     const flush = session.data.get(FLUSH) as Flush | undefined;
     if (!flush || flush.done) return;
     flush.done = true;

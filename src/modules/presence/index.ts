@@ -1,12 +1,12 @@
 // Presence (RFC 6121 §4): initial, updated and unavailable presence broadcast to the user's own
 // resources and to roster contacts who are subscribed; directed presence to anyone of the same
 // application. Sessions that end while available are announced unavailable.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { Element, xml } from '../../xml/element.js';
 import type { RosterItem, RosterStore } from '../../storage/types.js';
 
-export function presenceModule(core: Core, roster: RosterStore): void {
+export function presenceModule(core: ModuleApi, roster: RosterStore): void {
   const broadcast = (session: C2sSession, presence: Element, contacts: RosterItem[]): void => {
     for (const own of core.sessions.available(session.jid!.bare)) own.send(presence);
     if (!session.available && presence.attrs.type === 'unavailable') session.send(presence);
@@ -26,7 +26,7 @@ export function presenceModule(core: Core, roster: RosterStore): void {
     }
   };
 
-  core.hooks.on('presence/broadcast', async ({ stanza, origin }: RouteContext) => {
+  core.on('presence/broadcast', 'presence', async ({ stanza, origin }: RouteContext) => {
     const session = origin;
     if (!session?.jid) return true;
     const type = stanza.attrs.type;
@@ -39,7 +39,7 @@ export function presenceModule(core: Core, roster: RosterStore): void {
       broadcast(session, withTo(stanza, session.jid.bare), contacts);
       if (initial) {
         sendContactsPresence(session, contacts);
-        await core.hooks.run('presence/initial', { session });
+        await core.run('presence/initial', { session });
       }
     } else if (type === 'unavailable') {
       if (!session.available) return true;
@@ -55,10 +55,10 @@ export function presenceModule(core: Core, roster: RosterStore): void {
     for (const target of targets) target?.send(stanza);
     return true;
   };
-  core.hooks.on('presence/bare', deliverDirected);
-  core.hooks.on('presence/full', deliverDirected);
+  core.on('presence/bare', 'local', deliverDirected);
+  core.on('presence/full', 'local', deliverDirected);
 
-  core.hooks.on('session/closed', async ({ session }: { session: C2sSession }) => {
+  core.on('session/closed', 'presence', async ({ session }: { session: C2sSession }) => {
     if (!session.available) return;
     const jid = session.jid!;
     // A session replaced by a new login with the same resource: the new one speaks for that JID now.

@@ -6,8 +6,8 @@
 //   one the sender's own list blocks (items without children) → `not-acceptable`;
 // - presences are dropped silently, groupchat reflections from a blocked occupant too;
 // - a user with no available resource is judged by the default list (nothing goes offline).
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { Element, xml } from '../../xml/element.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
@@ -28,7 +28,7 @@ interface Effective {
 /** Per session: the active list (null = declined) — absent means "the default list". */
 const ACTIVE = Symbol('privacy-active');
 
-export function privacyModule(core: Core, store: PrivacyStore, rosters: RosterStore): void {
+export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: RosterStore): void {
   /** Default lists by user id, loaded on demand (null: none). */
   const defaults = new Map<number, Effective | null>();
 
@@ -147,9 +147,9 @@ export function privacyModule(core: Core, store: PrivacyStore, rosters: RosterSt
     if (!isPresence) core.bounce(stanza, new StanzaError('service-unavailable', 'Service not available.'), origin);
     return true;
   }
-  // Above every other routing hook (markers 110, history 100, carbons 50, delivery 0, offline -10):
-  // a blocked stanza must be refused before anything stores or acts on it.
-  for (const event of ['message/bare', 'message/full', 'presence/bare', 'presence/full']) core.hooks.on(event, stopped, 1000);
+  // First in the outbound phase: a blocked stanza is refused before anything stores or acts on it.
+  core.on('message/outbound', 'privacy', stopped);
+  core.on('presence/outbound', 'privacy', stopped);
 
   // Every stanza on its way to a client: the client's list (incoming), and for presence the
   // sender's list (outgoing, e.g. broadcasts). Errors always pass, so a sender learns of a block.
@@ -168,7 +168,7 @@ export function privacyModule(core: Core, store: PrivacyStore, rosters: RosterSt
     return el;
   });
 
-  core.hooks.on('session/bound', async ({ session }: { session: C2sSession }) => {
+  core.on('session/bound', 'privacy', async ({ session }: { session: C2sSession }) => {
     await loadDefault(userOf(session));
     return undefined;
   });

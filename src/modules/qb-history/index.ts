@@ -7,24 +7,19 @@
 // Also the REST → XMPP bridge for private dialogs: a message created over REST with
 // `send_to_chat=1` is delivered as a `type="chat"` stanza whose id is the stored `_id`.
 // (Group dialogs are the MUC module's: it can build the same payload with storedMessagePayload.)
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { ChatService } from '../../chat/service.js';
 import type { MessageEvent } from '../../chat/events.js';
 import type { MessageView } from '../../chat/views.js';
 import { PRIVATE } from '../../chat/access.js';
-import { parseBoolean, parseNumber } from '../../chat/params.js';
 import type { Element } from '../../xml/element.js';
 import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { parseUserLocal, userLocal, type Jid } from '../../xmpp/jid.js';
 import {
-  CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, type ParsedExtraParams, compact, getExtraParams, parseExtraParams, stanzaErrorFor, storedMessagePayload,
-} from '../qb-extra-params/index.js';
-
-/** Runs before delivery (message 0), carbons (50) and offline storage (-10); after chat markers (110). */
-export const HISTORY_PRIORITY = 100;
-
+  CONTROL_FIELDS, FORGEABLE, NS_CHAT_MARKERS, type ParsedExtraParams, clientDateSent, compact, getExtraParams, parseExtraParams, savesToHistory, stanzaErrorFor, storedMessagePayload,
+} from '../../qb/index.js';
 
 const NS_CHATSTATES = 'http://jabber.org/protocol/chatstates';
 
@@ -37,20 +32,16 @@ function isSignalOnly(stanza: Element, hasAttachments: boolean): boolean {
   });
 }
 
-export function qbHistoryModule(core: Core, chat: ChatService): void {
-  // message/full falls back to message/bare with the same stanza: handle each stanza once.
-  const seen = new WeakSet<Element>();
-
+export function qbHistoryModule(core: ModuleApi, chat: ChatService): void {
   const onChat = ({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> | undefined => {
-    if (!origin || stanza.attrs.type !== 'chat' || seen.has(stanza)) return undefined;
-    seen.add(stanza);
+    if (!origin || stanza.attrs.type !== 'chat') return undefined;
     // Whitespace between elements crashes the Node SDK: what a client pretty-printed goes on compact.
     compact(stanza);
     const extra = getExtraParams(stanza);
     if (!extra) return undefined;
     // Server-owned fields a client sent are neither stored nor passed on.
     for (const child of extra.getChildren()) if (FORGEABLE.has(child.localName)) extra.remove(child);
-    if (parseBoolean(extra.getChildText('save_to_history')?.trim()) !== true) return undefined;
+    if (!savesToHistory(extra)) return undefined;
     const parsed = parseExtraParams(extra, CONTROL_FIELDS);
     if (isSignalOnly(stanza, parsed.attachments.length > 0)) return undefined;
     return store(stanza, extra, parsed, from, to, origin);
@@ -63,7 +54,6 @@ export function qbHistoryModule(core: Core, chat: ChatService): void {
     const sender = parseUserLocal(from.local);
     const recipient = parseUserLocal(to.local);
     if (!sender || !recipient) return undefined;
-    const dateSent = parseNumber(extra.getChildText('date_sent')?.trim());
     let stored: MessageView;
     try {
       stored = await chat.createMessage(
@@ -75,7 +65,7 @@ export function qbHistoryModule(core: Core, chat: ChatService): void {
           attachments,
           markable: stanza.getChild('markable', NS_CHAT_MARKERS) ? 1 : undefined,
         },
-        { id: stanza.attrs.id, dateSent: dateSent !== undefined && dateSent > 0 ? dateSent : undefined, origin: 'xmpp' },
+        { id: stanza.attrs.id, dateSent: clientDateSent(extra), origin: 'xmpp' },
       );
     } catch (err) {
       if (stanzaErrorFor(err).condition === 'internal-server-error') core.log.error({ err, stanza: stanza.toString() }, 'storing a chat message failed');
@@ -93,8 +83,7 @@ export function qbHistoryModule(core: Core, chat: ChatService): void {
     for (const child of rest) extra.append(child);
     return undefined;
   };
-  core.hooks.on('message/bare', onChat, HISTORY_PRIORITY);
-  core.hooks.on('message/full', onChat, HISTORY_PRIORITY);
+  core.on('message/outbound', 'history', onChat);
 
   // REST send_to_chat=1 in a private dialog: a chat stanza from the sender to the opponent.
   chat.events.on('message', async (event: MessageEvent) => {

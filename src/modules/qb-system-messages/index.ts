@@ -8,8 +8,8 @@
 // without one: an outgoing filter adds an empty `<extraParams/>` where it is missing.
 //
 // REST `system=1` (a private dialog only; not stored) is delivered here as such a headline, id = _id.
-import type { Core, RouteContext } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import type { ChatService } from '../../chat/service.js';
 import type { MessageEvent } from '../../chat/events.js';
 import { PRIVATE } from '../../chat/access.js';
@@ -18,36 +18,26 @@ import { xml } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { userLocal } from '../../xmpp/jid.js';
-import { EXTRA_PARAMS, compact, getExtraParams, systemNotificationPayload } from '../qb-extra-params/index.js';
-
-/** Above the MUC module's own message/muc handlers. */
-export const ROOM_HEADLINE_PRIORITY = 100;
-/** After delivery (message module, 0), before offline storage (-10). */
-export const HEADLINE_DROP_PRIORITY = -5;
+import { EXTRA_PARAMS, compact, getExtraParams, systemNotificationPayload } from '../../qb/index.js';
 
 const isHeadline = (stanza: Element): boolean => stanza.name === 'message' && stanza.attrs.type === 'headline';
 
-export function qbSystemMessagesModule(core: Core, chat: ChatService): void {
+export function qbSystemMessagesModule(core: ModuleApi, chat: ChatService): void {
   // Whitespace between elements would crash the Node SDK: compact what clients send.
   const onHeadline = ({ stanza, origin }: RouteContext): undefined => {
     if (origin && isHeadline(stanza)) compact(stanza);
     return undefined;
   };
-  core.hooks.on('message/bare', onHeadline, 100);
-  core.hooks.on('message/full', onHeadline, 100);
+  core.on('message/outbound', 'system-messages', onHeadline);
 
   // Headlines are for whoever is online now; nothing is kept.
-  core.hooks.on('message/bare', ({ stanza }: RouteContext) => (isHeadline(stanza) ? true : undefined), HEADLINE_DROP_PRIORITY);
+  core.on('message/bare', 'not-kept', ({ stanza }: RouteContext) => (isHeadline(stanza) ? true : undefined));
 
-  core.hooks.on(
-    'message/muc',
-    ({ stanza, origin }: RouteContext) => {
-      if (!isHeadline(stanza)) return undefined;
-      core.bounce(stanza, new StanzaError('not-acceptable', 'system messages can be sent to users only, not to rooms'), origin);
-      return true;
-    },
-    ROOM_HEADLINE_PRIORITY,
-  );
+  core.on('message/muc', 'system-messages', ({ stanza, origin }: RouteContext) => {
+    if (!isHeadline(stanza)) return undefined;
+    core.bounce(stanza, new StanzaError('not-acceptable', 'system messages can be sent to users only, not to rooms'), origin);
+    return true;
+  });
 
   core.addOutgoingFilter((_session: C2sSession, el: Element) => {
     if (!isHeadline(el) || getExtraParams(el)) return el;

@@ -2,7 +2,7 @@
 // Subscription handshakes live in modules/subscriptions; a removal announces itself as the
 // `roster/removed` hook ({owner, item}) so that they can cancel the subscriptions both ways.
 import { randomBytes } from 'node:crypto';
-import type { Core, IqContext } from '../../core/core.js';
+import type { ModuleApi, IqContext } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_ROSTER } from '../../xmpp/ns.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
@@ -18,7 +18,7 @@ export function rosterItemElement(item: RosterItem): Element {
 }
 
 /** A roster push (RFC 6121 §2.1.6) of one item to every resource of the owner; `subscription: 'remove'` for a removal. */
-export function pushRosterItem(core: Core, ownerBare: string, item: RosterItem | (Omit<RosterItem, 'subscription'> & { subscription: 'remove' })): void {
+export function pushRosterItem(core: ModuleApi, ownerBare: string, item: RosterItem | (Omit<RosterItem, 'subscription'> & { subscription: 'remove' })): void {
   for (const session of core.sessions.resources(ownerBare)) {
     session.send(
       xml('iq', { type: 'set', id: `push-${randomBytes(6).toString('hex')}`, to: session.jid!.toString() },
@@ -27,7 +27,7 @@ export function pushRosterItem(core: Core, ownerBare: string, item: RosterItem |
   }
 }
 
-export function rosterModule(core: Core, roster: RosterStore): void {
+export function rosterModule(core: ModuleApi, roster: RosterStore): void {
   const owner = (ctx: IqContext): number => {
     if (ctx.to.bare !== ctx.from.bare) throw new StanzaError('forbidden', "another user's roster is not yours to read or change");
     return parseUserLocal(ctx.from.local)!.userId;
@@ -69,7 +69,7 @@ export function rosterModule(core: Core, roster: RosterStore): void {
         await roster.setItem(userId, pushed);
       }
       pushRosterItem(core, ctx.from.bare, pushed);
-      if (removed) await core.hooks.run('roster/removed', { owner: ctx.from.toBare(), item: removed });
+      if (removed) await core.run('roster/removed', { owner: ctx.from.toBare(), item: removed });
       return null;
     },
   });

@@ -1,8 +1,8 @@
 // SASL (RFC 6120 §6): PLAIN and SCRAM-SHA-1/-256. The secrets come from an Authenticator, so
 // other parts (REST session tokens) can widen what is accepted without touching this module.
 // Whatever PLAIN accepts SCRAM accepts too: the Authenticator hands SCRAM one credential per secret.
-import type { Core } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_SASL } from '../../xmpp/ns.js';
 import { parseUserLocal, type UserAddress } from '../../xmpp/jid.js';
@@ -28,7 +28,7 @@ interface SaslState {
   failures: number;
 }
 
-export function saslModule(core: Core, auth: Authenticator): void {
+export function saslModule(core: ModuleApi, auth: Authenticator): void {
   const limiter = new FailureLimiter(core.config.auth_failures_per_minute, 60_000);
 
   core.addStreamFeature('negotiating', (session) => {

@@ -1,10 +1,10 @@
 // STARTTLS (RFC 6120 §5): offered on plain TCP while a certificate is loaded; required when configured.
-import type { Core } from '../../core/core.js';
+import type { ModuleApi } from '../../core/api.js';
 import { xml } from '../../xml/element.js';
 import { NS_TLS } from '../../xmpp/ns.js';
 import { StreamError } from '../../xmpp/errors.js';
 
-export function starttlsModule(core: Core): void {
+export function starttlsModule(core: ModuleApi): void {
   const required = core.config.require_starttls;
   core.addStreamFeature('negotiating', (session) =>
     session.connection.canStartTls ? xml('starttls', { xmlns: NS_TLS }, required ? xml('required') : null) : null,
@@ -17,12 +17,12 @@ export function starttlsModule(core: Core): void {
     session.connection.startTls(xml('proceed', { xmlns: NS_TLS }));
   });
   if (required) {
-    core.hooks.on('c2s/element', ({ session, element }: { session: import('../../core/session.js').C2sSession; element: import('../../xml/element.js').Element }) => {
+    core.on('c2s/element', 'starttls', ({ session, element }) => {
       if (!session.connection.secure && session.connection.canStartTls && element.attrs.xmlns !== NS_TLS) {
         session.close(new StreamError('policy-violation', 'STARTTLS is required on this server'));
         return true;
       }
       return undefined;
-    }, 100);
+    });
   }
 }

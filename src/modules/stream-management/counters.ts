@@ -1,7 +1,7 @@
 // XEP-0198 counting: sequence numbers modulo 2^32 and the queue of stanzas sent but not yet
 // acknowledged by the client, each remembering when it was queued and who wants its outcome.
 import type { Element } from '../../xml/element.js';
-import type { DeliveryOutcome } from '../../core/session.js';
+import type { DeliveryOutcome } from '../../core/api.js';
 
 const HALF = 2 ** 31;
 

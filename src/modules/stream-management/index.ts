@@ -12,8 +12,8 @@
 // elements in order and resumption first waits for the old session to go idle.
 import { metrics } from '../../metrics/index.js';
 import { randomBytes } from 'node:crypto';
-import type { Core, RouteContext } from '../../core/core.js';
-import { isStanza, type C2sSession } from '../../core/session.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
+import { isStanza, type C2sSession } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_CLIENT, NS_STANZA_ERRORS } from '../../xmpp/ns.js';
 import { StreamError } from '../../xmpp/errors.js';
@@ -24,6 +24,9 @@ import { settleUndelivered } from './undelivered.js';
 import type { MovedSession } from './moved.js';
 
 export const NS_SM = 'urn:xmpp:sm:3';
+// What cluster resumption needs to move a session between nodes.
+export { readMovedSession, type MovedSession } from './moved.js';
+export { ownerOf } from './resumption.js';
 const STATE = Symbol('stream-management');
 const MAX_MARKS = 64;
 
@@ -110,7 +113,7 @@ const newState = (id: string | null, max: number, inbound: number, out: Outbound
   held: null,
 });
 
-export function streamManagementModule(core: Core): StreamManagement {
+export function streamManagementModule(core: ModuleApi): StreamManagement {
   const config = core.config;
   const resumable = new ResumableSessions(config.sm_resume_timeout * 1000);
   const availableSince = new WeakMap<C2sSession, number>();
@@ -154,15 +157,11 @@ export function streamManagementModule(core: Core): StreamManagement {
 
   // --- counting ---
 
-  core.hooks.on(
-    'c2s/element',
-    ({ session, element }: { session: C2sSession; element: Element }) => {
-      const s = smOf(session);
-      if (s && element.attrs.xmlns === NS_CLIENT && isStanza(element)) s.inbound = add32(s.inbound, 1);
-      return undefined;
-    },
-    1000,
-  );
+  core.on('c2s/element', 'stream-management', ({ session, element }) => {
+    const s = smOf(session);
+    if (s && element.attrs.xmlns === NS_CLIENT && isStanza(element)) s.inbound = add32(s.inbound, 1);
+    return undefined;
+  });
 
   // Registered last among the filters (see server.ts): it sees what is actually written.
   core.addOutgoingFilter((session, el) => {
@@ -290,37 +289,33 @@ export function streamManagementModule(core: Core): StreamManagement {
 
   // --- the end of a session ---
 
-  core.hooks.on(
-    'presence/broadcast',
-    ({ stanza, origin }: RouteContext) => {
-      if (origin && stanza.attrs.type === undefined && !origin.available) availableSince.set(origin, Date.now());
-      return undefined;
-    },
-    100,
-  );
-
   // While a session's unacknowledged messages are being routed again, later messages for that user
   // wait, so that none overtakes them (into offline storage, say).
   const settling = new Map<string, Promise<void>>();
-  const resettled = new WeakSet<Element>();
 
-  core.hooks.on(
-    'session/closed',
-    async ({ session }: { session: C2sSession }) => {
-      const s = smOf(session);
-      if (!s) return;
-      if (s.requestTimer) clearTimeout(s.requestTimer);
-      if (s.expiry) clearTimeout(s.expiry);
-      if (s.id) resumable.end(s.id, session, s.inbound);
-      const items = [...s.out.takeAll(), ...(s.held ?? []).map((stanza): Unacked => ({ stanza, queuedAt: Date.now() }))];
-      s.held = null;
-      if (items.length === 0) return;
-      for (const item of items) resettled.add(item.stanza);
-      const bare = session.jid!.bare;
-      await settle(bare, items);
-    },
-    100, // first: later messages must find the settlement registered
-  );
+  // An initial presence waits for the settlement of the account's previous session, so what that
+  // session left unacknowledged reaches offline storage (and this session's flush) before any of it
+  // can go to this session live.
+  core.on('presence/broadcast', 'stream-management', ({ stanza, origin }: RouteContext) => {
+    if (!origin?.jid || stanza.attrs.type !== undefined || origin.available) return undefined;
+    const pending = settling.get(origin.jid.bare);
+    if (!pending) return void availableSince.set(origin, Date.now());
+    return pending.then(() => void availableSince.set(origin, Date.now()));
+  });
+
+
+  // First of the session/closed handlers: later messages must find the settlement registered.
+  core.on('session/closed', 'stream-management', async ({ session }) => {
+    const s = smOf(session);
+    if (!s) return;
+    if (s.requestTimer) clearTimeout(s.requestTimer);
+    if (s.expiry) clearTimeout(s.expiry);
+    if (s.id) resumable.end(s.id, session, s.inbound);
+    const items = [...s.out.takeAll(), ...(s.held ?? []).map((stanza): Unacked => ({ stanza, queuedAt: Date.now() }))];
+    s.held = null;
+    if (items.length === 0) return;
+    await settle(session.jid!.bare, items);
+  });
 
   async function settle(bare: string, items: Unacked[]): Promise<void> {
     const done = (settling.get(bare) ?? Promise.resolve()).then(() => settleUndelivered(core, items, (other) => availableSince.get(other)));
@@ -333,20 +328,23 @@ export function streamManagementModule(core: Core): StreamManagement {
   }
 
   // A new session's stored messages are delivered once the settlement has put them there.
-  core.hooks.on(
-    'presence/initial',
-    ({ session }: { session: C2sSession }) => settling.get(session.jid!.bare)?.then(() => undefined),
-    100,
-  );
+  core.on('presence/initial', 'stream-management', ({ session }) => settling.get(session.jid!.bare)?.then(() => undefined));
 
-  core.hooks.on(
-    'message/bare',
-    ({ stanza, to }: RouteContext) => {
-      const pending = settling.get(to.bare);
-      return pending && !resettled.has(stanza) ? pending.then(() => undefined) : undefined;
-    },
-    100,
-  );
+  // The settlement's own messages (redelivery) go through; others wait for it.
+  core.on('message/bare', 'settling', ({ to, redelivery }: RouteContext) => {
+    const pending = redelivery ? undefined : settling.get(to.bare);
+    return pending?.then(() => undefined);
+  });
+
+  // A deleted account: what its sessions hold unacknowledged was for it, and goes nowhere.
+  core.on('account/deleted', 'stream-management', ({ bare }) => {
+    for (const session of core.sessions.resources(bare)) {
+      const s = smOf(session);
+      if (!s) continue;
+      for (const item of s.out.takeAll()) item.outcome?.(false);
+      s.held = null;
+    }
+  });
 
   // --- moving to another node ---
 

@@ -1,6 +1,6 @@
 // Which stream-management ids can be resumed, and — for a while after a session ended — the last
 // `h` of ids that cannot any more (XEP-0198 lets <failed/> carry it).
-import type { C2sSession } from '../../core/session.js';
+import type { C2sSession } from '../../core/api.js';
 
 const ENDED_LIMIT = 10_000;
 

@@ -6,8 +6,8 @@
 //   offline storage (which bounces it to its sender when the recipient's storage is full);
 // - an IQ request is answered with service-unavailable; presence, groupchat, headline and error
 //   messages are dropped as they would be for an unavailable resource.
-import type { Core } from '../../core/core.js';
-import type { C2sSession } from '../../core/session.js';
+import type { ModuleApi } from '../../core/api.js';
+import type { C2sSession } from '../../core/api.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { Jid } from '../../xmpp/jid.js';
 import type { Unacked } from './counters.js';
@@ -15,7 +15,7 @@ import type { Unacked } from './counters.js';
 /** When a session became available (to tell which resources a bare-JID message reached); unknown counts as just now. */
 export type AvailableSince = (session: C2sSession) => number | undefined;
 
-export async function settleUndelivered(core: Core, items: Unacked[], availableSince: AvailableSince): Promise<void> {
+export async function settleUndelivered(core: ModuleApi, items: Unacked[], availableSince: AvailableSince): Promise<void> {
   for (const item of items) {
     if (item.outcome) {
       item.outcome(false);
@@ -38,7 +38,6 @@ export async function settleUndelivered(core: Core, items: Unacked[], availableS
       continue;
     }
     const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', core.domain);
-    const ctx = { stanza, from, to: bare, origin: null };
-    if ((await core.hooks.run('message/bare', ctx)) === undefined) core.bounce(stanza, new StanzaError('service-unavailable'));
+    await core.deliver('message/bare', { stanza, from, to: bare, origin: null, redelivery: true });
   }
 }

@@ -4,7 +4,7 @@
 // QuickBlox's server kept them). Probes are answered from the roster. Removing a roster item
 // cancels the subscriptions both ways. Both users are on this server and in the same application
 // (the core refuses the rest before any hook runs).
-import type { Core, RouteContext } from '../../core/core.js';
+import type { ModuleApi, RouteContext } from '../../core/api.js';
 import { Element, xml } from '../../xml/element.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { NS_DELAY } from '../../xmpp/ns.js';
@@ -18,7 +18,7 @@ const hasTo = (s: Subscription): boolean => s === 'to' || s === 'both';
 const hasFrom = (s: Subscription): boolean => s === 'from' || s === 'both';
 const make = (to: boolean, from: boolean): Subscription => (to ? (from ? 'both' : 'to') : from ? 'from' : 'none');
 
-export function subscriptionsModule(core: Core, roster: RosterStore, offline: OfflineStore): void {
+export function subscriptionsModule(core: ModuleApi, roster: RosterStore, offline: OfflineStore): void {
   const userIdOf = (jid: Jid): number | null => parseUserLocal(jid.local)?.userId ?? null;
 
   /** Applies `change` to the owner's item for `contact` (created when `create`), pushes it when it changed. */
@@ -151,11 +151,11 @@ export function subscriptionsModule(core: Core, roster: RosterStore, offline: Of
     await handle(type as SubscriptionType, from.toBare(), to.toBare(), stanza);
     return true;
   };
-  core.hooks.on('presence/bare', onPresence, 10);
-  core.hooks.on('presence/full', onPresence, 10);
+  core.on('presence/bare', 'subscriptions', onPresence);
+  core.on('presence/full', 'subscriptions', onPresence);
 
   // §2.5.3: removing an item cancels both subscriptions.
-  core.hooks.on('roster/removed', async ({ owner, item }: { owner: Jid; item: RosterItem }) => {
+  core.on('roster/removed', 'subscriptions', async ({ owner, item }: { owner: Jid; item: RosterItem }) => {
     const contact = Jid.parse(item.jid);
     if (!contact || userIdOf(contact) === null) return undefined;
     if (hasTo(item.subscription) || item.ask) await handle('unsubscribe', owner, contact);

@@ -57,6 +57,12 @@ export class PostgresSessionStore implements SessionStore {
     return ((await this.pool.query('DELETE FROM api_sessions WHERE token = $1', [token])).rowCount ?? 0) > 0;
   }
 
+  async deleteUserSessions(appId: number, userId: number, except?: string): Promise<number> {
+    const { rowCount } = await this.pool.query('DELETE FROM api_sessions WHERE app_id = $1 AND user_id = $2 AND token IS DISTINCT FROM $3',
+      [appId, userId, except ?? null]);
+    return rowCount ?? 0;
+  }
+
   async userSessions(appId: number, userId: number, now: Date, limit: number): Promise<ApiSession[]> {
     const { rows } = await this.pool.query<SessionRow>(
       `SELECT ${COLUMNS} FROM api_sessions WHERE user_id = $1 AND app_id = $2 AND expires_at > $3 ORDER BY id DESC LIMIT $4`,

@@ -38,6 +38,7 @@ export class SqliteSessionStore implements SessionStore {
       setUser: db.prepare<[number | null, number, number, string]>(
         'UPDATE api_sessions SET user_id = ?, updated_at = ?, expires_at = ? WHERE token = ?'),
       remove: db.prepare<[string]>('DELETE FROM api_sessions WHERE token = ?'),
+      removeOfUser: db.prepare<[number, number, string | null]>('DELETE FROM api_sessions WHERE app_id = ? AND user_id = ? AND token IS NOT ?'),
       ofUser: db.prepare<[number, number, number, number], SessionRow>(
         'SELECT * FROM api_sessions WHERE user_id = ? AND app_id = ? AND expires_at > ? ORDER BY id DESC LIMIT ?'),
       claim: db.prepare<[number, number, string]>('INSERT OR IGNORE INTO session_nonces (app_id, ts, nonce) VALUES (?, ?, ?)'),
@@ -65,6 +66,10 @@ export class SqliteSessionStore implements SessionStore {
 
   async deleteSession(token: string): Promise<boolean> {
     return this.s.remove.run(token).changes > 0;
+  }
+
+  async deleteUserSessions(appId: number, userId: number, except?: string): Promise<number> {
+    return this.s.removeOfUser.run(appId, userId, except ?? null).changes;
   }
 
   async userSessions(appId: number, userId: number, now: Date, limit: number): Promise<ApiSession[]> {

@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseElement } from '../../xml/stream-parser.js';
-import type { ChatMessage } from '../../storage/types.js';
+import { parseElement } from '../xml/stream-parser.js';
+import type { ChatMessage } from '../storage/types.js';
 import { compact, parseExtraParams, storedMessagePayload, systemNotificationPayload } from './index.js';
 
 const el = (text: string) => parseElement(text)!;
 
-describe('qb-extra-params', () => {
+describe('the QuickBlox stanza codec', () => {
   it('compacts whitespace between elements but keeps text and XHTML-IM spacing', () => {
     const m = el('<message>\n <body>  two  spaces </body>\n <html xmlns="http://jabber.org/protocol/xhtml-im"><b>a</b> <i>b</i></html>\n</message>');
     assert.equal(compact(m).toString(), '<message xmlns="jabber:client"><body>  two  spaces </body><html xmlns="http://jabber.org/protocol/xhtml-im"><b>a</b> <i>b</i></html></message>');
@@ -34,4 +34,20 @@ describe('qb-extra-params', () => {
     assert.equal(systemNotificationPayload('', { action: 'go' }).map(String).join(''),
       '<extraParams xmlns="jabber:client"><moduleIdentifier>SystemNotifications</moduleIdentifier><action>go</action></extraParams>');
   });
+
+  it('writes a room replay with the same payload as a 1-1 delivery: reserved names and API parameters never appear', async () => {
+    const { storedGroupchat } = await import('./index.js');
+    const record: ChatMessage = {
+      id: '5f0000000000000000000002', appId: 1, dialogId: '5f00000000000000000000ab', senderId: 3, recipientId: 0, body: 'hello',
+      dateSent: 1409146118, attachments: [], markable: true, readIds: [], deliveredIds: [],
+      customParams: { body: 'x', delay: 'y', token: 'secret', mood: 'ok' }, createdAt: new Date(0), updatedAt: new Date(0),
+    };
+    const room = storedGroupchat('1_abc@muc.localhost', record);
+    assert.equal(room.attrs.from, '1_abc@muc.localhost/3');
+    assert.equal(room.attrs.type, 'groupchat');
+    assert.deepEqual(room.children.map(String), storedMessagePayload(record).map(String));
+    const extra = room.getChild('extraParams')!;
+    assert.deepEqual(extra.getChildren().map((c) => c.localName), ['save_to_history', 'date_sent', 'dialog_id', 'mood']);
+  });
 });
+

@@ -1,0 +1,16 @@
+// Offline messages (XEP-0160), kept per user until delivered.
+export interface OfflineMessage {
+  id: number;
+  userId: number;
+  stanza: string; // serialized XML of the stanza as it will be delivered
+  storedAt: Date;
+}
+
+export interface OfflineStore {
+  /** Stores the stanza for a user; returns false (and stores nothing) when the user already has `limit`. */
+  push(userId: number, stanza: string, limit: number): Promise<boolean>;
+  /** Oldest first. */
+  list(userId: number): Promise<OfflineMessage[]>;
+  remove(ids: number[]): Promise<void>;
+  count(userId: number): Promise<number>;
+}
