@@ -18,6 +18,7 @@ import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
 import { explainStartupError } from './startup-errors.js';
 import { readSecret } from './read-secret.js';
+import { AccountService } from '../accounts/service.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
@@ -211,7 +212,8 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         return await withStore(config, async (store) => {
           const user = await userOption(store, appId, values);
           const password = await readSecret(io.stdin ?? process.stdin, `New password for ${user.login}: `, stderr);
-          await store.accounts.setPassword(appId, user.id, password);
+          // Through the accounts service: the user's REST tokens (XMPP passwords too) stop working.
+          await new AccountService(store, () => {}).changePassword(appId, user.id, password);
           if (json) out(JSON.stringify(userJson(user)));
           else out(`password changed for ${formatUser(user, config)}`);
           return 0;
@@ -221,9 +223,9 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         const appId = appOption(values);
         return await withStore(config, async (store) => {
           const user = await userOption(store, appId, values);
-          // A running server notices at the user's next request or login; live XMPP sessions end once
-          // the accounts service carries the deletion to them.
-          await store.accounts.deleteUser(appId, user.id);
+          // Through the accounts service: its REST sessions end with it. Live XMPP sessions on a running
+          // server end when that server hears of it (the console and REST delete through the server).
+          await new AccountService(store, () => {}).deleteUser(appId, user.id);
           if (json) out(JSON.stringify({ deleted: userJson(user) }));
           else out(`deleted user ${formatUser(user, config)}`);
           return 0;
