@@ -149,3 +149,11 @@ test('a database that cannot be written names its path', async () => {
   assert.ok(stderr.includes(`cannot write the database ${file}`), stderr);
   assert.match(stderr, /change data_dir \(PARLEY_DATA_DIR\)/);
 });
+
+test('parley config masks the metrics token', async () => {
+  const r = await run(['config', '--json'], { env: { PARLEY_METRICS_TOKEN: 'do-not-print-me' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).metrics_token, '***');
+  const text = await run(['config'], { env: { PARLEY_METRICS_TOKEN: 'do-not-print-me' } });
+  assert.ok(!text.stdout.includes('do-not-print-me'));
+});
