@@ -44,17 +44,21 @@ import { parseUserLocal, userLocal } from './xmpp/jid.js';
 import { RedisCluster } from './cluster/redis.js';
 import { messageMetricsModule } from './modules/message-metrics/index.js';
 import { unackedCount } from './modules/stream-management/index.js';
-import { addSampler, metrics, type Sample } from './metrics/index.js';
+import { addSampler, metrics, registry, type Sample } from './metrics/index.js';
 import { metricsRoute, metricsServer } from './metrics/http.js';
 import type { HealthProbe, Lifecycle } from './rest/health.js';
 
 /** The cluster envelope telling a node to end what it holds of a deleted account. */
 const ACCOUNT_DELETED = 'account-deleted';
+import { adminConsole } from './admin/plugin.js';
+import type { LogRing } from './admin/log-ring.js';
 
 export interface ServerOptions {
   config: Config;
   store: Store;
   log: Logger;
+  /** Recent warnings and errors for the console's log page (a destination of `log`). */
+  logRing?: LogRing;
 }
 
 export interface RunningServer {
@@ -72,7 +76,7 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-export async function startServer({ config, store, log }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ config, store, log, logRing }: ServerOptions): Promise<RunningServer> {
   const chat = new ChatService(store, {
     mucDomain: `muc.${config.domain}`,
     onListenerError: (err, event) => log.error({ err, event }, 'chat event listener failed'),
@@ -149,7 +153,8 @@ export async function startServer({ config, store, log }: ServerOptions): Promis
   const httpServer = config.http_port > 0 ? http.createServer() : null;
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
-  const plugins = [chatRoutes, blobRoutes, ...(config.metrics_token ? [metricsRoute(config.metrics_token)] : [])];
+  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: registry, logRing })] : [];
+  const plugins = [chatRoutes, blobRoutes, ...consolePlugins, ...(config.metrics_token ? [metricsRoute(config.metrics_token)] : [])];
   const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins, health }) : null;
   const tlsListeners: Listener[] = [];
   const secure = (listener: Listener): Listener => {

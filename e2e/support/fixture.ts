@@ -4,6 +4,7 @@ import type { Config } from '../../src/config/types.js';
 import { startTestServer, type TestServer } from './server.js';
 import { ClientPool } from './clients.js';
 import { RawPool } from './raw.js';
+import type { LogRing } from '../../src/admin/log-ring.js';
 
 export interface Fixture {
   /** The running server; set once `before` has run. */
@@ -14,10 +15,10 @@ export interface Fixture {
   raws: RawPool;
 }
 
-export function useServer(opts: { overrides?: Partial<Config>; setup?: () => Promise<void>; teardown?: () => void } = {}): Fixture {
+export function useServer(opts: { overrides?: Partial<Config>; setup?: () => Promise<void>; teardown?: () => void; logRing?: LogRing } = {}): Fixture {
   const fx = { raws: new RawPool() } as Fixture;
   before(async () => {
-    fx.t = await startTestServer(opts.overrides);
+    fx.t = await startTestServer(opts.overrides, { logRing: opts.logRing });
     fx.pool = new ClientPool(fx.t);
     await opts.setup?.();
   });

@@ -10,6 +10,7 @@ import { openStore } from '../../src/storage/open.js';
 import { createTestSchema } from '../../src/storage/postgres/test-schema.js';
 import type { Application, Store, User } from '../../src/storage/types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import type { LogRing } from '../../src/admin/log-ring.js';
 
 // Test clients talk to a self-signed certificate.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
@@ -49,6 +50,8 @@ async function storeSettings(): Promise<{ settings: Pick<Config, 'store' | 'data
 export interface TestServerOptions {
   /** Another test server whose store (data directory or PostgreSQL schema) and application this one shares: a cluster node. */
   share?: TestServer;
+  /** Also log warnings and errors into this ring (the console's log page). */
+  logRing?: LogRing;
 }
 
 export async function startTestServer(overrides: Partial<Config> = {}, opts: TestServerOptions = {}): Promise<TestServer> {
@@ -74,14 +77,16 @@ export async function startTestServer(overrides: Partial<Config> = {}, opts: Tes
         ...overrides,
       },
     });
-  const log = pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
+  const log = opts.logRing
+    ? pino({ level: 'warn' }, opts.logRing)
+    : pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
   let config = await configure();
   const store = await openStore(config);
   let server: RunningServer;
   // freePort() can race with another test process taking the same port before we bind it: retry with new ports.
   for (let attempt = 1; ; attempt++) {
     try {
-      server = await startServer({ config, store, log });
+      server = await startServer({ config, store, log, logRing: opts.logRing });
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;

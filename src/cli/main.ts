@@ -19,12 +19,14 @@ import { loadOrCreateTlsCredentials } from '../util/tls.js';
 import { explainStartupError } from './startup-errors.js';
 import { readSecret } from './read-secret.js';
 import { AccountService } from '../accounts/service.js';
+import { ADMIN_VERBS, AdminCommandError, adminsCommand } from './admins.js';
+import { LogRing, loggerWithRing } from '../admin/log-ring.js';
 
 export interface CliIo {
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
   env?: NodeJS.ProcessEnv;
-  /** Where `users passwd` reads the password (default: process.stdin). */
+  /** Where `users passwd` and `admins create` read the password (default: process.stdin). */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
@@ -44,6 +46,11 @@ Commands:
                                 Set a user's password, read from stdin (a prompt on a terminal)
   users delete --app ID (--id N | --login L)
                                 Delete a user
+  admins create --email E [--apps 1,2]
+                                Create a console operator (limited to those applications); the
+                                password is asked for, or read from the first line of stdin
+  admins list                   List console operators
+  admins delete --email E       Delete a console operator (ends their console sessions)
   export --app ID [--dialog ID] [--format jsonl|csv] [--out FILE]
                                 Write a dialog's (or the whole application's) chat history
   migrate [--from sqlite://PATH] [--to postgres://URL]
@@ -88,6 +95,7 @@ const VERBS: Record<string, Options> = {
   'users delete': { app: { type: 'string' }, id: { type: 'string' }, login: { type: 'string' } },
   export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
   migrate: { from: { type: 'string' }, to: { type: 'string' } },
+  ...ADMIN_VERBS,
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -128,7 +136,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   }
   const verb = first in VERBS ? first : `${first} ${second}`;
   if (!(verb in VERBS)) {
-    const what = first === 'apps' || first === 'users' ? `"${verb.trim()}"` : `"${first}"`;
+    const what = first === 'apps' || first === 'users' || first === 'admins' ? `"${verb.trim()}"` : `"${first}"`;
     stderr(`parley: unknown command ${what}; see \`parley help\`\n`);
     return 1;
   }
@@ -189,7 +197,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       case 'apps rotate-secret': {
         const appId = appOption(values);
         return await withStore(config, async (store) => {
-          const app = await store.applications.rotateAuthSecret(appId);
+          const app = await store.accounts.rotateAuthSecret(appId);
           if (!app) throw new Error(`no application with id ${appId}; see \`parley apps list\``);
           if (json) out(JSON.stringify(appJson(app)));
           else printApp(app, out);
@@ -201,7 +209,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         if (values.yes !== true) throw new UsageError(`apps delete removes application ${appId} with all its users, dialogs and history; add --yes to confirm`);
         return await withStore(config, async (store) => {
           const app = await requireApp(store, appId);
-          await store.applications.deleteApplication(appId);
+          await store.accounts.deleteApplication(appId);
           if (json) out(JSON.stringify({ deleted: appId }));
           else out(`deleted application ${appId} ${JSON.stringify(app.name)}`);
           return 0;
@@ -273,6 +281,10 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           return 0;
         });
       }
+      case 'admins create':
+      case 'admins list':
+      case 'admins delete':
+        return await withStore(config, (store) => adminsCommand(verb, values, store, { out, json, stdin: io.stdin }));
       case 'migrate': {
         const to = (values.to as string | undefined) ?? config.database_url;
         if (!to) throw new UsageError('migrate: give --to postgres://… or set database_url');
@@ -293,7 +305,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stderr(`parley: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof AdminCommandError) {
       stderr(`parley: ${err.message}\nsee \`parley help\`\n`);
       return 1;
     }
@@ -433,7 +445,8 @@ async function serveWorkers(config: Config, count: number, passed: string[], out
 }
 
 async function serve(config: Config, out: (line?: string) => void, terminal: boolean): Promise<number> {
-  const log = pino({ level: config.log_level, name: 'parley' });
+  const logRing = new LogRing();
+  const log = loggerWithRing(config.log_level, 'parley', logRing);
   let store: Store;
   try {
     store = await openStore(config);
@@ -447,7 +460,7 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
     await ensureApplication(store, config, log, out, terminal);
     // Loaded lazily so that admin commands do not pull in the whole server.
     const { startServer } = await import('../server.js');
-    server = await startServer({ config, store, log });
+    server = await startServer({ config, store, log, logRing });
   } catch (err) {
     const explained = explainStartupError(err, config);
     log.fatal({ err }, explained ?? 'server failed to start');

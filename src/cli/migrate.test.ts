@@ -62,6 +62,8 @@ async function populate(store: Store) {
   });
   await store.privacy.setList(ann.id, { name: 'blocked', items: [{ type: 'jid', value: `${bob.id}-${app.id}@localhost`, action: 'deny', order: 1, stanzas: ['message'] }] });
   await store.privacy.setDefault(ann.id, 'blocked');
+  const operator = await store.operators.createOperator({ email: 'ops@example.org', password: 'operator pw', appIds: [app.id] });
+  await store.operators.createOperatorSession({ tokenHash: 'a'.repeat(64), operatorId: operator.id, expiresAt: new Date(Date.now() + 3_600_000) });
   return { app, ann, bob, gone, session, dialog, messages, blob };
 }
 
@@ -82,6 +84,8 @@ async function snapshot(store: Store, made: Awaited<ReturnType<typeof populate>>
     filtered: (await store.chat.listMessages({ dialogId: dialog.id, viewerId: ann.id, filters: [{ field: 'attachments.type', op: 'eq', value: 'image' }], limit: 10, skip: 0 })).length,
     blob: await store.blobs.getBlob(app.id, blob.id),
     privacy: await store.privacy.getDefault(ann.id),
+    operator: await store.operators.verifyOperator('ops@example.org', 'operator pw'),
+    operatorSession: await store.operators.getOperatorSession('a'.repeat(64)),
     messages: messages.map((m) => m.id),
   };
 }

@@ -63,6 +63,9 @@ test('defaults', () => {
     metrics_port: 0,
     metrics_bind: '127.0.0.1',
     metrics_token: null,
+    admin_console: true,
+    admin_session_lifetime: 28800,
+    admin_signins_per_minute: 10,
   });
 });
 

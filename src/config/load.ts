@@ -65,6 +65,9 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('metrics_port', 0, 'port', 'Port of a listener serving only GET /metrics (Prometheus text format); 0 = off'),
   key('metrics_bind', '127.0.0.1', 'string', 'Address the metrics listener binds to (keep it private: the figures describe your traffic)'),
   key('metrics_token', null, 'string?', 'Bearer token that opens GET /metrics on the HTTP(S) ports (Authorization: Bearer …); unset = not served there'),
+  key('admin_console', true, 'bool', 'Serve the operator console at /admin on the HTTP(S) ports (operators: `parley admins create`)'),
+  key('admin_session_lifetime', 28800, 'count', 'Seconds a console sign-in lasts after its last request'),
+  key('admin_signins_per_minute', 10, 'count', 'Console sign-in attempts allowed per remote address per minute'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));

@@ -61,7 +61,7 @@ export type OnError = 'stop' | 'isolate';
 
 export const EVENTS = {
   // --- routing to a user: outbound phase, once per stanza on the sender's node ---
-  'message/outbound': { slots: ['privacy', 'system-messages', 'chat-markers', 'history', 'carbons', 'metrics'], onError: 'stop' },
+  'message/outbound': { slots: ['metrics', 'privacy', 'system-messages', 'chat-markers', 'history', 'carbons'], onError: 'stop' },
   'presence/outbound': { slots: ['privacy'], onError: 'stop' },
 
   // --- routing to a user: delivery phase, per recipient address ---

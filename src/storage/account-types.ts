@@ -93,6 +93,10 @@ export interface AccountStore {
   getApplication(id: number): Promise<Application | null>;
   getApplicationByAuthKey(authKey: string): Promise<Application | null>;
   listApplications(): Promise<Application[]>;
+  /** Deletes the application with its users, dialogs, history and sessions; false when there was none. */
+  deleteApplication(id: number): Promise<boolean>;
+  /** Replaces the auth secret with a new random one; null when there is no such application. */
+  rotateAuthSecret(id: number): Promise<Application | null>;
 
   /** Throws DuplicateUserError (DuplicateLoginError for the login) when a unique field is taken in that application. */
   createUser(appId: number, input: NewUser): Promise<User>;

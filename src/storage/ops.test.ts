@@ -34,22 +34,22 @@ function opsContract(driver: string, open: () => Promise<Store>): void {
       try {
         const app = await store.accounts.createApplication({ name: 'doomed' });
         const other = await store.accounts.createApplication({ name: 'kept' });
-        const rotated = await store.applications.rotateAuthSecret(app.id);
+        const rotated = await store.accounts.rotateAuthSecret(app.id);
         assert.ok(rotated);
         assert.notEqual(rotated.authSecret, app.authSecret);
         assert.deepEqual({ ...rotated, authSecret: app.authSecret }, app, 'only the secret changes');
         assert.deepEqual(await store.accounts.getApplication(app.id), rotated);
-        assert.equal(await store.applications.rotateAuthSecret(999_999), null);
+        assert.equal(await store.accounts.rotateAuthSecret(999_999), null);
 
         const user = await store.accounts.createUser(app.id, { login: 'gone', password: 'pw' });
         const kept = await store.accounts.createUser(other.id, { login: 'kept', password: 'pw' });
         await store.offline.push(user.id, '<message/>', 10);
-        assert.equal(await store.applications.deleteApplication(app.id), true);
+        assert.equal(await store.accounts.deleteApplication(app.id), true);
         assert.equal(await store.accounts.getApplication(app.id), null);
         assert.equal(await store.accounts.getUser(app.id, user.id), null);
         assert.equal(await store.offline.count(user.id), 0);
         assert.deepEqual(await store.accounts.getUser(other.id, kept.id), kept);
-        assert.equal(await store.applications.deleteApplication(app.id), false);
+        assert.equal(await store.accounts.deleteApplication(app.id), false);
       } finally {
         await store.close();
       }

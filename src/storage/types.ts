@@ -9,7 +9,7 @@ import type { PrivacyStore } from './privacy-types.js';
 import type { RosterStore } from './roster-types.js';
 import type { SessionStore } from './session-types.js';
 import type { StoreHealth } from './health-types.js';
-import type { ApplicationAdminStore } from './application-admin-types.js';
+import type { OperatorStore } from './admin-types.js';
 
 export * from './account-types.js';
 export * from './blob-types.js';
@@ -19,7 +19,7 @@ export * from './privacy-types.js';
 export * from './roster-types.js';
 export * from './session-types.js';
 export * from './health-types.js';
-export * from './application-admin-types.js';
+export * from './admin-types.js';
 
 export interface Store {
   readonly accounts: AccountStore;
@@ -30,7 +30,7 @@ export interface Store {
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
   readonly health: StoreHealth;
-  readonly applications: ApplicationAdminStore;
+  readonly operators: OperatorStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

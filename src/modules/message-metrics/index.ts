@@ -1,7 +1,7 @@
 // Counts the messages clients send that are not kept in the history (parley_messages_total
 // stored="false"); stored ones are counted where they are stored (ChatService's message event, in
-// the composition root), whatever their way in. Last in the outbound phase, so a message refused
-// there (privacy, a failed store) is not counted; first for rooms. It never handles anything itself.
+// the composition root), whatever their way in. First in the outbound phase and for rooms (the
+// catalogue's `metrics` slots); it never handles anything itself.
 import type { ModuleApi, RouteContext } from '../../core/api.js';
 import { metrics } from '../../metrics/index.js';
 import { getExtraParams, savesToHistory } from '../../qb/index.js';

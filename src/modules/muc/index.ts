@@ -10,7 +10,6 @@
 // arrive as room events, and a room with occupants elsewhere sends its messages, kicks and
 // destruction through the directory, to every node of the room (this one too) in one step, so
 // that all occupants get them in the same order. A room whose occupants are all here never asks.
-import { randomBytes } from 'node:crypto';
 import type { ModuleApi, RouteContext } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
 import { ApiError } from '../../chat/errors.js';
@@ -21,34 +20,25 @@ import type { PlacedMember, RoomDirectory, RoomEvent, RoomMember } from '../../c
 import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
-import { NS_CLIENT, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
-import { StanzaError, errorReply } from '../../xmpp/errors.js';
+import { NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
+import { StanzaError } from '../../xmpp/errors.js';
 import { FORGEABLE, NS_CHAT_MARKERS, readExtraParams, storedGroupchat } from '../../qb/index.js';
 import { parseRoomLocal, RoomRegistry, type Occupant, type Room, type RoomAddress } from './rooms.js';
+import { NS_MUC, NS_MUC_USER, addressed, newId, occupantPresence, refuseJoin } from './presences.js';
+import { historyRequest, sendHistory } from './history.js';
 
-export const NS_MUC = 'http://jabber.org/protocol/muc';
-export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+export { NS_MUC, NS_MUC_USER } from './presences.js';
 
 
 const PUBLIC_GROUP = 1;
 const PRIVATE = 3;
-/** History a `<history/>` request may get at most (and what one without limits gets). */
-const HISTORY_MAX = 100;
-const HISTORY_DEFAULT = 20;
 const NO_SUCH_ROOM = 'There is no such room.';
 const CANNOT_POST = 'Insufficient privileges to send groupchat message.';
 
-const newId = (): string => randomBytes(8).toString('hex');
 
 /** Group dialogs need a join before posting unless `is_join_required=0`; public dialogs always do. */
 const joinRequired = (dialog: Dialog): boolean => dialog.type === PUBLIC_GROUP || dialog.isJoinRequired;
 
-/** A copy of a stanza for one recipient (children shared: they are not changed afterwards). */
-function addressed(stanza: Element, to: string): Element {
-  const copy = new Element(stanza.name, { ...stanza.attrs, to }, []);
-  copy.children = stanza.children;
-  return copy;
-}
 
 export interface MucModule {
   readonly rooms: RoomRegistry;
@@ -60,40 +50,6 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
   const self = directory.nodeId;
 
   // ---- presences ------------------------------------------------------------------------------
-
-  /** An occupant's presence as the room sends it; `<x muc#user>` is always the first child. */
-  function occupantPresence(
-    room: Room,
-    occupant: Occupant,
-    to: string,
-    opts: { id?: string; type?: 'unavailable'; statuses?: number[]; actor?: string; gone?: boolean; destroy?: boolean; itemJid?: string } = {},
-  ): Element {
-    const x = xml('x', { xmlns: NS_MUC_USER });
-    const item = x.c('item', opts.gone
-      ? { affiliation: 'none', role: 'none' }
-      : { affiliation: occupant.affiliation, role: occupant.role });
-    const realJid = opts.itemJid ?? occupant.resources.keys().next().value ?? occupant.remote.keys().next().value;
-    if (realJid) item.attrs.jid = realJid;
-    item.attrs.nick = String(occupant.userId);
-    if (opts.actor) item.c('actor', { jid: opts.actor });
-    if (opts.destroy) x.c('destroy');
-    for (const code of opts.statuses ?? []) x.c('status', { code: String(code) });
-    const presence = xml('presence', { from: `${room.jid.bare}/${occupant.userId}`, to, id: opts.id ?? newId() }, x);
-    if (opts.type) presence.attrs.type = opts.type;
-    else for (const child of occupant.payload) presence.append(child.clone());
-    return presence;
-  }
-
-  /** Join refusals: presence type="error" carrying the join's `<x xmlns=muc>`, with code 500 as QuickBlox sends it. */
-  function refuseJoin(stanza: Element, session: C2sSession, error: StanzaError): true {
-    const reply = errorReply(stanza, error);
-    if (!reply.getChild('x', NS_MUC)) reply.children.unshift(xml('x', { xmlns: NS_MUC }));
-    reply.getChild('error')!.attrs.code = '500';
-    if (!reply.attrs.id) reply.attrs.id = newId();
-    reply.attrs.to = session.jid!.toString();
-    session.send(reply);
-    return true;
-  }
 
   /** The room and dialog behind an address of the sender's application; null when there is none. */
   async function lookup(to: Jid, appId: number): Promise<{ address: RoomAddress; dialog: Dialog } | null> {
@@ -169,7 +125,7 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
     rooms.joined(room);
     session.send(occupantPresence(room, occupant, me, { id: stanza.attrs.id, statuses: [110], itemJid: me }));
     const wanted = historyRequest(muc);
-    if (wanted) await sendHistory(room, dialog, session, wanted);
+    if (wanted) await sendHistory(history, room, dialog, session, wanted);
     return true;
   }
 
@@ -391,46 +347,6 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
   });
 
   // ---- history (only when asked for) ----------------------------------------------------------
-
-  interface HistoryRequest {
-    limit: number;
-    since?: number;
-  }
-
-  function historyRequest(muc: Element | undefined): HistoryRequest | null {
-    const el = muc?.getChild('history');
-    if (!el) return null;
-    const int = (name: string): number | undefined => {
-      const v = el.attrs[name];
-      if (v === undefined || !/^\d+$/.test(v.trim())) return undefined;
-      return Number(v.trim());
-    };
-    const maxstanzas = int('maxstanzas');
-    if (maxstanzas === 0 || int('maxchars') === 0) return null;
-    const request: HistoryRequest = { limit: Math.min(maxstanzas ?? HISTORY_DEFAULT, HISTORY_MAX) };
-    const seconds = int('seconds');
-    if (seconds !== undefined) request.since = Math.floor(Date.now() / 1000) - seconds;
-    const since = el.attrs.since ? Date.parse(el.attrs.since) : Number.NaN;
-    if (Number.isFinite(since)) request.since = Math.max(request.since ?? 0, Math.floor(since / 1000));
-    return request;
-  }
-
-  async function sendHistory(room: Room, dialog: Dialog, session: C2sSession, request: HistoryRequest): Promise<void> {
-    const messages = await history.listMessages({
-      dialogId: dialog.id,
-      viewerId: session.user!.userId,
-      filters: request.since !== undefined ? [{ field: 'date_sent', op: 'gte', value: request.since }] : [],
-      sort: { field: 'date_sent', direction: 'desc' },
-      limit: request.limit,
-      skip: 0,
-    });
-    const to = session.jid!.toString();
-    for (const record of messages.reverse()) {
-      const message = storedGroupchat(room.jid.bare, record);
-      message.append(xml('delay', { xmlns: NS_DELAY, from: room.jid.bare, stamp: new Date(record.dateSent * 1000).toISOString() }));
-      session.send(addressed(message, to));
-    }
-  }
 
   // ---- REST → XMPP ----------------------------------------------------------------------------
 

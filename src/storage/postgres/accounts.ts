@@ -119,6 +119,19 @@ export class PostgresAccountStore implements AccountStore {
     return rows.map(toApplication);
   }
 
+  async deleteApplication(id: number): Promise<boolean> {
+    // Users, dialogs, history, blobs and sessions go by ON DELETE CASCADE; nonces have no foreign key.
+    return inTransaction(this.pool, async (tx) => {
+      await tx.query('DELETE FROM session_nonces WHERE app_id = $1', [id]);
+      return ((await tx.query('DELETE FROM applications WHERE id = $1', [id])).rowCount ?? 0) > 0;
+    });
+  }
+
+  async rotateAuthSecret(id: number): Promise<Application | null> {
+    const { rows } = await this.pool.query<AppRow>(`UPDATE applications SET auth_secret = $1 WHERE id = $2 RETURNING ${APP_COLUMNS}`, [newApplicationToken(), id]);
+    return rows[0] ? toApplication(rows[0]) : null;
+  }
+
   async createUser(appId: number, input: NewUser): Promise<User> {
     // Checked before hashing so a taken login costs no scrypt; the unique constraint still settles races.
     const taken = await this.pool.query('SELECT 1 FROM users WHERE app_id = $1 AND login = $2', [appId, input.login]);

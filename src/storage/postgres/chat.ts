@@ -23,6 +23,7 @@ import {
 } from '../types.js';
 import { Params, whereSql, type Column } from './chat-filters.js';
 import { inTransaction, isUniqueViolation, type Queryable } from './pool.js';
+import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
 
 interface DialogRow {
   id: string;
@@ -180,10 +181,10 @@ const hiddenByUser = (user: string) => `EXISTS (SELECT 1 FROM message_hides h WH
 const isHiddenFor = (row: ViewedRow, member: MemberRow | undefined) =>
   (member !== undefined && row.seq <= member.cleared_seq) || row.hidden_by_user;
 
-/** The definition of "unread" that the stored counters follow (see ChatStore). */
+/** The shared unread rule (storage/chat-rules.ts) on a row of this driver. */
 const countsAsUnread = (row: ViewedRow, userId: number, member: MemberRow | undefined, readIds: number[]) =>
-  member !== undefined && member.occupant && row.sender_id !== userId && !readIds.includes(userId)
-  && row.seq > member.unread_from_seq && !isHiddenFor(row, member);
+  isUnread({ seq: row.seq, senderId: row.sender_id, readIds, hidden: isHiddenFor(row, member) }, userId,
+    member && { occupant: member.occupant, unreadFromSeq: member.unread_from_seq });
 
 export class PostgresChatStore implements ChatStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -459,17 +460,13 @@ export class PostgresChatStore implements ChatStore {
     const readIds = row.read_ids;
     const deliveredIds = row.delivered_ids;
     const wasUnread = countsAsUnread(row, userId, member, readIds);
-    let nextRead = readIds;
-    if (marks.read === true && !readIds.includes(userId)) nextRead = [...readIds, userId];
-    if (marks.read === false && row.sender_id !== userId) nextRead = readIds.filter((id) => id !== userId);
-    const deliver = (marks.read === true || marks.delivered === true) && !deliveredIds.includes(userId);
-    const nextDelivered = deliver ? [...deliveredIds, userId] : deliveredIds;
-    if (nextRead !== readIds || nextDelivered !== deliveredIds) {
-      row.read_ids = nextRead;
-      row.delivered_ids = nextDelivered;
-      await q.query('UPDATE messages SET read_ids = $1, delivered_ids = $2 WHERE seq = $3', [nextRead, nextDelivered, row.seq]);
+    const next = nextMarks(readIds, deliveredIds, row.sender_id, userId, marks);
+    if (next.changed) {
+      row.read_ids = next.readIds;
+      row.delivered_ids = next.deliveredIds;
+      await q.query('UPDATE messages SET read_ids = $1, delivered_ids = $2 WHERE seq = $3', [next.readIds, next.deliveredIds, row.seq]);
     }
-    return Number(countsAsUnread(row, userId, member, nextRead)) - Number(wasUnread);
+    return Number(countsAsUnread(row, userId, member, next.readIds)) - Number(wasUnread);
   }
 
   async markMessages(dialogId: string, userId: number, messageIds: string[], marks: MessageMarks): Promise<ChatMessage[]> {

@@ -9,6 +9,7 @@ import { inTransaction, placeholders } from './pool.js';
 export const COPY_ORDER: readonly string[] = [
   'applications', 'users', 'offline_messages', 'roster_items', 'api_sessions', 'session_nonces',
   'dialogs', 'dialog_members', 'messages', 'message_hides', 'blobs', 'privacy_lists',
+  'operators', 'operator_sessions',
 ];
 
 /** Text-list columns that SQLite keeps as ",a,b," (so that one LIKE finds a whole tag) instead of JSON. */

@@ -10,7 +10,7 @@ import { PostgresPrivacyStore } from './privacy.js';
 import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
 import { PostgresStoreHealth } from './health.js';
-import { PostgresApplicationAdminStore } from './application-admin.js';
+import { PostgresOperatorStore } from './operators.js';
 
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccountStore;
@@ -21,7 +21,7 @@ export class PostgresStore implements Store {
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
   readonly health: PostgresStoreHealth;
-  readonly applications: PostgresApplicationAdminStore;
+  readonly operators: PostgresOperatorStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -33,7 +33,7 @@ export class PostgresStore implements Store {
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
     this.health = new PostgresStoreHealth(pool);
-    this.applications = new PostgresApplicationAdminStore(pool);
+    this.operators = new PostgresOperatorStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

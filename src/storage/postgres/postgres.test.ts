@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { blobStoreContract } from '../blob-contract.js';
 import { chatStoreContract } from '../chat-contract.js';
 import { privacyStoreContract } from '../privacy-contract.js';
+import { operatorStoreContract } from '../operator-contract.js';
 import { storeContract } from '../contract.js';
 import type { ChatMessage } from '../types.js';
 import { openPostgresStore } from './index.js';
@@ -23,6 +24,7 @@ if (!baseUrl) {
   blobStoreContract('postgres', () => openPostgresStore(schema.url));
   chatStoreContract('postgres', () => openPostgresStore(schema.url));
   privacyStoreContract('postgres', () => openPostgresStore(schema.url));
+  operatorStoreContract('postgres', () => openPostgresStore(schema.url));
 
   describe('postgres driver', () => {
     /** A schema of its own, for tests that need an empty database. */

@@ -128,6 +128,19 @@ export class SqliteAccountStore implements AccountStore {
     return this.s.listApps.all().map(toApplication);
   }
 
+  async deleteApplication(id: number): Promise<boolean> {
+    // Users, dialogs, history, blobs and sessions go by ON DELETE CASCADE; nonces have no foreign key.
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM session_nonces WHERE app_id = ?').run(id);
+      return this.db.prepare('DELETE FROM applications WHERE id = ?').run(id).changes > 0;
+    }).immediate();
+  }
+
+  async rotateAuthSecret(id: number): Promise<Application | null> {
+    const row = this.db.prepare<[string, number], AppRow>('UPDATE applications SET auth_secret = ? WHERE id = ? RETURNING *').get(newApplicationToken(), id);
+    return row ? toApplication(row) : null;
+  }
+
   async createUser(appId: number, input: NewUser): Promise<User> {
     // Checked before hashing so a taken login costs no scrypt; the UNIQUE constraint still settles races.
     if (this.s.loginTaken.get(appId, input.login)) throw new DuplicateLoginError(input.login);

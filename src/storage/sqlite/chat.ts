@@ -19,6 +19,7 @@ import {
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
 import type { GroupCommit } from './group-commit.js';
+import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
 
 interface DialogRow {
   id: string;
@@ -377,8 +378,11 @@ export class SqliteChatStore implements ChatStore {
 
   /** The definition of "unread" that the stored counters follow (see ChatStore). */
   private countsAsUnread(row: MessageRow, userId: number, member: MemberRow | undefined, readIds: number[]): boolean {
-    return member !== undefined && member.occupant === 1 && row.sender_id !== userId && !readIds.includes(userId)
-      && row.seq > member.unread_from_seq && !this.isHiddenFor(row, userId, member);
+    if (member === undefined || member.occupant !== 1) return false;
+    // The hidden check is a query: asked only when the rest already says unread.
+    const standing = { occupant: true, unreadFromSeq: member.unread_from_seq };
+    return isUnread({ seq: row.seq, senderId: row.sender_id, readIds, hidden: false }, userId, standing)
+      && !this.isHiddenFor(row, userId, member);
   }
 
   async insertMessage(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
@@ -442,18 +446,13 @@ export class SqliteChatStore implements ChatStore {
     const readIds = JSON.parse(row.read_ids) as number[];
     const deliveredIds = JSON.parse(row.delivered_ids) as number[];
     const wasUnread = this.countsAsUnread(row, userId, member, readIds);
-    let nextRead = readIds;
-    if (marks.read === true && !readIds.includes(userId)) nextRead = [...readIds, userId];
-    if (marks.read === false && row.sender_id !== userId) nextRead = readIds.filter((id) => id !== userId);
-    const deliver = (marks.read === true || marks.delivered === true) && !deliveredIds.includes(userId);
-    const nextDelivered = deliver ? [...deliveredIds, userId] : deliveredIds;
-    if (nextRead !== readIds || nextDelivered !== deliveredIds) {
-      row.read_ids = JSON.stringify(nextRead);
-      row.delivered_ids = JSON.stringify(nextDelivered);
+    const next = nextMarks(readIds, deliveredIds, row.sender_id, userId, marks);
+    if (next.changed) {
+      row.read_ids = JSON.stringify(next.readIds);
+      row.delivered_ids = JSON.stringify(next.deliveredIds);
       this.s.setMarks.run(row.read_ids, row.delivered_ids, row.seq);
     }
-    const isUnread = this.countsAsUnread(row, userId, member, nextRead);
-    return Number(isUnread) - Number(wasUnread);
+    return Number(this.countsAsUnread(row, userId, member, next.readIds)) - Number(wasUnread);
   }
 
   async markMessages(dialogId: string, userId: number, messageIds: string[], marks: MessageMarks): Promise<ChatMessage[]> {

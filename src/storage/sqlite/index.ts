@@ -13,7 +13,7 @@ import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
 import { SqliteStoreHealth } from './health.js';
-import { SqliteApplicationAdminStore } from './application-admin.js';
+import { SqliteOperatorStore } from './operators.js';
 
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
@@ -24,7 +24,7 @@ export class SqliteStore implements Store {
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
   readonly health: SqliteStoreHealth;
-  readonly applications: SqliteApplicationAdminStore;
+  readonly operators: SqliteOperatorStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -42,7 +42,7 @@ export class SqliteStore implements Store {
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);
     this.health = new SqliteStoreHealth(db);
-    this.applications = new SqliteApplicationAdminStore(db);
+    this.operators = new SqliteOperatorStore(db);
   }
 
   async close(): Promise<void> {

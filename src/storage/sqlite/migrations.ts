@@ -188,6 +188,25 @@ export const migrations: readonly Migration[] = [
     // Whether a reader has hidden any message at all: most never have, and their history pages skip the per-row check.
     sql: `CREATE INDEX message_hides_user ON message_hides (user_id);`,
   },
+  {
+    version: 7,
+    // Operators of the web console and their sessions (digests of the cookie tokens).
+    sql: `
+      CREATE TABLE operators (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        app_ids TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE operator_sessions (
+        token_hash TEXT PRIMARY KEY,
+        operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { blobStoreContract } from '../blob-contract.js';
 import { chatStoreContract } from '../chat-contract.js';
 import { privacyStoreContract } from '../privacy-contract.js';
+import { operatorStoreContract } from '../operator-contract.js';
 import { storeContract } from '../contract.js';
 import { openSqliteStore } from './index.js';
 import { migrate, migrations } from './migrations.js';
@@ -19,6 +20,7 @@ storeContract('sqlite file', () => openSqliteStore(join(dir, 'contract.db')));
 blobStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 chatStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 privacyStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+operatorStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 
 describe('sqlite driver', () => {
   it('opens files in WAL mode with full synchronous writes', async () => {
