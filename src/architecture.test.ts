@@ -22,10 +22,13 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   core: ['transport', 'xmpp', 'xml', 'config', 'storage', 'cluster', 'metrics', 'util'],
   chat: ['storage', 'util'],
   accounts: ['storage', 'util'],
+  'custom-objects': ['chat', 'storage', 'util'],
+  identity: ['chat', 'storage', 'util'],
+  mail: ['config', 'util'],
   export: ['chat', 'storage', 'util'],
   qb: ['chat', 'storage', 'xml', 'xmpp', 'util'],
   modules: ['core', 'qb', 'chat', 'accounts', 'cluster', 'storage', 'config', 'xml', 'xmpp', 'metrics', 'util'],
-  rest: ['chat', 'accounts', 'export', 'storage', 'config', 'metrics', 'util'],
+  rest: ['chat', 'accounts', 'custom-objects', 'identity', 'mail', 'export', 'storage', 'config', 'metrics', 'util'],
 };
 
 /** Folders that only compose others (the composition root, the CLI, the console) may import anything. */

@@ -28,11 +28,16 @@ import { qbHistoryModule } from './modules/qb-history/index.js';
 import { chatMarkersModule } from './modules/chat-markers/index.js';
 import { chatStatesModule } from './modules/chat-states/index.js';
 import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
+import { qbNoticesModule } from './modules/qb-notices/index.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { storeAuthenticator } from './credentials.js';
 import { blobRoutes } from './rest/blobs.js';
 import { chatRoutes } from './rest/chat.js';
+import { dataRoutes } from './rest/data.js';
+import { reactionRoutes } from './rest/reactions.js';
+import { passwordResetRoutes } from './rest/password-reset.js';
+import { turnRoutes } from './rest/turn.js';
 import { streamManagementModule } from './modules/stream-management/index.js';
 import { clusterRoutingModule } from './modules/cluster-routing/index.js';
 import { clusterResumptionModule } from './modules/cluster-resumption/index.js';
@@ -105,6 +110,7 @@ export async function startServer({ config, store, log, logRing }: ServerOptions
   chatMarkersModule(core, chat);
   chatStatesModule(core);
   qbSystemMessagesModule(core, chat);
+  qbNoticesModule(core, chat);
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
@@ -154,8 +160,9 @@ export async function startServer({ config, store, log, logRing }: ServerOptions
   const httpsServer = config.https_port > 0 ? https.createServer(tls!) : null;
   const webServers = [httpServer, httpsServer].filter((s): s is http.Server => s !== null);
   const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: registry, logRing })] : [];
-  const plugins = [chatRoutes, blobRoutes, ...consolePlugins, ...(config.metrics_token ? [metricsRoute(config.metrics_token)] : [])];
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins, health }) : null;
+  const metricsPlugins = config.metrics_token ? [metricsRoute(config.metrics_token)] : [];
+  const restPlugins = [chatRoutes, blobRoutes, dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes, ...consolePlugins, ...metricsPlugins];
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: restPlugins, health }) : null;
   const tlsListeners: Listener[] = [];
   const secure = (listener: Listener): Listener => {
     tlsListeners.push(listener);

@@ -226,6 +226,8 @@ export class DialogService {
     const abandoned = updated.type === GROUP && updated.occupantIds.length === 0;
     if (abandoned && (await this.ctx.store.chat.deleteDialog(caller.appId, updated.id))) {
       this.ctx.events.emit('dialogDeleted', { dialog: updated, actor: caller.userId });
+    } else if (!abandoned) {
+      this.ctx.events.emit('dialogUpdated', { dialog: updated, actor: caller.userId });
     }
     return { dialog: await this.viewFor(caller, updated), addedUserIds: added, removedUserIds: removed, deleted: abandoned };
   }

@@ -36,6 +36,15 @@ export const API_ERRORS = {
   adminsNotFound: { status: 404, shape: 'list', text: 'Users with these IDs for "admin_ids" do not exist.' },
   adminsForbidden: { status: 403, shape: 'list', text: 'You don\'t have appropriate permissions to modify or delete "admin_ids".' },
   tooManyOccupants: { status: 422, shape: 'list', text: 'Too many occupants for Private Dialog.' },
+  // Reactions (QuickBlox 2.24).
+  reactionName: { status: 400, shape: 'list', text: 'Invalid or missing "name" parameter.' },
+  reactionLimit: { status: 400, shape: 'list', text: 'You have reached the maximum number of reactions (20) allowed per message.' },
+  reactionPublicDialog: { status: 422, shape: 'list', text: 'Reactions are not allowed in public dialogs.' },
+  reactionMessageNotFound: { status: 404, shape: 'list', text: 'Message not found for the specified user and message ID.' },
+  reactionNotFound: { status: 404, shape: 'list', text: 'Reaction not found' },
+  // Sign-in through an application's identity provider.
+  identityProviderUnavailable: { status: 503, shape: 'base', text: 'The identity provider is unavailable' },
+  identityProviderBadAnswer: { status: 502, shape: 'base', text: 'The identity provider gave an answer that cannot be used' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -34,10 +34,42 @@ export interface DialogDeletedEvent {
   actor: number;
 }
 
+export interface ReactionEvent {
+  dialog: Dialog;
+  message: ChatMessage;
+  userId: number;
+  name: string;
+  action: 'add' | 'remove';
+}
+
+export interface MessageEditedEvent {
+  dialog: Dialog;
+  /** The message after the edit. */
+  message: ChatMessage;
+  actor: number;
+}
+
+export interface MessagesDeletedEvent {
+  dialog: Dialog;
+  /** As they were, deleted for everyone. */
+  messages: ChatMessage[];
+  actor: number;
+}
+
+export interface DialogUpdatedEvent {
+  /** The dialog after the update. */
+  dialog: Dialog;
+  actor: number;
+}
+
 export interface ChatEventMap {
   message: MessageEvent;
   occupantsRemoved: OccupantsRemovedEvent;
   dialogDeleted: DialogDeletedEvent;
+  reaction: ReactionEvent;
+  messageEdited: MessageEditedEvent;
+  messagesDeleted: MessagesDeletedEvent;
+  dialogUpdated: DialogUpdatedEvent;
 }
 
 export type ChatListener<K extends keyof ChatEventMap> = Listener<ChatEventMap[K]>;

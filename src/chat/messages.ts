@@ -212,7 +212,10 @@ export class MessageService {
       if (messages.some((m) => m.senderId !== caller.userId)) throw new ApiError('forbidden');
       const body = parseBody(params.message);
       const at = new Date(this.ctx.now());
-      for (const m of messages) await this.ctx.store.chat.editMessage(dialog.id, m.id, body, at);
+      for (const m of messages) {
+        const edited = await this.ctx.store.chat.editMessage(dialog.id, m.id, body, at);
+        if (edited) this.ctx.events.emit('messageEdited', { dialog, message: edited, actor: caller.userId });
+      }
     }
     if (trackMarks) await this.ctx.store.chat.markMessages(dialog.id, caller.userId, messages.map((m) => m.id), marks);
   }
@@ -250,6 +253,7 @@ export class MessageService {
       } else {
         await (force ? this.ctx.store.chat.deleteMessages([message.id]) : this.ctx.store.chat.hideMessages(caller.userId, [message.id]));
         result.SuccessfullyDeleted.ids.push(rawId);
+        if (force) this.ctx.events.emit('messagesDeleted', { dialog, messages: [message], actor: caller.userId });
       }
     }
     return result;

@@ -9,6 +9,7 @@ import {
 import { ChatEvents, type ChatEventMap } from './events.js';
 import { MessageService, type CreateMessageOptions, type MarkerTarget, type MessageList, type UnreadCounts } from './messages.js';
 import { normalizeObjectId } from './objectid.js';
+import { ReactionService } from './reactions.js';
 import type { Params } from './params.js';
 import { roomJid, type DialogView, type MessageView } from './views.js';
 
@@ -25,6 +26,8 @@ export interface ChatServiceOptions {
 
 export class ChatService {
   readonly events: ChatEvents;
+  /** Message reactions (REST /chat/Message/{id}/reactions.json, include_reactions=1). */
+  readonly reactions: ReactionService;
   private readonly ctx: ChatContext;
   private readonly dialogs: DialogService;
   private readonly messages: MessageService;
@@ -34,6 +37,7 @@ export class ChatService {
     this.ctx = { store, events: this.events, mucDomain: options.mucDomain, now: options.now ?? Date.now };
     this.dialogs = new DialogService(this.ctx);
     this.messages = new MessageService(this.ctx, this.dialogs);
+    this.reactions = new ReactionService(this.ctx);
   }
 
   // ---- dialogs (REST) -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import { DuplicateLoginError, type Application, type Store, type User } from '..
 import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
 import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
+import * as platform from './platform.js';
 import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
 import { explainStartupError } from './startup-errors.js';
@@ -56,6 +57,19 @@ Commands:
   migrate [--from sqlite://PATH] [--to postgres://URL]
                                 Copy an installation from SQLite (default: the data dir's) into an
                                 empty PostgreSQL database (default: database_url); stop the server first
+  apps set --app ID --key K [--value V]
+                                Set (or without --value remove) an application setting:
+                                custom_objects_auto_create true|false
+  classes create --app ID --name N --fields f:Type,…
+                                Create a custom-object class (Integer, Float, Boolean, String,
+                                Date, Location, File; arrays as String_a …)
+  classes list --app ID         List an application's classes
+  classes delete --app ID --name N
+                                Delete a class with all its records
+  apikeys create --app ID       Make an API key (printed once; only its digest is kept)
+  apikeys list --app ID         List an application's API keys
+  apikeys revoke --app ID --id N
+                                Revoke an API key
   config [--markdown]           Print the effective configuration (or the key table)
   help, --version               Show this help, or the version
 
@@ -96,6 +110,13 @@ const VERBS: Record<string, Options> = {
   export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
   migrate: { from: { type: 'string' }, to: { type: 'string' } },
   ...ADMIN_VERBS,
+  'apps set': { app: { type: 'string' }, key: { type: 'string' }, value: { type: 'string' } },
+  'classes create': { app: { type: 'string' }, name: { type: 'string' }, fields: { type: 'string' } },
+  'classes list': { app: { type: 'string' } },
+  'classes delete': { app: { type: 'string' }, name: { type: 'string' } },
+  'apikeys create': { app: { type: 'string' } },
+  'apikeys list': { app: { type: 'string' } },
+  'apikeys revoke': { app: { type: 'string' }, id: { type: 'string' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -136,7 +157,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   }
   const verb = first in VERBS ? first : `${first} ${second}`;
   if (!(verb in VERBS)) {
-    const what = first === 'apps' || first === 'users' || first === 'admins' ? `"${verb.trim()}"` : `"${first}"`;
+    const what = ['apps', 'users', 'admins', 'classes', 'apikeys'].includes(first) ? `"${verb.trim()}"` : `"${first}"`;
     stderr(`parley: unknown command ${what}; see \`parley help\`\n`);
     return 1;
   }
@@ -294,6 +315,15 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         else out(`copied ${rows} rows to PostgreSQL; set store to postgres (PARLEY_STORE=postgres) to serve from it`);
         return 0;
       }
+      default:
+        if (verb in PLATFORM_VERBS) {
+          const appId = appOption(values);
+          return await withStore(config, async (store) => {
+            await requireApp(store, appId);
+            await PLATFORM_VERBS[verb](store, appId, values, json, out);
+            return 0;
+          });
+        }
     }
     return 1;
   } catch (err) {
@@ -313,6 +343,46 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     return 1;
   }
 }
+
+type PlatformVerb = (store: Store, appId: number, values: Values, json: boolean, out: (line?: string) => void) => Promise<void>;
+
+const PLATFORM_VERBS: Record<string, PlatformVerb> = {
+  'apps set': async (store, appId, values, json, out) => {
+    const settings = await platform.setAppSetting(store, appId, required(values, 'key'), values.value as string | undefined);
+    out(json ? JSON.stringify(settings) : Object.entries(settings).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n') || 'no settings');
+  },
+  'classes create': async (store, appId, values, json, out) => {
+    const cls = await platform.createClass(store, appId, required(values, 'name'), required(values, 'fields'));
+    out(json ? JSON.stringify(cls) : `created class ${cls.name}: ${Object.entries(cls.fields as Record<string, string>).map(([k, t]) => `${k}:${t}`).join(',')}`);
+  },
+  'classes list': async (store, appId, _values, json, out) => {
+    const classes = await platform.listClasses(store, appId);
+    if (json) out(JSON.stringify(classes));
+    else if (classes.length === 0) out(`no classes in application ${appId}`);
+    else classes.forEach((c) => out(`${c.name}  ${Object.entries(c.fields as Record<string, string>).map(([k, t]) => `${k}:${t}`).join(',')}`));
+  },
+  'classes delete': async (store, appId, values, json, out) => {
+    const name = required(values, 'name');
+    if (!(await platform.deleteClass(store, appId, name))) throw new Error(`no class "${name}" in application ${appId}`);
+    out(json ? JSON.stringify({ deleted: name }) : `deleted class ${name} and its records`);
+  },
+  'apikeys create': async (store, appId, _values, json, out) => {
+    const key = await platform.createApiKey(store, appId);
+    out(json ? JSON.stringify(key) : `API key ${key.id}: ${key.key}\n(shown once: store it now)`);
+  },
+  'apikeys list': async (store, appId, _values, json, out) => {
+    const keys = await platform.listApiKeys(store, appId);
+    if (json) out(JSON.stringify(keys));
+    else if (keys.length === 0) out(`no API keys in application ${appId}`);
+    else keys.forEach((k) => out(`${k.id}  created ${k.created_at}${k.revoked_at ? `  revoked ${k.revoked_at}` : ''}`));
+  },
+  'apikeys revoke': async (store, appId, values, json, out) => {
+    const raw = required(values, 'id');
+    if (!/^\d+$/.test(raw)) throw new UsageError(`--id: expected a key id, got "${raw}"`);
+    if (!(await platform.revokeApiKey(store, appId, Number(raw)))) throw new Error(`no live API key ${raw} in application ${appId}`);
+    out(json ? JSON.stringify({ revoked: Number(raw) }) : `revoked API key ${raw}`);
+  },
+};
 
 function required(values: Values, name: string): string {
   const v = values[name];

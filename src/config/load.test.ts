@@ -66,7 +66,20 @@ test('defaults', () => {
     admin_console: true,
     admin_session_lifetime: 28800,
     admin_signins_per_minute: 10,
+    smtp_url: null,
+    mail_from: null,
+    password_reset_ttl: 3600,
+    turn_secret: null,
+    turn_ttl: 3600,
+    turn_uris: null,
   });
+});
+
+test('smtp_url is redacted like database_url', () => {
+  const c = loadConfig({ file: null, env: { PARLEY_SMTP_URL: 'smtp://mailer:s3cret@mail.example.com:587' } });
+  assert.equal(redactedConfig(c).smtp_url, 'smtp://mailer:***@mail.example.com:587');
+  assert.equal(redactedConfig(c).database_url, null);
+  assert.equal(redactedConfig(loadConfig({ file: null, env: { PARLEY_TURN_SECRET: 'coturn-secret' } })).turn_secret, '***');
 });
 
 test('CONFIG_KEYS covers every key with env name and description', () => {

@@ -68,6 +68,12 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('admin_console', true, 'bool', 'Serve the operator console at /admin on the HTTP(S) ports (operators: `parley admins create`)'),
   key('admin_session_lifetime', 28800, 'count', 'Seconds a console sign-in lasts after its last request'),
   key('admin_signins_per_minute', 10, 'count', 'Console sign-in attempts allowed per remote address per minute'),
+  key('smtp_url', null, 'string?', 'SMTP server for password reset mail (smtp://user:password@host:587, smtps://… for TLS); unset = no reset mail'),
+  key('mail_from', null, 'string?', 'From address of the mail Parley sends; no-reply@<domain> if unset'),
+  key('password_reset_ttl', 3600, 'count', 'Seconds a password reset link works (once)'),
+  key('turn_secret', null, 'string?', 'Shared secret of a coturn server (static-auth-secret): turns on GET /turn/credentials.json'),
+  key('turn_ttl', 3600, 'count', 'Seconds the TURN credentials Parley mints stay valid'),
+  key('turn_uris', null, 'string?', 'TURN/STUN URIs given out with the credentials, comma separated (turn:turn.example.com:3478?transport=udp,…)'),
 ];
 
 const BY_KEY = new Map(CONFIG_KEYS.map((k) => [k.key as string, k]));
@@ -207,15 +213,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
 /** The configuration with the password of database_url masked, for printing. */
 export function redactedConfig(config: Config): Config {
-  if (config.metrics_token !== null) config = { ...config, metrics_token: '***' };
-  if (config.database_url === null) return config;
-  try {
-    const url = new URL(config.database_url);
-    if (url.password) url.password = '***';
-    return { ...config, database_url: url.toString() };
-  } catch {
-    return { ...config, database_url: '***' };
-  }
+  const mask = (value: string | null): string | null => {
+    if (value === null) return null;
+    try {
+      const url = new URL(value);
+      if (url.password) url.password = '***';
+      return url.toString();
+    } catch {
+      return '***';
+    }
+  };
+  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url), turn_secret: config.turn_secret === null ? null : '***', metrics_token: config.metrics_token === null ? null : '***' };
 }
 
 /** The key table as Markdown, for the README. */

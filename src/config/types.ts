@@ -44,4 +44,10 @@ export interface Config {
   admin_console: boolean; // serve the operator console at /admin on the HTTP(S) ports
   admin_session_lifetime: number; // seconds a console sign-in lasts after its last request
   admin_signins_per_minute: number; // console sign-in attempts allowed per remote address per minute
+  smtp_url: string | null; // password reset mail goes out through it
+  mail_from: string | null;
+  password_reset_ttl: number; // seconds a reset link works
+  turn_secret: string | null; // coturn static-auth-secret
+  turn_ttl: number; // seconds minted TURN credentials live
+  turn_uris: string | null; // comma list of turn:/turns:/stun: URIs
 }

@@ -29,7 +29,8 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
-    routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true },
+    // maxParamLength: a path may list up to 100 ObjectIds (`/data/C/<id>,<id>….json`, `/chat/Message/<ids>.json`).
+    routerOptions: { querystringParser: parseForm, ignoreTrailingSlash: true, maxParamLength: 2500 },
     ...(servers.length > 0
       ? {
           serverFactory: (handler: http.RequestListener) => {

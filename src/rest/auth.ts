@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../chat/errors.js';
 import type { ApiSession } from '../storage/types.js';
 import type { RestDeps, RouteAuth } from './context.js';
+import { apiKeyOf, apiKeySession, onBehalfOf } from './api-keys.js';
 import { tokenExpiryHeader } from './time.js';
 
 const SLIDE_GRANULARITY_MS = 60_000;
@@ -35,18 +36,30 @@ export async function liveSession(deps: RestDeps, token: string): Promise<ApiSes
 
 export function registerAuth(app: FastifyInstance, deps: RestDeps): void {
   app.decorateRequest('qbSession', null);
+  app.decorateRequest('viaApiKey', false);
 
   app.addHook('preHandler', async (req) => {
     const auth: RouteAuth = req.routeOptions.config?.auth ?? 'user';
     if (auth === 'none' || req.is404) return;
-    const token = tokenOf(req);
-    const session = token ? await liveSession(deps, token) : null;
+    const apiKey = apiKeyOf(req);
+    let session: ApiSession | null;
+    if (apiKey !== undefined) {
+      session = await apiKeySession(deps, apiKey, onBehalfOf(req));
+      req.viaApiKey = true;
+      if (session.userId === null && req.routeOptions.config?.apiKey === 'unrestricted') {
+        req.qbSession = session;
+        return;
+      }
+    } else {
+      const token = tokenOf(req);
+      session = token ? await liveSession(deps, token) : null;
+    }
     if (!session) throw new ApiError('noSession');
     req.qbSession = session;
     if (auth === 'user' && session.userId === null) throw new ApiError('needUser');
   });
 
   app.addHook('onSend', async (req, reply) => {
-    if (req.qbSession) reply.header('QB-Token-ExpirationDate', tokenExpiryHeader(req.qbSession.expiresAt));
+    if (req.qbSession && !req.viaApiKey) reply.header('QB-Token-ExpirationDate', tokenExpiryHeader(req.qbSession.expiresAt));
   });
 }

@@ -13,6 +13,7 @@ import { callerOf, sessionOf, type RestDeps } from './context.js';
 import { sendBlobFile } from './blob-download.js';
 import { blobUploadRoute, newUploadKey, UPLOAD_KEY_LIFETIME_MS, uploadUrl } from './blob-upload.js';
 import { blobView } from './blob-view.js';
+import { blobLegacyRoutes } from './blob-legacy.js';
 import { intParam, objectParam, positiveId, requestParams, stringParam, type Params } from './params.js';
 import { isoSeconds } from './time.js';
 
@@ -147,16 +148,24 @@ export async function blobRoutes(app: FastifyInstance, deps: RestDeps): Promise<
     return reply.code(200).send();
   });
 
+  const sessionFor = async (req: FastifyRequest) => {
+    const token = tokenOf(req);
+    const session = token ? await liveSession(deps, token) : null;
+    if (!session) throw new ApiError('noSession');
+    req.qbSession = session;
+    return session;
+  };
+
   // Downloads (no .json): public blobs for anyone, private ones for any session of their application.
+  // The legacy `/blobs/<numeric id>/download` names the blob by id, so it always needs a session.
   const download = async (req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) => {
-    const blob = UID.test(req.params.uid) ? await blobs.getBlobByUid(req.params.uid) : null;
+    const ref = req.params.uid;
+    const byId = !UID.test(ref);
+    const blob = byId ? await blobs.getBlob((await sessionFor(req)).appId, positiveId(ref)) : await blobs.getBlobByUid(ref);
     if (!blob || blob.status !== 'complete') throw new ApiError('notFound');
     if (!blob.public) {
-      const token = tokenOf(req);
-      const session = token ? await liveSession(deps, token) : null;
-      if (!session) throw new ApiError('noSession');
+      const session = req.qbSession ?? (await sessionFor(req));
       if (session.appId !== blob.appId) throw new ApiError('notFound');
-      req.qbSession = session;
     }
     const file = await files.get(blob.uid);
     if (!file) throw new ApiError('notFound');
@@ -164,4 +173,6 @@ export async function blobRoutes(app: FastifyInstance, deps: RestDeps): Promise<
   };
   app.get<{ Params: { uid: string } }>('/blobs/:uid', { config: { auth: 'none' } }, download);
   app.get<{ Params: { uid: string } }>('/blobs/:uid/download', { config: { auth: 'none' } }, download);
+  app.get<{ Params: { uid: string } }>('/blobs/:uid/download.json', { config: { auth: 'none' } }, download);
+  blobLegacyRoutes(app, deps);
 }

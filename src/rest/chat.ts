@@ -8,6 +8,7 @@ import type { ChatService } from '../chat/service.js';
 import type { DeleteResult } from '../chat/dialogs.js';
 import { EXPORT_FORMATS, exportHistory, type ExportFormat } from '../export/history.js';
 import { callerOf, type RestDeps } from './context.js';
+import { withReactions } from './reactions.js';
 import { requestParams, stringParam } from './params.js';
 
 type IdParams = { Params: { ids: string } };
@@ -46,9 +47,9 @@ export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
 
   // ---- messages ----
   app.post('/chat/Message.json', async (req, reply) => reply.code(201).send(await chat.createMessage(callerOf(req), requestParams(req), { origin: 'rest' })));
-  app.get('/chat/Message.json', async (req) => chat.listMessages(callerOf(req), requestParams(req)));
+  app.get('/chat/Message.json', async (req) => withReactions(chat, requestParams(req), await chat.listMessages(callerOf(req), requestParams(req))));
   app.get('/chat/Message/unread.json', async (req) => chat.unreadCount(callerOf(req), requestParams(req)));
-  app.get<IdParams>('/chat/Message/:ids.json', async (req) => chat.getMessage(callerOf(req), req.params.ids));
+  app.get<IdParams>('/chat/Message/:ids.json', async (req) => withReactions(chat, requestParams(req), await chat.getMessage(callerOf(req), req.params.ids)));
   app.put('/chat/Message.json', async (req, reply) => {
     await chat.updateMessages(callerOf(req), null, requestParams(req));
     return reply.code(200).send();

@@ -25,9 +25,13 @@ export type RouteAuth = 'none' | 'session' | 'user';
 declare module 'fastify' {
   interface FastifyRequest {
     qbSession: ApiSession | null;
+    /** The request authenticated with `Authorization: ApiKey` (qbSession is then made up for it). */
+    viaApiKey: boolean;
   }
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /** `unrestricted`: an API key without On-Behalf-Of may call the route as the whole application. */
+    apiKey?: 'unrestricted';
   }
 }
 

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../chat/errors.js';
+import { signInWithProvider } from '../identity/provider.js';
 import type { ApiSession, User } from '../storage/types.js';
 import { sessionExpiry } from './auth.js';
 import { sessionOf, type RestDeps } from './context.js';
@@ -39,6 +40,8 @@ async function signIn(deps: RestDeps, appId: number, credentials: Params): Promi
   const email = stringParam(credentials, 'email');
   const password = stringParam(credentials, 'password');
   if ((!login && !email) || !password) throw new ApiError('unauthorized');
+  const external = await signInWithProvider(deps.store, appId, { login, email, password });
+  if (external) return external;
   const user = login
     ? await deps.store.accounts.getUserByLogin(appId, login)
     : await deps.store.accounts.getUserBy(appId, 'email', email!);

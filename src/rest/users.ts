@@ -180,12 +180,7 @@ export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
     return page(sessionOf(req).appId, params, { anyTag: tags });
   });
 
-  app.get('/users/password/reset.json', { config: { auth: 'session' } }, async (req, reply) => {
-    const email = stringParam(requestParams(req), 'email');
-    if (!email || !(await accounts.getUserBy(sessionOf(req).appId, 'email', email))) throw new ApiError('notFound');
-    // Parley sends no mail: an operator resets passwords with `parley users`. The answer matches QuickBlox's.
-    return reply.code(200).send();
-  });
+  // GET /users/password/reset.json lives in password-reset.ts (it sends mail).
 
   app.get<{ Params: { id: string } }>('/users/external/:id.json', { config: { auth: 'session' } }, async (req) =>
     one(await accounts.getUserBy(sessionOf(req).appId, 'externalUserId', req.params.id)));

@@ -2,6 +2,12 @@
 // (sqlite/, postgres/) implements all of them. Every method is async so that a networked driver
 // fits the same shape. This file assembles them into the one Store a driver opens.
 import type { AccountStore } from './account-types.js';
+import type { ApiKeyStore } from './api-keys-types.js';
+import type { AppSettingsStore } from './app-settings-types.js';
+import type { CustomObjectStore } from './custom-objects-types.js';
+import type { IdentityLinkStore } from './identity-links-types.js';
+import type { PasswordResetStore } from './password-resets-types.js';
+import type { ReactionStore } from './reactions-types.js';
 import type { BlobStore } from './blob-types.js';
 import type { ChatStore } from './chat-types.js';
 import type { OfflineStore } from './offline-types.js';
@@ -31,6 +37,12 @@ export interface Store {
   readonly chat: ChatStore;
   readonly health: StoreHealth;
   readonly operators: OperatorStore;
+  readonly customObjects: CustomObjectStore;
+  readonly appSettings: AppSettingsStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly reactions: ReactionStore;
+  readonly passwordResets: PasswordResetStore;
+  readonly identityLinks: IdentityLinkStore;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ export const COPY_ORDER: readonly string[] = [
   'applications', 'users', 'offline_messages', 'roster_items', 'api_sessions', 'session_nonces',
   'dialogs', 'dialog_members', 'messages', 'message_hides', 'blobs', 'privacy_lists',
   'operators', 'operator_sessions',
+  'custom_classes', 'custom_records', 'app_settings', 'api_keys', 'message_reactions', 'password_resets', 'identity_links',
 ];
 
 /** Text-list columns that SQLite keeps as ",a,b," (so that one LIKE finds a whole tag) instead of JSON. */

@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import type { Store } from '../types.js';
 import { PostgresAccountStore } from './accounts.js';
+import { PostgresApiKeyStore } from './api-keys.js';
+import { PostgresAppSettingsStore } from './app-settings.js';
+import { PostgresCustomObjectStore } from './custom-objects.js';
+import { PostgresReactionStore } from './reactions.js';
+import { PostgresPasswordResetStore } from './password-resets.js';
+import { PostgresIdentityLinkStore } from './identity-links.js';
 import { PostgresBlobStore } from './blobs.js';
 import { PostgresChatStore } from './chat.js';
 import { migrate } from './migrations.js';
@@ -22,6 +28,12 @@ export class PostgresStore implements Store {
   readonly privacy: PostgresPrivacyStore;
   readonly health: PostgresStoreHealth;
   readonly operators: PostgresOperatorStore;
+  readonly customObjects: PostgresCustomObjectStore;
+  readonly appSettings: PostgresAppSettingsStore;
+  readonly apiKeys: PostgresApiKeyStore;
+  readonly reactions: PostgresReactionStore;
+  readonly passwordResets: PostgresPasswordResetStore;
+  readonly identityLinks: PostgresIdentityLinkStore;
   private closed = false;
 
   constructor(readonly pool: pg.Pool) {
@@ -34,6 +46,12 @@ export class PostgresStore implements Store {
     this.privacy = new PostgresPrivacyStore(pool);
     this.health = new PostgresStoreHealth(pool);
     this.operators = new PostgresOperatorStore(pool);
+    this.customObjects = new PostgresCustomObjectStore(pool);
+    this.appSettings = new PostgresAppSettingsStore(pool);
+    this.apiKeys = new PostgresApiKeyStore(pool);
+    this.reactions = new PostgresReactionStore(pool);
+    this.passwordResets = new PostgresPasswordResetStore(pool);
+    this.identityLinks = new PostgresIdentityLinkStore(pool);
   }
 
   /** Waits for queries in flight, then closes every connection of the pool. */

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { blobStoreContract } from '../blob-contract.js';
 import { chatStoreContract } from '../chat-contract.js';
+import { customObjectStoreContract } from '../custom-objects-contract.js';
+import { reactionStoreContract } from '../reactions-contract.js';
 import { privacyStoreContract } from '../privacy-contract.js';
 import { operatorStoreContract } from '../operator-contract.js';
 import { storeContract } from '../contract.js';
@@ -25,6 +27,8 @@ if (!baseUrl) {
   chatStoreContract('postgres', () => openPostgresStore(schema.url));
   privacyStoreContract('postgres', () => openPostgresStore(schema.url));
   operatorStoreContract('postgres', () => openPostgresStore(schema.url));
+  customObjectStoreContract('postgres', () => openPostgresStore(schema.url));
+  reactionStoreContract('postgres', () => openPostgresStore(schema.url));
 
   describe('postgres driver', () => {
     /** A schema of its own, for tests that need an empty database. */

@@ -2,6 +2,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../types.js';
 import { SqliteAccountStore } from './accounts.js';
+import { SqliteApiKeyStore } from './api-keys.js';
+import { SqliteAppSettingsStore } from './app-settings.js';
+import { SqliteCustomObjectStore } from './custom-objects.js';
+import { SqliteReactionStore } from './reactions.js';
+import { SqlitePasswordResetStore } from './password-resets.js';
+import { SqliteIdentityLinkStore } from './identity-links.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
 import { Checkpointer } from './checkpointer.js';
@@ -25,6 +31,12 @@ export class SqliteStore implements Store {
   readonly chat: SqliteChatStore;
   readonly health: SqliteStoreHealth;
   readonly operators: SqliteOperatorStore;
+  readonly customObjects: SqliteCustomObjectStore;
+  readonly appSettings: SqliteAppSettingsStore;
+  readonly apiKeys: SqliteApiKeyStore;
+  readonly reactions: SqliteReactionStore;
+  readonly passwordResets: SqlitePasswordResetStore;
+  readonly identityLinks: SqliteIdentityLinkStore;
   readonly writes: GroupCommit;
 
   private readonly wal: WalSync | null;
@@ -43,6 +55,12 @@ export class SqliteStore implements Store {
     this.chat = new SqliteChatStore(db, this.writes);
     this.health = new SqliteStoreHealth(db);
     this.operators = new SqliteOperatorStore(db);
+    this.customObjects = new SqliteCustomObjectStore(db);
+    this.appSettings = new SqliteAppSettingsStore(db);
+    this.apiKeys = new SqliteApiKeyStore(db);
+    this.reactions = new SqliteReactionStore(db);
+    this.passwordResets = new SqlitePasswordResetStore(db);
+    this.identityLinks = new SqliteIdentityLinkStore(db);
   }
 
   async close(): Promise<void> {

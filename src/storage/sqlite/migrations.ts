@@ -207,6 +207,84 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);
     `,
   },
+  {
+    version: 8,
+    // Custom objects (records keep their field values as one JSON document), per-application
+    // settings, and API keys (only a digest of each key is kept).
+    sql: `
+      CREATE TABLE custom_classes (
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        fields TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (app_id, name)
+      ) WITHOUT ROWID;
+      CREATE TABLE custom_records (
+        id TEXT PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        class_name TEXT NOT NULL,
+        parent_id TEXT,
+        user_id INTEGER NOT NULL,
+        fields TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        FOREIGN KEY (app_id, class_name) REFERENCES custom_classes (app_id, name) ON DELETE CASCADE
+      );
+      CREATE INDEX custom_records_class ON custom_records (app_id, class_name, id);
+      CREATE INDEX custom_records_owner ON custom_records (app_id, class_name, user_id);
+      CREATE INDEX custom_records_parent ON custom_records (app_id, parent_id) WHERE parent_id IS NOT NULL;
+      CREATE TABLE app_settings (
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (app_id, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE INDEX api_keys_app ON api_keys (app_id, id);
+    `,
+  },
+  {
+    version: 9,
+    // Message reactions (QuickBlox 2.24), gone with their message.
+    sql: `
+      CREATE TABLE message_reactions (
+        message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, name, user_id)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 10,
+    // One-time password reset links (only a digest of each token), and users vouched for by an identity provider.
+    sql: `
+      CREATE TABLE password_resets (
+        token_hash TEXT PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE INDEX password_resets_user ON password_resets (user_id);
+      CREATE TABLE identity_links (
+        app_id INTEGER NOT NULL,
+        uid TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (app_id, uid)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { blobStoreContract } from '../blob-contract.js';
 import { chatStoreContract } from '../chat-contract.js';
+import { customObjectStoreContract } from '../custom-objects-contract.js';
+import { reactionStoreContract } from '../reactions-contract.js';
 import { privacyStoreContract } from '../privacy-contract.js';
 import { operatorStoreContract } from '../operator-contract.js';
 import { storeContract } from '../contract.js';
@@ -21,6 +23,8 @@ blobStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 chatStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 privacyStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 operatorStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+customObjectStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+reactionStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 
 describe('sqlite driver', () => {
   it('opens files in WAL mode with full synchronous writes', async () => {
