@@ -1,11 +1,13 @@
 // What XMPP SASL accepts as a user's secret: the account password, or a live REST user session
-// token of that same user and application (QuickBlox SDKs log in to chat with the token).
+// token of that same user and application (QuickBlox SDKs log in to chat with the token). Tokens
+// are not stored: PLAIN finds the session by the token's digest, SCRAM checks the keys derived
+// from the token when it became a user session (account-secrets.ts `tokenScram`), so no key derivation runs per attempt.
 import type { Authenticator } from './modules/sasl/index.js';
-import type { Store } from './storage/types.js';
-import { deriveScramCredential } from './util/password.js';
+import { decodeScram } from './storage/account-secrets.js';
+import type { ScramCredential, Store } from './storage/types.js';
 
 const TOKEN = /^[0-9a-f]{40}$/;
-/** SCRAM derives one credential per candidate token; a user rarely has more live sessions than this. */
+/** SCRAM checks the proof against this many of the user's newest live tokens. */
 const SCRAM_TOKEN_CANDIDATES = 5;
 
 export function storeAuthenticator(store: Store, now: () => Date = () => new Date()): Authenticator {
@@ -21,7 +23,14 @@ export function storeAuthenticator(store: Store, now: () => Date = () => new Dat
       const stored = await store.accounts.getScramCredential(user.appId, user.userId, hash);
       if (!stored) return null;
       const sessions = await store.sessions.userSessions(user.appId, user.userId, now(), SCRAM_TOKEN_CANDIDATES);
-      return [stored, ...sessions.map((s) => deriveScramCredential(s.token, hash, stored.salt, stored.iterations))];
+      const tokens: ScramCredential[] = [];
+      for (const session of sessions) {
+        if (!session.scram) continue;
+        const credential = decodeScram(hash === 'sha1' ? session.scram.sha1 : session.scram.sha256);
+        // Keys made with an older salt (the password changed since) cannot match what the client is sent.
+        if (credential.salt.equals(stored.salt) && credential.iterations === stored.iterations) tokens.push(credential);
+      }
+      return [stored, ...tokens];
     },
   };
 }

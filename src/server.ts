@@ -7,7 +7,8 @@ import type { Config } from './config/types.js';
 import type { Store } from './storage/types.js';
 import { Core } from './core/core.js';
 import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, withTls, type Listener, type TlsCredentials } from './transport/listeners.js';
-import type { ParserLimits } from './xml/stream-parser.js';
+import type { TransportLimits } from './transport/output.js';
+import { TrustedProxies } from './transport/proxy-protocol.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
 import { starttlsModule } from './modules/starttls/index.js';
 import { saslModule } from './modules/sasl/index.js';
@@ -145,9 +146,16 @@ export async function startServer({ config, store, log, logRing }: ServerOptions
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
-  const limits: ParserLimits = { maxStanzaSize: config.max_stanza_size, maxDepth: config.max_depth, maxAttributes: config.max_attributes };
+  const limits: TransportLimits = {
+    maxStanzaSize: config.max_stanza_size,
+    maxDepth: config.max_depth,
+    maxAttributes: config.max_attributes,
+    outputHighWater: config.output_high_water,
+    maxOutputBuffer: config.max_output_buffer,
+  };
   const accept = core.accept.bind(core);
-  const base = { host: config.bind, limits, accept };
+  const proxies = config.proxy_protocol_from ? new TrustedProxies(config.proxy_protocol_from) : null;
+  const base = { host: config.bind, limits, accept, gate: core.connectionLimits, proxies, handshakeTimeoutMs: config.tls_handshake_timeout * 1000 };
   const listeners: Listener[] = [];
   const open = async (port: number, start: (port: number) => Promise<Listener>): Promise<number> => {
     if (port <= 0) return 0;
@@ -216,7 +224,7 @@ export async function startServer({ config, store, log, logRing }: ServerOptions
 }
 
 /** An HTTP(S) listener: the REST API (already attached to the server) plus XMPP over WebSocket at /ws. */
-function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: ParserLimits; accept: Core['accept'] }): Promise<Listener> {
+function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: TransportLimits; accept: Core['accept'] }): Promise<Listener> {
   const wss = attachWebSocket(server, opts);
   return listen(server, opts, () => wss.close());
 }

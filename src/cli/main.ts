@@ -8,7 +8,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
 import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig, redactedConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { openStore } from '../storage/open.js';
+import { openStore, ownerOnlyDirectory } from '../storage/open.js';
+import { lockDataDir } from '../storage/sqlite/data-dir-lock.js';
 import { sqliteFile } from '../storage/sqlite/index.js';
 import { DuplicateLoginError, type Application, type Store, type User } from '../storage/types.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
@@ -504,6 +505,7 @@ async function ensureApplication(store: Store, config: Config, log: pino.Logger,
 /** The primary of `serve --workers N`: prepares the store once (migrations, demo application), then supervises. */
 async function serveWorkers(config: Config, count: number, passed: string[], out: (line?: string) => void, terminal: boolean): Promise<number> {
   const log = pino({ level: config.log_level, name: 'parley' });
+  const unlock = await lockSqliteDataDir(config);
   await withStore(config, async (store) => {
     await ensureApplication(store, config, log, out, terminal);
     return 0;
@@ -511,12 +513,24 @@ async function serveWorkers(config: Config, count: number, passed: string[], out
   // Made once here: workers generating the self-signed certificate at the same time would overwrite each other's files.
   if (config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0) await loadOrCreateTlsCredentials(config, log);
   const base = config.cluster_node_id ?? hostname();
-  return superviseWorkers({ count, base, exec: fileURLToPath(import.meta.url), args: ['serve', ...passed], log });
+  try {
+    return await superviseWorkers({ count, base, exec: fileURLToPath(import.meta.url), args: ['serve', ...passed], log });
+  } finally {
+    unlock();
+  }
+}
+
+/** `serve` with SQLite: one server per data directory (the workers of `serve --workers` share their primary's lock). */
+async function lockSqliteDataDir(config: Config): Promise<() => void> {
+  if (config.store !== 'sqlite' || cluster.isWorker) return () => {};
+  await ownerOnlyDirectory(config.data_dir);
+  return lockDataDir(config.data_dir);
 }
 
 async function serve(config: Config, out: (line?: string) => void, terminal: boolean): Promise<number> {
   const logRing = new LogRing();
   const log = loggerWithRing(config.log_level, 'parley', logRing);
+  const unlock = await lockSqliteDataDir(config);
   let store: Store;
   try {
     store = await openStore(config);
@@ -535,6 +549,7 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
     const explained = explainStartupError(err, config);
     log.fatal({ err }, explained ?? 'server failed to start');
     await store.close();
+    unlock();
     throw explained ? new Error(explained) : err;
   }
   process.on('SIGHUP', () => {
@@ -555,6 +570,7 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
       server
         .stop(signal)
         .then(() => store.close())
+        .then(() => unlock())
         .then(
           () => resolve(0),
           (err) => {

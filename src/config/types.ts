@@ -22,10 +22,18 @@ export interface Config {
   max_depth: number; // element nesting inside a stanza
   max_attributes: number; // per element
   auth_timeout: number; // seconds a connection may stay unauthenticated
-  auth_failures_per_minute: number; // per remote address
+  auth_failures_per_minute: number; // per account and remote address
+  auth_attempts_per_minute: number; // every SASL <auth>, per account and remote address
+  auth_attempts_per_address_per_minute: number; // every SASL <auth>, per remote address
   max_connections_per_ip: number;
+  max_resources_per_user: number; // bound resources (detached ones included) per account on one node
+  tls_handshake_timeout: number; // seconds for the direct-TLS handshake
+  proxy_protocol_from: string | null; // comma-separated trusted proxy addresses/CIDRs; null = PROXY protocol off
+  output_high_water: number; // pending output per connection above which input is held and producers wait
+  max_output_buffer: number; // pending output per connection above which the stream ends (policy-violation)
   keepalive_interval: number; // seconds between whitespace keep-alives; 0 = off
   offline_limit: number; // stored offline messages per user
+  offline_limit_per_sender: number; // of those, stored from one sender
   session_lifetime: number; // seconds a REST token lives after its last request
   blob_max_size: number; // bytes per uploaded file
   public_api_url: string | null; // announced REST base URL

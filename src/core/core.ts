@@ -8,6 +8,7 @@ import type { XmppConnection } from '../transport/types.js';
 import type { UserAddress } from '../xmpp/jid.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { EventBus } from './bus.js';
+import { ConnectionLimits } from './connection-limits.js';
 import type { DeliveryEvent, RouteContext } from './events.js';
 import type {
   ConnectionLossHandler, DeliveryTracker, FeatureStage, ModuleApi, NonzaHandler, OutgoingFilter, SessionCarrier, StreamFeatureBuilder,
@@ -33,10 +34,10 @@ export class Core implements ModuleApi, SessionHost {
   private readonly lossHandlers: ConnectionLossHandler[] = [];
   private readonly deliveryTrackers: DeliveryTracker[] = [];
   private readonly carriers = new Map<string, SessionCarrier>();
-  private readonly countedConnections = new WeakSet<XmppConnection>();
   private readonly closing = new Set<Promise<unknown>>();
   private readonly discoFeatures = new Set<string>();
-  private readonly connectionsPerIp = new Map<string, number>();
+  /** Connections per address and resources per account (connection-limits.ts); listeners count TLS sockets with it too. */
+  readonly connectionLimits: ConnectionLimits;
   private keepAliveTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -49,6 +50,7 @@ export class Core implements ModuleApi, SessionHost {
     this.authTimeoutSeconds = config.auth_timeout;
     this.bus = new EventBus(log);
     this.router = new Router(this.domain, this.mucDomain, log, this.bus, this.sessions, accounts);
+    this.connectionLimits = new ConnectionLimits({ maxPerAddress: config.max_connections_per_ip, maxResourcesPerUser: config.max_resources_per_user });
   }
 
   readonly on: EventBus['on'] = (event, slot, handler) => this.bus.on(event, slot, handler);
@@ -128,13 +130,9 @@ export class Core implements ModuleApi, SessionHost {
   accept(connection: XmppConnection): C2sSession {
     const session = new C2sSession(this, connection);
     this.sessions.track(session);
-    const address = connection.remoteAddress;
-    const count = (this.connectionsPerIp.get(address) ?? 0) + 1;
-    this.connectionsPerIp.set(address, count);
-    this.countedConnections.add(connection);
-    this.log.debug({ session: session.id, transport: connection.kind, remote: address }, 'connection opened');
-    if (count > this.config.max_connections_per_ip) {
-      this.log.warn({ remote: address, limit: this.config.max_connections_per_ip }, 'too many connections from one address');
+    this.log.debug({ session: session.id, transport: connection.kind, remote: connection.remoteAddress }, 'connection opened');
+    if (!this.connectionLimits.admit(connection, connection.remoteAddress)) {
+      this.log.warn({ remote: connection.remoteAddress }, 'too many connections from one address');
       session.close(new StreamError('policy-violation', 'too many connections from your address'));
     }
     return session;
@@ -230,11 +228,7 @@ export class Core implements ModuleApi, SessionHost {
 
   /** A connection is gone or no longer belongs to a session: it stops counting against its address. */
   connectionReleased(connection: XmppConnection): void {
-    if (!this.countedConnections.delete(connection)) return;
-    const address = connection.remoteAddress;
-    const left = (this.connectionsPerIp.get(address) ?? 1) - 1;
-    if (left <= 0) this.connectionsPerIp.delete(address);
-    else this.connectionsPerIp.set(address, left);
+    this.connectionLimits.release(connection);
   }
 
   keepsOnConnectionLoss(session: C2sSession): boolean {
@@ -244,6 +238,11 @@ export class Core implements ModuleApi, SessionHost {
   trackDelivery(session: C2sSession, sent: Element, outcome: DeliveryOutcome): void {
     for (const tracker of this.deliveryTrackers) if (tracker(session, sent, outcome)) return;
     outcome(true);
+  }
+
+  makeRoomToBind(session: C2sSession, resource: string): void {
+    const user = session.user!;
+    this.connectionLimits.makeRoomToBind(this.sessions, session, `${user.userId}-${user.appId}@${this.domain}`, resource);
   }
 
   // --- routing ---

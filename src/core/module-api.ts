@@ -64,6 +64,11 @@ export interface ModuleApi {
   route(stanza: Element, origin?: C2sSession | null): Promise<void>;
   /** The delivery phase alone (see Router.deliver). */
   deliver(event: DeliveryEvent, ctx: RouteContext): Promise<void>;
+  /**
+   * Makes room for one more resource of the session's account within `max_resources_per_user`
+   * (the oldest detached session ends), or throws `resource-constraint`.
+   */
+  makeRoomToBind(session: C2sSession, resource: string): void;
   /** Forgets that a user exists (it was deleted): stanzas to it are refused from now on. */
   forgetUser(user: UserAddress): void;
   /** An error reply to the stanza's sender. */

@@ -175,8 +175,8 @@ export class C2sSession implements ConnectionHandler {
   private connectionLost(gone: XmppConnection): void {
     if (gone !== this.conn || this.state === 'closed' || this.detached) return;
     if (this.state === 'bound' && this.core.keepsOnConnectionLoss(this)) {
+      // The lost connection stays counted against its address until the session is resumed or ends (connection-limits.ts).
       this.detached = true;
-      this.core.connectionReleased(gone);
       return;
     }
     this.end();
@@ -248,6 +248,14 @@ export class C2sSession implements ConnectionHandler {
     this.conn.send(out);
     metrics.stanzasOut.add(stanzaKind(out.name));
     if (outcome) this.core.trackDelivery(this, out, outcome);
+  }
+
+  /**
+   * For producers of many stanzas (history, offline flush): null while the client keeps up (write
+   * on, without yielding), else a promise resolved once it has read enough of what was sent.
+   */
+  whenDrained(): Promise<void> | null {
+    return this.state === 'closed' ? null : this.conn.whenDrained();
   }
 
   close(error?: StreamError): void {

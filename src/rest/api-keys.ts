@@ -49,5 +49,5 @@ export async function apiKeySession(deps: RestDeps, key: string, onBehalf: strin
     userId = user.id;
   }
   const now = (deps.now ?? (() => new Date()))();
-  return { id: 0, token: '', appId: found.appId, userId, nonce: 0, ts: 0, createdAt: now, updatedAt: now, expiresAt: new Date(now.getTime() + 3600_000) };
+  return { id: 0, token: '', appId: found.appId, userId, nonce: 0, ts: 0, createdAt: now, updatedAt: now, expiresAt: new Date(now.getTime() + 3600_000), scram: null };
 }

@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { ApiError } from '../chat/errors.js';
 import { registerAuth } from './auth.js';
+import { registerPipelining } from './pipelining.js';
 import type { RestDeps } from './context.js';
 import { parseForm } from './params.js';
 import { sessionRoutes } from './session.js';
@@ -41,6 +42,7 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
       : {}),
   });
 
+  registerPipelining(app, deps.config);
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);

@@ -11,6 +11,7 @@ import { objectParam, requestParams, stringParam, type Params } from './params.j
 import { signatureMatches } from './signature.js';
 import { isoSeconds, unixSeconds } from './time.js';
 import { userView } from './user-view.js';
+import { tokenScram } from '../storage/account-secrets.js';
 
 /** How far a signed request's timestamp may be from the server's clock, either way. */
 export const TIMESTAMP_WINDOW_SECONDS = 3600;
@@ -77,10 +78,12 @@ export function sessionRoutes(app: FastifyInstance, deps: RestDeps): void {
     const user = Object.keys(credentials).length > 0 ? await signIn(deps, application.id, credentials) : null;
     // Claimed last, so a request refused above can be corrected and sent again with the same nonce.
     if (!(await deps.store.sessions.claimNonce(application.id, Math.floor(timestamp), nonce))) throw new ApiError('replayedNonce');
+    const token = randomBytes(20).toString('hex');
     const session = await deps.store.sessions.createSession({
-      token: randomBytes(20).toString('hex'),
+      token,
       appId: application.id,
       userId: user?.id ?? null,
+      scram: user ? await tokenScram(deps.store, application.id, user.id, token) : null,
       nonce: Number.isSafeInteger(Number(nonce)) ? Number(nonce) : 0,
       ts: Math.floor(timestamp),
       expiresAt: sessionExpiry(deps, at),
@@ -102,7 +105,7 @@ export function sessionRoutes(app: FastifyInstance, deps: RestDeps): void {
     const session = sessionOf(req);
     const user = await signIn(deps, session.appId, requestParams(req));
     const expiresAt = sessionExpiry(deps, now());
-    await deps.store.sessions.setSessionUser(session.token, user.id, expiresAt);
+    await deps.store.sessions.setSessionUser(session.token, user.id, expiresAt, await tokenScram(deps.store, session.appId, user.id, session.token));
     await deps.store.accounts.touchUser(session.appId, user.id, now());
     session.userId = user.id;
     session.expiresAt = expiresAt;

@@ -52,11 +52,12 @@ export class BlobFiles {
     const target = this.pathOf(uid);
     const tmpDir = join(this.root, 'tmp');
     const tmp = join(tmpDir, `${uid}.${randomBytes(6).toString('hex')}.part`);
-    await mkdir(tmpDir, { recursive: true });
+    // Owner-only, like the data directory: files and folders (0600, 0700).
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', flush: true });
+      const out = createWriteStream(tmp, { flags: 'wx', flush: true, mode: 0o600 });
       await pipeline(source, byteLimit(maxBytes), out);
-      await mkdir(join(target, '..'), { recursive: true });
+      await mkdir(join(target, '..'), { recursive: true, mode: 0o700 });
       await rename(tmp, target);
       return out.bytesWritten;
     } catch (err) {

@@ -6,9 +6,15 @@ export interface OfflineMessage {
   storedAt: Date;
 }
 
+/** Who left an offline message, and how many of the user's stored messages may be theirs. */
+export interface OfflineSender {
+  id: string;
+  limit: number;
+}
+
 export interface OfflineStore {
-  /** Stores the stanza for a user; returns false (and stores nothing) when the user already has `limit`. */
-  push(userId: number, stanza: string, limit: number): Promise<boolean>;
+  /** Stores the stanza for a user; returns false (and stores nothing) when the user already has `limit`, or `sender.limit` from that sender. */
+  push(userId: number, stanza: string, limit: number, sender?: OfflineSender): Promise<boolean>;
   /** Oldest first. */
   list(userId: number): Promise<OfflineMessage[]>;
   remove(ids: number[]): Promise<void>;

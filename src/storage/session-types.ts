@@ -1,7 +1,10 @@
 // REST API sessions (QB-Token).
+import type { TokenScram } from './token-secrets.js';
+
 /** A REST API session (QB-Token): an application session, or a user session when userId is set. */
 export interface ApiSession {
   id: number;
+  /** As the caller gave it (only its digest is stored); '' in userSessions results. */
   token: string;
   appId: number;
   userId: number | null;
@@ -10,16 +13,18 @@ export interface ApiSession {
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
+  /** SCRAM keys of the token for SASL, set while it is a user session. */
+  scram: TokenScram | null;
 }
 
 export interface SessionStore {
-  createSession(input: { token: string; appId: number; userId: number | null; nonce: number; ts: number; expiresAt: Date }): Promise<ApiSession>;
+  createSession(input: { token: string; appId: number; userId: number | null; nonce: number; ts: number; expiresAt: Date; scram?: TokenScram | null }): Promise<ApiSession>;
   /** The session, expired or not; the caller decides. */
   getSession(token: string): Promise<ApiSession | null>;
   /** Moves the expiry (sliding lifetime). */
   extendSession(token: string, expiresAt: Date): Promise<void>;
   /** Upgrades (a user id) or downgrades (null) the same token. */
-  setSessionUser(token: string, userId: number | null, expiresAt: Date): Promise<void>;
+  setSessionUser(token: string, userId: number | null, expiresAt: Date, scram?: TokenScram | null): Promise<void>;
   deleteSession(token: string): Promise<boolean>;
   /** Ends every REST session of a user but `except` (password changed, user deleted); returns how many. */
   deleteUserSessions(appId: number, userId: number, except?: string): Promise<number>;

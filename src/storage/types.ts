@@ -26,6 +26,7 @@ export * from './roster-types.js';
 export * from './session-types.js';
 export * from './health-types.js';
 export * from './admin-types.js';
+export type { TokenScram } from './token-secrets.js';
 
 export interface Store {
   readonly accounts: AccountStore;

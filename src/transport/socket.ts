@@ -2,9 +2,10 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { serialize, serializeOpenTag, type Element } from '../xml/element.js';
-import { StreamParser, type ParserLimits } from '../xml/stream-parser.js';
+import { StreamParser } from '../xml/stream-parser.js';
 import { NS_CLIENT, NS_STREAM } from '../xmpp/ns.js';
-import type { StreamError } from '../xmpp/errors.js';
+import { StreamError } from '../xmpp/errors.js';
+import { OutputGate, type TransportLimits } from './output.js';
 import { forwardParserEvents, type ConnectionHandler, type TransportKind, type XmppConnection } from './types.js';
 
 const CLOSE_GRACE_MS = 2000;
@@ -18,19 +19,35 @@ export class SocketConnection implements XmppConnection {
   private closing = false;
   private closedReported = false;
   private corked = false;
+  private readonly output: OutputGate;
+  private pausedBySession = false;
+  private pausedByOutput = false;
+  private overflowed = false;
 
+  /** `remoteAddress`: the client's address when a proxy told it (PROXY protocol); the socket's peer otherwise. */
   constructor(
     private socket: Socket,
     readonly kind: TransportKind,
-    limits: ParserLimits,
+    limits: TransportLimits,
     private readonly starttlsContext: SecureContext | null,
+    remoteAddress?: string,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remoteAddress = remoteAddress ?? socket.remoteAddress ?? 'unknown';
     this.secure = kind === 'tls';
     this.parser = new StreamParser(
       forwardParserEvents(() => this.handler),
       limits,
     );
+    this.output = new OutputGate(limits, {
+      holdInput: (held) => {
+        this.pausedByOutput = held;
+        this.updateReading();
+      },
+      overflow: () => {
+        this.overflowed = true;
+        queueMicrotask(() => this.close(new StreamError('policy-violation', 'too much output waiting for you to read it')));
+      },
+    });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     this.attach(socket);
@@ -76,18 +93,34 @@ export class SocketConnection implements XmppConnection {
     if (!this.closing) this.write(' ');
   }
 
+  get bufferedBytes(): number {
+    return this.output.buffered;
+  }
+
+  whenDrained(): Promise<void> | null {
+    return this.output.whenDrained();
+  }
+
   pause(): void {
-    this.socket.pause();
+    this.pausedBySession = true;
+    this.updateReading();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.pausedBySession = false;
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.pausedBySession || this.pausedByOutput) this.socket.pause();
+    else this.socket.resume();
   }
 
   close(error?: StreamError): void {
     if (this.closing) return;
     this.closing = true;
     this.parser.stop();
+    this.output.closed();
     if (!this.socket.writable) {
       this.socket.destroy();
       return;
@@ -99,7 +132,9 @@ export class SocketConnection implements XmppConnection {
     }
     if (this.headerSent || error) out += '</stream:stream>';
     this.socket.end(out);
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    // A client that reads nothing would hold what is buffered for as long as the grace lasts: not past the hard limit.
+    if (this.overflowed) this.socket.destroy();
+    else setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   private write(data: string): void {
@@ -113,7 +148,7 @@ export class SocketConnection implements XmppConnection {
         this.socket.uncork();
       });
     }
-    this.socket.write(data);
+    this.socket.write(data, this.output.wrote(data.length));
   }
 
   private readonly onData = (chunk: Buffer): void => this.parser.write(chunk);
@@ -125,6 +160,7 @@ export class SocketConnection implements XmppConnection {
     this.closedReported = true;
     this.closing = true;
     this.parser.stop();
+    this.output.closed();
     this.handler?.closed();
   };
 

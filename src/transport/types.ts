@@ -34,6 +34,10 @@ export interface XmppConnection {
   close(error?: StreamError): void;
   pause(): void;
   resume(): void;
+  /** Output handed to the socket and not yet flushed to the kernel (characters, about bytes). */
+  readonly bufferedBytes: number;
+  /** Null while pending output is under the high-water mark; else resolves once it is again, or the connection is gone. */
+  whenDrained(): Promise<void> | null;
 }
 
 /** Parser events, passed on to whichever handler the connection has when they happen. */
@@ -44,4 +48,16 @@ export function forwardParserEvents(handler: () => ConnectionHandler | null): St
     streamEnd: () => handler()?.streamEnd(),
     parseError: (condition, text) => handler()?.parseError(condition, text),
   };
+}
+
+/**
+ * Counts connections against their remote address from the moment they are accepted (before a
+ * TLS handshake); a listener asks it before spending anything on a new socket.
+ */
+export interface ConnectionGate {
+  /** Counts `holder`; false when its address is at the cap (then it is not counted). */
+  admit(holder: object, address: string): boolean;
+  /** Moves what `from` counted over to `to`. */
+  transfer(from: object, to: object): void;
+  release(holder: object): void;
 }

@@ -1,9 +1,10 @@
 // XMPP over WebSocket (RFC 7395): subprotocol "xmpp", one element per frame, <open/> and <close/>.
 import type { WebSocket } from 'ws';
 import { serialize, serializeOpenTag, type Element } from '../xml/element.js';
-import { StreamParser, type ParserLimits } from '../xml/stream-parser.js';
+import { StreamParser } from '../xml/stream-parser.js';
 import { NS_CLIENT, NS_FRAMING } from '../xmpp/ns.js';
-import type { StreamError } from '../xmpp/errors.js';
+import { StreamError } from '../xmpp/errors.js';
+import { OutputGate, type TransportLimits } from './output.js';
 import { forwardParserEvents, type ConnectionHandler, type XmppConnection } from './types.js';
 
 export class WebSocketConnection implements XmppConnection {
@@ -13,18 +14,32 @@ export class WebSocketConnection implements XmppConnection {
   private readonly parser: StreamParser;
   private closing = false;
   private closedReported = false;
+  private readonly output: OutputGate;
+  private pausedBySession = false;
+  private pausedByOutput = false;
 
   constructor(
     private readonly ws: WebSocket,
     readonly remoteAddress: string,
     readonly secure: boolean,
-    limits: ParserLimits,
+    limits: TransportLimits,
   ) {
     this.parser = new StreamParser(
       forwardParserEvents(() => this.handler),
       limits,
       true,
     );
+    this.output = new OutputGate(limits, {
+      holdInput: (held) => {
+        this.pausedByOutput = held;
+        this.updateReading();
+      },
+      overflow: () =>
+        queueMicrotask(() => {
+          this.close(new StreamError('policy-violation', 'too much output waiting for you to read it'));
+          this.ws.terminate();
+        }),
+    });
     ws.on('message', (data: Buffer) => this.parser.write(data));
     ws.on('error', () => {});
     ws.on('close', () => {
@@ -32,6 +47,7 @@ export class WebSocketConnection implements XmppConnection {
       this.closedReported = true;
       this.closing = true;
       this.parser.stop();
+      this.output.closed();
       this.handler?.closed();
     });
   }
@@ -65,18 +81,34 @@ export class WebSocketConnection implements XmppConnection {
     if (!this.closing) this.ws.ping();
   }
 
+  get bufferedBytes(): number {
+    return this.output.buffered;
+  }
+
+  whenDrained(): Promise<void> | null {
+    return this.output.whenDrained();
+  }
+
   pause(): void {
-    this.ws.pause();
+    this.pausedBySession = true;
+    this.updateReading();
   }
 
   resume(): void {
-    this.ws.resume();
+    this.pausedBySession = false;
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.pausedBySession || this.pausedByOutput) this.ws.pause();
+    else this.ws.resume();
   }
 
   close(error?: StreamError): void {
     if (this.closing) return;
     this.closing = true;
     this.parser.stop();
+    this.output.closed();
     if (error) this.write(serialize(error.toElement()), true);
     this.write(serializeOpenTag('close', { xmlns: NS_FRAMING }, true), true);
     this.ws.close(1000);
@@ -85,6 +117,6 @@ export class WebSocketConnection implements XmppConnection {
 
   private write(data: string, evenIfClosing = false): void {
     if ((this.closing && !evenIfClosing) || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(data);
+    this.ws.send(data, this.output.wrote(data.length));
   }
 }

@@ -1,16 +1,25 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveScramCredential, hashPassword, verifyPasswordHash } from './password.js';
+import { execFileSync } from 'node:child_process';
+import { SCRYPT_PARAMS, deriveScramCredential, hashPassword, verifyPasswordHash } from './password.js';
 import { ScramServer } from './scram.js';
 
 describe('hashPassword / verifyPasswordHash', () => {
   it('produces a self-describing scrypt string with a random salt', async () => {
     const a = await hashPassword('secret');
     const b = await hashPassword('secret');
-    assert.match(a, /^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    assert.match(a, new RegExp(`^scrypt\\$${SCRYPT_PARAMS.N}\\$${SCRYPT_PARAMS.r}\\$${SCRYPT_PARAMS.p}\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$`));
     assert.equal(Buffer.from(a.split('$')[4], 'base64').length, 16);
     assert.equal(Buffer.from(a.split('$')[5], 'base64').length, 32);
     assert.notEqual(a, b);
+  });
+
+  it("hashes with OWASP's scrypt parameters (N=2^14, r=8, p=5) unless the test suite's fast setting is on", () => {
+    const env = { ...process.env };
+    delete env.PARLEY_INSECURE_FAST_PASSWORD_HASH;
+    const script = `import('${new URL('./password.js', import.meta.url).href}').then((m) => m.hashPassword('x')).then((h) => console.log(h))`;
+    const hash = execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }).trim();
+    assert.match(hash, /^scrypt\$16384\$8\$5\$/);
   });
 
   it('accepts the right password and rejects others', async () => {

@@ -1,4 +1,4 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 export type ScramHash = 'sha1' | 'sha256';
 
@@ -10,9 +10,15 @@ export interface ScramCredential {
   serverKey: Buffer;
 }
 
-const SCRYPT_N = 16384;
-const SCRYPT_R = 8;
-const SCRYPT_P = 1;
+// OWASP's password storage cheat sheet (2025): scrypt N=2^17, r=8, p=1, or an equivalent with less
+// memory; this is its N=2^14 (16 MiB), r=8, p=5 line. Hashes made with other parameters are
+// replaced at the user's next successful login (needsRehash). The test suite, which creates
+// thousands of users, sets PARLEY_INSECURE_FAST_PASSWORD_HASH=1 for a fifth of the work (p=1).
+const FAST_FOR_TESTS = process.env.PARLEY_INSECURE_FAST_PASSWORD_HASH === '1';
+export const SCRYPT_PARAMS: Readonly<{ N: number; r: number; p: number }> = { N: 16384, r: 8, p: FAST_FOR_TESTS ? 1 : 5 };
+const SCRYPT_N = SCRYPT_PARAMS.N;
+const SCRYPT_R = SCRYPT_PARAMS.r;
+const SCRYPT_P = SCRYPT_PARAMS.p;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
@@ -36,6 +42,12 @@ export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const key = await scryptAsync(normalize(password), salt, KEY_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P);
   return ['scrypt', SCRYPT_N, SCRYPT_R, SCRYPT_P, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+/** True when a stored hash was made with other parameters than hashPassword uses now. */
+export function needsRehash(encoded: string): boolean {
+  const parts = encoded.split('$');
+  return parts[0] !== 'scrypt' || Number(parts[1]) !== SCRYPT_N || Number(parts[2]) !== SCRYPT_R || Number(parts[3]) !== SCRYPT_P;
 }
 
 /** False for a wrong password and for an encoded string it cannot parse. */
@@ -78,14 +90,17 @@ export function scramSaltedPassword(password: string, hash: ScramHash, salt: Buf
   return pbkdf2Sync(normalize(password), salt, iterations, SCRAM_HASH_BYTES[hash], hash);
 }
 
-/** RFC 5802 §3 key derivation. */
-export function deriveScramCredential(
-  password: string,
-  hash: ScramHash,
-  salt: Buffer = randomBytes(SCRAM_SALT_BYTES),
-  iterations = SCRAM_ITERATIONS,
-): ScramCredential {
-  const salted = scramSaltedPassword(password, hash, salt, iterations);
+/** deriveScramCredential on the thread pool: for derivations made while serving requests. */
+export function deriveScramCredentialAsync(password: string, hash: ScramHash, salt: Buffer, iterations: number): Promise<ScramCredential> {
+  return new Promise((resolve, reject) => {
+    pbkdf2(normalize(password), salt, iterations, SCRAM_HASH_BYTES[hash], hash, (err, salted) => {
+      if (err) return reject(err);
+      resolve(scramKeys(hash, salted, salt, iterations));
+    });
+  });
+}
+
+function scramKeys(hash: ScramHash, salted: Buffer, salt: Buffer, iterations: number): ScramCredential {
   const clientKey = hmac(hash, salted, 'Client Key');
   return {
     salt: Buffer.from(salt),
@@ -93,4 +108,14 @@ export function deriveScramCredential(
     storedKey: createHash(hash).update(clientKey).digest(),
     serverKey: hmac(hash, salted, 'Server Key'),
   };
+}
+
+/** RFC 5802 §3 key derivation. */
+export function deriveScramCredential(
+  password: string,
+  hash: ScramHash,
+  salt: Buffer = randomBytes(SCRAM_SALT_BYTES),
+  iterations = SCRAM_ITERATIONS,
+): ScramCredential {
+  return scramKeys(hash, scramSaltedPassword(password, hash, salt, iterations), salt, iterations);
 }

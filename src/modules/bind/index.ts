@@ -20,6 +20,7 @@ export function bindModule(core: ModuleApi): void {
       const check = Jid.parse(`x@${core.domain}/${resource}`);
       if (!check) throw new StanzaError('bad-request', 'the resource is not valid');
       resource = check.resource;
+      core.makeRoomToBind(session, resource);
       const jid = session.bind(resource);
       return xml('bind', { xmlns: NS_BIND }, xml('jid', null, jid.toString()));
     },

@@ -47,6 +47,8 @@ export async function sendHistory(history: ChatStore, room: Room, dialog: Dialog
   for (const record of messages.reverse()) {
     const message = storedGroupchat(room.jid.bare, record);
     message.append(xml('delay', { xmlns: NS_DELAY, from: room.jid.bare, stamp: new Date(record.dateSent * 1000).toISOString() }));
+    const slow = session.whenDrained();
+    if (slow) await slow;
     session.send(addressed(message, to));
   }
 }

@@ -121,10 +121,12 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
         for (const jid of other.resources.keys()) other.resources.get(jid)!.send(occupantPresence(room, occupant, jid, { itemJid: me }));
       }
     }
+    const rejoining = rooms.isJoined(room, session);
     rooms.addResource(room, occupant, session);
     rooms.joined(room);
     session.send(occupantPresence(room, occupant, me, { id: stanza.attrs.id, statuses: [110], itemJid: me }));
-    const wanted = historyRequest(muc);
+    // A join of a resource already in the room got its history the first time.
+    const wanted = rejoining ? null : historyRequest(muc);
     if (wanted) await sendHistory(history, room, dialog, session, wanted);
     return true;
   }

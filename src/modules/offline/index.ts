@@ -44,7 +44,10 @@ export function offlineModule(core: ModuleApi, store: OfflineStore): void {
   const keep = (userId: number, stanza: Element): Promise<boolean> => {
     const stored = stanza.clone();
     stored.append(xml('delay', { xmlns: NS_DELAY, from: core.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
-    const push = store.push(userId, stored.toString(), core.config.offline_limit);
+    // One sender gets a share of the store, not all of it (the sender is the bare JID the server stamped).
+    const from = (stanza.attrs.from ?? '').split('/')[0]!.toLowerCase();
+    const sender = from ? { id: from, limit: core.config.offline_limit_per_sender } : undefined;
+    const push = store.push(userId, stored.toString(), core.config.offline_limit, sender);
     const pending = writing.get(userId) ?? new Set();
     writing.set(userId, pending.add(push));
     const done = (): void => {
@@ -86,8 +89,10 @@ export function offlineModule(core: ModuleApi, store: OfflineStore): void {
       const userId = session.user!.userId;
       await Promise.allSettled(writing.get(userId) ?? []);
       const messages = await store.list(userId);
-      flush.sending = true;
       for (const message of messages) {
+        const slow = session.whenDrained();
+        if (slow) await slow;
+        if (session.state === 'closed') break;
         if (inFlight.has(message.id)) continue;
         const el = parseElement(message.stanza);
         if (!el) {
@@ -95,10 +100,13 @@ export function offlineModule(core: ModuleApi, store: OfflineStore): void {
           continue;
         }
         inFlight.add(message.id);
+        // Only the stored message passes the filter that holds live ones back while waiting for the client to read.
+        flush.sending = true;
         session.send(el, (ok) => {
           inFlight.delete(message.id);
           if (ok) removeDelivered(message.id);
         });
+        flush.sending = false;
       }
     } finally {
       flush.sending = false;

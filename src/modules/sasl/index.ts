@@ -8,7 +8,8 @@ import { NS_SASL } from '../../xmpp/ns.js';
 import { parseUserLocal, type UserAddress } from '../../xmpp/jid.js';
 import type { ScramCredential, ScramHash } from '../../storage/types.js';
 import { ScramError, ScramServer } from '../../util/scram.js';
-import { FailureLimiter } from './limiter.js';
+import { StreamError } from '../../xmpp/errors.js';
+import { SaslAttempts, plainUsername, scramUsername } from './attempts.js';
 import { metrics } from '../../metrics/index.js';
 
 export interface Authenticator {
@@ -22,14 +23,19 @@ type SaslCondition = 'aborted' | 'incorrect-encoding' | 'invalid-authzid' | 'inv
 const MECHANISMS: Record<string, ScramHash | 'plain'> = { 'SCRAM-SHA-256': 'sha256', 'SCRAM-SHA-1': 'sha1', PLAIN: 'plain' };
 const STATE = Symbol('sasl');
 const MAX_FAILURES_PER_STREAM = 5;
+/** Every <auth> counts, whatever its outcome: a stream gets this many, then it is closed. */
+const MAX_ATTEMPTS_PER_STREAM = 10;
 
 interface SaslState {
   scram?: ScramServer;
   failures: number;
+  attempts: number;
+  /** The account the attempt in progress names (for charging its failure, abort or restart). */
+  account?: string;
 }
 
 export function saslModule(core: ModuleApi, auth: Authenticator): void {
-  const limiter = new FailureLimiter(core.config.auth_failures_per_minute, 60_000);
+  const attempts = new SaslAttempts(core.config);
 
   core.addStreamFeature('negotiating', (session) => {
     if (session.authenticated) return null;
@@ -39,28 +45,47 @@ export function saslModule(core: ModuleApi, auth: Authenticator): void {
 
   const state = (session: C2sSession): SaslState => {
     let s = session.data.get(STATE) as SaslState | undefined;
-    if (!s) session.data.set(STATE, (s = { failures: 0 }));
+    if (!s) session.data.set(STATE, (s = { failures: 0, attempts: 0 }));
     return s;
+  };
+
+  /** The attempt in progress failed (wrong secret, abort, or abandoned for a new one). */
+  const charge = (session: C2sSession, s: SaslState): void => {
+    if (s.account !== undefined) attempts.failed(s.account, session.connection.remoteAddress);
+    s.account = undefined;
+    s.scram = undefined;
+    s.failures++;
   };
 
   const fail = (session: C2sSession, condition: SaslCondition, text?: string): void => {
     const s = state(session);
     s.scram = undefined;
+    if (condition === 'not-authorized' || condition === 'aborted') charge(session, s);
     if (condition === 'not-authorized') {
-      limiter.record(session.connection.remoteAddress);
-      s.failures++;
       metrics.authFailures.inc({ via: 'xmpp' });
       core.log.info({ session: session.id, remote: session.connection.remoteAddress }, 'authentication failed');
+    } else if (condition === 'temporary-auth-failure') {
+      metrics.authThrottled.inc({ via: 'xmpp' });
+      core.log.warn({ session: session.id, remote: session.connection.remoteAddress }, 'authentication throttled: too many attempts');
     }
+    s.account = undefined;
     session.send(xml('failure', { xmlns: NS_SASL }, xml(condition), text ? xml('text', { 'xml:lang': 'en' }, text) : null));
     if (s.failures >= MAX_FAILURES_PER_STREAM) session.close();
   };
 
   const succeed = (session: C2sSession, user: UserAddress, additional?: Buffer): void => {
-    state(session).scram = undefined;
+    const s = state(session);
+    s.scram = undefined;
+    s.account = undefined;
     session.send(xml('success', { xmlns: NS_SASL }, additional ? additional.toString('base64') : null));
     session.authenticate(user);
     core.log.debug({ session: session.id, user }, 'authenticated');
+  };
+
+  /** The account an identity names, spelled one way (`userId-appId`), for the limiter's key. */
+  const accountOf = (authcid: string): string => {
+    const user = userFrom(authcid);
+    return user ? `${user.userId}-${user.appId}` : authcid.slice(0, 256);
   };
 
   const userFrom = (authcid: string): UserAddress | null => {
@@ -74,15 +99,20 @@ export function saslModule(core: ModuleApi, auth: Authenticator): void {
     if (core.config.require_starttls && !session.connection.secure && session.connection.canStartTls) {
       return fail(session, 'encryption-required', 'use STARTTLS first');
     }
+    const s = state(session);
+    // A new <auth> while one is in progress abandons it: that counts as a failure of the first.
+    if (s.scram) charge(session, s);
+    if (s.failures >= MAX_FAILURES_PER_STREAM) return session.close();
+    if (++s.attempts > MAX_ATTEMPTS_PER_STREAM) return session.close(new StreamError('policy-violation', 'too many authentication attempts on one stream'));
     const mechanism = MECHANISMS[el.attrs.mechanism ?? ''];
     if (!mechanism) return fail(session, 'invalid-mechanism');
-    if (limiter.blocked(session.connection.remoteAddress)) {
-      metrics.authThrottled.inc({ via: 'xmpp' });
-      core.log.warn({ session: session.id, remote: session.connection.remoteAddress }, 'authentication throttled: too many failures from this address');
-      return fail(session, 'temporary-auth-failure', 'too many failed attempts; try again later');
-    }
     const initial = decode(el);
     if (initial === null) return fail(session, 'incorrect-encoding');
+    const account = accountOf(mechanism === 'plain' ? plainUsername(initial) : scramUsername(initial));
+    if (!attempts.begin(account, session.connection.remoteAddress)) {
+      return fail(session, 'temporary-auth-failure', 'too many attempts; try again later');
+    }
+    s.account = account;
     if (mechanism === 'plain') return plain(session, initial);
     const scram = new ScramServer(mechanism, async (username) => {
       const user = userFrom(username);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { verifyPasswordHash } from '../../util/password.js';
+import { hashPassword, needsRehash, verifyPasswordHash } from '../../util/password.js';
 import { decodeScram, newAccountKey, newApplicationToken, passwordSecrets } from '../account-secrets.js';
 import {
   DuplicateLoginError,
@@ -242,7 +242,13 @@ export class PostgresAccountStore implements AccountStore {
 
   async verifyPassword(appId: number, userId: number, password: string): Promise<boolean> {
     const row = await this.secrets(appId, userId);
-    return row ? verifyPasswordHash(password, row.password_hash) : false;
+    if (!row || !(await verifyPasswordHash(password, row.password_hash))) return false;
+    // Transparent upgrade to the current scrypt parameters (unless the password changed meanwhile).
+    if (needsRehash(row.password_hash)) {
+      await this.pool.query('UPDATE users SET password_hash = $1 WHERE app_id = $2 AND id = $3 AND password_hash = $4',
+        [await hashPassword(password), appId, userId, row.password_hash]);
+    }
+    return true;
   }
 
   async getScramCredential(appId: number, userId: number, hash: ScramHash): Promise<ScramCredential | null> {

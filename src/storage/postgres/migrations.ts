@@ -294,6 +294,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    // REST tokens are kept as SHA-256 digests with SCRAM keys derived from them (token-secrets.ts);
+    // live sessions keep working (they get SCRAM keys at their next login). Offline messages record
+    // their sender, so that one sender cannot fill a user's whole store.
+    sql: `
+      UPDATE api_sessions SET token = encode(sha256(convert_to(token, 'UTF8')), 'hex');
+      ALTER TABLE api_sessions ADD COLUMN scram_sha1 text;
+      ALTER TABLE api_sessions ADD COLUMN scram_sha256 text;
+      ALTER TABLE offline_messages ADD COLUMN sender text COLLATE "C";
+      CREATE INDEX offline_messages_sender ON offline_messages (user_id, sender);
+    `,
+  },
 ];
 
 /** The key of the advisory lock that makes concurrent start-ups migrate one at a time: "parley" in ASCII. */

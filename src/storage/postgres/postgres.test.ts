@@ -2,6 +2,8 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { blobStoreContract } from '../blob-contract.js';
+import { credentialsContract } from '../credentials-contract.js';
+import type { PostgresStore } from './index.js';
 import { chatStoreContract } from '../chat-contract.js';
 import { customObjectStoreContract } from '../custom-objects-contract.js';
 import { reactionStoreContract } from '../reactions-contract.js';
@@ -29,6 +31,7 @@ if (!baseUrl) {
   operatorStoreContract('postgres', () => openPostgresStore(schema.url));
   customObjectStoreContract('postgres', () => openPostgresStore(schema.url));
   reactionStoreContract('postgres', () => openPostgresStore(schema.url));
+  credentialsContract('postgres', () => openPostgresStore(schema.url), async (store, sql, params) => (await (store as PostgresStore).pool.query(sql, params)).rows, (n) => `$${n}`);
 
   describe('postgres driver', () => {
     /** A schema of its own, for tests that need an empty database. */

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { GroupCommit } from './group-commit.js';
-import { verifyPasswordHash } from '../../util/password.js';
+import { hashPassword, needsRehash, verifyPasswordHash } from '../../util/password.js';
 import { decodeScram, newAccountKey, newApplicationToken, passwordSecrets } from '../account-secrets.js';
 import {
   DuplicateLoginError,
@@ -100,6 +100,7 @@ export class SqliteAccountStore implements AccountStore {
       setSecrets: db.prepare<[Record<string, unknown>]>(
         `UPDATE users SET password_hash = @passwordHash, scram_sha1 = @scramSha1, scram_sha256 = @scramSha256,
          updated_at = @now WHERE app_id = @appId AND id = @userId`),
+      rehash: db.prepare<[string, number, number, string]>('UPDATE users SET password_hash = ? WHERE app_id = ? AND id = ? AND password_hash = ?'),
       secrets: db.prepare<[number, number], { password_hash: string; scram_sha1: string; scram_sha256: string }>(
         'SELECT password_hash, scram_sha1, scram_sha256 FROM users WHERE app_id = ? AND id = ?'),
     };
@@ -251,7 +252,10 @@ export class SqliteAccountStore implements AccountStore {
 
   async verifyPassword(appId: number, userId: number, password: string): Promise<boolean> {
     const row = this.s.secrets.get(appId, userId);
-    return row ? verifyPasswordHash(password, row.password_hash) : false;
+    if (!row || !(await verifyPasswordHash(password, row.password_hash))) return false;
+    // Transparent upgrade to the current scrypt parameters (unless the password changed meanwhile).
+    if (needsRehash(row.password_hash)) this.s.rehash.run(await hashPassword(password), appId, userId, row.password_hash);
+    return true;
   }
 
   async getScramCredential(appId: number, userId: number, hash: ScramHash): Promise<ScramCredential | null> {

@@ -285,6 +285,19 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 11,
+    // REST tokens are kept as SHA-256 digests with SCRAM keys derived from them (token-secrets.ts):
+    // SQLite cannot compute the digest, so sessions from before the upgrade end (users log in again).
+    // Offline messages record their sender, so that one sender cannot fill a user's whole store.
+    sql: `
+      DELETE FROM api_sessions;
+      ALTER TABLE api_sessions ADD COLUMN scram_sha1 TEXT;
+      ALTER TABLE api_sessions ADD COLUMN scram_sha256 TEXT;
+      ALTER TABLE offline_messages ADD COLUMN sender TEXT;
+      CREATE INDEX offline_messages_sender ON offline_messages (user_id, sender);
+    `,
+  },
 ];
 
 /** Applies pending migrations in one transaction; returns how many were applied. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { OfflineMessage, OfflineStore } from '../types.js';
+import type { OfflineMessage, OfflineSender, OfflineStore } from '../types.js';
 import type { GroupCommit } from './group-commit.js';
 
 interface Row {
@@ -11,26 +11,28 @@ interface Row {
 
 export class SqliteOfflineStore implements OfflineStore {
   private readonly s;
-  private readonly pushTx: Database.Transaction<(userId: number, stanza: string, limit: number) => boolean>;
+  private readonly pushTx: Database.Transaction<(userId: number, stanza: string, limit: number, sender?: OfflineSender) => boolean>;
 
   constructor(db: Database.Database, private readonly writes: GroupCommit) {
     this.s = {
       count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM offline_messages WHERE user_id = ?'),
-      insert: db.prepare<[number, string, number]>(
-        'INSERT INTO offline_messages (user_id, stanza, stored_at) VALUES (?, ?, ?)'),
+      countFrom: db.prepare<[number, string], { n: number }>('SELECT count(*) AS n FROM offline_messages WHERE user_id = ? AND sender = ?'),
+      insert: db.prepare<[number, string, number, string | null]>(
+        'INSERT INTO offline_messages (user_id, stanza, stored_at, sender) VALUES (?, ?, ?, ?)'),
       list: db.prepare<[number], Row>('SELECT * FROM offline_messages WHERE user_id = ? ORDER BY id'),
       remove: db.prepare<[string]>('DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))'),
     };
-    this.pushTx = db.transaction((userId: number, stanza: string, limit: number) => {
+    this.pushTx = db.transaction((userId: number, stanza: string, limit: number, sender?: OfflineSender) => {
       if (this.s.count.get(userId)!.n >= limit) return false;
-      this.s.insert.run(userId, stanza, Date.now());
+      if (sender && this.s.countFrom.get(userId, sender.id)!.n >= sender.limit) return false;
+      this.s.insert.run(userId, stanza, Date.now(), sender?.id ?? null);
       return true;
     });
   }
 
-  async push(userId: number, stanza: string, limit: number): Promise<boolean> {
+  async push(userId: number, stanza: string, limit: number, sender?: OfflineSender): Promise<boolean> {
     // The batch's transaction is IMMEDIATE: another process cannot slip a message in between the count and the insert.
-    return this.writes.run(() => this.pushTx(userId, stanza, limit));
+    return this.writes.run(() => this.pushTx(userId, stanza, limit, sender));
   }
 
   async list(userId: number): Promise<OfflineMessage[]> {

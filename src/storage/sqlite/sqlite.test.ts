@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { blobStoreContract } from '../blob-contract.js';
+import { credentialsContract } from '../credentials-contract.js';
+import type { SqliteStore } from './index.js';
 import { chatStoreContract } from '../chat-contract.js';
 import { customObjectStoreContract } from '../custom-objects-contract.js';
 import { reactionStoreContract } from '../reactions-contract.js';
@@ -25,6 +27,10 @@ privacyStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 operatorStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 customObjectStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 reactionStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+credentialsContract('sqlite file', () => openSqliteStore(join(dir, 'credentials.db')), async (store, sql, params) => {
+  const statement = (store as SqliteStore).db.prepare(sql);
+  return statement.reader ? (statement.all(...params) as Record<string, unknown>[]) : (statement.run(...params), []);
+}, () => '?');
 
 describe('sqlite driver', () => {
   it('opens files in WAL mode with full synchronous writes', async () => {
