@@ -530,14 +530,19 @@ async function lockSqliteDataDir(config: Config): Promise<() => void> {
 async function serve(config: Config, out: (line?: string) => void, terminal: boolean): Promise<number> {
   const logRing = new LogRing();
   const log = loggerWithRing(config.log_level, 'parley', logRing);
-  const unlock = await lockSqliteDataDir(config);
+  const explained = (err: unknown): unknown => {
+    const sentence = explainStartupError(err, config);
+    return sentence ? new Error(sentence) : err;
+  };
+  const unlock = await lockSqliteDataDir(config).catch((err: unknown) => {
+    throw explained(err);
+  });
   let store: Store;
   try {
     store = await openStore(config);
   } catch (err) {
-    const explained = explainStartupError(err, config);
-    if (explained) throw new Error(explained);
-    throw err;
+    unlock();
+    throw explained(err);
   }
   let server: { stop(reason?: string): Promise<void>; reloadTls(): Promise<void> };
   try {
@@ -546,11 +551,11 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
     const { startServer } = await import('../server.js');
     server = await startServer({ config, store, log, logRing });
   } catch (err) {
-    const explained = explainStartupError(err, config);
-    log.fatal({ err }, explained ?? 'server failed to start');
+    const failure = explained(err);
+    log.fatal({ err }, failure === err ? 'server failed to start' : (failure as Error).message);
     await store.close();
     unlock();
-    throw explained ? new Error(explained) : err;
+    throw failure;
   }
   process.on('SIGHUP', () => {
     server.reloadTls().catch((err: unknown) => log.error({ err }, 'TLS certificate reload failed; the previous one stays in use'));

@@ -19,6 +19,10 @@ export function explainStartupError(err: unknown, config: Config): string | null
     if (e.code === 'EACCES') return `not allowed to listen on port ${e.port} (ports below 1024 need privileges): change ${key}`;
     return `cannot listen on ${e.address}:${e.port}: the address is not on this machine; change ${keyAndEnv(bindKey)}`;
   }
+  const denied = e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS';
+  if (denied && typeof e.path === 'string' && e.path.startsWith(config.data_dir)) {
+    return `cannot write ${e.path} (${e.syscall ?? 'access'}: ${e.code}): make the data directory writable by this user (uid ${process.getuid?.() ?? '?'}), or change ${keyAndEnv('data_dir')}`;
+  }
   if (config.store === 'sqlite') {
     const file = sqliteFile(config.data_dir);
     if (e?.code === 'SQLITE_READONLY' || e?.code === 'SQLITE_READONLY_DIRECTORY' || e?.code === 'SQLITE_CANTOPEN' || (e?.code === 'EACCES' && e.syscall === 'mkdir')) {
