@@ -67,7 +67,7 @@ describe('transports', () => {
   it('the HTTP port answers /health', async () => {
     const res = await fetch(`http://127.0.0.1:${fx.t.server.ports.http}/health`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ok' });
+    assert.deepEqual(await res.json(), { status: 'ok', checks: { store: 'ok' } });
   });
 
   it('WebSocket framing: <open/> gets <open/> and features; malformed XML gets a stream error and <close/>', async () => {

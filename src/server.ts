@@ -1,11 +1,12 @@
 // The composition root of the XMPP side: builds the core, plugs in the modules, opens listeners.
 import http from 'node:http';
 import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import type { Store } from './storage/types.js';
 import { Core } from './core/core.js';
-import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, type Listener, type TlsCredentials } from './transport/listeners.js';
+import { attachWebSocket, listen, listenDirectTls, listenTcp, listenWebSocket, withTls, type Listener, type TlsCredentials } from './transport/listeners.js';
 import type { TransportLimits } from './transport/output.js';
 import { TrustedProxies } from './transport/proxy-protocol.js';
 import { loadOrCreateTlsCredentials } from './util/tls.js';
@@ -50,12 +51,15 @@ import { LocalCluster } from './cluster/local.js';
 import { AccountService } from './accounts/service.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { parseUserLocal, userLocal } from './xmpp/jid.js';
+import { RedisCluster } from './cluster/redis.js';
+import { messageMetricsModule } from './modules/message-metrics/index.js';
+import { unackedCount } from './modules/stream-management/index.js';
+import { addSampler, metrics, registry, type Sample } from './metrics/index.js';
+import { metricsRoute, metricsServer } from './metrics/http.js';
+import type { HealthProbe, Lifecycle } from './rest/health.js';
 
 /** The cluster envelope telling a node to end what it holds of a deleted account. */
 const ACCOUNT_DELETED = 'account-deleted';
-import { RedisCluster } from './cluster/redis.js';
-import { createMetrics, type ParleyMetrics } from './metrics/registry.js';
-import { storeSizeOf, wireXmppMetrics } from './server-metrics.js';
 import { adminConsole } from './admin/plugin.js';
 import type { LogRing } from './admin/log-ring.js';
 import { startPush, type PushDeps, type PushSystem } from './push/index.js';
@@ -67,8 +71,6 @@ export interface ServerOptions {
   config: Config;
   store: Store;
   log: Logger;
-  /** Where /metrics and the console read from; made here when not given. */
-  metrics?: ParleyMetrics;
   /** Recent warnings and errors for the console's log page (a destination of `log`). */
   logRing?: LogRing;
   /** Tests: provider trust and delivery timings for push. */
@@ -83,10 +85,11 @@ export interface RunningServer {
   readonly accounts: AccountService;
   /** The cluster this node is part of (LocalCluster when `redis_url` is unset). */
   readonly cluster: Cluster;
-  readonly metrics: ParleyMetrics;
   readonly push: PushSystem;
   /** Bound ports by listener name (0 when the listener is off); useful with port 0 in tests. */
-  readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number };
+  readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number; metrics: number };
+  /** Reads the certificate and key again (tls_cert_file/tls_key_file) and serves them to new connections; on SIGHUP. */
+  reloadTls(): Promise<void>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -100,6 +103,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   const core = new Core(config, log, {
     userExists: async (user) => (await store.accounts.getUser(user.appId, user.userId)) !== null,
   });
+  messageMetricsModule(core);
   starttlsModule(core);
   saslModule(core, storeAuthenticator(store));
   bindModule(core);
@@ -148,11 +152,14 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     await cluster.start(handlers.receive, handlers.rejoin);
   }
   core.start();
-  const metrics = options.metrics ?? createMetrics({
-    connections: () => [...core.sessions.connections()].filter((s) => !s.detached).map((s) => s.connection),
-    storeSize: () => storeSizeOf(store),
-  });
-  wireXmppMetrics(metrics, core, chat);
+
+  let lifecycle: Lifecycle = 'starting';
+  const health: HealthProbe = {
+    checks: { store: () => store.health.ping(), ...(cluster.enabled ? { redis: () => cluster.ping() } : {}) },
+    lifecycle: () => lifecycle,
+  };
+  const stopCounting = chat.events.on('message', (event) => metrics.messages.add(event.system ? 'false' : 'true'));
+  const stopSampling = addSampler((sample) => sampleServer(core, store, sample));
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
@@ -187,32 +194,50 @@ export async function startServer({ config, store, log, logRing, ...options }: S
       trustedProxies: parseAddressList(config.trusted_proxies),
     });
   }
-  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: metrics.registry, logRing })] : [];
+  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: registry, logRing })] : [];
+  const metricsPlugins = config.metrics_token ? [metricsRoute(config.metrics_token)] : [];
   const restPlugins = [
     chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service), dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes,
-    httpUploadRoutes, ...consolePlugins,
+    httpUploadRoutes, ...consolePlugins, ...metricsPlugins,
   ];
-  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: restPlugins }) : null;
+  const rest = webServers.length > 0 ? await buildRestApp({ store, config, log, chat, accounts }, { servers: webServers, plugins: restPlugins, health }) : null;
+  const tlsListeners: Listener[] = [];
+  const secure = (listener: Listener): Listener => {
+    tlsListeners.push(listener);
+    return listener;
+  };
 
   try {
     const ports = {
-      c2s: await open(config.c2s_port, (port) => listenTcp({ ...base, port, tls })),
-      c2sTls: await open(config.c2s_tls_port, (port) => listenDirectTls({ ...base, port, tls: tls! })),
+      c2s: await open(config.c2s_port, async (port) => secure(await listenTcp({ ...base, port, tls }))),
+      c2sTls: await open(config.c2s_tls_port, async (port) => secure(await listenDirectTls({ ...base, port, tls: tls! }))),
       ws: await open(config.ws_port, (port) => listenWebSocket({ ...base, port })),
       http: await open(config.http_port, (port) => listenHttp(httpServer!, { ...base, port })),
-      https: await open(config.https_port, (port) => listenHttp(httpsServer!, { ...base, port })),
+      https: await open(config.https_port, async (port) => secure(withTls(httpsServer!, await listenHttp(httpsServer!, { ...base, port })))),
+      metrics: await open(config.metrics_port, (port) => listen(metricsServer(), { host: config.metrics_bind, port })),
     };
+    lifecycle = 'running';
     log.info({ domain: config.domain, bind: config.bind, ports }, 'Parley is listening');
     return {
       core,
       chat,
       accounts,
       cluster,
-      metrics,
       push,
       ports,
+      async reloadTls() {
+        if (tlsListeners.length === 0) return;
+        const fresh = await loadOrCreateTlsCredentials(config, log);
+        createSecureContext(fresh); // throws for a pair that does not load, before any listener changes
+        for (const listener of tlsListeners) listener.setTls?.(fresh);
+        log.info({ cert: config.tls_cert_file ?? '(self-signed, in the data directory)' }, 'TLS certificate reloaded');
+      },
       async stop(reason = 'shutdown') {
+        lifecycle = 'stopping';
         log.info({ reason }, 'stopping');
+        if (config.shutdown_drain > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_drain * 1000));
+        stopSampling();
+        stopCounting();
         await core.stop();
         await push.stop();
         await cluster.stop();
@@ -222,6 +247,8 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     };
   } catch (err) {
     await push.stop();
+    stopSampling();
+    stopCounting();
     await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await rest?.close();
@@ -233,4 +260,24 @@ export async function startServer({ config, store, log, logRing, ...options }: S
 function listenHttp(server: http.Server | https.Server, opts: { host: string; port: number; limits: TransportLimits; accept: Core['accept'] }): Promise<Listener> {
   const wss = attachWebSocket(server, opts);
   return listen(server, opts, () => wss.close());
+}
+
+/** What this server adds to a /metrics scrape: its connections and sessions, queues, and the store. */
+async function sampleServer(core: Core, store: Store, sample: Sample): Promise<void> {
+  for (const session of core.sessions.connections()) {
+    if (session.state === 'closed') continue;
+    const transport = session.connection.kind;
+    const state = session.detached ? 'detached' : session.state;
+    if (!session.detached) sample.connections[transport]++;
+    const key = `${transport} ${state}`;
+    sample.sessions.set(key, (sample.sessions.get(key) ?? 0) + 1);
+    const unacked = unackedCount(session);
+    if (unacked !== undefined) {
+      sample.smUnacked += unacked;
+      sample.smUnackedMax = Math.max(sample.smUnackedMax, unacked);
+    }
+  }
+  const [bytes, offline] = await Promise.all([store.health.sizeBytes(), store.health.offlineMessages()]);
+  sample.storeBytes += bytes;
+  sample.offlineMessages += offline;
 }

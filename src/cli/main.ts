@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { ArchiveSettings } from '../modules/mam/settings.js';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,9 @@ import * as platform from './platform.js';
 import { printPushSettings, pushAlerts, pushSet, pushShow, PushUsageError } from './push.js';
 import { MAX_WORKERS, superviseWorkers } from './workers.js';
 import { loadOrCreateTlsCredentials } from '../util/tls.js';
+import { explainStartupError } from './startup-errors.js';
+import { readSecret } from './read-secret.js';
+import { AccountService } from '../accounts/service.js';
 import { ADMIN_VERBS, AdminCommandError, adminsCommand } from './admins.js';
 import { LogRing, loggerWithRing } from '../admin/log-ring.js';
 
@@ -26,7 +30,7 @@ export interface CliIo {
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
   env?: NodeJS.ProcessEnv;
-  /** Where `admins create` reads the password (default: process.stdin). */
+  /** Where `users passwd` and `admins create` read the password (default: process.stdin). */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
@@ -40,9 +44,15 @@ Commands:
   apps archive --app ID [--all on|off]
                                 Show (or set) whether every chat message is archived for MAM
                                 (mam_archive_all), not only save_to_history=1 ones
+  apps rotate-secret --app ID   Give an application a new auth secret (the old one stops working)
+  apps delete --app ID --yes    Delete an application with its users, dialogs and history
   users create --app ID --login L --password P [--email E] [--full-name F]
                                 Create a user in an application
   users list --app ID           List the users of an application
+  users passwd --app ID (--id N | --login L)
+                                Set a user's password, read from stdin (a prompt on a terminal)
+  users delete --app ID (--id N | --login L)
+                                Delete a user
   admins create --email E [--apps 1,2]
                                 Create a console operator (limited to those applications); the
                                 password is asked for, or read from the first line of stdin
@@ -75,7 +85,7 @@ Commands:
   push alerts --app ID --enable|--disable [--template T]
                                 Automatic chat alerts on or off; T uses {sender}, {text}, {dialog}
   config [--markdown]           Print the effective configuration (or the key table)
-  help                          Show this help
+  help, --version               Show this help, or the version
 
 Options for every command:
   --config FILE     JSON config file (default: $PARLEY_CONFIG, else ./parley.json if present)
@@ -100,6 +110,8 @@ const VERBS: Record<string, Options> = {
   'apps create': { name: { type: 'string' } },
   'apps list': {},
   'apps archive': { app: { type: 'string' }, all: { type: 'string' } },
+  'apps rotate-secret': { app: { type: 'string' } },
+  'apps delete': { app: { type: 'string' }, yes: { type: 'boolean' } },
   'users create': {
     app: { type: 'string' },
     login: { type: 'string' },
@@ -108,6 +120,8 @@ const VERBS: Record<string, Options> = {
     'full-name': { type: 'string' },
   },
   'users list': { app: { type: 'string' } },
+  'users passwd': { app: { type: 'string' }, id: { type: 'string' }, login: { type: 'string' } },
+  'users delete': { app: { type: 'string' }, id: { type: 'string' }, login: { type: 'string' } },
   export: { app: { type: 'string' }, dialog: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
   migrate: { from: { type: 'string' }, to: { type: 'string' } },
   ...ADMIN_VERBS,
@@ -155,6 +169,10 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     stdout(USAGE);
     return 0;
   }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    out(`parley ${packageVersion()}`);
+    return 0;
+  }
   if (!first) {
     stderr(USAGE);
     return 1;
@@ -186,16 +204,18 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       overrides: dataDir !== undefined ? { data_dir: dataDir } : {},
     });
     const json = values.json === true;
+    // Secrets go to the terminal, never to a log collector reading a pipe (see ensureApplication).
+    const terminal = io.stdout ? false : process.stdout.isTTY === true;
 
     switch (verb) {
       case 'serve': {
         const workers = workersOption(values);
-        if (workers === null) return await serve(config, out);
+        if (workers === null) return await serve(config, out, terminal);
         if (!config.redis_url) {
           throw new ConfigError('--workers needs redis_url (PARLEY_REDIS_URL): each worker is a cluster node, and Redis routes stanzas between them');
         }
         const passed = [...(values.config ? ['--config', values.config as string] : []), ...(dataDir !== undefined ? ['--data-dir', dataDir] : [])];
-        return await serveWorkers(config, workers, passed, out);
+        return await serveWorkers(config, workers, passed, out, terminal);
       }
       case 'config':
         if (values.markdown) out(configKeysMarkdown());
@@ -227,6 +247,51 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           if (wanted !== undefined) await settings.setArchiveAll(appId, wanted === 'on');
           const all = await settings.archiveAll(appId);
           out(json ? JSON.stringify({ app_id: appId, mam_archive_all: all }) : `application ${appId}: mam_archive_all ${all ? 'on' : 'off'}`);
+          return 0;
+        });
+      }
+      case 'apps rotate-secret': {
+        const appId = appOption(values);
+        return await withStore(config, async (store) => {
+          const app = await store.accounts.rotateAuthSecret(appId);
+          if (!app) throw new Error(`no application with id ${appId}; see \`parley apps list\``);
+          if (json) out(JSON.stringify(appJson(app)));
+          else printApp(app, out);
+          return 0;
+        });
+      }
+      case 'apps delete': {
+        const appId = appOption(values);
+        if (values.yes !== true) throw new UsageError(`apps delete removes application ${appId} with all its users, dialogs and history; add --yes to confirm`);
+        return await withStore(config, async (store) => {
+          const app = await requireApp(store, appId);
+          await store.accounts.deleteApplication(appId);
+          if (json) out(JSON.stringify({ deleted: appId }));
+          else out(`deleted application ${appId} ${JSON.stringify(app.name)}`);
+          return 0;
+        });
+      }
+      case 'users passwd': {
+        const appId = appOption(values);
+        return await withStore(config, async (store) => {
+          const user = await userOption(store, appId, values);
+          const password = await readSecret(io.stdin ?? process.stdin, `New password for ${user.login}: `, stderr);
+          // Through the accounts service: the user's REST tokens (XMPP passwords too) stop working.
+          await new AccountService(store, () => {}).changePassword(appId, user.id, password);
+          if (json) out(JSON.stringify(userJson(user)));
+          else out(`password changed for ${formatUser(user, config)}`);
+          return 0;
+        });
+      }
+      case 'users delete': {
+        const appId = appOption(values);
+        return await withStore(config, async (store) => {
+          const user = await userOption(store, appId, values);
+          // Through the accounts service: its REST sessions end with it. Live XMPP sessions on a running
+          // server end when that server hears of it (the console and REST delete through the server).
+          await new AccountService(store, () => {}).deleteUser(appId, user.id);
+          if (json) out(JSON.stringify({ deleted: userJson(user) }));
+          else out(`deleted user ${formatUser(user, config)}`);
           return 0;
         });
       }
@@ -386,6 +451,23 @@ function appOption(values: Values): number {
   return Number(raw);
 }
 
+/** The user named by --id or --login (exactly one of them) in the application. */
+async function userOption(store: Store, appId: number, values: Values): Promise<User> {
+  await requireApp(store, appId);
+  const id = values.id as string | undefined;
+  const login = values.login as string | undefined;
+  if ((id === undefined) === (login === undefined)) throw new UsageError('name the user with either --id N or --login L');
+  if (id !== undefined && (!/^\d+$/.test(id) || Number(id) < 1)) throw new UsageError(`--id: expected a user id, got "${id}"`);
+  const user = id !== undefined ? await store.accounts.getUser(appId, Number(id)) : await store.accounts.getUserByLogin(appId, login!);
+  if (!user) throw new Error(`no user ${id !== undefined ? `with id ${id}` : `with login ${JSON.stringify(login)}`} in application ${appId}; see \`parley users list --app ${appId}\``);
+  return user;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function requireApp(store: Store, appId: number): Promise<Application> {
   const app = await store.accounts.getApplication(appId);
   if (!app) throw new Error(`no application with id ${appId}; see \`parley apps list\``);
@@ -430,27 +512,47 @@ function printConfig(config: Config, out: (line?: string) => void) {
   for (const [k, v, env] of rows) out(`${k.padEnd(width)}  ${String(v ?? '(none)').padEnd(24)}  ${env}`);
 }
 
-/** On first start: a demo application, its credentials printed. */
-async function ensureApplication(store: Store, log: pino.Logger, out: (line?: string) => void): Promise<void> {
+/** Where the first start leaves the demo application's credentials (readable by the server's user only). */
+export const demoCredentialsFile = (config: Config): string => path.join(config.data_dir, 'demo-app.json');
+
+/**
+ * On first start: a demo application. Its credentials go to a 0600 file in the data directory and,
+ * when stdout is a terminal, to the screen; never into the log (a pipe's reader may be a log
+ * collector, so nothing secret is printed there either).
+ */
+async function ensureApplication(store: Store, config: Config, log: pino.Logger, out: (line?: string) => void, terminal: boolean): Promise<void> {
   if ((await store.accounts.listApplications()).length > 0) return;
   const app = await store.accounts.createApplication({ name: 'demo' });
-  log.info({ application: appJson(app) }, 'created a demo application');
+  const file = demoCredentialsFile(config);
+  let saved = true;
+  try {
+    await writeFile(file, `${JSON.stringify(appJson(app), null, 2)}\n`, { mode: 0o600 });
+    await chmod(file, 0o600);
+  } catch (err) {
+    saved = false;
+    log.warn({ err, file }, 'could not write the demo application credentials');
+  }
+  log.info({ application: { id: app.id, name: app.name }, ...(saved ? { credentials: file } : {}) }, 'created a demo application');
   const rule = '='.repeat(64);
   out(rule);
   out('No application existed, so a demo application was created:');
   out(`  application id: ${app.id}`);
-  out(`  auth key:       ${app.authKey}`);
-  out(`  auth secret:    ${app.authSecret}`);
-  out(`  account key:    ${app.accountKey}`);
+  if (terminal) {
+    out(`  auth key:       ${app.authKey}`);
+    out(`  auth secret:    ${app.authSecret}`);
+    out(`  account key:    ${app.accountKey}`);
+  }
+  if (saved) out(`Its credentials are in ${file} (readable by this user only).`);
+  out('`parley apps list` shows them again.');
   out(rule);
 }
 
 /** The primary of `serve --workers N`: prepares the store once (migrations, demo application), then supervises. */
-async function serveWorkers(config: Config, count: number, passed: string[], out: (line?: string) => void): Promise<number> {
+async function serveWorkers(config: Config, count: number, passed: string[], out: (line?: string) => void, terminal: boolean): Promise<number> {
   const log = pino({ level: config.log_level, name: 'parley' });
   const unlock = await lockSqliteDataDir(config);
   await withStore(config, async (store) => {
-    await ensureApplication(store, log, out);
+    await ensureApplication(store, config, log, out, terminal);
     return 0;
   });
   // Made once here: workers generating the self-signed certificate at the same time would overwrite each other's files.
@@ -470,26 +572,39 @@ async function lockSqliteDataDir(config: Config): Promise<() => void> {
   return lockDataDir(config.data_dir);
 }
 
-async function serve(config: Config, out: (line?: string) => void): Promise<number> {
+async function serve(config: Config, out: (line?: string) => void, terminal: boolean): Promise<number> {
   const logRing = new LogRing();
   const log = loggerWithRing(config.log_level, 'parley', logRing);
-  const unlock = await lockSqliteDataDir(config);
-  const store = await openStore(config).catch((err: unknown) => {
-    unlock();
-    throw err;
+  const explained = (err: unknown): unknown => {
+    const sentence = explainStartupError(err, config);
+    return sentence ? new Error(sentence) : err;
+  };
+  const unlock = await lockSqliteDataDir(config).catch((err: unknown) => {
+    throw explained(err);
   });
-  let server: { stop(reason?: string): Promise<void> };
+  let store: Store;
   try {
-    await ensureApplication(store, log, out);
+    store = await openStore(config);
+  } catch (err) {
+    unlock();
+    throw explained(err);
+  }
+  let server: { stop(reason?: string): Promise<void>; reloadTls(): Promise<void> };
+  try {
+    await ensureApplication(store, config, log, out, terminal);
     // Loaded lazily so that admin commands do not pull in the whole server.
     const { startServer } = await import('../server.js');
     server = await startServer({ config, store, log, logRing });
   } catch (err) {
-    log.fatal({ err }, 'server failed to start');
+    const failure = explained(err);
+    log.fatal({ err }, failure === err ? 'server failed to start' : (failure as Error).message);
     await store.close();
     unlock();
-    throw err;
+    throw failure;
   }
+  process.on('SIGHUP', () => {
+    server.reloadTls().catch((err: unknown) => log.error({ err }, 'TLS certificate reload failed; the previous one stays in use'));
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;

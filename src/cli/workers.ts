@@ -1,6 +1,6 @@
 // `parley serve --workers N`: N worker processes on one machine (node:cluster), sharing the
 // listening ports, each its own cluster node `<base>-w<i>` (Redis routes between them). The primary
-// only supervises: it restarts a worker that dies, and on SIGTERM/SIGINT stops them all.
+// only supervises: it restarts a worker that dies, on SIGTERM/SIGINT stops them all, and passes SIGHUP on.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 
@@ -82,6 +82,10 @@ export function superviseWorkers(opts: WorkersOptions): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Each worker reloads its own TLS certificate.
+    process.on('SIGHUP', () => {
+      for (const worker of workers.values()) worker.process.kill('SIGHUP');
+    });
     for (let i = 0; i < count; i++) start(i);
   });
 }

@@ -25,5 +25,6 @@ export class LocalCluster implements Cluster {
   async publish(): Promise<boolean> {
     return false;
   }
+  async ping(): Promise<void> {}
   async stop(): Promise<void> {}
 }

@@ -12,6 +12,7 @@
 // older than the TTL; every live node also reaps dead nodes (their resources leave the hashes), so
 // a node that dies without cleaning up is gone from the registry within TTL + one heartbeat, and
 // every node announces those resources unavailable to its own users.
+import { metrics } from '../metrics/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
@@ -141,7 +142,12 @@ export class RedisCluster implements Cluster {
       ttlMs: this.ttlMs,
       log: this.log,
       locateMany: (bares) => this.locateMany(bares),
-      publish: (node, message) => (this.dead ? Promise.resolve(0) : this.redis.publish(this.channel(node), message)),
+      publish: (node, message) => {
+        if (this.dead) return Promise.resolve(0);
+        metrics.clusterMessages.add('out');
+        metrics.clusterBytes.add('out', message.length);
+        return this.redis.publish(this.channel(node), message);
+      },
       stopped: () => this.dead,
     });
   }
@@ -171,6 +177,8 @@ export class RedisCluster implements Cluster {
       throw new Error(`cannot reach Redis at ${this.where} (redis_url): ${(err as Error).message}`);
     }
     this.sub.on('message', (_channel: string, message: string) => {
+      metrics.clusterMessages.add('in');
+      metrics.clusterBytes.add('in', message.length);
       const a = message.indexOf('\n');
       const b = message.indexOf('\n', a + 1);
       const c = message.indexOf('\n', b + 1);
@@ -264,7 +272,16 @@ export class RedisCluster implements Cluster {
 
   async publish(node: string, envelope: Envelope): Promise<boolean> {
     if (this.dead) return false;
-    return (await this.redis.publish(this.channel(node), `${envelope.kind}\n${envelope.to}\n${this.nodeId}\n${envelope.stanza}`)) > 0;
+    const message = `${envelope.kind}\n${envelope.to}\n${this.nodeId}\n${envelope.stanza}`;
+    metrics.clusterMessages.add('out');
+    metrics.clusterBytes.add('out', message.length);
+    return (await this.redis.publish(this.channel(node), message)) > 0;
+  }
+
+  /** Resolves when Redis answers a PING (the health check); rejects otherwise. */
+  async ping(): Promise<void> {
+    if (this.dead) throw new Error('this node left the cluster');
+    await this.redis.ping();
   }
 
   async stop(): Promise<void> {

@@ -66,6 +66,8 @@ export interface Cluster {
   locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>>;
   /** Sends an envelope to a node; false when no node listened (it is gone). */
   publish(node: string, envelope: Envelope): Promise<boolean>;
+  /** Resolves when the shared registry (Redis) answers; rejects otherwise (the health check). */
+  ping(): Promise<void>;
   /** Leaves the cluster cleanly: this node's registrations are removed. */
   stop(): Promise<void>;
 }

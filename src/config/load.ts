@@ -83,6 +83,10 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('http_headers_timeout', 10, 'count', 'Seconds an HTTP(S) client has to send a request\'s headers'),
   key('http_request_timeout', 120, 'count', 'Seconds an HTTP(S) client has to send a whole request (a blob upload included)'),
   key('http_keepalive_timeout', 5, 'count', 'Seconds an idle HTTP(S) keep-alive connection stays open'),
+  key('shutdown_drain', 0, 'count0', 'Seconds between /ready turning 503 and the listeners closing when the server stops, so that load balancers move new clients elsewhere first; 0 = none'),
+  key('metrics_port', 0, 'port', 'Port of a listener serving only GET /metrics (Prometheus text format); 0 = off'),
+  key('metrics_bind', '127.0.0.1', 'string', 'Address the metrics listener binds to (keep it private: the figures describe your traffic)'),
+  key('metrics_token', null, 'string?', 'Bearer token that opens GET /metrics on the HTTP(S) ports (Authorization: Bearer …); unset = not served there'),
   key('admin_console', true, 'bool', 'Serve the operator console at /admin on the HTTP(S) ports (operators: `parley admins create`)'),
   key('admin_session_lifetime', 28800, 'count', 'Seconds a console sign-in lasts after its last request'),
   key('admin_signins_per_minute', 10, 'count', 'Console sign-in attempts allowed per remote address per minute'),
@@ -244,7 +248,7 @@ export function redactedConfig(config: Config): Config {
       return '***';
     }
   };
-  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url), turn_secret: config.turn_secret === null ? null : '***' };
+  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url), turn_secret: config.turn_secret === null ? null : '***', metrics_token: config.metrics_token === null ? null : '***' };
 }
 
 /** The key table as Markdown, for the README. */

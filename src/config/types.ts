@@ -59,6 +59,10 @@ export interface Config {
   http_headers_timeout: number; // seconds to receive a request's headers
   http_request_timeout: number; // seconds to receive a whole request
   http_keepalive_timeout: number; // seconds an idle keep-alive connection stays open
+  shutdown_drain: number; // seconds /ready answers 503 before the listeners close on shutdown
+  metrics_port: number; // a listener serving only /metrics; 0 = off
+  metrics_bind: string; // the metrics listener's address
+  metrics_token: string | null; // bearer token for /metrics on the HTTP(S) ports; null = not served there
   admin_console: boolean; // serve the operator console at /admin on the HTTP(S) ports
   admin_session_lifetime: number; // seconds a console sign-in lasts after its last request
   admin_signins_per_minute: number; // console sign-in attempts allowed per remote address per minute

@@ -130,7 +130,9 @@ export class Core implements ModuleApi, SessionHost {
   accept(connection: XmppConnection): C2sSession {
     const session = new C2sSession(this, connection);
     this.sessions.track(session);
+    this.log.debug({ session: session.id, transport: connection.kind, remote: connection.remoteAddress }, 'connection opened');
     if (!this.connectionLimits.admit(connection, connection.remoteAddress)) {
+      this.log.warn({ remote: connection.remoteAddress }, 'too many connections from one address');
       session.close(new StreamError('policy-violation', 'too many connections from your address'));
     }
     return session;
@@ -197,6 +199,7 @@ export class Core implements ModuleApi, SessionHost {
   }
 
   sessionClosed(session: C2sSession, wasBound: boolean): void {
+    this.log.debug({ session: session.id, jid: session.jid?.toString(), remote: session.connection.remoteAddress }, 'connection closed');
     this.sessions.untrack(session);
     this.connectionReleased(session.connection);
     if (!wasBound) return;

@@ -11,6 +11,7 @@ import { NS_CLIENT, NS_FRAMING, NS_STREAM } from '../xmpp/ns.js';
 import { StanzaError, StreamError, errorReply } from '../xmpp/errors.js';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
+import { metrics, stanzaKind } from '../metrics/index.js';
 
 export type SessionState = 'opening' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
 
@@ -128,13 +129,18 @@ export class C2sSession implements ConnectionHandler {
   element(el: Element): void {
     if (this.state === 'closed') return;
     this.lastActivity = Date.now();
+    metrics.stanzasIn.add(stanzaKind(el.name));
+    const received = el.name === 'message' ? performance.now() : 0;
     this.queued++;
     if (this.queued > MAX_QUEUED && !this.paused) {
       this.paused = true;
       this.connection.pause();
     }
     this.queue = this.queue.then(() => this.process(el)).then(
-      () => this.dequeued(),
+      () => {
+        if (received !== 0) metrics.deliveryLatency.record((performance.now() - received) / 1000);
+        this.dequeued();
+      },
       (err) => {
         this.dequeued();
         this.core.log.error({ err, session: this.id }, 'stanza processing failed');
@@ -240,6 +246,7 @@ export class C2sSession implements ConnectionHandler {
     if (!out) return outcome?.(true);
     this.lastWrite = Date.now();
     this.conn.send(out);
+    metrics.stanzasOut.add(stanzaKind(out.name));
     if (outcome) this.core.trackDelivery(this, out, outcome);
   }
 

@@ -8,6 +8,7 @@ import type { DeliveryResult, OutboxPush } from '../storage/push-types.js';
 import type { Store } from '../storage/types.js';
 import type { SendOutcome } from './sender.js';
 import type { SenderPool } from './senders.js';
+import { metrics } from '../metrics/index.js';
 
 export interface DeliveryOptions {
   /** Sends that may run at once (also the claim batch). */
@@ -113,6 +114,7 @@ export class PushDelivery {
       outcome = { kind: 'retry', error: `sender failed: ${(err as Error).message}` };
     }
     const result = this.result(push, outcome);
+    if (result.kind !== 'retry') metrics.push.inc({ outcome: result.kind === 'sent' ? 'sent' : 'failed' });
     if (result.kind !== 'sent') this.log.info({ push: push.id, app: push.appId, channel: push.channel, attempts: push.attempts, result }, 'push not delivered');
     try {
       await this.store.push.complete(push.id, result, new Date(this.o.now()));

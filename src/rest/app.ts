@@ -13,12 +13,16 @@ import type { RestDeps } from './context.js';
 import { parseForm } from './params.js';
 import { sessionRoutes } from './session.js';
 import { userRoutes } from './users.js';
+import { healthRoutes, type HealthProbe } from './health.js';
+import { registerRequestLog } from './request-log.js';
 
 export interface RestAppOptions {
   /** Serve on these servers (the HTTP and HTTPS listeners that also carry XMPP over WebSocket). */
   servers?: http.Server[];
   /** Extra resource plugins (chat, blobs) registered after the core ones. */
   plugins?: ((app: FastifyInstance, deps: RestDeps) => void | Promise<void>)[];
+  /** What /health and /ready check; without it they answer ok. */
+  health?: HealthProbe;
 }
 
 const QB_HEADERS = ['QB-Token', 'QB-SDK', 'QB-OS', 'QB-Account-Key', 'QuickBlox-REST-API-Version', 'Content-Type', 'On-Behalf-Of', 'Authorization'];
@@ -77,16 +81,16 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) deps.log.error({ err, url: req.url, ip: req.ip }, 'REST request failed');
+    if (apiError.status >= 500) deps.log.error({ err, method: req.method, route: req.routeOptions.url }, 'REST request failed');
     if (apiError.code === 'unauthorized' || apiError.code === 'noSession') reply.header('WWW-Authenticate', 'OAuth realm=users');
     if (err instanceof ThrottledError) reply.header('Retry-After', String(err.retryAfterSeconds));
     return reply.code(apiError.status).send(apiError.body());
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(new ApiError('notFound').body()));
 
+  registerRequestLog(app, deps.log);
   registerAuth(app, deps);
-  app.get('/health', { config: { auth: 'none' } }, async () => ({ status: 'ok' }));
-  app.get('/health.json', { config: { auth: 'none' } }, async () => ({ status: 'ok' }));
+  healthRoutes(app, deps.log, options.health);
   sessionRoutes(app, deps);
   userRoutes(app, deps);
   for (const plugin of options.plugins ?? []) await plugin(app, deps);

@@ -15,6 +15,7 @@ import type { PrivacyStore } from './privacy-types.js';
 import type { PushStore } from './push-types.js';
 import type { RosterStore } from './roster-types.js';
 import type { SessionStore } from './session-types.js';
+import type { StoreHealth } from './health-types.js';
 import type { OperatorStore } from './admin-types.js';
 
 export * from './account-types.js';
@@ -25,6 +26,7 @@ export * from './privacy-types.js';
 export * from './push-types.js';
 export * from './roster-types.js';
 export * from './session-types.js';
+export * from './health-types.js';
 export * from './admin-types.js';
 export type { TokenScram } from './token-secrets.js';
 
@@ -36,6 +38,7 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly blobs: BlobStore;
   readonly chat: ChatStore;
+  readonly health: StoreHealth;
   readonly operators: OperatorStore;
   readonly customObjects: CustomObjectStore;
   readonly appSettings: AppSettingsStore;

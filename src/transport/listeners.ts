@@ -33,13 +33,15 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export interface Listener {
   readonly port: number;
   close(): Promise<void>;
+  /** Replaces the certificate for connections accepted from now on (listeners that speak TLS). */
+  setTls?(credentials: TlsCredentials): void;
 }
 
 export const WEBSOCKET_PATHS = new Set(['/', '/ws', '/xmpp-websocket']);
 
 /** Plain TCP with STARTTLS offered when a certificate is available. */
-export function listenTcp(opts: ListenOptions & { tls: TlsCredentials | null }): Promise<Listener> {
-  const context: SecureContext | null = opts.tls ? tls.createSecureContext(opts.tls) : null;
+export async function listenTcp(opts: ListenOptions & { tls: TlsCredentials | null }): Promise<Listener> {
+  let context: SecureContext | null = opts.tls ? tls.createSecureContext(opts.tls) : null;
   const server = net.createServer((socket) => {
     void clientAddress(socket, opts).then((address) => {
       if (address === undefined) return;
@@ -47,15 +49,16 @@ export function listenTcp(opts: ListenOptions & { tls: TlsCredentials | null }):
       socket.resume(); // paused after a PROXY header
     });
   });
-  return listen(server, opts);
+  const listener = await listen(server, opts);
+  return { ...listener, setTls: (credentials) => (context = tls.createSecureContext(credentials)) };
 }
 
 /**
  * Direct TLS (XEP-0368 style): the stream starts encrypted. The socket counts against its address
  * from the TCP accept, and the handshake (after the PROXY header, if any) must finish in time.
  */
-export function listenDirectTls(opts: ListenOptions & { tls: TlsCredentials }): Promise<Listener> {
-  const context = tls.createSecureContext({ key: opts.tls.key, cert: opts.tls.cert });
+export async function listenDirectTls(opts: ListenOptions & { tls: TlsCredentials }): Promise<Listener> {
+  let context = tls.createSecureContext({ key: opts.tls.key, cert: opts.tls.cert });
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const server = net.createServer((raw) => {
     raw.on('error', () => {});
@@ -78,7 +81,13 @@ export function listenDirectTls(opts: ListenOptions & { tls: TlsCredentials }): 
       });
     });
   });
-  return listen(server, opts);
+  const listener = await listen(server, opts);
+  return { ...listener, setTls: (credentials) => (context = tls.createSecureContext(credentials)) };
+}
+
+/** A listener whose server (HTTPS) takes a new certificate through setSecureContext. */
+export function withTls(server: tls.Server, listener: Listener): Listener {
+  return { ...listener, setTls: (credentials) => server.setSecureContext({ key: credentials.key, cert: credentials.cert }) };
 }
 
 /**

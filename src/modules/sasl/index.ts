@@ -10,6 +10,7 @@ import type { ScramCredential, ScramHash } from '../../storage/types.js';
 import { ScramError, ScramServer } from '../../util/scram.js';
 import { StreamError } from '../../xmpp/errors.js';
 import { SaslAttempts, plainUsername, scramUsername } from './attempts.js';
+import { metrics } from '../../metrics/index.js';
 
 export interface Authenticator {
   verifyPlain(user: UserAddress, password: string): Promise<boolean>;
@@ -60,6 +61,13 @@ export function saslModule(core: ModuleApi, auth: Authenticator): void {
     const s = state(session);
     s.scram = undefined;
     if (condition === 'not-authorized' || condition === 'aborted') charge(session, s);
+    if (condition === 'not-authorized') {
+      metrics.authFailures.inc({ via: 'xmpp' });
+      core.log.info({ session: session.id, remote: session.connection.remoteAddress }, 'authentication failed');
+    } else if (condition === 'temporary-auth-failure') {
+      metrics.authThrottled.inc({ via: 'xmpp' });
+      core.log.warn({ session: session.id, remote: session.connection.remoteAddress }, 'authentication throttled: too many attempts');
+    }
     s.account = undefined;
     session.send(xml('failure', { xmlns: NS_SASL }, xml(condition), text ? xml('text', { 'xml:lang': 'en' }, text) : null));
     if (s.failures >= MAX_FAILURES_PER_STREAM) session.close();

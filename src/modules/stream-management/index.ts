@@ -10,6 +10,7 @@
 // Durability: the inbound count `h` is only reported (<a/>, <resumed/>) once every stanza before
 // it has been processed — routing awaits offline storage — because the session processes
 // elements in order and resumption first waits for the old session to go idle.
+import { metrics } from '../../metrics/index.js';
 import { randomBytes } from 'node:crypto';
 import type { ModuleApi, RouteContext } from '../../core/api.js';
 import { isStanza, type C2sSession } from '../../core/api.js';
@@ -89,6 +90,9 @@ export interface StreamManagement {
   /** The old node's last stanzas for the adopted session: sent, then those that waited. */
   admit(session: C2sSession, extras: string[]): void;
 }
+
+/** Stanzas sent to a stream-management session and not acknowledged yet (undefined: it has none enabled). */
+export const unackedCount = (session: C2sSession): number | undefined => smOf(session)?.out.length;
 
 const ended = (session: C2sSession): boolean => session.state === 'closed';
 const smOf = (session: C2sSession): SmState | undefined => session.data.get(STATE) as SmState | undefined;
@@ -238,6 +242,7 @@ export function streamManagementModule(core: ModuleApi): StreamManagement {
   });
 
   core.handleNonza(NS_SM, 'resume', async (session, el) => {
+    metrics.smResumeAttempts.inc();
     if (session.state !== 'authenticated') return failed(session, 'unexpected-request');
     const previd = el.attrs.previd ?? '';
     const h = parseH(el.attrs.h);
@@ -275,6 +280,7 @@ export function streamManagementModule(core: ModuleApi): StreamManagement {
     s.marks = [];
     s.sinceRequest = 0;
     old.send(sm('resumed', { h: String(s.inbound), previd }));
+    metrics.smResumptions.inc();
     // Resent as they were, with their sequence numbers: they are counted already.
     for (const item of s.out.pending()) old.connection.send(item.stanza);
     if (s.out.length > 0) requestAck(old, s);
@@ -421,6 +427,7 @@ export function streamManagementModule(core: ModuleApi): StreamManagement {
       resumable.add(previd, session);
       session.bind(moved.resource);
       session.send(sm('resumed', { h: String(s.inbound), previd }));
+      metrics.smResumptions.inc();
       for (const item of s.out.pending()) session.connection.send(item.stanza);
       if (s.out.length > 0) requestAck(session, s);
       core.log.debug({ session: session.id, resent: s.out.length, h: s.inbound }, 'stream resumed from another node');

@@ -15,6 +15,7 @@ import { createPool, type PoolOptions } from './pool.js';
 import { PostgresPrivacyStore } from './privacy.js';
 import { PostgresRosterStore } from './roster.js';
 import { PostgresSessionStore } from './sessions.js';
+import { PostgresStoreHealth } from './health.js';
 import { PostgresOperatorStore } from './operators.js';
 import { PostgresPushStore } from './push.js';
 import { PostgresKeyValueStore, PostgresPepStore } from './account-data.js';
@@ -27,6 +28,7 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobStore;
   readonly chat: PostgresChatStore;
   readonly privacy: PostgresPrivacyStore;
+  readonly health: PostgresStoreHealth;
   readonly operators: PostgresOperatorStore;
   readonly customObjects: PostgresCustomObjectStore;
   readonly appSettings: PostgresAppSettingsStore;
@@ -47,6 +49,7 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobStore(pool);
     this.chat = new PostgresChatStore(pool);
     this.privacy = new PostgresPrivacyStore(pool);
+    this.health = new PostgresStoreHealth(pool);
     this.operators = new PostgresOperatorStore(pool);
     this.customObjects = new PostgresCustomObjectStore(pool);
     this.appSettings = new PostgresAppSettingsStore(pool);

@@ -10,6 +10,7 @@
 // instead of once per turn divides the bytes written and fsynced under load.
 import type Database from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';
+import { metrics } from '../../metrics/index.js';
 
 interface Pending {
   work: () => unknown;
@@ -86,6 +87,9 @@ export class GroupCommit {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    const started = performance.now();
+    const flushed = (): void => metrics.groupCommitFlush.observe((performance.now() - started) / 1000);
+    metrics.groupCommitBatch.observe(batch.length);
     let results: { ok: boolean; value: unknown }[];
     this.lazySync?.run();
     try {
@@ -107,9 +111,15 @@ export class GroupCommit {
       this.fullSync?.run();
     }
     const settle = (): void => batch.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.value) : op.reject(results[i]!.value)));
-    if (!this.wal || !batch.some((op) => op.durable)) return settle();
+    if (!this.wal || !batch.some((op) => op.durable)) {
+      flushed();
+      return settle();
+    }
     this.syncsInFlight++;
-    this.wal.sync().then(settle, (err: unknown) => {
+    this.wal.sync().then(() => {
+      flushed();
+      settle();
+    }, (err: unknown) => {
       for (const op of batch) op.reject(err);
     }).finally(() => {
       if (--this.syncsInFlight === 0 && this.queue.length > 0) this.schedule();

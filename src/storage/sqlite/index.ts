@@ -18,6 +18,7 @@ import { SqliteOfflineStore } from './offline.js';
 import { SqliteRosterStore } from './roster.js';
 import { SqlitePrivacyStore } from './privacy.js';
 import { SqliteSessionStore } from './sessions.js';
+import { SqliteStoreHealth } from './health.js';
 import { SqliteOperatorStore } from './operators.js';
 import { SqlitePushStore } from './push.js';
 import { SqliteKeyValueStore, SqlitePepStore } from './account-data.js';
@@ -32,6 +33,7 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly blobs: SqliteBlobStore;
   readonly chat: SqliteChatStore;
+  readonly health: SqliteStoreHealth;
   readonly operators: SqliteOperatorStore;
   readonly customObjects: SqliteCustomObjectStore;
   readonly appSettings: SqliteAppSettingsStore;
@@ -58,6 +60,7 @@ export class SqliteStore implements Store {
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
     this.chat = new SqliteChatStore(db, this.writes);
+    this.health = new SqliteStoreHealth(db);
     this.operators = new SqliteOperatorStore(db);
     this.customObjects = new SqliteCustomObjectStore(db);
     this.appSettings = new SqliteAppSettingsStore(db);
