@@ -4,12 +4,12 @@
 //   modules run (qb-history at 100 for 1-1, the muc module for rooms), so it is stored the one way
 //   QuickBlox messages are;
 // - a stored 1-1 message carries `<stanza-id xmlns="urn:xmpp:sid:0">` with its archive id (the
-//   QuickBlox `_id`), and a client cannot forge one.
+//   QuickBlox `_id`, which is also the routed message's id), and a client cannot forge one.
 import type { ModuleApi as Core, RouteContext } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { parseUserLocal } from '../../xmpp/jid.js';
-import { getExtraParams } from '../../qb/index.js';
+import { getExtraParams, savesToHistory } from '../../qb/index.js';
 import type { ArchiveSettings } from './settings.js';
 
 export const NS_SID = 'urn:xmpp:sid:0';
@@ -19,7 +19,7 @@ export const NS_SID = 'urn:xmpp:sid:0';
 const hasContent = (stanza: Element): boolean =>
   stanza.getChild('body') !== undefined || (getExtraParams(stanza)?.getChildren('attachment').length ?? 0) > 0;
 
-const savesHistory = (stanza: Element): boolean => ['1', 'true'].includes(getExtraParams(stanza)?.getChildText('save_to_history')?.trim() ?? '');
+const savesHistory = (stanza: Element): boolean => savesToHistory(getExtraParams(stanza));
 
 function askForHistory(stanza: Element): void {
   let extra = getExtraParams(stanza);
@@ -29,10 +29,9 @@ function askForHistory(stanza: Element): void {
 }
 
 export function archiveHooks(core: Core, settings: ArchiveSettings): void {
-  const seen = new WeakSet<Element>();
+  // The outbound phase and message/muc run once per stanza: nothing here needs to remember stanzas.
   const archiveAll = (type: string) => async ({ stanza, from, origin }: RouteContext): Promise<undefined> => {
-    if (!origin || stanza.attrs.type !== type || seen.has(stanza)) return undefined;
-    seen.add(stanza);
+    if (!origin || stanza.attrs.type !== type) return undefined;
     const sender = parseUserLocal(from.local);
     if (!sender || savesHistory(stanza) || !hasContent(stanza)) return undefined;
     if (await settings.archiveAll(sender.appId)) askForHistory(stanza);
@@ -42,14 +41,17 @@ export function archiveHooks(core: Core, settings: ArchiveSettings): void {
   core.on('message/outbound', 'archive-all', chat);
   core.on('message/muc', 'archive-all', archiveAll('groupchat'));
 
-  const stamped = new WeakSet<Element>();
   const stanzaId = ({ stanza, to, origin }: RouteContext): undefined => {
-    if (!origin || stamped.has(stanza)) return undefined;
-    stamped.add(stanza);
+    if (!origin) return undefined;
     for (const forged of stanza.getChildren('stanza-id', NS_SID)) stanza.remove(forged);
     if (stanza.attrs.type !== 'chat' || !savesHistory(stanza) || !hasContent(stanza) || !stanza.attrs.id) return undefined;
     if (!getExtraParams(stanza)?.getChild('dialog_id')) return undefined;
-    stanza.append(xml('stanza-id', { xmlns: NS_SID, id: stanza.attrs.id, by: to.bare }));
+    // Before extraParams: QuickBlox's receive format ends with extraParams, and the SDKs look
+    // nothing up by this name.
+    const id = xml('stanza-id', { xmlns: NS_SID, id: stanza.attrs.id, by: to.bare });
+    const at = stanza.children.findIndex((c) => typeof c !== 'string' && c.localName === 'extraParams');
+    if (at < 0) stanza.append(id);
+    else stanza.children.splice(at, 0, id);
     return undefined;
   };
   core.on('message/outbound', 'archive-ids', stanzaId);
