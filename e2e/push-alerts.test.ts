@@ -8,6 +8,8 @@ import { xml, type Conn } from './support/clients.js';
 import { restSession } from './support/rest.js';
 import type { TestServer, TestUser } from './support/server.js';
 import { sleep } from './support/wait.js';
+
+const SETTINGS_RECHECK_MS = 1100;
 import { SmRaw } from './support/sm.js';
 import { BUNDLE, configureProviders, hexToken, parley, rest, startProviders, until, type Providers } from './support/push.js';
 
@@ -119,15 +121,18 @@ describe('chat alerts', () => {
     const bobDevice = await device(fx.t, bob);
     const annSession = await restSession(fx.t, { login: ann.login, password: ann.password });
     assert.equal((await parley(fx.t, ['push', 'alerts', '--app', String(fx.t.app.id), '--enable', '--template', 'New from {sender}: {text}'])).code, 0);
+    await sleep(SETTINGS_RECHECK_MS); // a running server looks at the settings file at most once a second
     await rest(fx.t, annSession, 'POST', '/chat/Message.json', { recipient_id: bob.id, message: 'templated' });
     await until(() => alertsTo(bobDevice.token).length === 1, 10_000, 'templated alert');
     assert.equal((alertsTo(bobDevice.token)[0].payload.aps as Record<string, unknown>).alert, `New from ${ann.login}: templated`);
     assert.equal((await parley(fx.t, ['push', 'alerts', '--app', String(fx.t.app.id), '--disable'])).code, 0);
+    await sleep(SETTINGS_RECHECK_MS); // a running server looks at the settings file at most once a second
     await rest(fx.t, annSession, 'POST', '/chat/Message.json', { recipient_id: bob.id, message: 'switched off' });
     await sleep(300);
     await settled();
     assert.equal(alertsTo(bobDevice.token).length, 1);
     assert.equal((await parley(fx.t, ['push', 'alerts', '--app', String(fx.t.app.id), '--enable', '--template', ''])).code, 0);
+    await sleep(SETTINGS_RECHECK_MS); // a running server looks at the settings file at most once a second
   });
 
   it('removes a subscription APNs answers 410 for', async () => {

@@ -63,8 +63,11 @@ export function publicSettings(appId: number, s: AppPushSettings) {
   };
 }
 
+/** How long a read of an application's settings file is trusted before the file is looked at again. */
+const RECHECK_MS = 1000;
+
 export class PushSettingsFiles {
-  private readonly cache = new Map<number, { mtimeMs: number; size: number; settings: AppPushSettings }>();
+  private readonly cache = new Map<number, { mtimeMs: number; size: number; settings: AppPushSettings; checkedAt: number }>();
 
   constructor(private readonly dataDir: string) {}
 
@@ -76,20 +79,30 @@ export class PushSettingsFiles {
     return join(this.dir, `app-${appId}.json`);
   }
 
-  /** The application's settings (defaults when none were set); re-read when the file changed. */
+  /**
+   * The application's settings (defaults when none were set). Every stored message asks, so the file
+   * is looked at (a stat) at most once a second per application, and re-read only when it changed:
+   * `parley push` changes reach a running server within a second.
+   */
   async get(appId: number): Promise<AppPushSettings> {
+    const cached = this.cache.get(appId);
+    const now = Date.now();
+    if (cached && now - cached.checkedAt < RECHECK_MS) return cached.settings;
     const path = this.file(appId);
     let info;
     try {
       info = await stat(path);
     } catch {
-      this.cache.delete(appId);
-      return defaultSettings();
+      const settings = defaultSettings();
+      this.cache.set(appId, { mtimeMs: -1, size: -1, settings, checkedAt: now });
+      return settings;
     }
-    const cached = this.cache.get(appId);
-    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.settings;
+    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) {
+      cached.checkedAt = now;
+      return cached.settings;
+    }
     const settings = { ...defaultSettings(), ...(JSON.parse(await readFile(path, 'utf8')) as Partial<AppPushSettings>) };
-    this.cache.set(appId, { mtimeMs: info.mtimeMs, size: info.size, settings });
+    this.cache.set(appId, { mtimeMs: info.mtimeMs, size: info.size, settings, checkedAt: now });
     return settings;
   }
 

@@ -134,7 +134,9 @@ export class SqlitePushStore implements PushStore {
 
   async subscriptionsOf(appId: number, userIds: number[], environment?: PushEnvironment): Promise<PushSubscription[]> {
     if (userIds.length === 0) return [];
-    this.writes.flush();
+    // No flush of the group commit first: every stored message asks (chat alerts), and a flush per
+    // message would break up the batches. A subscription is answered to its client only once
+    // committed, so what any client was told exists is seen here.
     const env = environment ?? null;
     return this.s.subOf.all(appId, JSON.stringify(userIds), env, env).map(subscription);
   }
