@@ -1,6 +1,6 @@
 // A short bounded run of the coverage-guided fuzzer (jsfuzz) over the XMPP stream parser and the
 // REST parameter parsers (fuzz/targets.cjs): it must find new coverage and no crash. Longer runs:
-// `npm run fuzz -- 600` (README, Security).
+// `npm run fuzz -- 600` (docs/security.md, Fuzzing).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
