@@ -30,12 +30,20 @@ function askForHistory(stanza: Element): void {
 
 export function archiveHooks(core: Core, settings: ArchiveSettings): void {
   // The outbound phase and message/muc run once per stanza: nothing here needs to remember stanzas.
-  const archiveAll = (type: string) => async ({ stanza, from, origin }: RouteContext): Promise<undefined> => {
+  // Every chat message passes here: with the setting cached (nearly always), no promise is made.
+  const archiveAll = (type: string) => ({ stanza, from, origin }: RouteContext): Promise<undefined> | undefined => {
     if (!origin || stanza.attrs.type !== type) return undefined;
     const sender = parseUserLocal(from.local);
     if (!sender || savesHistory(stanza) || !hasContent(stanza)) return undefined;
-    if (await settings.archiveAll(sender.appId)) askForHistory(stanza);
-    return undefined;
+    const known = settings.known(sender.appId);
+    if (known !== undefined) {
+      if (known) askForHistory(stanza);
+      return undefined;
+    }
+    return settings.archiveAll(sender.appId).then((on) => {
+      if (on) askForHistory(stanza);
+      return undefined;
+    });
   };
   const chat = archiveAll('chat');
   core.on('message/outbound', 'archive-all', chat);

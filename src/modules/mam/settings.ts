@@ -12,9 +12,15 @@ export class ArchiveSettings {
 
   constructor(private readonly store: KeyValueStore, private readonly now: () => number = Date.now) {}
 
-  async archiveAll(appId: number): Promise<boolean> {
+  /** The setting when the cache still holds it: lets the message path decide without a promise. */
+  known(appId: number): boolean | undefined {
     const hit = this.cache.get(appId);
-    if (hit && hit.until > this.now()) return hit.value;
+    return hit && hit.until > this.now() ? hit.value : undefined;
+  }
+
+  async archiveAll(appId: number): Promise<boolean> {
+    const known = this.known(appId);
+    if (known !== undefined) return known;
     const value = (await this.store.get('app', appId, ARCHIVE_ALL_KEY)) === 'true';
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(appId, { value, until: this.now() + CACHE_MS });
