@@ -2,7 +2,11 @@
 // X-Forwarded-For names the client only when it comes from a configured trusted proxy.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { metrics } from '../metrics/index.js';
 import { restHarness, signedSessionParams, PASSWORD, type RestHarness } from './harness.js';
+
+const throttledRest = async (): Promise<number> =>
+  (await metrics.authThrottled.get()).values.find((v) => v.labels.via === 'rest')?.value ?? 0;
 
 const TOO_MANY = '{"errors":{"base":["Too Many Requests"]}}';
 
@@ -19,10 +23,12 @@ describe('REST sign-in throttling', () => {
   it('after 5 wrong passwords for one account, every attempt on it is a 429 (the right password too), from any address', async () => {
     const victim = await h.newUser();
     for (let i = 0; i < 5; i++) assert.equal((await signIn(victim.login, `wrong${i}`, '10.0.0.1')).statusCode, 401);
+    const throttledBefore = await throttledRest();
     const blocked = await signIn(victim.login, 'wrong-again', '10.0.0.1');
     assert.equal(blocked.statusCode, 429);
     assert.equal(blocked.body, TOO_MANY);
     assert.ok(Number(blocked.headers['retry-after']) >= 1);
+    assert.equal(await throttledRest(), throttledBefore + 1, 'parley_auth_throttled_total{via="rest"} counts the refusal');
     assert.equal((await signIn(victim.login, PASSWORD, '10.0.0.2')).statusCode, 429, 'the account is locked for every address');
     assert.equal((await signIn(victim.login.toUpperCase(), PASSWORD, '10.0.0.3')).statusCode, 429, 'case does not make another account');
     const other = await h.newUser();

@@ -5,6 +5,7 @@
 // per node, in rate-limiter-flexible's fixed windows.
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from '../chat/errors.js';
+import { metrics } from '../metrics/index.js';
 
 export interface LoginThrottleOptions {
   perAccount: number;
@@ -35,7 +36,10 @@ export class LoginThrottle {
       exhausted(a, this.options.perAccount),
       exhausted(b, this.options.perAddress),
     ].filter((ms): ms is number => ms !== null);
-    if (waits.length > 0) throw new ThrottledError(Math.max(1, Math.ceil(Math.max(...waits) / 1000)));
+    if (waits.length > 0) {
+      metrics.authThrottled.inc({ via: 'rest' });
+      throw new ThrottledError(Math.max(1, Math.ceil(Math.max(...waits) / 1000)));
+    }
   }
 
   async failed(account: string, address: string): Promise<void> {
