@@ -1,5 +1,6 @@
 // The composition root of the XMPP side: builds the core, plugs in the modules, opens listeners.
 import http from 'node:http';
+import { join } from 'node:path';
 import https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
@@ -33,6 +34,8 @@ import { qbSystemMessagesModule } from './modules/qb-system-messages/index.js';
 import { qbNoticesModule } from './modules/qb-notices/index.js';
 import { standardFeatures } from './modules/standard-features.js';
 import { httpUploadRoutes } from './rest/http-upload.js';
+import { BlobFiles } from './storage/blob-files.js';
+import { scheduleBlobSweeps } from './storage/blob-sweeper.js';
 import { buildRestApp } from './rest/app.js';
 import { ChatService } from './chat/service.js';
 import { chatLimits } from './chat/limits.js';
@@ -160,6 +163,10 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   };
   const stopCounting = chat.events.on('message', (event) => metrics.messages.add(event.system ? 'false' : 'true'));
   const stopSampling = addSampler((sample) => sampleServer(core, store, sample));
+  const stopSweeping = scheduleBlobSweeps(new BlobFiles(join(config.data_dir, 'blobs')), store.blobs, {
+    done: ({ checked, removed }) => { if (removed > 0) log.info({ checked, removed }, 'removed blob files whose blob was deleted'); },
+    failed: (err) => log.warn({ err }, 'blob file sweep failed'),
+  });
 
   const needsTls = config.c2s_port > 0 || config.c2s_tls_port > 0 || config.https_port > 0;
   const tls: TlsCredentials | null = needsTls ? await loadOrCreateTlsCredentials(config, log) : null;
@@ -237,6 +244,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
         log.info({ reason }, 'stopping');
         if (config.shutdown_drain > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_drain * 1000));
         stopSampling();
+        stopSweeping();
         stopCounting();
         await core.stop();
         await push.stop();
@@ -248,6 +256,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   } catch (err) {
     await push.stop();
     stopSampling();
+    stopSweeping();
     stopCounting();
     await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));

@@ -2,7 +2,10 @@
 // (search, create, edit, reset password, delete). Both go through the account service: deleting a
 // user ends their REST tokens and their XMPP streams on every node; a password reset ends their REST
 // tokens, and the console closes their streams on this node with <reset/>, as Prosody does.
+import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BlobFiles } from '../storage/blob-files.js';
+import { sweepOrphanBlobFiles } from '../storage/blob-sweeper.js';
 import { DuplicateUserError, type Application, type User, type UserField } from '../storage/types.js';
 import { StreamError } from '../xmpp/errors.js';
 import { operatorOf } from './auth.js';
@@ -76,7 +79,8 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
       if (s.user?.appId === target.id) s.close(new StreamError('not-authorized', 'application deleted'));
     }
     await accounts.deleteApplication(target.id);
-    deps.log.warn({ app: target.id, operator: operatorOf(req).email }, 'console: application deleted');
+    const { removed } = await sweepOrphanBlobFiles(new BlobFiles(join(deps.config.data_dir, 'blobs')), deps.store.blobs, { graceMs: 0 });
+    deps.log.warn({ app: target.id, operator: operatorOf(req).email, blobFilesRemoved: removed }, 'console: application deleted');
     return reply.code(204).send();
   });
 

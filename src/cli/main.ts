@@ -10,6 +10,8 @@ import { pino } from 'pino';
 import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig, redactedConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { openStore, ownerOnlyDirectory } from '../storage/open.js';
+import { BlobFiles } from '../storage/blob-files.js';
+import { sweepOrphanBlobFiles } from '../storage/blob-sweeper.js';
 import { lockDataDir } from '../storage/sqlite/data-dir-lock.js';
 import { sqliteFile } from '../storage/sqlite/index.js';
 import { DuplicateLoginError, type Application, type Store, type User } from '../storage/types.js';
@@ -266,8 +268,10 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         return await withStore(config, async (store) => {
           const app = await requireApp(store, appId);
           await store.accounts.deleteApplication(appId);
-          if (json) out(JSON.stringify({ deleted: appId }));
-          else out(`deleted application ${appId} ${JSON.stringify(app.name)}`);
+          // Its blob rows went with it; their files are removed now rather than at the server's next sweep.
+          const { removed } = await sweepOrphanBlobFiles(new BlobFiles(path.join(config.data_dir, 'blobs')), store.blobs, { graceMs: 0 });
+          if (json) out(JSON.stringify({ deleted: appId, blob_files_removed: removed }));
+          else out(`deleted application ${appId} ${JSON.stringify(app.name)} (${removed} blob files removed)`);
           return 0;
         });
       }

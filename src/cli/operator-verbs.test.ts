@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from './main.js';
 import { openStore } from '../storage/open.js';
 import { loadConfig } from '../config/load.js';
+import { BlobFiles } from '../storage/blob-files.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-cli-ops-'));
 const BIN = fileURLToPath(new URL('../../../bin/parley.js', import.meta.url));
@@ -93,12 +94,35 @@ test('apps rotate-secret and apps delete (which asks for --yes)', async () => {
   const listed = JSON.parse((await admin(['apps', 'list', '--json'])).stdout).find((a: { id: number }) => a.id === app.id);
   assert.equal(listed.auth_secret, after.auth_secret);
 
+  // A blob of the application and one of another: only the first file goes with the application.
+  const other = JSON.parse((await admin(['apps', 'create', '--name', 'bystander', '--json'])).stdout);
+  const files = new BlobFiles(path.join(dataDir, 'blobs'));
+  const blobOf = async (appId: number, uid: string) => {
+    const store = await openStore(loadConfig({ file: null, env: {}, overrides: { data_dir: dataDir } }));
+    try {
+      const user = await store.accounts.createUser(appId, { login: `owner${uid.slice(0, 4)}`, password: 'secret-pass' });
+      await store.blobs.createBlob({
+        appId, userId: user.id, uid, name: 'a.txt', contentType: 'text/plain', public: false, tags: [],
+        uploadKeyHash: uid, uploadExpiresAt: new Date(Date.now() + 60_000),
+      });
+      await files.put(uid, Readable.from([Buffer.from('bytes')]), 100);
+    } finally {
+      await store.close();
+    }
+  };
+  const doomed = 'aa'.repeat(16);
+  const kept = 'bb'.repeat(16);
+  await blobOf(app.id, doomed);
+  await blobOf(other.id, kept);
+
   const unconfirmed = await admin(['apps', 'delete', '--app', String(app.id)]);
   assert.equal(unconfirmed.code, 1);
   assert.match(unconfirmed.stderr, /add --yes to confirm/);
   const deleted = await admin(['apps', 'delete', '--app', String(app.id), '--yes']);
   assert.equal(deleted.code, 0, deleted.stderr);
-  assert.equal(deleted.stdout, `deleted application ${app.id} "rotating"\n`);
+  assert.equal(deleted.stdout, `deleted application ${app.id} "rotating" (1 blob files removed)\n`);
+  assert.equal(existsSync(files.pathOf(doomed)), false, "the deleted application's blob file is gone");
+  assert.equal(existsSync(files.pathOf(kept)), true, "another application's blob file stays");
   assert.equal(JSON.parse((await admin(['apps', 'list', '--json'])).stdout).some((a: { id: number }) => a.id === app.id), false);
   const missing = await admin(['apps', 'rotate-secret', '--app', String(app.id)]);
   assert.equal(missing.code, 1);

@@ -3,7 +3,7 @@
 // no file or the whole file; a write that fails (too large, client gone) leaves nothing behind.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -97,4 +97,34 @@ export class BlobFiles {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
+
+  /** Every stored file (not the unfinished ones under tmp/), with its modification time. */
+  async *list(): AsyncGenerator<{ uid: string; modifiedAt: Date }> {
+    for (const first of await subfolders(this.root)) {
+      for (const second of await subfolders(join(this.root, first))) {
+        const folder = join(this.root, first, second);
+        for (const name of await namesIn(folder)) {
+          if (!UID.test(name) || !name.startsWith(first + second)) continue;
+          const info = await stat(join(folder, name)).catch(() => null);
+          if (info?.isFile()) yield { uid: name, modifiedAt: info.mtime };
+        }
+      }
+    }
+  }
+}
+
+const SHARD = /^[0-9a-f]{2}$/;
+
+async function namesIn(folder: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of await opendir(folder)) names.push(entry.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return names;
+}
+
+async function subfolders(folder: string): Promise<string[]> {
+  return (await namesIn(folder)).filter((name) => SHARD.test(name));
 }
