@@ -13,8 +13,14 @@ import { Jid, parseUserLocal, userLocal, type UserAddress } from '../../xmpp/jid
 import { StanzaError } from '../../xmpp/errors.js';
 import type { PrivacyItem, PrivacyList, PrivacyStore, RosterStore } from '../../storage/types.js';
 import { listBlocks, withRoster as sharedWithRoster, type EffectiveList } from '../../chat/privacy.js';
+import { DefaultLists } from './default-lists.js';
 
 export const NS_PRIVACY = 'jabber:iq:privacy';
+
+/** How long a loaded default list is used before it is read again (other nodes, roster changes). */
+const DEFAULT_LIST_FRESH_MS = 5_000;
+/** Users whose default list is kept in memory at most. */
+const DEFAULT_LISTS_KEPT = 50_000;
 
 /** What a stanza is, for a list: incoming message/iq/presence, outgoing presence, or anything else. */
 type Kind = 'message' | 'iq' | 'presence-in' | 'presence-out' | 'other';
@@ -35,23 +41,22 @@ export interface PrivacyModule {
 }
 
 export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: RosterStore): PrivacyModule {
-  /** Default lists by user id, loaded on demand (null: none). */
-  const defaults = new Map<number, Effective | null>();
-
   const userOf = (session: C2sSession): number => session.user!.userId;
 
   const withRoster = (userId: number, list: PrivacyList | null): Promise<Effective | null> => sharedWithRoster({ roster: rosters }, userId, list);
 
-  async function loadDefault(userId: number): Promise<Effective | null> {
-    if (!defaults.has(userId)) defaults.set(userId, await withRoster(userId, await store.getDefault(userId)));
-    return defaults.get(userId) ?? null;
-  }
+  /** Default lists by user id, loaded on demand (null: none), read again after a few seconds. */
+  const defaults = new DefaultLists(async (userId) => withRoster(userId, await store.getDefault(userId)), {
+    freshMs: DEFAULT_LIST_FRESH_MS,
+    capacity: DEFAULT_LISTS_KEPT,
+  });
+  const loadDefault = (userId: number): Promise<Effective | null> => defaults.get(userId);
 
   /** The list in force for a session, if already known (synchronous use in the outgoing filter). */
   function effectiveNow(session: C2sSession): Effective | null {
     const active = session.data.get(ACTIVE) as Effective | null | undefined;
     if (active !== undefined) return active;
-    return session.user ? defaults.get(userOf(session)) ?? null : null;
+    return session.user ? defaults.known(userOf(session)) ?? null : null;
   }
 
   async function effective(session: C2sSession): Promise<Effective | null> {
@@ -78,11 +83,11 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
 
   // ---- enforcement ---------------------------------------------------------------------------
 
-  /** The list in force for a session: null when none, undefined when the default list is not loaded yet. */
+  /** The list in force for a session: null when none, undefined when the default list is not loaded yet or due to be read again. */
   function knownList(session: C2sSession): Effective | null | undefined {
     const active = session.data.get(ACTIVE) as Effective | null | undefined;
     if (active !== undefined) return active;
-    return session.user ? defaults.get(userOf(session)) : null;
+    return session.user ? defaults.fresh(userOf(session)) : null;
   }
 
   /** Route-time check of a stanza from a local user to another user: true when it was stopped. */
@@ -191,7 +196,7 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
   /** An edited list applies at once wherever it is in force. */
   async function applyEdited(user: UserAddress, list: PrivacyList): Promise<void> {
     const fresh = await withRoster(user.userId, list);
-    if (defaults.get(user.userId)?.list.name === list.name) defaults.set(user.userId, fresh);
+    if (defaults.known(user.userId)?.list.name === list.name) defaults.set(user.userId, fresh);
     for (const s of core.sessions.resources(`${userLocal(user)}@${core.domain}`)) {
       if ((s.data.get(ACTIVE) as Effective | null | undefined)?.list.name === list.name) s.data.set(ACTIVE, fresh);
     }
@@ -241,7 +246,7 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
         }
         case 'default': {
           if (!(await store.setDefault(userId, name ?? null))) throw new StanzaError('item-not-found', 'There is no list with that name.');
-          defaults.delete(userId);
+          defaults.forget(userId);
           await loadDefault(userId);
           return null;
         }
@@ -276,7 +281,7 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
   return {
     listChanged: applyEdited,
     async defaultChanged(userId) {
-      defaults.delete(userId);
+      defaults.forget(userId);
       await loadDefault(userId);
     },
   };
