@@ -37,6 +37,18 @@ describe('account changes reach XMPP', () => {
     await alice.stop();
   });
 
+  it('a user deleted by another process (the CLI) loses its live sessions when the server looks again (SIGHUP)', async () => {
+    const u = await fx.t.createUser();
+    const client = await fx.pool.connect(u);
+    await client.available();
+    assert.equal(await fx.t.server.endSessionsOfDeletedAccounts(), 0, 'nobody deleted yet');
+    assert.equal(await fx.t.store.accounts.deleteUser(fx.t.app.id, u.id), true);
+    assert.equal(fx.t.server.core.sessions.isOnline(client.jid.split('/')[0]!), true, 'the server has not heard of it');
+    assert.equal(await fx.t.server.endSessionsOfDeletedAccounts(), 1);
+    await waitUntil(() => !fx.t.server.core.sessions.isOnline(client.jid.split('/')[0]!), 'the session is gone');
+    await waitUntil(() => client.errors.some((e) => e.condition === 'not-authorized'), 'a not-authorized stream error');
+  });
+
   it("a password change ends the user's other REST sessions and keeps the one that made it", async () => {
     const u = await fx.t.createUser();
     const [kept, other] = [await restSession(fx.t, { login: u.login, password: u.password }), await restSession(fx.t, { login: u.login, password: u.password })];

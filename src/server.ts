@@ -53,7 +53,7 @@ import type { Cluster } from './cluster/types.js';
 import { LocalCluster } from './cluster/local.js';
 import { AccountService } from './accounts/service.js';
 import { accountsModule } from './modules/accounts/index.js';
-import { parseUserLocal, userLocal } from './xmpp/jid.js';
+import { parseUserLocal, userLocal, type UserAddress } from './xmpp/jid.js';
 import { RedisCluster } from './cluster/redis.js';
 import { messageMetricsModule } from './modules/message-metrics/index.js';
 import { unackedCount } from './modules/stream-management/index.js';
@@ -93,6 +93,11 @@ export interface RunningServer {
   readonly ports: { c2s: number; c2sTls: number; ws: number; http: number; https: number; metrics: number };
   /** Reads the certificate and key again (tls_cert_file/tls_key_file) and serves them to new connections; on SIGHUP. */
   reloadTls(): Promise<void>;
+  /**
+   * Ends this node's sessions of accounts that no longer exist (deleted by another process, such as
+   * `parley users delete`, which signals the server with SIGHUP); resolves with how many accounts.
+   */
+  endSessionsOfDeletedAccounts(): Promise<number>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -232,6 +237,19 @@ export async function startServer({ config, store, log, logRing, ...options }: S
       cluster,
       push,
       ports,
+      async endSessionsOfDeletedAccounts() {
+        const users = new Map<string, UserAddress>();
+        for (const session of core.sessions.connections()) {
+          if (session.user) users.set(userLocal(session.user), session.user);
+        }
+        let ended = 0;
+        for (const user of users.values()) {
+          if (await store.accounts.getUser(user.appId, user.userId)) continue;
+          await removal.removeLocal(user);
+          ended++;
+        }
+        return ended;
+      },
       async reloadTls() {
         if (tlsListeners.length === 0) return;
         const fresh = await loadOrCreateTlsCredentials(config, log);

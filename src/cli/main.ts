@@ -12,7 +12,7 @@ import type { Config } from '../config/types.js';
 import { openStore, ownerOnlyDirectory } from '../storage/open.js';
 import { BlobFiles } from '../storage/blob-files.js';
 import { sweepOrphanBlobFiles } from '../storage/blob-sweeper.js';
-import { lockDataDir } from '../storage/sqlite/data-dir-lock.js';
+import { lockDataDir, runningServerPid } from '../storage/sqlite/data-dir-lock.js';
 import { sqliteFile } from '../storage/sqlite/index.js';
 import { DuplicateLoginError, type Application, type Store, type User } from '../storage/types.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/history.js';
@@ -291,11 +291,12 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         const appId = appOption(values);
         return await withStore(config, async (store) => {
           const user = await userOption(store, appId, values);
-          // Through the accounts service: its REST sessions end with it. Live XMPP sessions on a running
-          // server end when that server hears of it (the console and REST delete through the server).
+          // Through the accounts service: its REST sessions end with it. A server running on this data
+          // directory is told to look at its live sessions again (SIGHUP), which ends the user's.
           await new AccountService(store, () => {}).deleteUser(appId, user.id);
-          if (json) out(JSON.stringify({ deleted: userJson(user) }));
-          else out(`deleted user ${formatUser(user, config)}`);
+          const server = signalled(runningServerPid(config.data_dir), 'SIGHUP');
+          if (json) out(JSON.stringify({ deleted: userJson(user), signalled_server: server }));
+          else out(`deleted user ${formatUser(user, config)}${server === null ? '' : `; server ${server} told to end its sessions`}`);
           return 0;
         });
       }
@@ -488,6 +489,17 @@ async function allUsers(store: Store, appId: number): Promise<User[]> {
   }
 }
 
+/** Sends the signal; the pid when it was sent, null when there was nobody to send it to (or it could not be). */
+function signalled(pid: number | null, signal: NodeJS.Signals): number | null {
+  if (pid === null) return null;
+  try {
+    process.kill(pid, signal);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
 async function withStore(config: Config, fn: (store: Store) => Promise<number>): Promise<number> {
   const store = await openStore(config);
   try {
@@ -593,7 +605,7 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
     unlock();
     throw explained(err);
   }
-  let server: { stop(reason?: string): Promise<void>; reloadTls(): Promise<void> };
+  let server: { stop(reason?: string): Promise<void>; reloadTls(): Promise<void>; endSessionsOfDeletedAccounts(): Promise<number> };
   try {
     await ensureApplication(store, config, log, out, terminal);
     // Loaded lazily so that admin commands do not pull in the whole server.
@@ -608,6 +620,10 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
   }
   process.on('SIGHUP', () => {
     server.reloadTls().catch((err: unknown) => log.error({ err }, 'TLS certificate reload failed; the previous one stays in use'));
+    server.endSessionsOfDeletedAccounts().then(
+      (ended) => { if (ended > 0) log.info({ accounts: ended }, 'ended the sessions of deleted accounts'); },
+      (err: unknown) => log.error({ err }, 'checking live sessions against the accounts failed'),
+    );
   });
 
   return new Promise<number>((resolve) => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -82,6 +82,32 @@ test('users passwd reads the new password from stdin; users delete removes the u
   const again = await admin(['users', 'delete', '--app', String(app.id), '--id', String(alice.id)]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /no user with id/);
+});
+
+test('users delete tells a server running on the data directory to look at its sessions again (SIGHUP)', async () => {
+  const app = JSON.parse((await admin(['apps', 'create', '--name', 'signalled', '--json'])).stdout);
+  assert.equal((await admin(['users', 'create', '--app', String(app.id), '--login', 'carol', '--password', 'secret-pass'])).code, 0);
+  // Stands in for the server: holds the lock with its pid and reports the signal.
+  const server = spawn(process.execPath, ['-e', "process.on('SIGHUP', () => { console.log('hup'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);"]);
+  let heard = '';
+  server.stdout.on('data', (d: Buffer) => (heard += d.toString()));
+  while (!heard.includes('ready')) await new Promise((r) => setTimeout(r, 20));
+  const lock = path.join(dataDir, 'parley.lock');
+  writeFileSync(lock, `${server.pid}\n`);
+  try {
+    const del = await admin(['users', 'delete', '--app', String(app.id), '--login', 'carol', '--json']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(JSON.parse(del.stdout).signalled_server, server.pid);
+    const code = await new Promise((r) => server.once('exit', r));
+    assert.equal(code, 0);
+    assert.match(heard, /hup/);
+  } finally {
+    server.kill();
+    unlinkSync(lock);
+  }
+  assert.equal(JSON.parse((await admin(['users', 'create', '--app', String(app.id), '--login', 'dave', '--password', 'secret-pass', '--json'])).stdout).login, 'dave');
+  const alone = await admin(['users', 'delete', '--app', String(app.id), '--login', 'dave', '--json']);
+  assert.equal(JSON.parse(alone.stdout).signalled_server, null, 'no server runs: nobody to tell');
 });
 
 test('apps rotate-secret and apps delete (which asks for --yes)', async () => {

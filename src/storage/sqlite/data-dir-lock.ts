@@ -46,6 +46,17 @@ export async function lockDataDir(dir: string): Promise<() => void> {
   return release;
 }
 
+/** The pid of the live server holding the data directory's lock, or null when none does. */
+export function runningServerPid(dir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(join(dir, LOCK_FILE), 'utf8'), 10);
+  } catch {
+    return null;
+  }
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
