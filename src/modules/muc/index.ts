@@ -33,6 +33,7 @@ export { NS_MUC, NS_MUC_USER, addressed, newId } from './presences.js';
 export { iqResult } from './disco.js';
 export { addStanzaId, NS_SID, type RoomBridge } from './bridge.js';
 export { historyRequest, type HistoryRequest } from './history.js';
+export { parseRoomLocal } from './rooms.js';
 
 
 const PUBLIC_GROUP = 1;
