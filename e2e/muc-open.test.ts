@@ -1,0 +1,274 @@
+// Open group chat for standard clients (XEP-0045) driven by the `stanza` library: a room created by
+// joining it, configured with the owner form, affiliations and roles (kick, ban, members only,
+// password), subject, nick changes, private messages, disco, history and the archive; message
+// moderation (XEP-0425) with @xmpp/client; and across to QuickBlox: the room is a dialog over REST
+// and a QuickBlox SDK user chats in it through the dialog's room.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type * as XMPP from 'stanza';
+import { useServer } from './support/fixture.js';
+import { freePort } from './support/server.js';
+import { StanzaPool, type StanzaConn } from './support/stanza.js';
+import { errorCondition, xml } from './support/clients.js';
+import { restSession, restUrl } from './support/rest.js';
+import { call as sdkCall, sdkConnectChat, sdkDisconnect, sdkSignUp, type SdkUser } from './support/quickblox.js';
+import { Inbox, withTimeout } from './support/wait.js';
+
+const httpsPort = await freePort();
+const call = <T = any>(fn: (cb: (err: unknown, result: T) => void) => void): Promise<T> => withTimeout(sdkCall<T>(fn), 5000, 'SDK call');
+const NS_MUC = 'http://jabber.org/protocol/muc';
+const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+
+/** The stanza error condition of a rejected join / IQ (stanza.js rejects with the error stanza). */
+const conditionOf = (err: any): string | undefined => err?.error?.condition;
+const codes = (p: any): string[] => p?.muc?.statusCodes ?? [];
+
+function presences(conn: StanzaConn): Inbox<XMPP.Stanzas.ReceivedPresence> {
+  const inbox = new Inbox<XMPP.Stanzas.ReceivedPresence>();
+  conn.agent.on('presence', (p) => inbox.push(p));
+  return inbox;
+}
+
+async function expectJoinError(conn: StanzaConn, room: string, nick: string, condition: string, opts: any = {}): Promise<void> {
+  const err = await withTimeout(conn.agent.joinRoom(room, nick, opts).then(() => null, (e) => e), 4000, `join ${nick}`);
+  assert.equal(conditionOf(err), condition, `join of ${nick} refused with ${condition}`);
+}
+
+describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox dialogs', () => {
+  let stanzas: StanzaPool;
+  const fx = useServer({ overrides: { https_port: httpsPort }, teardown: () => stanzas.disconnectAll() });
+  stanzas = new StanzaPool(() => fx.t);
+  const muc = () => `muc.${fx.t.domain}`;
+
+  it('creates a room by joining, configures it, and carries subject, nick changes, private messages, history, disco and the archive', async () => {
+    const [alice, bob, carol] = [await fx.t.createUser(), await fx.t.createUser(), await fx.t.createUser()];
+    const [a, b, c] = [await stanzas.connect(alice), await stanzas.connect(bob), await stanzas.connect(carol)];
+    const room = `lobby@${muc()}`;
+    const created = await withTimeout(a.agent.joinRoom(room, 'Alice'), 4000, 'create');
+    assert.deepEqual([...codes(created)].sort(), ['100', '110', '201'], 'a new room says 201');
+    assert.equal(created.muc.affiliation, 'owner');
+    assert.equal(created.muc.role, 'moderator');
+
+    const form = await a.agent.getRoomConfig(room);
+    assert.ok(form.fields?.some((f) => f.name === 'muc#roomconfig_membersonly'));
+    await a.agent.configureRoom(room, {
+      type: 'submit',
+      fields: [
+        { name: 'FORM_TYPE', value: 'http://jabber.org/protocol/muc#roomconfig' },
+        { name: 'muc#roomconfig_roomname', value: 'The Lobby' },
+        { name: 'muc#roomconfig_historylength', value: '5' },
+      ],
+    });
+    const tooLong = await a.agent.configureRoom(room, { type: 'submit', fields: [{ name: 'muc#roomconfig_historylength', value: '5000' }] }).then(() => null, (e) => e);
+    assert.equal(conditionOf(tooLong), 'not-acceptable', 'form values are bounded');
+    const info = await b.agent.getDiscoInfo(room);
+    assert.equal(info.identities[0]?.name, 'The Lobby');
+    for (const f of ['http://jabber.org/protocol/muc', 'urn:xmpp:mam:2', 'urn:xmpp:message-moderate:1', 'muc_public', 'muc_open', 'muc_persistent', 'muc_unsecured']) {
+      assert.ok(info.features.includes(f), `room feature ${f}`);
+    }
+    const listed = await b.agent.getDiscoItems(muc());
+    assert.deepEqual(listed.items.map((i) => [i.jid, i.name]), [[room, 'The Lobby']]);
+
+    // Another application has its own `lobby`, and does not list this one.
+    const other = await fx.t.createApp();
+    const stranger = await stanzas.connect(await fx.t.createUser(undefined, undefined, other));
+    assert.deepEqual((await stranger.agent.getDiscoItems(muc())).items, []);
+    const theirs = await withTimeout(stranger.agent.joinRoom(room, 'Alice'), 4000, 'other app join');
+    assert.ok(codes(theirs).includes('201'), 'the same name in another application is another room');
+
+    const aPresences = presences(a);
+    await withTimeout(b.agent.joinRoom(room, 'Bob'), 4000, 'bob joins');
+    await aPresences.take((p) => p.from === `${room}/Bob` && p.type !== 'unavailable', 3000, 'bob seen');
+    await expectJoinError(c, room, 'Bob', 'conflict');
+
+    // Subject: moderators only (by default).
+    const bTopic = new Promise<any>((resolve) => b.agent.once('muc:topic', resolve));
+    a.agent.setSubject(room, 'Welcome');
+    assert.equal((await withTimeout(bTopic, 3000, 'topic')).topic, 'Welcome');
+    b.agent.sendMessage({ to: room, type: 'groupchat', subject: 'mine now' });
+    const refused = await b.messages.take((m) => m.type === 'error', 3000, 'subject refused');
+    assert.equal(refused.error?.condition, 'forbidden');
+
+    // Groupchat: stored, reflected with the stored id as XEP-0359 stanza-id by the room.
+    a.agent.sendMessage({ to: room, type: 'groupchat', body: 'hello room', id: 'client-id-1' });
+    const atBob = await b.messages.take((m) => m.body === 'hello room', 3000, 'groupchat at bob');
+    assert.equal(atBob.from, `${room}/Alice`);
+    const sid = atBob.stanzaIds?.find((s) => s.by === room);
+    assert.match(sid?.id ?? '', /^[0-9a-f]{24}$/);
+    const echo = await a.messages.take((m) => m.body === 'hello room', 3000, 'echo');
+    assert.equal(echo.id, 'client-id-1', 'the sender recognizes its echo by id');
+
+    // Nick change (303) and a private message to the new nick.
+    const seenRename = aPresences.take((p) => p.from === `${room}/Bob` && p.type === 'unavailable', 3000, 'rename');
+    const renamed = await withTimeout(b.agent.changeNick(room, 'Robert'), 3000, 'change nick');
+    assert.equal(renamed.from, `${room}/Robert`);
+    const rename = await seenRename;
+    assert.ok(codes(rename).includes('303'));
+    assert.equal((rename.muc as any).nick, 'Robert');
+    a.agent.sendMessage({ to: `${room}/Robert`, type: 'chat', body: 'psst' });
+    const pm = await b.messages.take((m) => m.body === 'psst', 3000, 'private message');
+    assert.equal(pm.from, `${room}/Alice`);
+    a.agent.sendMessage({ to: `${room}/Nobody`, type: 'chat', body: 'lost' });
+    assert.equal((await a.messages.take((m) => m.type === 'error', 3000, 'pm error')).error?.condition, 'item-not-found');
+    b.agent.sendMessage({ to: room, type: 'groupchat', body: 'from robert' });
+    assert.equal((await a.messages.take((m) => m.body === 'from robert', 3000, 'robert speaks')).from, `${room}/Robert`);
+
+    // A late joiner gets the history (with delay) and the subject.
+    const cTopic = new Promise<any>((resolve) => c.agent.once('muc:topic', resolve));
+    await withTimeout(c.agent.joinRoom(room, 'Carol'), 4000, 'carol joins');
+    const old = await c.messages.take((m) => m.body === 'hello room', 3000, 'history');
+    assert.ok(old.delay, 'history carries a delay');
+    assert.equal((await withTimeout(cTopic, 3000, 'subject on join')).topic, 'Welcome');
+    const items = await c.agent.getDiscoItems(room);
+    assert.deepEqual(items.items.map((i) => i.name).sort(), ['Alice', 'Carol', 'Robert']);
+
+    // The room is a QuickBlox dialog: listed over REST, with the stored messages.
+    const token = await restSession(fx.t, { login: carol.login, password: carol.password });
+    const dialogs = await (await fetch(restUrl(fx.t, '/chat/Dialog.json'), { headers: { 'QB-Token': token } })).json() as any;
+    const dialog = dialogs.items.find((d: any) => d.name === 'The Lobby');
+    assert.ok(dialog, 'the open room is a dialog over REST');
+    assert.equal(dialog.type, 1);
+    assert.equal(dialog.user_id, alice.id);
+    const stored = await (await fetch(restUrl(fx.t, `/chat/Message.json?chat_dialog_id=${dialog._id}`), { headers: { 'QB-Token': token } })).json() as any;
+    assert.deepEqual(stored.items.map((m: any) => m.message), ['hello room', 'from robert']);
+    assert.equal(stored.items[0]._id, sid!.id);
+
+    // The room's archive (MAM) has them too.
+    const fin = await c.agent.searchHistory(room, {});
+    assert.deepEqual((fin.results ?? []).map((r) => r.item.message?.body), ['hello room', 'from robert']);
+  });
+
+  it('kicks, bans, keeps members-only and password rooms closed, and checks who administers', async () => {
+    const [alice, bob, dave, eve] = [await fx.t.createUser(), await fx.t.createUser(), await fx.t.createUser(), await fx.t.createUser()];
+    const [a, b, d, e] = [await stanzas.connect(alice), await stanzas.connect(bob), await stanzas.connect(dave), await stanzas.connect(eve)];
+    const room = `club@${muc()}`;
+    await withTimeout(a.agent.joinRoom(room, 'owner'), 4000, 'create');
+    await withTimeout(b.agent.joinRoom(room, 'bob'), 4000, 'bob joins');
+    await withTimeout(d.agent.joinRoom(room, 'dave'), 4000, 'dave joins');
+
+    // A participant cannot kick or ban.
+    assert.equal(conditionOf(await b.agent.kick(room, 'dave').then(() => null, (x) => x)), 'forbidden');
+    assert.equal(conditionOf(await b.agent.ban(room, dave.jid).then(() => null, (x) => x)), 'forbidden');
+
+    const bPresences = presences(b);
+    await a.agent.kick(room, 'bob', 'be nice');
+    const kicked = await bPresences.take((p) => p.type === 'unavailable' && p.from === `${room}/bob`, 3000, 'kicked');
+    assert.deepEqual([...codes(kicked)].sort(), ['110', '307']);
+    assert.equal((kicked.muc as any).reason, 'be nice');
+
+    await withTimeout(b.agent.joinRoom(room, 'bob'), 4000, 'bob rejoins after a kick');
+    await a.agent.ban(room, bob.jid);
+    const banned = await bPresences.take((p) => p.type === 'unavailable' && codes(p).includes('301'), 3000, 'banned');
+    assert.equal((banned.muc as any).affiliation, 'outcast');
+    await expectJoinError(b, room, 'bob', 'forbidden');
+    const outcasts = await a.agent.getRoomMembers(room, { affiliation: 'outcast' });
+    assert.deepEqual((outcasts.muc.users ?? []).map((u: any) => u.jid), [bob.jid]);
+
+    // Members only: dave (present, no affiliation) is removed (322); a member may join.
+    const dPresences = presences(d);
+    await a.agent.configureRoom(room, { type: 'submit', fields: [{ name: 'muc#roomconfig_membersonly', value: true }] });
+    const removed = await dPresences.take((p) => p.type === 'unavailable' && p.from === `${room}/dave`, 3000, 'members only');
+    assert.ok(codes(removed).includes('322'));
+    await expectJoinError(e, room, 'eve', 'registration-required');
+    await a.agent.setRoomAffiliation(room, eve.jid, 'member');
+    await withTimeout(e.agent.joinRoom(room, 'eve'), 4000, 'member joins');
+    // An affiliation for a JID of another application is refused.
+    const foreign = await a.agent.setRoomAffiliation(room, `1-999999@${fx.t.domain}`, 'member').then(() => null, (x) => x);
+    assert.equal(conditionOf(foreign), 'not-acceptable');
+    // The only owner cannot give up ownership.
+    assert.equal(conditionOf(await a.agent.setRoomAffiliation(room, alice.jid, 'none').then(() => null, (x) => x)), 'conflict');
+
+    // Password protected.
+    const locked = `locked@${muc()}`;
+    await withTimeout(a.agent.joinRoom(locked, 'owner'), 4000, 'create locked');
+    await a.agent.configureRoom(locked, { type: 'submit', fields: [
+      { name: 'muc#roomconfig_passwordprotectedroom', value: true }, { name: 'muc#roomconfig_roomsecret', value: 's3cret' }] });
+    await expectJoinError(d, locked, 'dave', 'not-authorized');
+    await expectJoinError(d, locked, 'dave', 'not-authorized', { muc: { type: 'join', password: 'wrong' } });
+    await withTimeout(d.agent.joinRoom(locked, 'dave', { muc: { type: 'join', password: 's3cret' } }), 4000, 'with password');
+
+    // Bounded input: an overlong nick.
+    await expectJoinError(e, `other@${muc()}`, 'n'.repeat(65), 'not-acceptable');
+
+    // The owner destroys the room: everyone gets the destroy presence; it is no longer listed.
+    const destroyed = new Promise<any>((resolve) => d.agent.once('muc:destroyed', resolve));
+    await a.agent.destroyRoom(locked, { reason: 'done' });
+    assert.equal((await withTimeout(destroyed, 3000, 'destroyed')).reason, 'done');
+    assert.ok(!(await d.agent.getDiscoItems(muc())).items.some((i) => i.jid === locked));
+  });
+
+  it('lets a moderator retract a message (XEP-0425): occupants are told and the stored message is gone', async () => {
+    const [mod, spammer] = [await fx.pool.connect(await fx.t.createUser()), await fx.pool.connect(await fx.t.createUser())];
+    const room = `moderated@${muc()}`;
+    const join = async (conn: typeof mod, nick: string): Promise<void> => {
+      await conn.send(xml('presence', { to: `${room}/${nick}`, id: `j-${nick}` }, xml('x', { xmlns: NS_MUC })));
+      const answer = await conn.take((el) => el.name === 'presence' && el.attrs.id === `j-${nick}`, 3000, `join ${nick}`);
+      assert.equal(answer.attrs.type, undefined);
+      assert.ok(answer.getChild('x', NS_MUC_USER));
+    };
+    await join(mod, 'mod');
+    await join(spammer, 'spammer');
+    await spammer.send(xml('message', { to: room, type: 'groupchat', id: 'spam-1' }, xml('body', {}, 'buy now')));
+    const seen = await mod.take((el) => el.name === 'message' && el.getChildText('body') === 'buy now', 3000, 'spam');
+    const stanzaId = seen.getChild('stanza-id', 'urn:xmpp:sid:0')!.attrs.id;
+
+    // A participant may not moderate; an unknown id is item-not-found.
+    const moderate = (id: string) => xml('iq', { type: 'set', to: room, id: `m-${id}` },
+      xml('moderate', { xmlns: 'urn:xmpp:message-moderate:1', id }, xml('retract', { xmlns: 'urn:xmpp:message-retract:1' }), xml('reason', {}, 'spam')));
+    await assert.rejects(spammer.iq(moderate(stanzaId)), (err: any) => errorCondition(err.element ?? err.stanza ?? err) === 'forbidden' || /forbidden/.test(String(err)));
+    await assert.rejects(mod.iq(moderate('000000000000000000000000')), /item-not-found/);
+
+    await mod.iq(moderate(stanzaId));
+    const retraction = await spammer.take((el) => el.name === 'message' && el.getChild('retract', 'urn:xmpp:message-retract:1') !== undefined, 3000, 'retraction');
+    assert.equal(retraction.attrs.from, room);
+    const retract = retraction.getChild('retract', 'urn:xmpp:message-retract:1')!;
+    assert.equal(retract.attrs.id, stanzaId);
+    assert.equal(retract.getChild('moderated', 'urn:xmpp:message-moderate:1')?.attrs.by, `${room}/mod`);
+    assert.equal(retract.getChildText('reason'), 'spam');
+    assert.equal(await fx.t.store.chat.getMessage(fx.t.app.id, stanzaId), null, 'the stored message is deleted');
+  });
+
+  it('a room created by a standard client is a dialog over REST, and a QuickBlox SDK user chats in it', async () => {
+    const alice = await fx.t.createUser();
+    const a = await stanzas.connect(alice);
+    const room = `bridge@${muc()}`;
+    await withTimeout(a.agent.joinRoom(room, 'Alice'), 4000, 'create');
+
+    const qb: SdkUser = await sdkSignUp(fx.t);
+    try {
+      await sdkConnectChat(qb);
+      const list = await call<any>((cb) => qb.qb.chat.dialog.list({ name: 'bridge' }, cb));
+      const dialog = list.items.find((d: any) => d.name === 'bridge');
+      assert.ok(dialog, 'the SDK lists the room as a dialog');
+      assert.equal(dialog.type, 1);
+      await call((cb) => qb.qb.chat.muc.join(dialog.xmpp_room_jid, cb));
+
+      // QuickBlox → standard client.
+      const id = qb.qb.chat.send(dialog.xmpp_room_jid, { type: 'groupchat', body: 'hi from the SDK', extension: { save_to_history: 1 } });
+      const got = await a.messages.take((m) => m.body === 'hi from the SDK', 4000, 'SDK message in the open room');
+      assert.equal(got.from, `${room}/${qb.id}`, 'a user not in the open room speaks as their user id');
+      assert.equal(got.stanzaIds?.find((s) => s.by === room)?.id, id);
+
+      // Standard client → QuickBlox.
+      const sdkGets = new Promise<any[]>((resolve) => {
+        qb.qb.chat.onMessageListener = (...args: any[]) => {
+          if (args[1]?.body === 'hi from stanza.js') resolve(args);
+        };
+      });
+      a.agent.sendMessage({ to: room, type: 'groupchat', body: 'hi from stanza.js' });
+      const [fromId, message] = await withTimeout(sdkGets, 4000, 'open room message at the SDK');
+      assert.equal(fromId, alice.id);
+      assert.equal(message.dialog_id, dialog._id);
+      const history = await call<any>((cb) => qb.qb.chat.message.list({ chat_dialog_id: dialog._id }, cb));
+      assert.deepEqual(history.items.map((m: any) => m.message).sort(), ['hi from stanza.js', 'hi from the SDK']);
+
+      // A ban in the open room holds in the dialog's room too.
+      await a.agent.ban(room, `${qb.id}-${fx.t.app.id}@${fx.t.domain}`);
+      qb.qb.chat.muc.leave(dialog.xmpp_room_jid);
+      const rejoin = await call((cb) => qb.qb.chat.muc.join(dialog.xmpp_room_jid, cb)).then(() => null, (err) => err);
+      assert.ok(rejoin, 'a banned user cannot join the dialog room');
+    } finally {
+      await sdkDisconnect(qb, fx.t);
+    }
+  });
+});
