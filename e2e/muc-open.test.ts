@@ -127,8 +127,15 @@ describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox
     const dialogs = await (await fetch(restUrl(fx.t, '/chat/Dialog.json'), { headers: { 'QB-Token': token } })).json() as any;
     const dialog = dialogs.items.find((d: any) => d.name === 'The Lobby');
     assert.ok(dialog, 'the open room is a dialog over REST');
-    assert.equal(dialog.type, 1);
+    assert.equal(dialog.type, 2);
     assert.equal(dialog.user_id, alice.id);
+    assert.deepEqual([...dialog.occupants_ids].sort(), [alice.id, bob.id, carol.id].sort(), 'whoever joined is an occupant');
+    const outsider = await fx.t.createUser();
+    const outsiderToken = await restSession(fx.t, { login: outsider.login, password: outsider.password });
+    const theirDialogs = await (await fetch(restUrl(fx.t, '/chat/Dialog.json'), { headers: { 'QB-Token': outsiderToken } })).json() as any;
+    assert.ok(!theirDialogs.items.some((d: any) => d._id === dialog._id), 'a user who never joined does not have the dialog');
+    const denied = await fetch(restUrl(fx.t, `/chat/Message.json?chat_dialog_id=${dialog._id}`), { headers: { 'QB-Token': outsiderToken } });
+    assert.equal(denied.status, 403, 'nor its history');
     const stored = await (await fetch(restUrl(fx.t, `/chat/Message.json?chat_dialog_id=${dialog._id}`), { headers: { 'QB-Token': token } })).json() as any;
     assert.deepEqual(stored.items.map((m: any) => m.message), ['hello room', 'from robert']);
     assert.equal(stored.items[0]._id, sid!.id);
@@ -237,10 +244,12 @@ describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox
     const qb: SdkUser = await sdkSignUp(fx.t);
     try {
       await sdkConnectChat(qb);
+      // Made a member by the owner: an occupant of the dialog, which the SDK then lists.
+      await a.agent.setRoomAffiliation(room, `${qb.id}-${fx.t.app.id}@${fx.t.domain}`, 'member');
       const list = await call<any>((cb) => qb.qb.chat.dialog.list({ name: 'bridge' }, cb));
       const dialog = list.items.find((d: any) => d.name === 'bridge');
       assert.ok(dialog, 'the SDK lists the room as a dialog');
-      assert.equal(dialog.type, 1);
+      assert.equal(dialog.type, 2);
       await call((cb) => qb.qb.chat.muc.join(dialog.xmpp_room_jid, cb));
 
       // QuickBlox → standard client.
@@ -262,9 +271,12 @@ describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox
       const history = await call<any>((cb) => qb.qb.chat.message.list({ chat_dialog_id: dialog._id }, cb));
       assert.deepEqual(history.items.map((m: any) => m.message).sort(), ['hi from stanza.js', 'hi from the SDK']);
 
-      // A ban in the open room holds in the dialog's room too.
+      // A ban in the open room removes the user from the dialog: kicked from its room, and kept out.
+      const kicked = new Promise<any[]>((resolve) => {
+        qb.qb.chat.onKickOccupant = (...args: any[]) => resolve(args);
+      });
       await a.agent.ban(room, `${qb.id}-${fx.t.app.id}@${fx.t.domain}`);
-      qb.qb.chat.muc.leave(dialog.xmpp_room_jid);
+      assert.deepEqual(await withTimeout(kicked, 4000, 'kicked from the dialog room'), [dialog._id, alice.id]);
       const rejoin = await call((cb) => qb.qb.chat.muc.join(dialog.xmpp_room_jid, cb)).then(() => null, (err) => err);
       assert.ok(rejoin, 'a banned user cannot join the dialog room');
     } finally {

@@ -77,12 +77,16 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
     if (actorRank < RANK.owner && (RANK[current] >= RANK.admin || RANK[wanted] >= RANK.admin)) throw new StanzaError('not-allowed', 'Only owners change admins and owners.');
     const owners = Object.values(room.doc.affiliations).filter((a) => a === 'owner').length;
     if (current === 'owner' && wanted !== 'owner' && owners <= 1) throw new StanzaError('conflict', 'A room keeps at least one owner.');
+    if (userId === room.dialog.ownerId && wanted === 'outcast') throw new StanzaError('not-allowed', "The dialog's owner cannot be banned.");
     if (wanted === 'none') delete room.doc.affiliations[String(userId)];
     else {
       if (current === 'none' && Object.keys(room.doc.affiliations).length >= AFFILIATIONS_MAX) throw new StanzaError('resource-constraint', `A room has at most ${AFFILIATIONS_MAX} affiliated users.`);
       room.doc.affiliations[String(userId)] = wanted;
     }
     await ctx.save(room);
+    // Members and above are occupants of the dialog; a banned user is removed from it (which also
+    // takes them out of the dialog's QuickBlox room).
+    if (wanted !== 'none') await ctx.setOccupant(room, userId, wanted !== 'outcast');
     const target = room.byUser.get(userId);
     if (!target) return;
     const reason = reasonOf(item);

@@ -21,6 +21,8 @@ export interface OpenRoomsContext {
   /** Runs `fn` after every earlier call for the same room of the same application. */
   serial<T>(appId: number, bare: string, fn: () => Promise<T>): Promise<T>;
   userJid(appId: number, userId: number): string;
+  /** Adds the user to the dialog's occupants (so it lists the dialog and reads its history over REST), or removes them. */
+  setOccupant(room: OpenRoom, userId: number, occupant: boolean): Promise<void>;
 }
 
 export function openRoomsContext(core: ModuleApi, chat: ChatService, history: ChatStore, store: OpenRoomStore, muc: MucModule): OpenRoomsContext {
@@ -55,5 +57,15 @@ export function openRoomsContext(core: ModuleApi, chat: ChatService, history: Ch
       return run;
     },
     userJid: (appId, userId) => `${userId}-${appId}@${core.domain}`,
+    async setOccupant(room, userId, occupant) {
+      const dialog = room.dialog;
+      if (chat.isOccupant(dialog, userId) === occupant) return;
+      // Changed as the dialog's owner, or any occupant when the owner left it over REST (a group dialog takes updates from its occupants).
+      const actor = chat.isOccupant(dialog, dialog.ownerId) ? dialog.ownerId : dialog.occupantIds.find((id) => id !== userId);
+      if (actor === undefined) return;
+      const change = { occupants_ids: [userId] };
+      await chat.updateDialog({ appId: room.appId, userId: actor }, dialog.id, occupant ? { push_all: change } : { pull_all: change });
+      room.dialog = (await chat.findDialog(room.appId, dialog.id)) ?? dialog;
+    },
   };
 }

@@ -1,10 +1,11 @@
 // Open group chat for standard XMPP clients (XEP-0045) with message moderation (XEP-0425), beside
 // the QuickBlox dialog rooms: a room `<name>@muc.<domain>` whose name is not `<appId>_<dialogId>`
 // belongs to the application of whoever addresses it (rooms are isolated per application like
-// users). The first join of an unknown name creates it, as a public group dialog (type 1) named
-// after the room and owned by the creator, so it shows in every user's `GET /chat/Dialog.json`,
-// its messages are the dialog's history, and QuickBlox clients chat in it through the dialog's
-// own room, which relays both ways. Nicks are free text; a nick maps to the user id of whoever
+// users). The first join of an unknown name creates it, as a group dialog (type 2) named after
+// the room and owned by the creator; whoever joins (or is made a member) becomes an occupant of
+// the dialog, so it shows in their `GET /chat/Dialog.json`, its messages are the dialog's history
+// (readable by its occupants only), and QuickBlox clients chat in it through the dialog's own
+// room, which relays both ways. Nicks are free text; a nick maps to the user id of whoever
 // holds it while they are in the room, and messages of users not in the room come from their
 // user id. Occupancy is held per node: open rooms are not shared across a cluster.
 import type { ModuleApi, RouteContext } from '../../core/api.js';
@@ -27,7 +28,7 @@ import { moderationRequest, openModeration } from './moderation.js';
 import { openPresences } from './presences.js';
 import { OpenRoomStore, type RoomDoc } from './store.js';
 
-const PUBLIC_GROUP = 1;
+const GROUP = 2;
 const NO_SUCH_ROOM = 'There is no such room.';
 
 export interface OpenRoomsDeps {
@@ -127,7 +128,7 @@ export function openRoomsModule(core: ModuleApi, deps: OpenRoomsDeps): void {
   // The dialog's QuickBlox room: bans, members-only and passwords hold there too, and what it
   // relays reaches the open room's occupants.
   async function docOf(dialog: Dialog): Promise<RoomDoc | null> {
-    if (dialog.type !== PUBLIC_GROUP) return null;
+    if (dialog.type !== GROUP) return null;
     const here = ctx.live.byDialog(dialog.id);
     if (here) return here.doc;
     const name = await ctx.store.nameOf(dialog.appId, dialog.id);

@@ -1,6 +1,6 @@
 // Joining, leaving, presence updates and nick changes in open rooms (XEP-0045 §7.2, §7.6, §7.7,
-// §7.14); the first join of a room that does not exist creates it (§10.1), as a public group
-// dialog owned by the creator.
+// §7.14); the first join of a room that does not exist creates it (§10.1), as a group
+// dialog owned by the creator; whoever joins becomes an occupant of the dialog.
 import type { C2sSession } from '../../core/api.js';
 import { ApiError } from '../../chat/errors.js';
 import { xml, type Element } from '../../xml/element.js';
@@ -14,7 +14,7 @@ import { affiliationOf, barred, broadcastPresence, defaultRole, presenceOf, reso
 import { NICK_MAX, ROOM_NAME_MAX, ROOMS_PER_USER } from './limits.js';
 import { historyMessage } from './messages.js';
 
-const PUBLIC_GROUP = '1';
+const GROUP = '2';
 
 /** An error presence from the room for a join or nick change (the join's `<x xmlns=muc>` kept). */
 function refuse(session: C2sSession, stanza: Element, error: StanzaError): void {
@@ -39,7 +39,7 @@ export function openPresences(ctx: OpenRoomsContext) {
     if ([...to.local].length > ROOM_NAME_MAX) throw new StanzaError('not-acceptable', `A room name has at most ${ROOM_NAME_MAX} characters.`);
     if ((await store.createdBy(appId, userId)) >= ROOMS_PER_USER) throw new StanzaError('not-allowed', `A user creates at most ${ROOMS_PER_USER} rooms.`);
     const config = defaultConfig(to.local);
-    const view = await chat.createDialog({ appId, userId }, { type: PUBLIC_GROUP, name: config.title });
+    const view = await chat.createDialog({ appId, userId }, { type: GROUP, name: config.title, occupants_ids: String(userId) });
     const dialog = (await chat.findDialog(appId, view._id))!;
     const doc = { dialogId: dialog.id, creatorId: userId, config, affiliations: { [String(userId)]: 'owner' as const }, subject: '', subjectBy: '' };
     await store.create(appId, to.local, doc);
@@ -76,6 +76,7 @@ export function openPresences(ctx: OpenRoomsContext) {
       const password = muc?.getChild('password')?.text();
       const refused = admission(room, userId, nick, password);
       if (refused) return refuse(session, stanza, refused);
+      await ctx.setOccupant(room, userId, true);
     }
     live.add(room);
     const payload = stanza.getChildren().filter((c) => !(c.localName === 'x' && (c.attrs.xmlns === NS_MUC || c.attrs.xmlns === NS_MUC_USER)));
