@@ -251,12 +251,21 @@ describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox
       assert.ok(dialog, 'the SDK lists the room as a dialog');
       assert.equal(dialog.type, 2);
       await call((cb) => qb.qb.chat.muc.join(dialog.xmpp_room_jid, cb));
+      // A standard client may also join the dialog's own room, with its user id as nick.
+      const bob = await fx.t.createUser();
+      await a.agent.setRoomAffiliation(room, bob.jid, 'member');
+      const b2 = await stanzas.connect(bob);
+      await withTimeout(b2.agent.joinRoom(dialog.xmpp_room_jid, String(bob.id)), 4000, 'join the dialog room');
 
       // QuickBlox → standard client.
       const id = qb.qb.chat.send(dialog.xmpp_room_jid, { type: 'groupchat', body: 'hi from the SDK', extension: { save_to_history: 1 } });
-      const got = await a.messages.take((m) => m.body === 'hi from the SDK', 4000, 'SDK message in the open room');
+      const got = await a.messages.take((m) => m.body === 'hi from the SDK' && m.from.startsWith(room), 4000, 'SDK message in the open room');
       assert.equal(got.from, `${room}/${qb.id}`, 'a user not in the open room speaks as their user id');
       assert.equal(got.stanzaIds?.find((s) => s.by === room)?.id, id);
+      // The dialog's own room: its stored reflections carry the stanza-id by the room, and it lists MAM.
+      const viaDialogRoom = await b2.messages.take((m) => m.body === 'hi from the SDK', 4000, 'SDK message in the dialog room');
+      assert.equal(viaDialogRoom.stanzaIds?.find((s) => s.by === dialog.xmpp_room_jid)?.id, id);
+      assert.ok((await b2.agent.getDiscoInfo(dialog.xmpp_room_jid)).features.includes('urn:xmpp:mam:2'));
 
       // Standard client → QuickBlox.
       const sdkGets = new Promise<any[]>((resolve) => {
