@@ -24,10 +24,14 @@ function refuse(session: C2sSession, stanza: Element, error: StanzaError): void 
   session.send(reply);
 }
 
-/** Why a nick cannot be used, if it cannot. */
-function badNick(nick: string): string | null {
+/**
+ * Why a user cannot use a nick, if they cannot. A nick of digits only is a user id (the nick of
+ * messages from users not in the room, QuickBlox clients among them): only that user takes it.
+ */
+export function badNick(nick: string, userId: number): string | null {
   if ([...nick].length > NICK_MAX) return `A nick has at most ${NICK_MAX} characters.`;
   if (nick.trim() !== nick || nick === '') return 'A nick cannot start or end with white space.';
+  if (/^[0-9]+$/.test(nick) && nick !== String(userId)) return 'A nick of digits only is a user id: only your own.';
   return null;
 }
 
@@ -65,7 +69,7 @@ export function openPresences(ctx: OpenRoomsContext) {
     const me = session.jid!.toString();
     const muc = stanza.getChild('x', NS_MUC);
     const nick = to.resource;
-    const invalid = badNick(nick);
+    const invalid = badNick(nick, userId);
     if (invalid) return refuse(session, stanza, new StanzaError('not-acceptable', invalid));
     let room = await ctx.load(appId, to.local, to.bare);
     let created = false;
@@ -126,7 +130,7 @@ export function openPresences(ctx: OpenRoomsContext) {
 
   /** §7.6: unavailable from the old nick with 303 and the new nick, then available from the new one. */
   function changeNick(stanza: Element, session: C2sSession, room: OpenRoom, occupant: OpenOccupant, nick: string): void {
-    const invalid = badNick(nick);
+    const invalid = badNick(nick, occupant.userId);
     if (invalid) return refuse(session, stanza, new StanzaError('not-acceptable', invalid));
     if (room.byNick.has(nick)) return refuse(session, stanza, new StanzaError('conflict', 'That nick is taken in this room.'));
     broadcastPresence(room, occupant, { unavailable: true, role: occupant.role, newNick: nick, statuses: [303] });
