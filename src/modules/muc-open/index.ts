@@ -29,6 +29,7 @@ import { openPresences } from './presences.js';
 import { OpenRoomStore, type RoomDoc } from './store.js';
 
 const GROUP = 2;
+const PRIVATE = 3;
 const NO_SUCH_ROOM = 'There is no such room.';
 
 export interface OpenRoomsDeps {
@@ -82,7 +83,7 @@ export function openRoomsModule(core: ModuleApi, deps: OpenRoomsDeps): void {
     if (payload.localName === 'query' && ns === NS_MUC_OWNER) return admin.owner(room, session, type, payload);
     const moderation = type === 'set' ? moderationRequest(payload) : null;
     if (moderation) {
-      await moderate(room, session, moderation);
+      await moderate.inOpenRoom(room, session, moderation);
       return null;
     }
     throw new StanzaError('service-unavailable');
@@ -99,20 +100,42 @@ export function openRoomsModule(core: ModuleApi, deps: OpenRoomsDeps): void {
       iqResult(core, stanza, session, await listRooms(ctx, session.user!.appId));
       return true;
     }
-    if (!isOpen(to)) return undefined;
-    if (!session?.user) return true;
-    await ctx.serial(session.user.appId, to.bare, async () => {
+    if (!session?.user) return isOpen(to) ? true : undefined;
+    const answer = async (work: () => Promise<Element | null>): Promise<void> => {
       try {
-        const payload = await iq(stanza, session, to);
-        iqResult(core, stanza, session, payload as Element);
+        iqResult(core, stanza, session, (await work()) as Element);
       } catch (err) {
         const error = err instanceof StanzaError ? err : new StanzaError('internal-server-error');
         if (!(err instanceof StanzaError)) core.log.error({ err }, 'an open room request failed');
         core.bounce(stanza, error, session);
       }
-    });
+    };
+    if (!isOpen(to)) return moderateDialogRoom(stanza, session, to, answer);
+    await ctx.serial(session.user.appId, to.bare, () => answer(() => iq(stanza, session, to)));
     return true;
   });
+
+  /** XEP-0425 in a QuickBlox dialog room; anything else there is the muc module's. */
+  async function moderateDialogRoom(stanza: Element, session: C2sSession, to: Jid, answer: (work: () => Promise<Element | null>) => Promise<void>): Promise<true | undefined> {
+    const payloads = stanza.getChildren();
+    if (stanza.attrs.type !== 'set' || payloads.length !== 1) return undefined;
+    let request;
+    try {
+      request = moderationRequest(payloads[0]!);
+    } catch (err) {
+      await answer(() => Promise.reject(err));
+      return true;
+    }
+    if (!request) return undefined;
+    await answer(async () => {
+      const address = parseRoomLocal(to.local);
+      const dialog = address?.appId === session.user!.appId ? await deps.chat.findDialog(address.appId, address.dialogId) : null;
+      if (!dialog || dialog.type === PRIVATE || !to.isBare) throw new StanzaError('item-not-found', NO_SUCH_ROOM);
+      await moderate.inDialogRoom(dialog, to.bare, session, request);
+      return null;
+    });
+    return true;
+  }
 
   const leaveAll = async ({ session }: { session: C2sSession }): Promise<undefined> => {
     await presences.leaveAll(session);

@@ -94,7 +94,8 @@ export function openPresences(ctx: OpenRoomsContext) {
     if (!existing) {
       for (const [other, jid, target] of resourcesOf(room)) if (other !== occupant) target.send(presenceOf(room, occupant, jid));
     }
-    const statuses = created ? [100, 110, 201] : [100, 110];
+    // 100: real JIDs are visible; 170: the room's messages are stored (they are the dialog's history).
+    const statuses = created ? [100, 110, 170, 201] : [100, 110, 170];
     session.send(presenceOf(room, occupant, me, { id: stanza.attrs.id, statuses }));
     if (!created) await sendHistory(room, session, muc);
     session.send(xml('message', { type: 'groupchat', from: room.doc.subjectBy ? `${room.bare}/${room.doc.subjectBy}` : room.bare, to: me, id: newId() },

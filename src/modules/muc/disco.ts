@@ -11,6 +11,8 @@ import { NS_MUC } from './presences.js';
 
 const PUBLIC_GROUP = 1;
 const NS_MAM = 'urn:xmpp:mam:2';
+/** XEP-0425, answered by the open rooms module (muc-open) for dialog rooms too. */
+const NS_MODERATE = 'urn:xmpp:message-moderate:1';
 const NO_SUCH_ROOM = 'There is no such room.';
 
 /** The reply to an IQ get, sent back the way it came. */
@@ -65,7 +67,7 @@ export function roomDiscoModule(
     if (ns === NS_DISCO_INFO) {
       iqResult(core, stanza, origin, xml('query', { xmlns: NS_DISCO_INFO },
         xml('identity', { category: 'conference', type: 'text', name: dialog.name ?? '' }),
-        ...[NS_MUC, NS_MAM, dialog.type === PUBLIC_GROUP ? 'muc_public' : 'muc_membersonly', 'muc_nonanonymous', 'muc_persistent']
+        ...[NS_MUC, NS_MAM, NS_MODERATE, dialog.type === PUBLIC_GROUP ? 'muc_public' : 'muc_membersonly', 'muc_nonanonymous', 'muc_persistent']
           .map((v) => xml('feature', { var: v }))));
       return true;
     }
