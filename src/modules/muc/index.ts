@@ -4,7 +4,9 @@
 // self-presence with the join's id and status 110 first; groupchat messages are stored through
 // ChatService when `save_to_history=1` and reflected to every joined resource, the sender's
 // included. REST `pull_all` kicks (status 301), a deleted dialog empties its room, and REST
-// `send_to_chat=1` on a group dialog is delivered here.
+// `send_to_chat=1` on a group dialog is delivered here. A stored message's reflection carries
+// `<stanza-id by=room>` = its `_id`. The open rooms of standard clients (muc-open), which are
+// dialogs too, plug in through a RoomBridge: a further join rule, and a copy of what rooms relay.
 //
 // Occupants on other cluster nodes come from a RoomDirectory: their joins, leaves and presences
 // arrive as room events, and a room with occupants elsewhere sends its messages, kicks and
