@@ -204,6 +204,23 @@ describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox
     assert.ok(!(await d.agent.getDiscoItems(muc())).items.some((i) => i.jid === locked));
   });
 
+  it('bounds rooms per user, subjects and messages', async () => {
+    const alice = await fx.t.createUser();
+    const a = await stanzas.connect(alice);
+    for (let i = 1; i <= 20; i++) await withTimeout(a.agent.joinRoom(`mine${i}@${muc()}`, 'a'), 4000, `room ${i}`);
+    await expectJoinError(a, `mine21@${muc()}`, 'a', 'not-allowed');
+    await expectJoinError(a, `${'r'.repeat(65)}@${muc()}`, 'a', 'not-acceptable');
+    const room = `mine1@${muc()}`;
+    a.agent.setSubject(room, 's'.repeat(1025));
+    assert.equal((await a.messages.take((m) => m.type === 'error', 3000, 'long subject')).error?.condition, 'not-acceptable');
+    a.agent.sendMessage({ to: room, type: 'groupchat', body: 'b'.repeat(32_769) });
+    assert.equal((await a.messages.take((m) => m.type === 'error', 3000, 'long body')).error?.condition, 'not-acceptable');
+    // Nothing was stored or echoed for either.
+    a.agent.sendMessage({ to: room, type: 'groupchat', body: 'fine' });
+    const next = await a.messages.take((m) => m.type === 'groupchat' && m.from.startsWith(room) && (m.body !== undefined || !!m.subject), 3000, 'next');
+    assert.equal(next.body, 'fine');
+  });
+
   it('lets a moderator retract a message (XEP-0425): occupants are told and the stored message is gone', async () => {
     const [mod, spammer] = [await fx.pool.connect(await fx.t.createUser()), await fx.pool.connect(await fx.t.createUser())];
     const room = `moderated@${muc()}`;
