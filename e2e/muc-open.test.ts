@@ -177,8 +177,15 @@ describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox
     const removed = await dPresences.take((p) => p.type === 'unavailable' && p.from === `${room}/dave`, 3000, 'members only');
     assert.ok(codes(removed).includes('322'));
     await expectJoinError(e, room, 'eve', 'registration-required');
-    await a.agent.setRoomAffiliation(room, eve.jid, 'member');
-    await withTimeout(e.agent.joinRoom(room, 'eve'), 4000, 'member joins');
+    // An invitation from the owner makes Eve a member; a participant may not invite to a members-only room.
+    const invited = new Promise<any>((resolve) => e.agent.once('muc:invite', resolve));
+    a.agent.invite(room, { to: eve.jid, reason: 'join us' });
+    const invitation = await withTimeout(invited, 3000, 'invitation');
+    assert.deepEqual([invitation.room, invitation.from, invitation.reason, invitation.type], [room, alice.jid, 'join us', 'mediated']);
+    await withTimeout(e.agent.joinRoom(room, 'eve'), 4000, 'invited member joins');
+    assert.deepEqual((await a.agent.getRoomMembers(room, { affiliation: 'member' })).muc.users?.map((u: any) => u.jid), [eve.jid]);
+    e.agent.invite(room, { to: dave.jid });
+    assert.equal((await e.messages.take((m) => m.type === 'error', 3000, 'invite refused')).error?.condition, 'forbidden');
     // An affiliation for a JID of another application is refused.
     const foreign = await a.agent.setRoomAffiliation(room, `1-999999@${fx.t.domain}`, 'member').then(() => null, (x) => x);
     assert.equal(conditionOf(foreign), 'not-acceptable');

@@ -1,6 +1,6 @@
 // Messages in open rooms: groupchat (stored as the dialog's history, then reflected with its
 // XEP-0359 stanza id and copied to the dialog's QuickBlox room), subject changes (§8.1), private
-// messages between occupants (§7.5), and what the dialog's QuickBlox room relays, reflected here.
+// messages between occupants (§7.5), invitations (§7.8.2), and what the dialog's QuickBlox room relays, reflected here.
 import type { C2sSession, RouteContext } from '../../core/api.js';
 import { ApiError } from '../../chat/errors.js';
 import type { ChatMessage, Dialog } from '../../storage/types.js';
@@ -12,6 +12,7 @@ import { NS_MUC_USER, NS_SID, addStanzaId, addressed } from '../muc/index.js';
 import type { OpenRoomsContext } from './context.js';
 import { resourcesOf, type OpenRoom } from './live.js';
 import { SUBJECT_MAX } from './limits.js';
+import { openInvitations } from './invitations.js';
 
 /** The nick a user's messages come from: theirs while they are in the room, else their user id. */
 export const nickOf = (room: OpenRoom, userId: number): string => room.byUser.get(userId)?.nick ?? String(userId);
@@ -34,6 +35,7 @@ function deliver(room: OpenRoom, message: Element): void {
 
 export function openMessages(ctx: OpenRoomsContext) {
   const { core, chat, live } = ctx;
+  const invite = openInvitations(ctx);
 
   async function groupchat(stanza: Element, session: C2sSession, room: OpenRoom): Promise<void> {
     const occupant = live.occupantOf(room, session);
@@ -96,8 +98,10 @@ export function openMessages(ctx: OpenRoomsContext) {
         return await groupchat(stanza, origin, room);
       }
       if (to.isBare) {
+        const x = stanza.getChild('x', NS_MUC_USER);
+        if (type !== 'headline' && x?.getChild('invite')) return await invite(room, origin, x);
         throw new StanzaError(type === 'headline' ? 'not-acceptable' : 'feature-not-implemented',
-          type === 'headline' ? 'System messages can be sent to users only, not to rooms.' : 'The room takes groupchat messages (invitations are not supported).');
+          type === 'headline' ? 'System messages can be sent to users only, not to rooms.' : 'The room takes groupchat messages and invitations.');
       }
       return privateMessage(stanza, origin, room, to);
     } catch (err) {
