@@ -239,6 +239,12 @@ describe('open rooms (XEP-0045, XEP-0425) for standard clients, beside QuickBlox
     };
     await join(mod, 'mod');
     await join(spammer, 'spammer');
+    // A decline (§7.8.3; stanza.js 12 sends an empty one, hence raw XML here) goes to the inviter through the room.
+    await spammer.send(xml('message', { to: room }, xml('x', { xmlns: NS_MUC_USER }, xml('decline', { to: mod.user.jid }, xml('reason', {}, 'busy')))));
+    const declined = await mod.take((el) => el.name === 'message' && el.getChild('x', NS_MUC_USER)?.getChild('decline') !== undefined, 3000, 'decline');
+    assert.equal(declined.attrs.from, room);
+    assert.equal(declined.getChild('x', NS_MUC_USER)!.getChild('decline')!.attrs.from, spammer.user.jid);
+    assert.equal(declined.getChild('x', NS_MUC_USER)!.getChild('decline')!.getChildText('reason'), 'busy');
     await spammer.send(xml('message', { to: room, type: 'groupchat', id: 'spam-1' }, xml('body', {}, 'buy now')));
     const seen = await mod.take((el) => el.name === 'message' && el.getChildText('body') === 'buy now', 3000, 'spam');
     const stanzaId = seen.getChild('stanza-id', 'urn:xmpp:sid:0')!.attrs.id;

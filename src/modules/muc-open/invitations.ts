@@ -1,6 +1,7 @@
 // Mediated invitations (XEP-0045 §7.8.2): an occupant asks the room to invite users of the same
 // application; the room sends each an invitation from itself. In a members-only room only admins
-// and owners invite, and the invitee becomes a member (and an occupant of the dialog).
+// and owners invite, and the invitee becomes a member (and an occupant of the dialog). A decline
+// goes back to the inviter through the room (§7.8.3).
 import type { C2sSession } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
@@ -14,7 +15,20 @@ import { AFFILIATIONS_MAX, REASON_MAX } from './limits.js';
 const INVITES_MAX = 10;
 
 export function openInvitations(ctx: OpenRoomsContext) {
+  /** §7.8.3: the room passes a decline on to the user who invited. */
+  async function decline(room: OpenRoom, session: C2sSession, el: Element): Promise<void> {
+    const jid = el.attrs.to ? Jid.parse(el.attrs.to) : null;
+    const user = jid && jid.domain === ctx.core.domain ? parseUserLocal(jid.local) : null;
+    if (!user || user.appId !== room.appId) throw new StanzaError('not-acceptable', 'Decline to a user of this application.');
+    const reason = el.getChild('reason')?.text() ?? '';
+    if (reason.length > REASON_MAX) throw new StanzaError('not-acceptable', `A reason has at most ${REASON_MAX} characters.`);
+    await ctx.core.route(xml('message', { from: room.bare, to: ctx.userJid(room.appId, user.userId), id: newId() },
+      xml('x', { xmlns: NS_MUC_USER }, xml('decline', { from: session.jid!.bare }, reason ? xml('reason', null, reason) : null))));
+  }
+
   return async function invite(room: OpenRoom, session: C2sSession, x: Element): Promise<void> {
+    const declined = x.getChild('decline');
+    if (declined) return decline(room, session, declined);
     const inviter = ctx.live.occupantOf(room, session);
     if (!inviter) throw new StanzaError('not-acceptable', 'Only occupants invite.');
     const invites = x.getChildren('invite');

@@ -99,7 +99,7 @@ export function openMessages(ctx: OpenRoomsContext) {
       }
       if (to.isBare) {
         const x = stanza.getChild('x', NS_MUC_USER);
-        if (type !== 'headline' && x?.getChild('invite')) return await invite(room, origin, x);
+        if (type !== 'headline' && (x?.getChild('invite') || x?.getChild('decline'))) return await invite(room, origin, x!);
         throw new StanzaError(type === 'headline' ? 'not-acceptable' : 'feature-not-implemented',
           type === 'headline' ? 'System messages can be sent to users only, not to rooms.' : 'The room takes groupchat messages and invitations.');
       }
