@@ -135,12 +135,12 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   const cluster: Cluster = config.redis_url
     ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
     : new LocalCluster();
-  mucModule(core, chat, store.chat, cluster.rooms);
+  const muc = mucModule(core, chat, store.chat, cluster.rooms);
   const presence = clusterPresence(core.sessions, cluster, config.domain);
   userPingModule(core, presence);
   const push = startPush({ store, chat, config, log, presence, ...options.push });
   // Standard XMPP features over the same data (archive, blocking, upload, vCard, PEP, ...): src/modules/standard-features.ts.
-  const standard = standardFeatures(core, { config, store, chat, privacy });
+  const standard = standardFeatures(core, { config, store, chat, privacy, muc });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const removal = accountsModule(core);
   accounts.events.on('userDeleted', async (user) => {

@@ -91,18 +91,18 @@ export const EVENTS = {
   // --- stanzas addressed to the server, to rooms, or with no `to` ---
   'message/host': { slots: ['handler'], onError: 'stop' },
   'presence/host': { slots: ['handler'], onError: 'stop' },
-  'message/muc': { slots: ['metrics', 'system-messages', 'archive-all', 'rooms'], onError: 'stop' },
-  'presence/muc': { slots: ['rooms'], onError: 'stop' },
-  'iq/muc': { slots: ['archive', 'rooms'], onError: 'stop' },
-  'presence/broadcast': { slots: ['vcard-avatar', 'pep-caps', 'stream-management', 'offline', 'rooms', 'last-activity', 'cluster', 'presence'], onError: 'isolate' },
+  'message/muc': { slots: ['metrics', 'system-messages', 'archive-all', 'open-rooms', 'rooms'], onError: 'stop' },
+  'presence/muc': { slots: ['open-rooms', 'rooms'], onError: 'stop' },
+  'iq/muc': { slots: ['archive', 'open-rooms', 'rooms'], onError: 'stop' },
+  'presence/broadcast': { slots: ['vcard-avatar', 'pep-caps', 'stream-management', 'offline', 'rooms', 'open-rooms', 'last-activity', 'cluster', 'presence'], onError: 'isolate' },
   'iq/response': { slots: ['pep-caps', 'handler'], onError: 'isolate' },
 
   // --- sessions ---
   'c2s/element': { slots: ['stream-management', 'starttls', 'register'], onError: 'isolate' },
   'session/bound': { slots: ['privacy', 'cluster'], onError: 'isolate' },
   'presence/initial': { slots: ['stream-management', 'offline'], onError: 'isolate' },
-  'session/closed': { slots: ['stream-management', 'rooms', 'last-activity', 'cluster', 'presence', 'offline'], onError: 'isolate' },
-  'session/migrated': { slots: ['rooms'], onError: 'isolate' },
+  'session/closed': { slots: ['stream-management', 'rooms', 'open-rooms', 'last-activity', 'cluster', 'presence', 'offline'], onError: 'isolate' },
+  'session/migrated': { slots: ['rooms', 'open-rooms'], onError: 'isolate' },
   // A deleted account: modules drop what they hold for it, then its sessions end.
   'account/deleted': { slots: ['stream-management', 'sessions'], onError: 'isolate' },
 

@@ -5,6 +5,8 @@ import type { Config } from '../config/types.js';
 import type { ChatService } from '../chat/service.js';
 import type { Store } from '../storage/types.js';
 import type { PrivacyModule } from './privacy/index.js';
+import type { MucModule } from './muc/index.js';
+import { openRoomsModule } from './muc-open/index.js';
 import { ArchiveSettings, mamModule, type MamModule } from './mam/index.js';
 import { blockingModule } from './blocking/index.js';
 import { httpUploadModule, uploadBase } from './http-upload/index.js';
@@ -20,6 +22,7 @@ export interface StandardFeatureDeps {
   store: Store;
   chat: ChatService;
   privacy: PrivacyModule;
+  muc: MucModule;
 }
 
 export interface StandardFeatures {
@@ -36,6 +39,7 @@ export function standardFeatures(core: Core, deps: StandardFeatureDeps): Standar
   versionModule(core);
   pepModule(core, store.pep, store.roster);
   adhocModule(core, deps.config.operator_jids);
+  openRoomsModule(core, { chat, history: store.chat, keyValue: store.keyValue, muc: deps.muc, mam });
   if (deps.config.registration_app_id > 0) registerModule(core, store.accounts, deps.config.registration_app_id);
   return { mam };
 }

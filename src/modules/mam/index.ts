@@ -39,14 +39,20 @@ interface Archive {
   original(record: ChatMessage): Element;
 }
 
+/** The dialog behind a room JID that is not `<appId>_<dialogId>` (an open room), if the viewer may read it. */
+export type RoomResolver = (appId: number, local: string, viewerId: number) => Promise<Dialog | null>;
+
 export interface MamModule {
   readonly settings: ArchiveSettings;
+  /** Lets another module name the dialogs of other room JIDs. */
+  resolveRooms(resolver: RoomResolver): void;
 }
 
 export function mamModule(core: Core, chat: ChatService, store: ChatStore, settings: ArchiveSettings): MamModule {
   const userJid = (appId: number, userId: number): string => `${userLocal({ appId, userId })}@${core.domain}`;
 
   archiveHooks(core, settings);
+  let resolveRoom: RoomResolver | null = null;
 
   /** The archive position of a message id, if the message is in this archive's view. */
   async function cursor(archive: Archive, id: string): Promise<HistoryCursor> {
@@ -191,7 +197,9 @@ export function mamModule(core: Core, chat: ChatService, store: ChatStore, setti
     try {
       const viewer = parseUserLocal(from.local);
       const address = /^([1-9][0-9]{0,15})_([0-9a-f]{24})$/.exec(to.local);
-      const dialog = viewer && address && Number(address[1]) === viewer.appId ? await chat.findDialog(viewer.appId, address[2]!) : null;
+      const dialog = !viewer ? null
+        : address ? (Number(address[1]) === viewer.appId ? await chat.findDialog(viewer.appId, address[2]!) : null)
+          : resolveRoom ? await resolveRoom(viewer.appId, to.local, viewer.userId) : null;
       if (!viewer || !dialog || dialog.type === PRIVATE) throw new StanzaError('item-not-found', 'There is no such room.');
       if (!chat.canUseRoom(dialog, viewer.userId)) throw new StanzaError('forbidden', 'You are not an occupant of this dialog.');
       if (!to.isBare) throw new StanzaError('bad-request', "A room's archive is queried at the room's bare JID.");
@@ -220,5 +228,10 @@ export function mamModule(core: Core, chat: ChatService, store: ChatStore, setti
     query.append(xml('feature', { var: NS_MAM_EXTENDED }));
     return undefined;
   });
-  return { settings };
+  return {
+    settings,
+    resolveRooms(resolver) {
+      resolveRoom = resolver;
+    },
+  };
 }

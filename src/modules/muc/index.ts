@@ -4,7 +4,9 @@
 // self-presence with the join's id and status 110 first; groupchat messages are stored through
 // ChatService when `save_to_history=1` and reflected to every joined resource, the sender's
 // included. REST `pull_all` kicks (status 301), a deleted dialog empties its room, and REST
-// `send_to_chat=1` on a group dialog is delivered here.
+// `send_to_chat=1` on a group dialog is delivered here. A stored message's reflection carries
+// `<stanza-id by=room>` = its `_id`. The open rooms of standard clients (muc-open), which are
+// dialogs too, plug in through a RoomBridge: a further join rule, and a copy of what rooms relay.
 //
 // Occupants on other cluster nodes come from a RoomDirectory: their joins, leaves and presences
 // arrive as room events, and a room with occupants elsewhere sends its messages, kicks and
@@ -20,14 +22,20 @@ import type { PlacedMember, RoomDirectory, RoomEvent, RoomMember } from '../../c
 import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
-import { NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
+import { NS_CLIENT } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { FORGEABLE, NS_CHAT_MARKERS, readExtraParams, storedGroupchat } from '../../qb/index.js';
 import { parseRoomLocal, RoomRegistry, type Occupant, type Room, type RoomAddress } from './rooms.js';
 import { NS_MUC, NS_MUC_USER, addressed, newId, occupantPresence, refuseJoin } from './presences.js';
 import { historyRequest, sendHistory } from './history.js';
+import { roomDiscoModule } from './disco.js';
+import { addStanzaId, isForgedStanzaId, type RoomBridge } from './bridge.js';
 
-export { NS_MUC, NS_MUC_USER } from './presences.js';
+export { NS_MUC, NS_MUC_USER, addressed, newId } from './presences.js';
+export { iqResult } from './disco.js';
+export { addStanzaId, NS_SID, type RoomBridge } from './bridge.js';
+export { historyRequest, type HistoryRequest } from './history.js';
+export { parseRoomLocal } from './rooms.js';
 
 
 const PUBLIC_GROUP = 1;
@@ -42,12 +50,17 @@ const joinRequired = (dialog: Dialog): boolean => dialog.type === PUBLIC_GROUP |
 
 export interface MucModule {
   readonly rooms: RoomRegistry;
+  /** Plugs in another view of the same dialogs (open rooms): a join rule and a copy of what rooms relay. */
+  bridge(bridge: RoomBridge): void;
+  /** A message (from `<room>/<userId>`, QuickBlox-shaped) to the dialog room's occupants on every node. */
+  relayToDialogRoom(dialog: Dialog, message: Element): Promise<void>;
 }
 
 export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore, directory: RoomDirectory): MucModule {
   const rooms = new RoomRegistry();
   const userJid = (appId: number, userId: number): string => `${userId}-${appId}@${core.domain}`;
   const self = directory.nodeId;
+  let bridge: RoomBridge | null = null;
 
   // ---- presences ------------------------------------------------------------------------------
 
@@ -73,6 +86,8 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
     if (to.resource !== String(user.userId)) return refuseJoin(stanza, session, new StanzaError('not-acceptable', 'The nick in a room is your user id.'));
     if (!chat.canUseRoom(dialog, user.userId)) return refuseJoin(stanza, session, new StanzaError('registration-required', 'You are not an occupant of this dialog.'));
     if (!joinRequired(dialog)) return refuseJoin(stanza, session, new StanzaError('not-allowed', 'This dialog is used without joining (is_join_required=0).'));
+    const refused = bridge ? await bridge.admit(dialog, user.userId) : null;
+    if (refused) return refuseJoin(stanza, session, refused);
 
     const me = session.jid!.toString();
     const muc = stanza.getChild('x', NS_MUC);
@@ -290,6 +305,7 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
     const body = stanza.getChild('body');
     const hasContent = body !== undefined || extra.attachments.length > 0;
     let id = stanza.attrs.id;
+    let stored = false;
     let dateSent = extra.dateSent !== undefined ? String(extra.dateSent) : String(Math.floor(Date.now() / 1000));
     if (hasContent && extra.saveToHistory) {
       try {
@@ -301,6 +317,7 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
           markable: stanza.getChild('markable', NS_CHAT_MARKERS) ? '1' : undefined,
         }, { id: stanza.attrs.id, dateSent: extra.dateSent, origin: 'xmpp' });
         id = saved._id;
+        stored = true;
         if (extra.dateSent === undefined) dateSent = String(saved.date_sent);
       } catch (err) {
         const error = err instanceof ApiError
@@ -319,7 +336,7 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
     delete relayed.attrs.to;
     if (id) relayed.attrs.id = id;
     for (const child of stanza.children) {
-      if (typeof child === 'string' || child === extraEl) continue;
+      if (typeof child === 'string' || child === extraEl || isForgedStanzaId(child)) continue;
       relayed.append(child.clone());
     }
     if (hasContent || extraEl) {
@@ -331,7 +348,9 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
       params.append(xml('dialog_id', null, dialog.id));
       relayed.append(params);
     }
+    if (stored) addStanzaId(relayed, id!, to.bare);
     await relay(to.bare, dialog, relayed);
+    bridge?.relayed(dialog, relayed, sender.userId);
     return true;
   }
 
@@ -355,7 +374,10 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
   chat.events.on('message', ({ record, dialog, sendToChat, system, origin }) => {
     if (!sendToChat || system || origin !== 'rest' || dialog.type === PRIVATE) return;
     const roomJid = chat.roomJid(dialog);
-    relay(roomJid, dialog, storedGroupchat(roomJid, record)).catch(logFailure('delivering a REST message to a room'));
+    const message = storedGroupchat(roomJid, record);
+    addStanzaId(message, record.id, roomJid);
+    relay(roomJid, dialog, message).catch(logFailure('delivering a REST message to a room'));
+    bridge?.relayed(dialog, message, record.senderId);
   });
 
   // The REST call may land on any node: each node of the room removes its own resources.
@@ -492,69 +514,19 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
     },
   });
 
-  // ---- IQs: disco on the service and on rooms --------------------------------------------------
+  roomDiscoModule(core, chat, lookup, async (bare) => {
+    const room = rooms.get(bare);
+    if (room || !directory.enabled) return [...(room?.occupants.keys() ?? [])];
+    return [...new Set((await directory.members(bare).catch(() => [])).map((m) => m.userId))];
+  });
 
-  const result = (stanza: Element, origin: C2sSession | null, payload: Element): void => {
-    const reply = xml('iq', { type: 'result', id: stanza.attrs.id ?? '', from: stanza.attrs.to ?? core.mucDomain, to: stanza.attrs.from ?? '' }, payload);
-    if (origin) origin.send(reply);
-    else void core.route(reply);
+  return {
+    rooms,
+    bridge(b: RoomBridge) {
+      bridge = b;
+    },
+    relayToDialogRoom(dialog: Dialog, message: Element): Promise<void> {
+      return relay(chat.roomJid(dialog), dialog, message);
+    },
   };
-
-  core.on('iq/muc', 'rooms', async ({ stanza, from, to, origin }: RouteContext) => {
-    const type = stanza.attrs.type;
-    if (type === 'result' || type === 'error') return true;
-    const payloads = stanza.getChildren();
-    const payload = payloads.length === 1 ? payloads[0]! : undefined;
-    const ns = payload?.namespace();
-    const isGet = type === 'get' && payload?.localName === 'query';
-    if (!to.local) {
-      if (isGet && ns === NS_DISCO_INFO && !payload!.attrs.node) {
-        result(stanza, origin, xml('query', { xmlns: NS_DISCO_INFO },
-          xml('identity', { category: 'conference', type: 'text', name: 'Group chat' }),
-          xml('feature', { var: NS_DISCO_INFO }), xml('feature', { var: NS_DISCO_ITEMS }), xml('feature', { var: NS_MUC })));
-        return true;
-      }
-      if (isGet && ns === NS_DISCO_ITEMS) {
-        result(stanza, origin, xml('query', { xmlns: NS_DISCO_ITEMS })); // rooms are not listed: they belong to applications
-        return true;
-      }
-      core.bounce(stanza, new StanzaError('service-unavailable'), origin);
-      return true;
-    }
-    const sender = parseUserLocal(from.local);
-    const found = sender ? await lookup(to, sender.appId) : null;
-    if (!sender || !found) {
-      core.bounce(stanza, new StanzaError('item-not-found', NO_SUCH_ROOM), origin);
-      return true;
-    }
-    if (!to.isBare || !isGet || (ns !== NS_DISCO_INFO && ns !== NS_DISCO_ITEMS)) {
-      core.bounce(stanza, new StanzaError('service-unavailable'), origin);
-      return true;
-    }
-    const { dialog } = found;
-    if (!chat.canUseRoom(dialog, sender.userId)) {
-      core.bounce(stanza, new StanzaError('forbidden', 'You are not an occupant of this dialog.'), origin);
-      return true;
-    }
-    if (ns === NS_DISCO_INFO) {
-      result(stanza, origin, xml('query', { xmlns: NS_DISCO_INFO },
-        xml('identity', { category: 'conference', type: 'text', name: dialog.name ?? '' }),
-        ...[NS_MUC, dialog.type === PUBLIC_GROUP ? 'muc_public' : 'muc_membersonly', 'muc_nonanonymous', 'muc_persistent']
-          .map((v) => xml('feature', { var: v }))));
-      return true;
-    }
-    const room = rooms.get(to.bare);
-    let nicks = [...(room?.occupants.keys() ?? [])];
-    if (!room && directory.enabled) nicks = [...new Set((await directory.members(to.bare).catch(() => [])).map((m) => m.userId))];
-    const items = nicks.map((nick) => xml('item', { jid: `${to.bare}/${nick}`, name: String(nick) }));
-    result(stanza, origin, xml('query', { xmlns: NS_DISCO_ITEMS }, ...items));
-    return true;
-  });
-
-  core.on('disco/items', 'rooms', ({ query }: { query: Element }) => {
-    query.append(xml('item', { jid: core.mucDomain, name: 'Group chat' }));
-    return undefined;
-  });
-
-  return { rooms };
 }
