@@ -126,5 +126,6 @@ try {
     await Promise.race([new Promise((r) => server!.once('exit', r)), sleep(5000)]);
     if (server.exitCode === null) server.kill('SIGKILL');
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP_DIR) console.log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }

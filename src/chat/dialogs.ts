@@ -171,11 +171,14 @@ export class DialogService {
       userId: caller.userId,
       filters: [...parseFilters(params, DIALOG_FILTERS), ...parseDataFilters(params)],
     };
-    const total = await this.ctx.store.chat.countDialogs(query);
-    if (parseBoolean(params.count) === true) return { items: { count: total } };
+    if (parseBoolean(params.count) === true) return { items: { count: await this.ctx.store.chat.countDialogs(query) } };
     const { limit, skip } = parsePaging(params, DIALOG_PAGE, DIALOG_PAGE);
     const sort = parseSort(params, DIALOG_SORTS);
-    const rows = await this.ctx.store.chat.listDialogs({ ...query, sort, limit, skip });
+    // Both at once: on SQLite's read pool they run on two workers, on PostgreSQL on two connections.
+    const [total, rows] = await Promise.all([
+      this.ctx.store.chat.countDialogs(query),
+      this.ctx.store.chat.listDialogs({ ...query, sort, limit, skip }),
+    ]);
     const views = rows.map(({ dialog, state }) => this.view(dialog, dialog.type === PUBLIC_GROUP ? 0 : state.unreadCount));
     const page = takeWithinBytes(views, jsonBytes, this.ctx.limits.pageMaxBytes);
     // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
