@@ -6,7 +6,7 @@
 // once instead of adding to the latency of all the others. Workers start with the first read.
 import { Worker } from 'node:worker_threads';
 import { StoreBusyError } from '../busy.js';
-import type { PooledRead, ReadReply, ReadRequest } from './read-protocol.js';
+import { decodeAnswer, type PooledRead, type ReadReply, type ReadRequest } from './read-protocol.js';
 
 export interface ReadPoolOptions {
   /** Worker threads (connections). */
@@ -16,6 +16,7 @@ export interface ReadPoolOptions {
 }
 
 interface Waiting {
+  method: PooledRead;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -58,7 +59,7 @@ export class SqliteReadPool {
     const id = this.nextId++;
     this.inFlight++;
     return new Promise<T>((resolve, reject) => {
-      slot.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      slot.waiting.set(id, { method, resolve: resolve as (value: unknown) => void, reject });
       worker.postMessage({ id, method, args } satisfies ReadRequest);
     });
   }
@@ -77,8 +78,14 @@ export class SqliteReadPool {
       if (!waiting) return;
       slot.waiting.delete(reply.id);
       this.inFlight--;
-      if (reply.ok) waiting.resolve(reply.value);
-      else waiting.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }));
+      if (!reply.ok) waiting.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }));
+      else {
+        try {
+          waiting.resolve(decodeAnswer(waiting.method, reply.json));
+        } catch (err) {
+          waiting.reject(err);
+        }
+      }
     });
     worker.on('error', (err) => this.lost(slot, worker, err));
     worker.on('exit', (code) => this.lost(slot, worker, new Error(`read worker exited with code ${code}`)));

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SqliteChatStore } from './chat.js';
 import type { GroupCommit } from './group-commit.js';
-import { POOLED_READS, type PooledRead, type ReadReply, type ReadRequest } from './read-protocol.js';
+import { encodeAnswer, POOLED_READS, type PooledRead, type ReadReply, type ReadRequest } from './read-protocol.js';
 
 const { path } = workerData as { path: string };
 const db = new Database(path, { fileMustExist: true });
@@ -30,7 +30,7 @@ async function answer({ id, method, args }: ReadRequest): Promise<ReadReply> {
   try {
     if (!allowed.has(method)) throw new Error(`not a pooled read: ${method}`);
     const fn = chat[method as PooledRead] as (...a: unknown[]) => Promise<unknown>;
-    return { id, ok: true, value: await fn.apply(chat, args) };
+    return { id, ok: true, json: encodeAnswer(method, await fn.apply(chat, args)) };
   } catch (err) {
     const e = err as { name?: string; message?: string; code?: string };
     return { id, ok: false, error: { name: e.name ?? 'Error', message: e.message ?? String(err), code: e.code } };
