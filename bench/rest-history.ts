@@ -7,7 +7,7 @@
 //     [--profile DIR] [--only REGEX] [--env KEY=VALUE,...]
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; --only runs the cases whose
 // label matches; --env passes settings to the server (e.g. PARLEY_SQLITE_READ_WORKERS=0).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -96,9 +96,15 @@ try {
   const alive = (): boolean => server!.exitCode === null;
   await waitForPort(port, 30_000, alive);
   const mon = new TreeMonitor(server.pid!, 200).start();
+  // The event loop's own thread (its task id is the process id): what stays serialised per request.
+  const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const mainThreadMs = (): number => {
+    const fields = readFileSync(`/proc/${server!.pid}/task/${server!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+  };
   const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`dialog of ${total.toLocaleString('en-US')} messages and ${dialogCount.toLocaleString('en-US')} other dialogs (seeded in ${seedS.toFixed(1)} s); autocannon ${connections} connections × ${seconds} s per case; server env ${JSON.stringify(serverEnv)}; load average ${loadavg()}`);
-  console.log(`| request | req/s | latency ms mean / p50 / p90 / p97.5 / p99 / max | non-2xx | server CPU µs/req | load average after |`);
+  console.log(`| request | req/s | latency ms mean / p50 / p90 / p97.5 / p99 / max | non-2xx | server CPU µs/req (all threads / event loop) | load average after |`);
   console.log(`| --- | --- | --- | --- | --- | --- |`);
   const cases: [string, string][] = [
     ['Message.json oldest 100 (default sort)', `/chat/Message.json?chat_dialog_id=${dialog._id}&limit=100`],
@@ -114,10 +120,13 @@ try {
     const body = (await warm.json()) as { items?: unknown[] };
     if (warm.status !== 200 || !Array.isArray(body.items) || body.items.length !== 100) throw new Error(`${label}: ${warm.status}, ${body.items?.length} items`);
     const c0 = mon.sample();
+    const m0 = mainThreadMs();
     const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers: { 'QB-Token': token }, connections, duration: seconds });
     const c1 = mon.sample();
+    const m1 = mainThreadMs();
     const l = r.latency;
-    console.log(`| ${label} | ${Math.round(r.requests.average)} | ${[l.mean, l.p50, l.p90, l.p97_5, l.p99, l.max].map((v) => v.toFixed(1)).join(' / ')} | ${r.non2xx + r.errors + r.timeouts} | ${(((c1 - c0) * 1000) / Math.max(1, r.requests.total)).toFixed(0)} | ${loadavg()} |`);
+    const perRequest = (ms: number): string => ((ms * 1000) / Math.max(1, r.requests.total)).toFixed(0);
+    console.log(`| ${label} | ${Math.round(r.requests.average)} | ${[l.mean, l.p50, l.p90, l.p97_5, l.p99, l.max].map((v) => v.toFixed(1)).join(' / ')} | ${r.non2xx + r.errors + r.timeouts} | ${perRequest(c1 - c0)} / ${perRequest(m1 - m0)} | ${loadavg()} |`);
   }
   mon.stop();
 } finally {
