@@ -7,7 +7,7 @@ import { ApiError } from './errors.js';
 import { newObjectId, normalizeObjectId } from './objectid.js';
 import { parseBoolean, parseDataFilters, parseFilters, parseInteger, parseObject, parsePaging, parseSort, parseUserIds, type FilterKind, type Params } from './params.js';
 import { dialogView, type DialogView } from './views.js';
-import { checkCustomSize, jsonBytes, PHOTO_MAX, takeWithinBytes } from './limits.js';
+import { checkCustomSize, itemJsonBytes, PHOTO_MAX, takeWithinBytes } from './limits.js';
 
 export const DIALOG_NAME_MAX = 200;
 /** QuickBlox's documented default page; we also cap dialog pages at it. */
@@ -180,7 +180,7 @@ export class DialogService {
       this.ctx.store.chat.listDialogs({ ...query, sort, limit, skip }),
     ]);
     const views = rows.map(({ dialog, state }) => this.view(dialog, dialog.type === PUBLIC_GROUP ? 0 : state.unreadCount));
-    const page = takeWithinBytes(views, jsonBytes, this.ctx.limits.pageMaxBytes);
+    const page = takeWithinBytes(views, itemJsonBytes, this.ctx.limits.pageMaxBytes);
     // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
     return { total_entries: total, skip, limit: page.full ? page.taken.length : limit, items: page.taken };
   }

@@ -12,7 +12,7 @@ import {
   indexedValues, isIndexKeyed, parseBoolean, parseFilters, parseInteger, parseList, parsePaging, parseSort,
   type FilterKind, type Params,
 } from './params.js';
-import { checkCustomSize, checkMessageText, jsonBytes, takeWithinBytes, type ChatLimits } from './limits.js';
+import { checkCustomSize, checkMessageText, itemJsonBytes, takeWithinBytes, type ChatLimits } from './limits.js';
 import { usersBlocking } from './privacy.js';
 import { stripXmlInvalid } from './text.js';
 import { messageView, type MessageView } from './views.js';
@@ -208,7 +208,7 @@ export class MessageService {
       const want = Math.min(PAGE_CHUNK, paging.limit - messages.length);
       const chunk = await this.ctx.store.chat.listMessages({ ...query, limit: want, skip: paging.skip + messages.length });
       const chunkViews = chunk.map((m) => messageView(m, dialogType));
-      const fit = takeWithinBytes(chunkViews, jsonBytes, this.ctx.limits.pageMaxBytes, bytes);
+      const fit = takeWithinBytes(chunkViews, itemJsonBytes, this.ctx.limits.pageMaxBytes, bytes);
       messages.push(...chunk.slice(0, fit.taken.length));
       views.push(...fit.taken);
       bytes = fit.bytes;
