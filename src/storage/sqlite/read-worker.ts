@@ -4,7 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SqliteChatStore } from './chat.js';
+import { DeepPages } from './deep-pages.js';
 import type { GroupCommit } from './group-commit.js';
+import type { MessageQuery } from '../types.js';
 import { encodeAnswer, POOLED_READS, type PooledRead, type ReadReply, type ReadRequest } from './read-protocol.js';
 
 const { path } = workerData as { path: string };
@@ -16,6 +18,8 @@ db.pragma('query_only = ON');
 // Only the read methods are called, and none of them writes through the group commit.
 const chat = new SqliteChatStore(db, null as unknown as GroupCommit);
 const allowed = new Set<string>(POOLED_READS);
+const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+const deepPages = new DeepPages(chat, () => dataVersion.get()!);
 
 parentPort!.on('message', (request: ReadRequest | 'stop') => {
   if (request === 'stop') {
@@ -29,8 +33,10 @@ parentPort!.on('message', (request: ReadRequest | 'stop') => {
 async function answer({ id, method, args }: ReadRequest): Promise<ReadReply> {
   try {
     if (!allowed.has(method)) throw new Error(`not a pooled read: ${method}`);
-    const fn = chat[method as PooledRead] as (...a: unknown[]) => Promise<unknown>;
-    return { id, ok: true, json: encodeAnswer(method, await fn.apply(chat, args)) };
+    const value = method === 'listMessages'
+      ? await deepPages.listMessages(args[0] as MessageQuery)
+      : await (chat[method as PooledRead] as (...a: unknown[]) => Promise<unknown>).apply(chat, args);
+    return { id, ok: true, json: encodeAnswer(method, value) };
   } catch (err) {
     const e = err as { name?: string; message?: string; code?: string };
     return { id, ok: false, error: { name: e.name ?? 'Error', message: e.message ?? String(err), code: e.code } };
