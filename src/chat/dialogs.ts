@@ -7,7 +7,7 @@ import { ApiError } from './errors.js';
 import { newObjectId, normalizeObjectId } from './objectid.js';
 import { parseBoolean, parseDataFilters, parseFilters, parseInteger, parseObject, parsePaging, parseSort, parseUserIds, type FilterKind, type Params } from './params.js';
 import { dialogView, type DialogView } from './views.js';
-import { checkCustomSize, jsonBytes, PHOTO_MAX, takeWithinBytes } from './limits.js';
+import { checkCustomSize, itemJsonBytes, PHOTO_MAX, takeWithinBytes } from './limits.js';
 
 export const DIALOG_NAME_MAX = 200;
 /** QuickBlox's documented default page; we also cap dialog pages at it. */
@@ -171,13 +171,16 @@ export class DialogService {
       userId: caller.userId,
       filters: [...parseFilters(params, DIALOG_FILTERS), ...parseDataFilters(params)],
     };
-    const total = await this.ctx.store.chat.countDialogs(query);
-    if (parseBoolean(params.count) === true) return { items: { count: total } };
+    if (parseBoolean(params.count) === true) return { items: { count: await this.ctx.store.chat.countDialogs(query) } };
     const { limit, skip } = parsePaging(params, DIALOG_PAGE, DIALOG_PAGE);
     const sort = parseSort(params, DIALOG_SORTS);
-    const rows = await this.ctx.store.chat.listDialogs({ ...query, sort, limit, skip });
+    // Both at once: on SQLite's read pool they run on two workers, on PostgreSQL on two connections.
+    const [total, rows] = await Promise.all([
+      this.ctx.store.chat.countDialogs(query),
+      this.ctx.store.chat.listDialogs({ ...query, sort, limit, skip }),
+    ]);
     const views = rows.map(({ dialog, state }) => this.view(dialog, dialog.type === PUBLIC_GROUP ? 0 : state.unreadCount));
-    const page = takeWithinBytes(views, jsonBytes, this.ctx.limits.pageMaxBytes);
+    const page = takeWithinBytes(views, itemJsonBytes, this.ctx.limits.pageMaxBytes);
     // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
     return { total_entries: total, skip, limit: page.full ? page.taken.length : limit, items: page.taken };
   }

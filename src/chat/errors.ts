@@ -31,6 +31,8 @@ export const API_ERRORS = {
   invalid: { status: 422, shape: 'list', text: 'Validation failed' },
   tooManyRequests: { status: 429, shape: 'base', text: 'Too Many Requests' },
   internal: { status: 500, shape: 'base', text: 'Internal server error' },
+  /** The server refuses work rather than queue it without bound; the client retries after Retry-After. */
+  busy: { status: 503, shape: 'base', text: 'Service is busy, try again later' },
   // Chat dialogs and messages.
   occupantsNotFound: { status: 404, shape: 'list', text: 'Occupants with these IDs do not exist.' },
   adminsNotFound: { status: 404, shape: 'list', text: 'Users with these IDs for "admin_ids" do not exist.' },

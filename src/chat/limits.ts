@@ -24,6 +24,19 @@ export const PHOTO_MAX = 2048;
 
 export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
 
+/** The JSON of page items measured by itemJsonBytes, so the response reuses it (items are not changed after). */
+const itemJsonCache = new WeakMap<object, string>();
+
+/** jsonBytes of a page item that the response is about to serialise: the JSON is kept for itemJson. */
+export function itemJsonBytes(item: object): number {
+  const json = JSON.stringify(item);
+  itemJsonCache.set(item, json);
+  return Buffer.byteLength(json);
+}
+
+/** JSON.stringify(item), from what itemJsonBytes kept when it measured this very object. */
+export const itemJson = (item: object): string => itemJsonCache.get(item) ?? JSON.stringify(item);
+
 export function checkMessageText(text: string, limits: ChatLimits): string {
   if (text.length > limits.messageTextMax) throw new ApiError('invalidField', `is too long (maximum is ${limits.messageTextMax} characters)`, 'message');
   return text;

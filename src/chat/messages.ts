@@ -12,7 +12,7 @@ import {
   indexedValues, isIndexKeyed, parseBoolean, parseFilters, parseInteger, parseList, parsePaging, parseSort,
   type FilterKind, type Params,
 } from './params.js';
-import { checkCustomSize, checkMessageText, jsonBytes, takeWithinBytes, type ChatLimits } from './limits.js';
+import { checkCustomSize, checkMessageText, itemJsonBytes, takeWithinBytes, type ChatLimits } from './limits.js';
 import { usersBlocking } from './privacy.js';
 import { stripXmlInvalid } from './text.js';
 import { messageView, type MessageView } from './views.js';
@@ -179,7 +179,8 @@ export class MessageService {
     const paging = parsePaging(params, MESSAGE_PAGE, MESSAGE_PAGE_MAX);
     const { skip } = paging;
     const page = await this.pageWithinBytes({ ...query, sort: parseSort(params, MESSAGE_SORTS) }, paging, dialog.type);
-    let messages = page.messages;
+    const { messages } = page;
+    let views = page.views;
     // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
     const limit = page.cut ? messages.length : paging.limit;
     if (parseBoolean(params.mark_as_read) !== false && tracksReads(dialog, caller.userId)) {
@@ -187,28 +188,34 @@ export class MessageService {
       if (unread.length) {
         const marked = new Map((await this.ctx.store.chat.markMessages(dialog.id, caller.userId, unread.map((m) => m.id), { read: true }))
           .map((m) => [m.id, m]));
-        messages = messages.map((m) => marked.get(m.id) ?? m);
+        views = messages.map((m, i) => {
+          const changed = marked.get(m.id);
+          return changed ? messageView(changed, dialog.type) : views[i]!;
+        });
       }
     }
-    return { skip, limit, items: messages.map((m) => messageView(m, dialog.type)) };
+    return { skip, limit, items: views };
   }
 
   /** Up to `limit` messages from `skip`, fetched in chunks, stopping before their views pass the page byte budget. */
   private async pageWithinBytes(
     query: Omit<MessageQuery, 'limit' | 'skip'>, paging: { limit: number; skip: number }, dialogType: Dialog['type'],
-  ): Promise<{ messages: ChatMessage[]; cut: boolean }> {
+  ): Promise<{ messages: ChatMessage[]; views: MessageView[]; cut: boolean }> {
     const messages: ChatMessage[] = [];
+    const views: MessageView[] = [];
     let bytes = 0;
     while (messages.length < paging.limit) {
       const want = Math.min(PAGE_CHUNK, paging.limit - messages.length);
       const chunk = await this.ctx.store.chat.listMessages({ ...query, limit: want, skip: paging.skip + messages.length });
-      const fit = takeWithinBytes(chunk, (m) => jsonBytes(messageView(m, dialogType)), this.ctx.limits.pageMaxBytes, bytes);
-      messages.push(...fit.taken);
+      const chunkViews = chunk.map((m) => messageView(m, dialogType));
+      const fit = takeWithinBytes(chunkViews, itemJsonBytes, this.ctx.limits.pageMaxBytes, bytes);
+      messages.push(...chunk.slice(0, fit.taken.length));
+      views.push(...fit.taken);
       bytes = fit.bytes;
-      if (fit.full) return { messages, cut: true };
+      if (fit.full) return { messages, views, cut: true };
       if (chunk.length < want) break;
     }
-    return { messages, cut: false };
+    return { messages, views, cut: false };
   }
 
   /** The message with its dialog; 404 for unknown or self-deleted messages, 403 without access to the dialog. */

@@ -29,6 +29,8 @@ test('defaults', () => {
     data_dir: path.resolve('data'),
     store: 'sqlite',
     database_url: null,
+    sqlite_read_workers: 2,
+    sqlite_read_queue: 256,
     domain: 'localhost',
     bind: '127.0.0.1',
     c2s_port: 5222,

@@ -7,6 +7,8 @@ export interface Config {
   data_dir: string;
   store: StoreDriver; // where accounts, sessions and history live
   database_url: string | null; // postgres://… when store is 'postgres'
+  sqlite_read_workers: number; // threads reading chat pages and counts on their own connections; 0 = main thread
+  sqlite_read_queue: number; // chat reads waiting for a read worker beyond which they are refused
   domain: string;
   bind: string;
   c2s_port: number;

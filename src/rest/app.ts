@@ -9,6 +9,7 @@ import { registerAuth } from './auth.js';
 import { registerPipelining } from './pipelining.js';
 import { qbClientError, qbFrameworkError } from './client-errors.js';
 import { ThrottledError } from './login-throttle.js';
+import { StoreBusyError } from '../storage/busy.js';
 import type { RestDeps } from './context.js';
 import { parseForm } from './params.js';
 import { sessionRoutes } from './session.js';
@@ -81,9 +82,9 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions = {})
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) deps.log.error({ err, method: req.method, route: req.routeOptions.url }, 'REST request failed');
+    if (apiError.status >= 500 && apiError.code !== 'busy') deps.log.error({ err, method: req.method, route: req.routeOptions.url }, 'REST request failed');
     if (apiError.code === 'unauthorized' || apiError.code === 'noSession') reply.header('WWW-Authenticate', 'OAuth realm=users');
-    if (err instanceof ThrottledError) reply.header('Retry-After', String(err.retryAfterSeconds));
+    if (err instanceof ThrottledError || err instanceof StoreBusyError) reply.header('Retry-After', String(err.retryAfterSeconds));
     return reply.code(apiError.status).send(apiError.body());
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(new ApiError('notFound').body()));
@@ -105,6 +106,7 @@ function trustedProxies(setting: string | null): string[] | false {
 
 function toApiError(err: FastifyError | ApiError): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof StoreBusyError) return new ApiError('busy');
   const status = (err as FastifyError).statusCode ?? 500;
   if (status === 413) return new ApiError('tooLarge', 'Request body is too large');
   if (status === 429) return new ApiError('tooManyRequests');

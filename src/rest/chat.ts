@@ -10,6 +10,7 @@ import { EXPORT_FORMATS, exportHistory, type ExportFormat } from '../export/hist
 import { callerOf, type RestDeps } from './context.js';
 import { withReactions } from './reactions.js';
 import { requestParams, stringParam } from './params.js';
+import { sendPage } from './page-json.js';
 
 type IdParams = { Params: { ids: string } };
 
@@ -34,7 +35,7 @@ export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
 
   // ---- dialogs ----
   app.post('/chat/Dialog.json', async (req, reply) => reply.code(201).send(await chat.createDialog(callerOf(req), requestParams(req))));
-  app.get('/chat/Dialog.json', async (req) => chat.listDialogs(callerOf(req), requestParams(req)));
+  app.get('/chat/Dialog.json', async (req, reply) => sendPage(reply, await chat.listDialogs(callerOf(req), requestParams(req))));
   app.get<IdParams>('/chat/Dialog/:ids.json', async (req) => chat.getDialog(callerOf(req), req.params.ids));
   app.put<IdParams>('/chat/Dialog/:ids.json', async (req) => (await chat.updateDialog(callerOf(req), req.params.ids, requestParams(req))).dialog);
   app.delete<IdParams>('/chat/Dialog/:ids.json', async (req, reply) => {
@@ -47,7 +48,8 @@ export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
 
   // ---- messages ----
   app.post('/chat/Message.json', async (req, reply) => reply.code(201).send(await chat.createMessage(callerOf(req), requestParams(req), { origin: 'rest' })));
-  app.get('/chat/Message.json', async (req) => withReactions(chat, requestParams(req), await chat.listMessages(callerOf(req), requestParams(req))));
+  app.get('/chat/Message.json', async (req, reply) =>
+    sendPage(reply, await withReactions(chat, requestParams(req), await chat.listMessages(callerOf(req), requestParams(req)))));
   app.get('/chat/Message/unread.json', async (req) => chat.unreadCount(callerOf(req), requestParams(req)));
   app.get<IdParams>('/chat/Message/:ids.json', async (req) => withReactions(chat, requestParams(req), await chat.getMessage(callerOf(req), req.params.ids)));
   app.put('/chat/Message.json', async (req, reply) => {

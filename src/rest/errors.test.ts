@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_ERRORS, ApiError, type ApiErrorCode } from '../chat/errors.js';
+import { StoreBusyError } from '../storage/busy.js';
 import { restHarness, type RestHarness } from './harness.js';
 
 describe('QuickBlox error registry', () => {
@@ -38,6 +39,9 @@ describe('REST error handler', () => {
         app.get('/crash.json', { config: { auth: 'none' } }, async () => {
           throw new Error('unexpected');
         });
+        app.get('/busy.json', { config: { auth: 'none' } }, async () => {
+          throw new StoreBusyError(2);
+        });
       }],
     });
   });
@@ -50,6 +54,13 @@ describe('REST error handler', () => {
       assert.match(String(res.headers['content-type']), /^application\/json; charset=utf-8/);
       assert.deepEqual(res.json(), new ApiError(code).body());
     }
+  });
+
+  it('answers a store that refuses work with 503 and Retry-After', async () => {
+    const res = await h.request({ method: 'GET', url: '/busy.json' });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '2');
+    assert.deepEqual(res.json(), { errors: { base: ['Service is busy, try again later'] } });
   });
 
   it('turns an unexpected failure into a QuickBlox 500 without details', async () => {

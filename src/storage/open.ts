@@ -6,8 +6,13 @@ import { openPostgresStore } from './postgres/index.js';
 import { openSqliteStore, sqliteFile } from './sqlite/index.js';
 import type { Store } from './types.js';
 
+/** More threads than this only add memory: each holds a connection and its page cache. */
+const MAX_READ_WORKERS = 16;
+
 /** Opens (and migrates) the configured store: SQLite in the data directory, or PostgreSQL at database_url. */
-export async function openStore(config: Pick<Config, 'store' | 'database_url' | 'data_dir'>): Promise<Store> {
+export async function openStore(
+  config: Pick<Config, 'store' | 'database_url' | 'data_dir'> & Partial<Pick<Config, 'sqlite_read_workers' | 'sqlite_read_queue'>>,
+): Promise<Store> {
   if (config.store === 'postgres') {
     if (!config.database_url) throw new Error('store is postgres but database_url is not set');
     return openPostgresStore(config.database_url);
@@ -17,7 +22,9 @@ export async function openStore(config: Pick<Config, 'store' | 'database_url' | 
   // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
   await (await open(file, 'a', 0o600)).close();
   await chmod(file, 0o600);
-  return openSqliteStore(file);
+  // Workers start with the first reads that need them, so a CLI verb that opens the store pays nothing.
+  const workers = Math.min(MAX_READ_WORKERS, config.sqlite_read_workers ?? 0);
+  return openSqliteStore(file, workers > 0 ? { workers, maxQueue: config.sqlite_read_queue ?? 256 } : null);
 }
 
 /** Creates the directory readable by its owner only (0700), and takes group and other access away from an existing one. */

@@ -312,25 +312,33 @@ export class SqliteChatStore implements ChatStore {
     return this.s.deleteDialog.run(appId, dialogId).changes > 0;
   }
 
-  private dialogListSql(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>) {
+  /**
+   * The caller's dialogs as (rowid, sort key, id): those they occupy, and the application's public
+   * dialogs they do not, minus those they hid. Each half is read from its own index (the caller's
+   * memberships; the application's public dialogs) instead of testing every dialog of the application.
+   */
+  private dialogKeysSql(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>, sortKey: string) {
     const where = whereSql(query.filters, dialogColumn);
     return {
-      sql: `FROM dialogs d LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
-        WHERE d.app_id = ? AND d.id IN (
-          SELECT dialog_id FROM dialog_members WHERE user_id = ? AND occupant = 1
-          UNION ALL SELECT id FROM dialogs WHERE app_id = ? AND type = 1)
-        AND coalesce(dm.hidden, 0) = 0 AND ${where.sql}`,
-      params: [query.userId, query.appId, query.userId, query.appId, ...where.params],
+      sql: `SELECT d.rowid AS rid, ${sortKey} AS k, d.id AS id FROM dialog_members dm JOIN dialogs d ON d.id = dm.dialog_id
+          WHERE dm.user_id = ? AND dm.occupant = 1 AND dm.hidden = 0 AND d.app_id = ? AND ${where.sql}
+        UNION ALL
+        SELECT d.rowid, ${sortKey}, d.id FROM dialogs d LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
+          WHERE d.app_id = ? AND d.type = 1 AND coalesce(dm.hidden, 0) = 0 AND coalesce(dm.occupant, 0) <> 1 AND ${where.sql}`,
+      params: [query.userId, query.appId, ...where.params, query.userId, query.appId, ...where.params],
     };
   }
 
   async listDialogs(query: DialogQuery): Promise<UserDialog[]> {
-    const { sql, params } = this.dialogListSql(query);
     const field = DIALOG_SORT[query.sort?.field ?? 'updated_at'] ?? 'd.updated_at';
     const dir = (query.sort?.direction ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    const { sql, params } = this.dialogKeysSql(query, field);
+    // The page is chosen on the keys alone; only its rows are read whole.
     const rows = this.prepare(`SELECT d.*, dm.unread_count AS m_unread, dm.hidden AS m_hidden, dm.notifications AS m_notifications
-      ${sql} ORDER BY ${field} ${dir} NULLS LAST, d.id ${dir} LIMIT ? OFFSET ?`)
-      .all(...params, query.limit, query.skip) as (DialogRow & { m_unread: number | null; m_hidden: number | null; m_notifications: number | null })[];
+      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ? OFFSET ?) page
+      JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
+      ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
+      .all(...params, query.limit, query.skip, query.userId) as (DialogRow & { m_unread: number | null; m_hidden: number | null; m_notifications: number | null })[];
     return rows.map((r) => ({
       dialog: toDialog(r),
       state: r.m_unread === null ? { ...DEFAULT_STATE } : toState({ unread_count: r.m_unread, hidden: r.m_hidden!, notifications: r.m_notifications! }),
@@ -338,8 +346,8 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
-    const { sql, params } = this.dialogListSql(query);
-    return (this.prepare(`SELECT count(*) AS n ${sql}`).get(...params) as { n: number }).n;
+    const { sql, params } = this.dialogKeysSql(query, 'NULL');
+    return (this.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...params) as { n: number }).n;
   }
 
   async dialogIds(appId: number, after: string | null, limit: number): Promise<string[]> {

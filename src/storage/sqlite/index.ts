@@ -10,6 +10,8 @@ import { SqlitePasswordResetStore } from './password-resets.js';
 import { SqliteIdentityLinkStore } from './identity-links.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
+import { PooledSqliteChatStore } from './pooled-chat.js';
+import { SqliteReadPool, type ReadPoolOptions } from './read-pool.js';
 import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
@@ -46,8 +48,10 @@ export class SqliteStore implements Store {
 
   private readonly wal: WalSync | null;
   readonly checkpoints: Checkpointer | null;
+  /** Worker threads for the chat pages and counts; null for an in-memory database or when turned off. */
+  readonly reads: SqliteReadPool | null;
 
-  constructor(readonly db: Database.Database) {
+  constructor(readonly db: Database.Database, readPool: ReadPoolOptions | null = null) {
     this.wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? new WalSync(`${db.name}-wal`) : null;
     this.checkpoints = this.wal ? new Checkpointer(db) : null;
     this.writes = new GroupCommit(db, this.wal, undefined, () => this.checkpoints?.committed());
@@ -59,7 +63,8 @@ export class SqliteStore implements Store {
     this.pep = new SqlitePepStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.blobs = new SqliteBlobStore(db);
-    this.chat = new SqliteChatStore(db, this.writes);
+    this.reads = this.wal && readPool && readPool.workers > 0 ? new SqliteReadPool(db.name, readPool) : null;
+    this.chat = this.reads ? new PooledSqliteChatStore(db, this.writes, this.reads) : new SqliteChatStore(db, this.writes);
     this.health = new SqliteStoreHealth(db);
     this.operators = new SqliteOperatorStore(db);
     this.customObjects = new SqliteCustomObjectStore(db);
@@ -74,6 +79,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.writes.flush();
+    await this.reads?.close();
     await this.wal?.close();
     await this.checkpoints?.close();
     this.db.close();
@@ -83,8 +89,11 @@ export class SqliteStore implements Store {
 /** Where an installation's database lives inside its data directory. */
 export const sqliteFile = (dataDir: string): string => join(dataDir, 'parley.sqlite');
 
-/** Opens (creating if needed) and migrates a database; `path` may be ':memory:'. */
-export async function openSqliteStore(path: string): Promise<SqliteStore> {
+/**
+ * Opens (creating if needed) and migrates a database; `path` may be ':memory:'. With `readPool`,
+ * the chat pages and counts of a file database are read on that many worker threads.
+ */
+export async function openSqliteStore(path: string, readPool: ReadPoolOptions | null = null): Promise<SqliteStore> {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
@@ -96,7 +105,7 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
     // dialog touch stay in memory instead of being read back from the OS on each write.
     db.pragma('cache_size = -65536');
     migrate(db);
-    return new SqliteStore(db);
+    return new SqliteStore(db, readPool);
   } catch (err) {
     db.close();
     throw err;

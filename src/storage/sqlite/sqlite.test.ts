@@ -23,6 +23,7 @@ storeContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 storeContract('sqlite file', () => openSqliteStore(join(dir, 'contract.db')));
 blobStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 chatStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+chatStoreContract('sqlite file, reads on the read pool', () => openSqliteStore(join(dir, 'chat-pool.db'), { workers: 2, maxQueue: 64 }));
 privacyStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 operatorStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
 customObjectStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
