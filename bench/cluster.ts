@@ -1,5 +1,5 @@
 // Messages per second and delivery latency: one node vs two nodes clustered over Redis.
-//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379] [--profile DIR] [--only 1|2]
+//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379] [--profile DIR] [--only 1|2] [--idle 3]
 // (--redis defaults to $PARLEY_TEST_REDIS_URL, then $PARLEY_REDIS_URL.) Same approach as
 // bench/messages.ts: raw TCP clients in pairs, each sending `rate` chat messages/s to its partner,
 // timestamps in the body. Scenario "1 node": every client on one Parley process (the local fast
@@ -7,7 +7,9 @@
 // each pair split across them, so every message crosses nodes. Bounded: each scenario stops after
 // --seconds of load plus at most 5 s for stragglers.
 // CPU: utime+stime of each node from /proc over the load window, and of redis-server too when it
-// runs on this machine (its pid from INFO server), reported apart. --profile writes each node's CPU
+// runs on this machine (its pid from INFO server), reported apart; before the load, --idle seconds
+// with every client connected and silent measure what each process costs doing nothing, reported
+// and taken off in the "net of idle" figures (two nodes pay two processes' timers). --profile writes each node's CPU
 // profile (node --cpu-prof) into DIR/<scenario>-node<n>/. On a loaded machine run it with
 // PARLEY_INSECURE_FAST_PASSWORD_HASH=1 (the logins, eight at a time, otherwise may time out).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,12 +32,14 @@ const { values } = parseArgs({
     redis: { type: 'string', default: process.env.PARLEY_TEST_REDIS_URL ?? process.env.PARLEY_REDIS_URL ?? '' },
     profile: { type: 'string' },
     only: { type: 'string' },
+    idle: { type: 'string', default: '3' },
   },
 });
 const clientCount = Math.max(2, Number(values.clients) - (Number(values.clients) % 2));
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const redisUrl = values.redis!;
+const idleSeconds = Number(values.idle);
 if (!redisUrl) {
   console.error('no Redis: pass --redis redis://… or set PARLEY_TEST_REDIS_URL');
   process.exit(2);
@@ -54,6 +58,14 @@ interface Result {
   nodeCpuMs: number[];
   /** CPU of redis-server over the window, ms (null: not on this machine). */
   redisCpuMs: number | null;
+  /** Read and write system calls of all nodes over the window (from /proc/<pid>/io). */
+  syscalls: number;
+  /** Voluntary context switches of all nodes over the window. */
+  wakeups: number;
+  /** What each node, and Redis, would have spent idle over the same window, ms. */
+  nodeIdleMs: number[];
+  redisIdleMs: number;
+  nodeIdleMsPerS: number[];
 }
 
 async function scenario(nodeCount: number): Promise<Result> {
@@ -122,7 +134,18 @@ async function scenario(nodeCount: number): Promise<Result> {
     });
   }
   await sleep(300); // presences settle
+  // What the nodes and Redis cost with every client connected and nobody talking (timers,
+  // heartbeats): reported, and taken off the per-message figures as "net".
+  const idleStart = await Promise.all([...servers.map((s) => processCpu(s.proc.pid!)), redisPid === null ? 0 : processCpu(redisPid)]);
+  const idleStarted = performance.now();
+  await sleep(idleSeconds * 1000);
+  const idleEnd = await Promise.all([...servers.map((s) => processCpu(s.proc.pid!)), redisPid === null ? 0 : processCpu(redisPid)]);
+  const idleMsPerS = (i: number): number => ((idleEnd[i]! - idleStart[i]!) * 1000) / (performance.now() - idleStarted);
+  const nodeIdleMsPerS = servers.map((_, i) => idleMsPerS(i));
+  const redisIdleMsPerS = redisPid === null ? 0 : idleMsPerS(servers.length);
   const cpuBefore = await Promise.all(servers.map((s) => processCpu(s.proc.pid!)));
+  const callsBefore = await Promise.all(servers.map((s) => processSyscalls(s.proc.pid!)));
+  const wakeupsBefore = await Promise.all(servers.map((s) => processWakeups(s.proc.pid!)));
   const redisBefore = redisPid === null ? null : await processCpu(redisPid);
   const started = performance.now();
   const interval = 1000 / rate;
@@ -148,7 +171,10 @@ async function scenario(nodeCount: number): Promise<Result> {
   const loadMs = performance.now() - started;
   const deadline = Date.now() + 5000;
   while (received < sent && Date.now() < deadline) await sleep(50);
+  const windowS = (performance.now() - started) / 1000;
   const cpuAfter = await Promise.all(servers.map((s) => processCpu(s.proc.pid!)));
+  const callsAfter = await Promise.all(servers.map((s) => processSyscalls(s.proc.pid!)));
+  const wakeupsAfter = await Promise.all(servers.map((s) => processWakeups(s.proc.pid!)));
   const redisAfter = redisPid === null ? null : await processCpu(redisPid);
 
   clients.forEach((c) => c.destroy());
@@ -183,6 +209,11 @@ async function scenario(nodeCount: number): Promise<Result> {
     max: pct(100),
     nodeCpuMs: cpuAfter.map((after, i) => after - cpuBefore[i]!),
     redisCpuMs: redisBefore === null || redisAfter === null ? null : redisAfter - redisBefore,
+    syscalls: callsAfter.reduce((a, b) => a + b, 0) - callsBefore.reduce((a, b) => a + b, 0),
+    wakeups: wakeupsAfter.reduce((a, b) => a + b, 0) - wakeupsBefore.reduce((a, b) => a + b, 0),
+    nodeIdleMs: nodeIdleMsPerS.map((ms) => ms * windowS),
+    redisIdleMs: redisIdleMsPerS * windowS,
+    nodeIdleMsPerS,
   };
 }
 
@@ -199,10 +230,29 @@ for (const nodes of values.only ? [Number(values.only)] : [1, 2]) {
     `${nodes} node${nodes > 1 ? 's (every message crosses nodes)' : ' '}: sent ${r.sent}, delivered ${r.received} (${((100 * r.received) / r.sent).toFixed(2)}%), ` +
       `${r.throughput.toFixed(0)} msg/s; latency ms p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} max ${r.max.toFixed(2)}; ` +
       `server CPU ${perMessage(total, r)} µs per message (all nodes${nodes > 1 ? `: ${r.nodeCpuMs.map((ms) => perMessage(ms, r)).join(' + ')}` : ''})` +
-      `, Redis ${r.redisCpuMs === null ? 'n/a (not local)' : `${perMessage(r.redisCpuMs, r)} µs`} per message; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `, Redis ${r.redisCpuMs === null ? 'n/a (not local)' : `${perMessage(r.redisCpuMs, r)} µs`} per message; ` +
+      `${(r.syscalls / Math.max(1, r.received)).toFixed(2)} read/write system calls and ${(r.wakeups / Math.max(1, r.received)).toFixed(2)} wake-ups per message (all nodes); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const idle = r.nodeIdleMs.reduce((a, b) => a + b, 0);
+  console.log(
+    `    idle (connected, silent): ${r.nodeIdleMsPerS.map((ms) => ms.toFixed(1)).join(' + ')} ms CPU per s per node; ` +
+      `net of idle: server ${perMessage(total - idle, r)} µs per message, Redis ${r.redisCpuMs === null ? 'n/a' : `${perMessage(r.redisCpuMs - r.redisIdleMs, r)} µs`}`,
   );
 }
 process.exit(ok ? 0 : 1);
+
+/** Read and write system calls a process made so far (syscr + syscw). */
+async function processSyscalls(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  return Number(/syscr: (\d+)/.exec(io)?.[1]) + Number(/syscw: (\d+)/.exec(io)?.[1]);
+}
+
+/** Times a process went to sleep waiting (voluntary context switches): each is a wake-up later. */
+async function processWakeups(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
 
 /** The pid of the Redis server when it runs on this machine (it answers INFO with its pid, and /proc has it). */
 async function localRedisPid(): Promise<number | null> {
