@@ -212,6 +212,19 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
     await later.stop();
   });
 
+  it('deleting an account on one node ends its sessions on the others, even where a lookup was cached', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'before')));
+    await bob.take(bodyIs('before')); // n1 now holds bob's location
+    const phone = await on(2, b, { resource: 'phone' });
+    assert.ok(await nodes[0]!.server.accounts.deleteUser(nodes[0]!.app.id, b.id));
+    const ended = (c: Conn): boolean => c.errors.some((e) => e.condition === 'not-authorized');
+    for (let i = 0; i < 250 && !(ended(bob) && ended(phone)); i++) await sleep(20);
+    assert.ok(ended(bob) && ended(phone), 'not-authorized on n2 and on n3');
+  });
+
   it('a node taken for dead (heartbeat stalled past the TTL) registers its sessions again once it is back', async () => {
     const u = await user();
     await on(1, u, { resource: 'survivor' });
