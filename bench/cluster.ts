@@ -1,15 +1,21 @@
 // Messages per second and delivery latency: one node vs two nodes clustered over Redis.
-//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379]
+//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379] [--profile DIR] [--only 1|2] [--idle 3]
 // (--redis defaults to $PARLEY_TEST_REDIS_URL, then $PARLEY_REDIS_URL.) Same approach as
 // bench/messages.ts: raw TCP clients in pairs, each sending `rate` chat messages/s to its partner,
 // timestamps in the body. Scenario "1 node": every client on one Parley process (the local fast
 // path). Scenario "2 nodes": two Parley processes sharing one SQLite file (WAL) and one Redis,
 // each pair split across them, so every message crosses nodes. Bounded: each scenario stops after
 // --seconds of load plus at most 5 s for stragglers.
+// CPU: utime+stime of each node from /proc over the load window, and of redis-server too when it
+// runs on this machine (its pid from INFO server), reported apart; before the load, --idle seconds
+// with every client connected and silent measure what each process costs doing nothing, reported
+// and taken off in the "net of idle" figures (two nodes pay two processes' timers). --profile writes each node's CPU
+// profile (node --cpu-prof) into DIR/<scenario>-node<n>/. On a loaded machine run it with
+// PARLEY_INSECURE_FAST_PASSWORD_HASH=1 (the logins, eight at a time, otherwise may time out).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -24,12 +30,16 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '10' },
     redis: { type: 'string', default: process.env.PARLEY_TEST_REDIS_URL ?? process.env.PARLEY_REDIS_URL ?? '' },
+    profile: { type: 'string' },
+    only: { type: 'string' },
+    idle: { type: 'string', default: '3' },
   },
 });
 const clientCount = Math.max(2, Number(values.clients) - (Number(values.clients) % 2));
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const redisUrl = values.redis!;
+const idleSeconds = Number(values.idle);
 if (!redisUrl) {
   console.error('no Redis: pass --redis redis://… or set PARLEY_TEST_REDIS_URL');
   process.exit(2);
@@ -44,7 +54,18 @@ interface Result {
   p50: number;
   p99: number;
   max: number;
-  cpuMs: number;
+  /** CPU of each node over the window, ms. */
+  nodeCpuMs: number[];
+  /** CPU of redis-server over the window, ms (null: not on this machine). */
+  redisCpuMs: number | null;
+  /** Read and write system calls of all nodes over the window (from /proc/<pid>/io). */
+  syscalls: number;
+  /** Voluntary context switches of all nodes over the window. */
+  wakeups: number;
+  /** What each node, and Redis, would have spent idle over the same window, ms. */
+  nodeIdleMs: number[];
+  redisIdleMs: number;
+  nodeIdleMsPerS: number[];
 }
 
 async function scenario(nodeCount: number): Promise<Result> {
@@ -57,11 +78,17 @@ async function scenario(nodeCount: number): Promise<Result> {
   await store.close();
 
   const servers: { proc: ChildProcess; port: number }[] = [];
+  const dirs: string[] = [];
   for (let n = 0; n < nodeCount; n++) {
     const port = await freePort();
+    // One server per data directory (parley.lock): the other nodes get their own, whose database is
+    // a link to the first one's (SQLite follows it, so the WAL and its index are shared too).
+    const nodeDir = n === 0 ? dataDir : mkdtempSync(join(tmpdir(), 'parley-bench-cluster-'));
+    if (n > 0) symlinkSync(sqliteFile(dataDir), sqliteFile(nodeDir));
+    dirs.push(nodeDir);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      PARLEY_DATA_DIR: dataDir,
+      PARLEY_DATA_DIR: nodeDir,
       PARLEY_C2S_PORT: String(port),
       PARLEY_C2S_TLS_PORT: '0',
       PARLEY_WS_PORT: '0',
@@ -71,7 +98,8 @@ async function scenario(nodeCount: number): Promise<Result> {
       PARLEY_MAX_CONNECTIONS_PER_IP: '100000',
     };
     if (nodeCount > 1) Object.assign(env, { PARLEY_REDIS_URL: redisUrl, PARLEY_REDIS_PREFIX: prefix, PARLEY_CLUSTER_NODE_ID: `bench${n}` });
-    const proc = spawn(process.execPath, [resolve('bin/parley.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile, `${nodeCount}nodes-node${n}`)}`] : [];
+    const proc = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     servers.push({ proc, port });
     await waitForPort(port); // one at a time: the first creates the schema
   }
@@ -106,7 +134,19 @@ async function scenario(nodeCount: number): Promise<Result> {
     });
   }
   await sleep(300); // presences settle
+  // What the nodes and Redis cost with every client connected and nobody talking (timers,
+  // heartbeats): reported, and taken off the per-message figures as "net".
+  const idleStart = await Promise.all([...servers.map((s) => processCpu(s.proc.pid!)), redisPid === null ? 0 : processCpu(redisPid)]);
+  const idleStarted = performance.now();
+  await sleep(idleSeconds * 1000);
+  const idleEnd = await Promise.all([...servers.map((s) => processCpu(s.proc.pid!)), redisPid === null ? 0 : processCpu(redisPid)]);
+  const idleMsPerS = (i: number): number => ((idleEnd[i]! - idleStart[i]!) * 1000) / (performance.now() - idleStarted);
+  const nodeIdleMsPerS = servers.map((_, i) => idleMsPerS(i));
+  const redisIdleMsPerS = redisPid === null ? 0 : idleMsPerS(servers.length);
   const cpuBefore = await Promise.all(servers.map((s) => processCpu(s.proc.pid!)));
+  const callsBefore = await Promise.all(servers.map((s) => processSyscalls(s.proc.pid!)));
+  const wakeupsBefore = await Promise.all(servers.map((s) => processWakeups(s.proc.pid!)));
+  const redisBefore = redisPid === null ? null : await processCpu(redisPid);
   const started = performance.now();
   const interval = 1000 / rate;
   const stops = clients.map((c, i) => {
@@ -131,11 +171,25 @@ async function scenario(nodeCount: number): Promise<Result> {
   const loadMs = performance.now() - started;
   const deadline = Date.now() + 5000;
   while (received < sent && Date.now() < deadline) await sleep(50);
+  const windowS = (performance.now() - started) / 1000;
   const cpuAfter = await Promise.all(servers.map((s) => processCpu(s.proc.pid!)));
+  const callsAfter = await Promise.all(servers.map((s) => processSyscalls(s.proc.pid!)));
+  const wakeupsAfter = await Promise.all(servers.map((s) => processWakeups(s.proc.pid!)));
+  const redisAfter = redisPid === null ? null : await processCpu(redisPid);
 
   clients.forEach((c) => c.destroy());
+  if (values.profile) {
+    // The profile is written when the server exits on its own, not on SIGKILL.
+    await Promise.all(
+      servers.map((s) => {
+        const exited = new Promise((done) => s.proc.once('exit', done));
+        s.proc.kill('SIGTERM');
+        return Promise.race([exited, sleep(10_000)]);
+      }),
+    );
+  }
   for (const s of servers) s.proc.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   if (nodeCount > 1) {
     const redis = new Redis(redisUrl);
     const keys = await redis.keys(`${prefix}*`);
@@ -153,22 +207,67 @@ async function scenario(nodeCount: number): Promise<Result> {
     p50: pct(50),
     p99: pct(99),
     max: pct(100),
-    cpuMs: cpuAfter.reduce((a, b) => a + b, 0) - cpuBefore.reduce((a, b) => a + b, 0),
+    nodeCpuMs: cpuAfter.map((after, i) => after - cpuBefore[i]!),
+    redisCpuMs: redisBefore === null || redisAfter === null ? null : redisAfter - redisBefore,
+    syscalls: callsAfter.reduce((a, b) => a + b, 0) - callsBefore.reduce((a, b) => a + b, 0),
+    wakeups: wakeupsAfter.reduce((a, b) => a + b, 0) - wakeupsBefore.reduce((a, b) => a + b, 0),
+    nodeIdleMs: nodeIdleMsPerS.map((ms) => ms * windowS),
+    redisIdleMs: redisIdleMsPerS * windowS,
+    nodeIdleMsPerS,
   };
 }
 
-console.log(`Parley cluster benchmark: ${clientCount} clients, ${rate} msg/s each for ${seconds}s (Redis ${redisUrl})`);
+const redisPid = await localRedisPid();
+console.log(`Parley cluster benchmark: ${clientCount} clients, ${rate} msg/s each for ${seconds}s (Redis ${redisUrl.replace(/\/\/[^@/]*@/, '//')})`);
+console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 let ok = true;
-for (const nodes of [1, 2]) {
+const perMessage = (ms: number, r: Result): string => ((ms * 1000) / Math.max(1, r.received)).toFixed(1);
+for (const nodes of values.only ? [Number(values.only)] : [1, 2]) {
   const r = await scenario(nodes);
   ok &&= r.received === r.sent;
+  const total = r.nodeCpuMs.reduce((a, b) => a + b, 0);
   console.log(
     `${nodes} node${nodes > 1 ? 's (every message crosses nodes)' : ' '}: sent ${r.sent}, delivered ${r.received} (${((100 * r.received) / r.sent).toFixed(2)}%), ` +
       `${r.throughput.toFixed(0)} msg/s; latency ms p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} max ${r.max.toFixed(2)}; ` +
-      `server CPU ${((r.cpuMs * 1000) / Math.max(1, r.received)).toFixed(1)} µs per message (all nodes)`,
+      `server CPU ${perMessage(total, r)} µs per message (all nodes${nodes > 1 ? `: ${r.nodeCpuMs.map((ms) => perMessage(ms, r)).join(' + ')}` : ''})` +
+      `, Redis ${r.redisCpuMs === null ? 'n/a (not local)' : `${perMessage(r.redisCpuMs, r)} µs`} per message; ` +
+      `${(r.syscalls / Math.max(1, r.received)).toFixed(2)} read/write system calls and ${(r.wakeups / Math.max(1, r.received)).toFixed(2)} wake-ups per message (all nodes); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const idle = r.nodeIdleMs.reduce((a, b) => a + b, 0);
+  console.log(
+    `    idle (connected, silent): ${r.nodeIdleMsPerS.map((ms) => ms.toFixed(1)).join(' + ')} ms CPU per s per node; ` +
+      `net of idle: server ${perMessage(total - idle, r)} µs per message, Redis ${r.redisCpuMs === null ? 'n/a' : `${perMessage(r.redisCpuMs - r.redisIdleMs, r)} µs`}`,
   );
 }
 process.exit(ok ? 0 : 1);
+
+/** Read and write system calls a process made so far (syscr + syscw). */
+async function processSyscalls(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  return Number(/syscr: (\d+)/.exec(io)?.[1]) + Number(/syscw: (\d+)/.exec(io)?.[1]);
+}
+
+/** Times a process went to sleep waiting (voluntary context switches): each is a wake-up later. */
+async function processWakeups(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
+/** The pid of the Redis server when it runs on this machine (it answers INFO with its pid, and /proc has it). */
+async function localRedisPid(): Promise<number | null> {
+  const redis = new Redis(redisUrl);
+  try {
+    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+    if (!pid) return null;
+    await processCpu(pid);
+    return pid;
+  } catch {
+    return null;
+  } finally {
+    await redis.quit();
+  }
+}
 
 /** utime + stime of a process in ms, from /proc. */
 async function processCpu(pid: number): Promise<number> {

@@ -189,6 +189,42 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
     assert.equal(got.attrs.from, alice.jid);
   });
 
+  it('a stale cached location loses nothing: the node it names finds nobody, looks again and forwards the message live', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const first = await on(1, b);
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'to n2')));
+    await first.take(bodyIs('to n2'));
+    const onN2 = await nodes[0]!.server.cluster.locate(b.jid);
+    assert.deepEqual(onN2.map((l) => l.node), ['n2']);
+    await first.stop();
+    const second = await on(2, b);
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'to n3')));
+    assert.equal((await second.take(bodyIs('to n3'))).getChild('delay', NS_DELAY), undefined, 'live');
+    // As if n1 had missed the registry's change notices: it still believes b is on n2.
+    (nodes[0]!.server.cluster as unknown as { cache: Map<string, unknown> }).cache.set(b.jid, onN2);
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'via a stale route')));
+    assert.equal((await second.take(bodyIs('via a stale route'))).getChild('delay', NS_DELAY), undefined, 'live, forwarded by n2');
+    await second.stop();
+    await sleep(100);
+    const later = await on(0, b);
+    assert.deepEqual((await later.inbox.drain(withBody, 300)).map(String), [], 'nothing was kept offline');
+    await later.stop();
+  });
+
+  it('deleting an account on one node ends its sessions on the others, even where a lookup was cached', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'before')));
+    await bob.take(bodyIs('before')); // n1 now holds bob's location
+    const phone = await on(2, b, { resource: 'phone' });
+    assert.ok(await nodes[0]!.server.accounts.deleteUser(nodes[0]!.app.id, b.id));
+    const ended = (c: Conn): boolean => c.errors.some((e) => e.condition === 'not-authorized');
+    for (let i = 0; i < 250 && !(ended(bob) && ended(phone)); i++) await sleep(20);
+    assert.ok(ended(bob) && ended(phone), 'not-authorized on n2 and on n3');
+  });
+
   it('a node taken for dead (heartbeat stalled past the TTL) registers its sessions again once it is back', async () => {
     const u = await user();
     await on(1, u, { resource: 'survivor' });

@@ -147,7 +147,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     await removal.removeLocal(user);
     if (!cluster.enabled) return;
     const bare = `${userLocal(user)}@${config.domain}`;
-    const nodes = new Set((await cluster.locate(bare)).map((l) => l.node).filter((n) => n !== cluster.nodeId));
+    const nodes = new Set((await cluster.locate(bare, { fresh: true })).map((l) => l.node).filter((n) => n !== cluster.nodeId));
     await Promise.all([...nodes].map((node) => cluster.publish(node, { kind: ACCOUNT_DELETED, to: bare, stanza: '' })));
   });
   if (cluster.enabled) {

@@ -3,15 +3,26 @@
 //   <prefix>nodes            sorted set: node id → time of its last heartbeat (ms)
 //   <prefix>sess:<bare>      hash: resource → "node\tavailable\tpriority\tpresence"
 //   <prefix>jids:<node>      set of the node's "bare/resource" (what to remove when it dies)
-//   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza"
+//   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza", or several envelopes
+//                            sent in one event-loop turn: "batch\n<count>\nsending node\n" followed by
+//                            "kind\nto\n<stanza length>\nstanza" for each
 //   <prefix>resume:<id>      the node a resumable stream-management session moved to (expires after a day)
-//   <prefix>all              every node's: "gone\n<bare/resource>\n<reaping node>\n" for each reaped resource
+//   <prefix>all              every node's: "gone\n<bare/resource>\n<reaping node>\n" for each reaped resource,
+//                            and "loc\n<bare>\n<node>\n" after every change of <prefix>sess:<bare>
 //   room keys                 see redis-rooms.ts (group-room occupancy; reaped with the sessions)
 //
 // A node heartbeats every third of the TTL. Lookups ignore resources of nodes whose heartbeat is
 // older than the TTL; every live node also reaps dead nodes (their resources leave the hashes), so
 // a node that dies without cleaning up is gone from the registry within TTL + one heartbeat, and
 // every node announces those resources unavailable to its own users.
+//
+// Location cache: `locate` answers from memory what it last read of a `sess:<bare>` hash. Every script
+// that changes such a hash publishes "loc" on the `all` channel in the same step, and each node
+// forgets the bare JID when it arrives, so the cache is as current as a lookup issued at that moment
+// would have been (a reply racing an invalidation is not kept). While the subscriber connection is
+// down nothing is cached. A stale entry cannot lose a message: a publish nobody took drops the
+// node's entries and the caller looks again (`fresh`), and a node that finds nobody for a relayed
+// message looks the recipient up afresh before offline storage takes it (cluster-routing).
 import { metrics } from '../metrics/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -43,10 +54,24 @@ for i = 1, #entries, 2 do
 end
 return out`;
 
+/** Lua: tells every node (ARGV[6] is the `all` channel, ARGV[7] the bare JID) that the account's hash changed. */
+const CHANGED = `redis.call('PUBLISH', ARGV[6], 'loc\\n' .. ARGV[7] .. '\\n' .. ARGV[4] .. '\\n')`;
+
+// KEYS: sess, jids. ARGV: resource, value, member, self, (unused), all channel, bare.
+const REGISTER = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  ${CHANGED}
+end
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1`;
+
+// KEYS: sess, jids, nodes. ARGV: resource, value, member, self, min heartbeat, all channel, bare.
 const CLAIM = `
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+if old ~= ARGV[2] then ${CHANGED} end
 if not old then return false end
 local v = old
 local node = ${NODE_OF}
@@ -58,9 +83,13 @@ return node`;
 /** Seconds a moved stream's new home is remembered: a session living longer falls back to a fresh login. */
 const RESUMABLE_TTL = 24 * 3600;
 
+// KEYS: sess, jids. ARGV: resource, (unused), member, self, (unused), all channel, bare.
 const UNREGISTER = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v and ${NODE_OF} == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if v and ${NODE_OF} == ARGV[4] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  ${CHANGED}
+end
 redis.call('SREM', KEYS[2], ARGV[3])
 return 1`;
 
@@ -78,6 +107,7 @@ for _, node in ipairs(dead) do
       if v and ${NODE_OF} == node then
         redis.call('HDEL', hkey, res)
         removed[#removed + 1] = m
+        redis.call('PUBLISH', ARGV[1] .. 'all', 'loc\\n' .. string.sub(m, 1, slash - 1) .. '\\n' .. ARGV[3] .. '\\n')
       end
     end
   end
@@ -89,8 +119,9 @@ return removed`;
 
 interface ClusterCommands {
   parleyLocate(sessKey: string, nodesKey: string, min: number): Promise<string[]>;
-  parleyClaim(sessKey: string, jidsKey: string, nodesKey: string, resource: string, value: string, member: string, node: string, min: number): Promise<string | null>;
-  parleyUnregister(sessKey: string, jidsKey: string, resource: string, node: string, member: string): Promise<number>;
+  parleyRegister(sessKey: string, jidsKey: string, resource: string, value: string, member: string, node: string, unused: string, all: string, bare: string): Promise<number>;
+  parleyClaim(sessKey: string, jidsKey: string, nodesKey: string, resource: string, value: string, member: string, node: string, min: number, all: string, bare: string): Promise<string | null>;
+  parleyUnregister(sessKey: string, jidsKey: string, resource: string, unused: string, member: string, node: string, unused2: string, all: string, bare: string): Promise<number>;
   parleyReap(nodesKey: string, prefix: string, max: number, reaper: string): Promise<string[]>;
 }
 type CommandRedis = Redis & ClusterCommands;
@@ -119,6 +150,14 @@ export class RedisCluster implements Cluster {
   private dead = false;
   private joined = false;
   private rejoin: (() => Promise<void>) | null = null;
+  /** bare JID → its live resources as last read (see "Location cache" above). */
+  private readonly cache = new Map<string, ResourceLocation[]>();
+  /** bare JID → the lookup whose answer may be cached (an invalidation meanwhile removes it). */
+  private readonly reading = new Map<string, object>();
+  /** False while invalidations may be missed (the subscriber connection is not subscribed). */
+  private caching = false;
+  /** Envelopes waiting for the end of this event-loop turn, by node. */
+  private readonly outbox = new Map<string, Outbox>();
 
   constructor(opts: RedisClusterOptions) {
     this.nodeId = opts.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -130,6 +169,7 @@ export class RedisCluster implements Cluster {
     const connection = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
     this.redis = new Redis(opts.url, connection) as CommandRedis;
     this.redis.defineCommand('parleyLocate', { numberOfKeys: 2, lua: LOCATE });
+    this.redis.defineCommand('parleyRegister', { numberOfKeys: 2, lua: REGISTER });
     this.redis.defineCommand('parleyClaim', { numberOfKeys: 3, lua: CLAIM });
     this.redis.defineCommand('parleyUnregister', { numberOfKeys: 2, lua: UNREGISTER });
     this.redis.defineCommand('parleyReap', { numberOfKeys: 1, lua: REAP });
@@ -183,11 +223,24 @@ export class RedisCluster implements Cluster {
       const b = message.indexOf('\n', a + 1);
       const c = message.indexOf('\n', b + 1);
       if (a < 0 || b < 0 || c < 0) return;
+      if (message.startsWith('loc\n')) return this.forget(message.slice(a + 1, b));
       if (message.startsWith('muc\n')) return this.rooms.receive(message.slice(a + 1, b), message.slice(c + 1), message.slice(b + 1, c));
+      if (message.startsWith('batch\n')) return unbatch(message, b + 1, c, Number(message.slice(a + 1, b)), receive);
       receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
+    });
+    // Invalidations missed while the subscription is down: nothing cached meanwhile, all forgotten.
+    this.sub.on('close', () => this.stopCaching());
+    this.sub.on('ready', () => {
+      if (this.dead || !this.timer) return;
+      // ioredis subscribes again by itself; this resolves once the broadcast channel is ours again.
+      this.sub.subscribe(this.broadcastChannel).then(
+        () => (this.caching = !this.dead),
+        (err) => this.log.warn({ err }, 'subscribing again to the cluster channel failed'),
+      );
     });
     await this.clearPredecessor();
     await this.sub.subscribe(this.channel(this.nodeId), this.broadcastChannel);
+    this.caching = true;
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
@@ -230,13 +283,13 @@ export class RedisCluster implements Cluster {
 
   async register(bare: string, resource: string, state: ResourceState): Promise<void> {
     if (this.dead) return;
-    await Promise.all([this.redis.hset(this.sessKey(bare), resource, this.entry(state)), this.redis.sadd(this.jidsKey(), `${bare}/${resource}`)]);
+    await this.redis.parleyRegister(this.sessKey(bare), this.jidsKey(), resource, this.entry(state), `${bare}/${resource}`, this.nodeId, '', this.broadcastChannel, bare);
   }
 
   async claim(bare: string, resource: string, state: ResourceState): Promise<string | null> {
     if (this.dead) return null;
     const min = Date.now() - this.ttlMs;
-    return this.redis.parleyClaim(this.sessKey(bare), this.jidsKey(), this.nodesKey, resource, this.entry(state), `${bare}/${resource}`, this.nodeId, min);
+    return this.redis.parleyClaim(this.sessKey(bare), this.jidsKey(), this.nodesKey, resource, this.entry(state), `${bare}/${resource}`, this.nodeId, min, this.broadcastChannel, bare);
   }
 
   private entry(state: ResourceState): string {
@@ -257,11 +310,45 @@ export class RedisCluster implements Cluster {
 
   async unregister(bare: string, resource: string): Promise<void> {
     if (this.dead) return;
-    await this.redis.parleyUnregister(this.sessKey(bare), this.jidsKey(), resource, this.nodeId, `${bare}/${resource}`);
+    await this.redis.parleyUnregister(this.sessKey(bare), this.jidsKey(), resource, '', `${bare}/${resource}`, this.nodeId, '', this.broadcastChannel, bare);
   }
 
-  async locate(bare: string): Promise<ResourceLocation[]> {
-    return parse(await this.redis.parleyLocate(this.sessKey(bare), this.nodesKey, Date.now() - this.ttlMs));
+  async locate(bare: string, options?: { fresh?: boolean }): Promise<ResourceLocation[]> {
+    if (!options?.fresh) {
+      const cached = this.cache.get(bare);
+      if (cached) return cached;
+    }
+    const token = {};
+    const cacheable = this.caching;
+    if (cacheable) this.reading.set(bare, token);
+    const found = parse(await this.redis.parleyLocate(this.sessKey(bare), this.nodesKey, Date.now() - this.ttlMs));
+    if (cacheable && this.reading.get(bare) === token) {
+      this.reading.delete(bare);
+      if (this.caching) this.remember(bare, found);
+    }
+    return found;
+  }
+
+  private remember(bare: string, found: ResourceLocation[]): void {
+    if (this.cache.size >= LOCATION_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(bare, found);
+  }
+
+  /** The account's registry entry changed (or may have): the next lookup asks Redis. */
+  private forget(bare: string): void {
+    this.cache.delete(bare);
+    this.reading.delete(bare);
+  }
+
+  /** Nobody listens on `node` any more: whatever the cache says about it is stale. */
+  private forgetNode(node: string): void {
+    for (const [bare, locations] of this.cache) if (locations.some((l) => l.node === node)) this.forget(bare);
+  }
+
+  private stopCaching(): void {
+    this.caching = false;
+    this.cache.clear();
+    this.reading.clear();
   }
 
   async locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>> {
@@ -270,12 +357,52 @@ export class RedisCluster implements Cluster {
     return new Map(bares.map((bare, i) => [bare, parse(found[i]!)]));
   }
 
-  async publish(node: string, envelope: Envelope): Promise<boolean> {
-    if (this.dead) return false;
-    const message = `${envelope.kind}\n${envelope.to}\n${this.nodeId}\n${envelope.stanza}`;
+  /**
+   * Envelopes for a node leave at the end of the event-loop turn, as one pub/sub message (one
+   * command, one write for Redis to fan out, one read on the receiving node), in the order given.
+   * While one is on its way to a node, what follows for that node waits for Redis's answer and then
+   * leaves together: no delay when the link is idle, larger batches when it is busy.
+   */
+  publish(node: string, envelope: Envelope): Promise<boolean> {
+    if (this.dead) return Promise.resolve(false);
     metrics.clusterMessages.add('out');
+    let queue = this.outbox.get(node);
+    if (!queue) this.outbox.set(node, (queue = { envelopes: [], sent: [], busy: false, scheduled: false }));
+    queue.envelopes.push(envelope);
+    if (!queue.busy && !queue.scheduled) {
+      queue.scheduled = true;
+      setImmediate(() => this.flush(node, queue));
+    }
+    return new Promise((resolve) => queue.sent.push(resolve));
+  }
+
+  private flush(node: string, queue: Outbox): void {
+    queue.scheduled = false;
+    if (queue.envelopes.length === 0) {
+      this.outbox.delete(node);
+      return;
+    }
+    const { envelopes, sent } = queue;
+    queue.envelopes = [];
+    queue.sent = [];
+    const done = (taken: boolean): void => {
+      if (!taken) this.forgetNode(node);
+      for (const resolve of sent) resolve(taken);
+    };
+    if (this.dead) return done(false);
+    const message = envelopes.length === 1 ? single(envelopes[0]!, this.nodeId) : batch(envelopes, this.nodeId);
     metrics.clusterBytes.add('out', message.length);
-    return (await this.redis.publish(this.channel(node), message)) > 0;
+    queue.busy = true;
+    this.redis.publish(this.channel(node), message).then(
+      (receivers) => done(receivers > 0),
+      (err) => {
+        this.log.warn({ err, node }, 'publishing to a cluster node failed');
+        done(false);
+      },
+    ).finally(() => {
+      queue.busy = false;
+      this.flush(node, queue);
+    });
   }
 
   /** Resolves when Redis answers a PING (the health check); rejects otherwise. */
@@ -287,6 +414,7 @@ export class RedisCluster implements Cluster {
   async stop(): Promise<void> {
     if (this.dead) return;
     if (this.timer) clearInterval(this.timer);
+    this.stopCaching();
     try {
       // Whatever sessions are left (there should be none after the core stopped) leave with the node.
       await this.redis.zadd(this.nodesKey, 0, this.nodeId);
@@ -301,9 +429,49 @@ export class RedisCluster implements Cluster {
   /** For tests: the node vanishes as if its process died (no heartbeat, no cleanup). */
   crash(): void {
     this.dead = true;
+    this.stopCaching();
     if (this.timer) clearInterval(this.timer);
     this.sub.disconnect();
     this.redis.disconnect();
+  }
+}
+
+/** What waits to be published to one node. */
+interface Outbox {
+  envelopes: Envelope[];
+  sent: ((taken: boolean) => void)[];
+  /** A publish to the node is on its way. */
+  busy: boolean;
+  /** A flush is due at the end of this event-loop turn. */
+  scheduled: boolean;
+}
+
+/** Accounts whose locations a node remembers at most (the oldest is forgotten first). */
+const LOCATION_CACHE_SIZE = 100_000;
+
+function single(envelope: Envelope, node: string): string {
+  return `${envelope.kind}\n${envelope.to}\n${node}\n${envelope.stanza}`;
+}
+
+function batch(envelopes: Envelope[], node: string): string {
+  let out = `batch\n${envelopes.length}\n${node}\n`;
+  for (const e of envelopes) out += `${e.kind}\n${e.to}\n${e.stanza.length}\n${e.stanza}`;
+  return out;
+}
+
+/** Splits a batch (its envelopes start at `start`; `count` of them), handing each to `receive`. */
+function unbatch(message: string, nodeAt: number, start: number, count: number, receive: (envelope: Envelope) => void): void {
+  const node = message.slice(nodeAt, start);
+  let at = start + 1;
+  for (let i = 0; i < count; i++) {
+    const a = message.indexOf('\n', at);
+    const b = message.indexOf('\n', a + 1);
+    const c = message.indexOf('\n', b + 1);
+    if (a < 0 || b < 0 || c < 0) return;
+    const length = Number(message.slice(b + 1, c));
+    if (!Number.isSafeInteger(length) || length < 0 || c + 1 + length > message.length) return;
+    receive({ kind: message.slice(at, a), to: message.slice(a + 1, b), node, stanza: message.slice(c + 1, c + 1 + length) });
+    at = c + 1 + length;
   }
 }
 

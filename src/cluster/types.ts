@@ -60,11 +60,15 @@ export interface Cluster {
   resumableAt(id: string): Promise<string | null>;
   /** Removes a resource of this node (unless another node holds it now). */
   unregister(bare: string, resource: string): Promise<void>;
-  /** The live resources of an account, on every node (this one included). */
-  locate(bare: string): Promise<ResourceLocation[]>;
+  /**
+   * The live resources of an account, on every node (this one included). May answer from a cache
+   * kept current by the registry's change notices; `fresh` asks the registry itself (after a node
+   * did not take what the cached answer sent it, or found nobody there).
+   */
+  locate(bare: string, options?: { fresh?: boolean }): Promise<ResourceLocation[]>;
   /** `locate` for several accounts in one round trip. */
   locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>>;
-  /** Sends an envelope to a node; false when no node listened (it is gone). */
+  /** Sends an envelope to a node (envelopes sent in one event-loop turn travel together, in order); false when no node listened (it is gone). */
   publish(node: string, envelope: Envelope): Promise<boolean>;
   /** Resolves when the shared registry (Redis) answers; rejects otherwise (the health check). */
   ping(): Promise<void>;

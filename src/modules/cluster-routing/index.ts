@@ -10,7 +10,10 @@
 // resource is local.
 //
 // The receiving node enters the delivery phase directly, marked `relayed` (the outbound phase —
-// privacy, history, markers, carbons — ran on the sending node), and never publishes it again.
+// privacy, history, markers, carbons — ran on the sending node). Lookups may answer from the
+// cluster's location cache, so a receiving node that finds nobody for a message looks the recipient
+// up afresh and forwards it once (`message/forwarded`, never forwarded again) before offline storage
+// takes it; a publish that no node took is retried after a fresh lookup.
 import type { ModuleApi, RouteContext } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
 import type { Cluster, Envelope, ResourceLocation, ResourceState } from '../../cluster/types.js';
@@ -74,12 +77,19 @@ export function clusterRoutingModule(core: ModuleApi, cluster: Cluster, roster: 
     return undefined;
   });
 
+  /** Messages another node already forwarded here: if nobody is here either, offline storage takes them. */
+  const forwarded = new WeakSet<Element>();
   core.on('message/bare', 'cluster', async ({ stanza, to, relayed }: RouteContext) => {
-    if (relayed || stanza.attrs.type === 'groupchat') return undefined;
-    const targets = remoteAvailable(await cluster.locate(to.bare));
+    if (stanza.attrs.type === 'groupchat' || (relayed && forwarded.has(stanza))) return undefined;
+    // Relayed here and nobody here (the sender's cached lookup was stale, or the session just left): ask the registry.
+    let targets = remoteAvailable(await cluster.locate(to.bare, { fresh: relayed }));
     if (targets.length === 0) return undefined;
-    // A node gone since its last heartbeat takes nothing: the message falls through to offline storage.
-    return (await publishTo(targets.map((t) => t.node), { kind: 'message/bare', to: to.bare, stanza: stanza.toString() })) ? true : undefined;
+    const envelope: Envelope = { kind: relayed ? 'message/forwarded' : 'message/bare', to: to.bare, stanza: stanza.toString() };
+    if (await publishTo(targets.map((t) => t.node), envelope)) return true;
+    if (relayed) return undefined;
+    // A node gone since the (possibly cached) lookup took nothing: look again, then offline storage.
+    targets = remoteAvailable(await cluster.locate(to.bare, { fresh: true }));
+    return targets.length > 0 && (await publishTo(targets.map((t) => t.node), envelope)) ? true : undefined;
   });
 
   /** A stanza for a full JID that is not bound here: to the node that holds it, if any. */
@@ -87,9 +97,13 @@ export function clusterRoutingModule(core: ModuleApi, cluster: Cluster, roster: 
     (kind: string) =>
     async ({ stanza, to, relayed }: RouteContext): Promise<true | undefined> => {
       if (relayed || core.sessions.get(to.bare, to.resource)) return undefined;
-      const target = (await cluster.locate(to.bare)).find((l) => l.resource === to.resource && l.node !== self);
-      if (!target) return undefined;
-      return (await cluster.publish(target.node, { kind, to: to.toString(), stanza: stanza.toString() })) ? true : undefined;
+      const envelope: Envelope = { kind, to: to.toString(), stanza: stanza.toString() };
+      for (const fresh of [false, true]) {
+        const target = (await cluster.locate(to.bare, { fresh })).find((l) => l.resource === to.resource && l.node !== self);
+        if (!target) return undefined;
+        if (await cluster.publish(target.node, envelope)) return true;
+      }
+      return undefined;
     };
   core.on('message/full', 'cluster', toFullJid('message/full'));
   core.on('presence/full', 'cluster', toFullJid('presence/full'));
@@ -225,6 +239,9 @@ export function clusterRoutingModule(core: ModuleApi, cluster: Cluster, roster: 
     const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', core.domain);
     const ctx: RouteContext = { stanza, from, to, origin: null, relayed: true };
     switch (kind) {
+      case 'message/forwarded':
+        forwarded.add(stanza);
+        return core.deliver('message/bare', ctx);
       case 'message/bare':
       case 'message/full':
       case 'iq/full':
