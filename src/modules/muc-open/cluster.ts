@@ -3,8 +3,9 @@
 // and roles) learnt from the directory's join, leave and members events. What concerns every
 // occupant (groupchat, an occupant's presence with a role change or a removal, settings changed,
 // destruction) is published to the room and handled by each node for its own sessions, all nodes
-// in the same order. A remote join whose nick is already held by another user is ignored here: the
-// joining node sees the holder in its snapshot and refuses itself (the first join Redis ran wins).
+// in the same order; a private message goes to the nodes of its target's resources only. A remote
+// join whose nick is already held by another user is ignored here: the joining node sees the
+// holder in its snapshot and refuses itself (the first join Redis ran wins).
 import type { PlacedMember, RoomMember } from '../../cluster/rooms.js';
 import { Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
@@ -140,7 +141,12 @@ export function openCluster(ctx: OpenRoomsContext, destroyHere: (room: OpenRoom,
       switch (event.type) {
         case 'message': {
           const message = parseElement(event.stanza);
-          if (message) toLocal(room, message);
+          if (!message) return;
+          if (!event.userIds) return toLocal(room, message);
+          // A private message: to these occupants' resources here.
+          for (const userId of event.userIds) {
+            for (const [jid, session] of room.byUser.get(userId)?.resources ?? []) session.send(addressed(message, jid));
+          }
           return;
         }
         case 'occupant':

@@ -88,6 +88,12 @@ export function openMessages(ctx: OpenRoomsContext) {
     for (const child of stanza.getChildren()) if (reflectable(child)) message.append(child.clone());
     if (!message.getChild('x', NS_MUC_USER)) message.append(xml('x', { xmlns: NS_MUC_USER }));
     for (const [jid, targetSession] of target.resources) targetSession.send(addressed(message, jid));
+    if (target.remote.size > 0) {
+      // To the nodes of the target's other resources, which deliver it to those in the room.
+      const event = { type: 'message' as const, stanza: message.toString(), userIds: [target.userId] };
+      ctx.directory.publishToAccounts(directoryKey(room.appId, room.bare), [ctx.userJid(room.appId, target.userId)], event)
+        .catch((err: unknown) => core.log.error({ err }, 'a private message to another node failed'));
+    }
   }
 
   /** A message to an open room (the room exists here or on disk). */
