@@ -57,6 +57,16 @@ describe('open rooms across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
   const muc = (): string => `muc.${nodes[0]!.domain}`;
   const occupantKeys = async (room: string): Promise<string[]> =>
     Object.keys(await redis.hgetall(`${prefix}room:open:${nodes[0]!.app.id}:${room}`)).sort();
+  const rest = async (node: TestServer, u: TestUser, method: string, path: string, body?: unknown): Promise<number> => {
+    const token = await restSession(node, { login: u.login, password: u.password });
+    const res = await fetch(restUrl(node, path), {
+      method,
+      headers: { 'QB-Token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
   /** The group dialogs a user lists over REST with that name. */
   const dialogsNamed = async (u: TestUser, name: string): Promise<string[]> => {
     const token = await restSession(nodes[1]!, { login: u.login, password: u.password });
@@ -152,6 +162,41 @@ describe('open rooms across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     const erinTopic = new Promise<any>((resolve) => e.agent.once('muc:topic', resolve));
     await withTimeout(e.agent.joinRoom(room, 'erin'), 6000, 'erin joins on o2');
     assert.equal((await withTimeout(erinTopic, 3000, 'topic at erin')).topic, 'Order in court', 'the subject set on o1, as o2 reads it');
+  });
+
+  it('a message sent over REST on a node without the room, the configuration and the destruction reach the other node', async () => {
+    const [alice, bob] = [await user(), await user()];
+    const a = await on(1, alice);
+    const b = await on(1, bob);
+    const room = `stage@${muc()}`;
+    await withTimeout(a.agent.joinRoom(room, 'Alice'), 6000, 'alice creates on o2');
+    await withTimeout(b.agent.joinRoom(room, 'Bob'), 6000, 'bob joins on o2');
+    const [dialogId] = await dialogsNamed(alice, 'stage');
+    assert.ok(dialogId);
+
+    // On o1, which holds nothing of the room: sent to the dialog's QuickBlox room, relayed to the open room.
+    assert.equal(await rest(nodes[0]!, alice, 'POST', '/chat/Message.json', { chat_dialog_id: dialogId, message: 'over REST on o1', send_to_chat: 1 }), 201);
+    const relayed = await b.messages.take((m) => m.body === 'over REST on o1', 3000, 'the REST message at bob (o2)');
+    assert.equal(relayed.from, `${room}/Alice`, 'from the nick its sender holds in the room');
+
+    // A configuration change made on o1 (alice's second resource there) is read by o2.
+    const a1 = await pools[0]!.connect(alice, 'second');
+    await withTimeout(a1.agent.joinRoom(room, 'Alice'), 6000, 'alice joins on o1 too');
+    const notice = b.messages.take((m) => m.from === room && (m.muc as any)?.statusCodes?.includes('104'), 3000, '104 at bob (o2)');
+    await withTimeout(a1.agent.configureRoom(room, { type: 'submit', fields: [
+      { name: 'FORM_TYPE', value: 'http://jabber.org/protocol/muc#roomconfig' },
+      { name: 'muc#roomconfig_roomname', value: 'The Stage' },
+    ] }), 3000, 'configure on o1');
+    await notice;
+    assert.equal((await b.agent.getDiscoInfo(room)).identities[0]?.name, 'The Stage', 'o2 answers with the new title');
+
+    const bPresences = presences(b);
+    await withTimeout(a1.agent.destroyRoom(room, { reason: 'show is over' }), 3000, 'destroy on o1');
+    const destroyed = await bPresences.take((p) => p.type === 'unavailable' && p.from === `${room}/Bob`, 3000, 'bob (o2) sees the room go');
+    assert.equal((destroyed.muc as any)?.destroy?.reason, 'show is over');
+    for (let i = 0; i < 50 && (await occupantKeys(room)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await occupantKeys(room), [], 'everyone left the directory');
+    assert.deepEqual(await dialogsNamed(bob, 'The Stage'), [], 'and the dialog is gone');
   });
 
   it('two nodes creating the same name at once end in one room, one dialog', async () => {
