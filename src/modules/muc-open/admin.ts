@@ -92,7 +92,6 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
       room.doc.affiliations[String(userId)] = wanted;
     }
     await ctx.save(room);
-    await ctx.changed(room);
     // Members and above are occupants of the dialog; a banned user is removed from it (which also
     // takes them out of the dialog's QuickBlox room).
     if (wanted !== 'none') await ctx.setOccupant(room, userId, wanted !== 'outcast');
@@ -155,7 +154,6 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
     }
     room.doc.config = next;
     await ctx.save(room);
-    await ctx.changed(room);
     // §10.2.1: status 104 tells the occupants that the configuration changed.
     const notice = xml('message', { type: 'groupchat', from: room.bare, id: newId() }, xml('x', { xmlns: NS_MUC_USER }, xml('status', { code: '104' })));
     if (ctx.clustered) await ctx.broadcast(room, notice);

@@ -36,6 +36,7 @@ export interface OpenRoomsContext {
   clustered: boolean;
   /** The room live here, else from disk (null: no such room, or its dialog is gone). */
   load(appId: number, name: string, bare: string): Promise<OpenRoom | null>;
+  /** Stores the room's document; the other nodes holding the room read it again. */
   save(room: OpenRoom): Promise<void>;
   /** Runs `fn` after every earlier call for the same room of the same application. */
   serial<T>(appId: number, bare: string, fn: () => Promise<T>): Promise<T>;
@@ -49,8 +50,6 @@ export interface OpenRoomsContext {
    * the change it announces: a new role, or the occupant removed (its resources leave).
    */
   announce(room: OpenRoom, subject: OpenOccupant, opts: PresenceOptions, change: { role?: string; removed?: boolean }): Promise<void>;
-  /** Tells the other nodes holding the room that its stored settings changed. */
-  changed(room: OpenRoom): Promise<void>;
   /** The open room a dialog is, by name (remembered: asked on every QuickBlox join of a group dialog). */
   nameOfDialog(dialog: Dialog): Promise<string | null>;
   /** Sends an event about the room to every node holding it, this one included. */
@@ -78,8 +77,9 @@ export function openRoomsContext(core: ModuleApi, chat: ChatService, history: Ch
       }
       return { appId, name, bare, doc, dialog, byNick: new Map(), byUser: new Map(), joining: 0 };
     },
-    save(room) {
-      return store.put(room.appId, room.name, room.doc);
+    async save(room) {
+      await store.put(room.appId, room.name, room.doc);
+      if (clustered) await publish(room, { type: 'changed' });
     },
     serial(appId, bare, fn) {
       const key = LiveRooms.key(appId, bare);
@@ -113,9 +113,6 @@ export function openRoomsContext(core: ModuleApi, chat: ChatService, history: Ch
       const presence = presenceOf(room, subject, '', opts);
       delete presence.attrs.to;
       await publish(room, { type: 'occupant', userId: subject.userId, presence: presence.toString(), ...change });
-    },
-    async changed(room) {
-      if (clustered) await publish(room, { type: 'changed' });
     },
     async nameOfDialog(dialog) {
       const known = names.get(dialog.id);

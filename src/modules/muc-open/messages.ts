@@ -53,7 +53,6 @@ export function openMessages(ctx: OpenRoomsContext) {
       room.doc.subject = text;
       room.doc.subjectBy = occupant.nick;
       await ctx.save(room);
-      await ctx.changed(room);
       await deliver(room, xml('message', { type: 'groupchat', from, id: stanza.attrs.id ?? '' }, xml('subject', null, text)));
       return;
     }
