@@ -1,14 +1,15 @@
 // Open rooms (XEP-0045) across two nodes sharing one store and one Redis (PARLEY_TEST_REDIS_URL),
 // driven by the `stanza` library: occupants on different nodes see each other's presences,
 // groupchat and private messages, nicks conflict across nodes, an owner on one node kicks an
-// occupant on the other, settings changed on one node hold on the other, and two nodes racing to
-// create a name end in one room (one dialog).
+// occupant on the other, settings changed on one node hold on the other, two nodes racing to
+// create a name end in one room (one dialog), and the occupants of a node that dies leave.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type * as XMPP from 'stanza';
 import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import type { RedisCluster } from '../src/cluster/redis.js';
 import { StanzaPool, type StanzaConn } from './support/stanza.js';
 import { restSession, restUrl } from './support/rest.js';
 import { Inbox, withTimeout } from './support/wait.js';
@@ -34,6 +35,7 @@ describe('open rooms across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
   const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
   const nodes: TestServer[] = [];
   const pools: StanzaPool[] = [];
+  const stopped = new Set<TestServer>();
   let redis: Redis;
 
   before(async () => {
@@ -46,7 +48,7 @@ describe('open rooms across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
 
   after(async () => {
     for (const pool of pools) pool.disconnectAll();
-    for (const node of [...nodes].reverse()) await node.stop();
+    for (const node of [...nodes].reverse()) if (!stopped.has(node)) await node.stop();
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
@@ -221,5 +223,33 @@ describe('open rooms across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
       a.agent.sendMessage({ to: room, type: 'groupchat', body: `race ${round}` });
       await b.messages.take((m) => m.body === `race ${round}`, 3000, 'bob hears alice');
     }
+  });
+
+  it('a node that dies: its occupants leave the open room on the other node within the TTL, and their nick is free', async () => {
+    const [alice, carol, dave] = [await user(), await user(), await user()];
+    const o3 = await startTestServer({ redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: TTL, cluster_node_id: 'o3' }, { share: nodes[0]! });
+    nodes.push(o3);
+    const pool3 = new StanzaPool(() => o3);
+    pools.push(pool3);
+    const a = await on(0, alice);
+    const c = await pool3.connect(carol);
+    const room = `wake@${muc()}`;
+    await withTimeout(a.agent.joinRoom(room, 'Alice'), 6000, 'alice creates on o1');
+    const aPresences = presences(a);
+    await withTimeout(c.agent.joinRoom(room, 'Carol'), 6000, 'carol joins on o3');
+    await aPresences.take((p) => p.from === `${room}/Carol` && p.type !== 'unavailable', 3000, 'carol seen on o1');
+
+    const died = Date.now();
+    (o3.server.cluster as RedisCluster).crash();
+    stopped.add(o3);
+    pool3.disconnectAll();
+    await o3.stop();
+    assert.ok((await occupantKeys(room)).includes(c.jid), 'nobody cleaned up on the way out');
+    await aPresences.take((p) => p.from === `${room}/Carol` && p.type === 'unavailable', TTL * 1000 + 2000, 'carol leaves with her node');
+    assert.ok(Date.now() - died < TTL * 1000 + 2000);
+    assert.deepEqual(await occupantKeys(room), [a.jid]);
+    const d = await on(1, dave);
+    await withTimeout(d.agent.joinRoom(room, 'Carol'), 6000, 'dave takes the nick on o2');
+    await aPresences.take((p) => p.from === `${room}/Carol` && p.type !== 'unavailable' && (p.muc as any)?.jid === d.jid, 3000, 'alice sees dave as Carol');
   });
 });
