@@ -201,6 +201,27 @@ describe('open rooms across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     assert.deepEqual(await dialogsNamed(bob, 'The Stage'), [], 'and the dialog is gone');
   });
 
+  it('a room that is not persistent stays while an occupant is on another node, and goes with the last one', async () => {
+    const [alice, bob, carol] = [await user(), await user(), await user()];
+    const a = await on(0, alice);
+    const b = await on(1, bob);
+    const room = `brief@${muc()}`;
+    await withTimeout(a.agent.joinRoom(room, 'Alice'), 6000, 'alice creates on o1');
+    await withTimeout(a.agent.configureRoom(room, { type: 'submit', fields: [
+      { name: 'FORM_TYPE', value: 'http://jabber.org/protocol/muc#roomconfig' },
+      { name: 'muc#roomconfig_persistentroom', value: '0' },
+    ] }), 3000, 'not persistent');
+    await withTimeout(b.agent.joinRoom(room, 'Bob'), 6000, 'bob joins on o2');
+    await withTimeout(a.agent.leaveRoom(room, 'Alice'), 3000, 'alice leaves o1');
+    const c = await on(0, carol);
+    const again = await withTimeout(c.agent.joinRoom(room, 'Carol'), 6000, 'carol joins on o1 while bob is on o2');
+    assert.ok(!codes(again).includes('201'), 'the room is still there');
+    await withTimeout(c.agent.leaveRoom(room, 'Carol'), 3000, 'carol leaves o1');
+    await withTimeout(b.agent.leaveRoom(room, 'Bob'), 3000, 'bob leaves o2: nobody is left');
+    const fresh = await withTimeout(c.agent.joinRoom(room, 'Carol'), 6000, 'carol joins once more');
+    assert.ok(codes(fresh).includes('201'), 'a new room: the old one went with its last occupant');
+  });
+
   it('two nodes creating the same name at once end in one room, one dialog', async () => {
     for (let round = 0; round < 3; round++) {
       const [alice, bob] = [await user(), await user()];

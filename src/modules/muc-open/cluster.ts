@@ -33,10 +33,14 @@ export async function leaveDirectory(ctx: OpenRoomsContext, room: OpenRoom, jid:
   await ctx.directory.leave(directoryKey(room.appId, room.bare), jid).catch((err: unknown) => ctx.core.log.error({ err }, 'leaving an open room across the cluster failed'));
 }
 
-/** Whether nobody is in the room on any node: a room not persistent is removed then. */
+/**
+ * Whether nobody is in the room on any node: a room not persistent is removed then. In a cluster,
+ * Redis is asked, not this node's view (whose other nodes' leaves may still be on their way): of two
+ * last occupants leaving on two nodes at once, the one who asks last finds the room empty.
+ */
 export async function nobodyIn(ctx: OpenRoomsContext, room: OpenRoom): Promise<boolean> {
-  if (room.byNick.size > 0) return false;
-  return !ctx.clustered || (await ctx.directory.members(directoryKey(room.appId, room.bare))).length === 0;
+  if (!ctx.clustered) return room.byNick.size === 0;
+  return (await ctx.directory.members(directoryKey(room.appId, room.bare))).length === 0;
 }
 
 export function openCluster(ctx: OpenRoomsContext, destroyHere: (room: OpenRoom, reason: string | undefined) => void): void {
