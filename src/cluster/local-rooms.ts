@@ -4,17 +4,20 @@ import type { PlacedMember, RoomDirectory, RoomEvent, RoomListener } from './roo
 export class LocalRoomDirectory implements RoomDirectory {
   readonly enabled = false;
   readonly nodeId = 'local';
-  private listener: RoomListener | null = null;
+  private readonly listeners: RoomListener[] = [];
   listen(listener: RoomListener): void {
-    this.listener = listener;
+    this.listeners.push(listener);
   }
   async join(): Promise<void> {}
   async leave(): Promise<void> {}
   async publish(room: string, event: RoomEvent): Promise<void> {
-    this.listener?.event(room, event, this.nodeId);
+    for (const listener of this.listeners) listener.event(room, event, this.nodeId);
   }
   async publishToAccounts(): Promise<void> {}
   async members(): Promise<PlacedMember[]> {
     return [];
+  }
+  async lock(): Promise<() => Promise<void>> {
+    return async () => {};
   }
 }

@@ -3,6 +3,7 @@
 //   <prefix>room:<room>        hash: occupant full JID → "node\t<member JSON>"
 //   <prefix>roomnodes:<room>   hash: node → how many of the room's members it holds
 //   <prefix>rooms:<node>       set of the rooms where the node has members (what to clean when it dies)
+//   <prefix>lock:<name>        a short cluster-wide lock (an open room being created), expiring on its own
 //
 // Room events travel on the nodes' channels as "muc\n<room>\n<sending node>\n<event JSON>". Every
 // script below changes the room and publishes to the room's nodes in one step, so each node gets a
@@ -94,6 +95,11 @@ for i = 1, #entries, 2 do
 end
 return out`;
 
+// KEYS: lock. ARGV: token. Releases the lock only if it is still ours (it may have expired and been taken).
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 /**
  * Lua for the reaper (redis.ts), run for each dead `node` (a Lua variable) with ARGV[1] = prefix
  * and ARGV[3] = the reaping node: the dead node's members leave its rooms, and the rooms' other
@@ -126,6 +132,7 @@ interface RoomCommands {
   parleyRoomLeave(room: string, roomnodes: string, rooms: string, ...argv: string[]): Promise<number>;
   parleyRoomPublish(roomnodes: string, ...argv: string[]): Promise<number>;
   parleyRoomMembers(room: string, nodes: string, min: number): Promise<string[]>;
+  parleyUnlock(key: string, token: string): Promise<number>;
 }
 
 export interface RedisRoomDirectoryOptions {
@@ -146,7 +153,7 @@ export class RedisRoomDirectory implements RoomDirectory {
   readonly enabled = true;
   readonly nodeId: string;
   private readonly redis: Redis & RoomCommands;
-  private listener: RoomListener | null = null;
+  private readonly listeners: RoomListener[] = [];
   /** Joins waiting for their snapshot, by token. */
   private readonly snapshots = new Map<string, () => void>();
 
@@ -157,6 +164,7 @@ export class RedisRoomDirectory implements RoomDirectory {
     this.redis.defineCommand('parleyRoomLeave', { numberOfKeys: 3, lua: LEAVE });
     this.redis.defineCommand('parleyRoomPublish', { numberOfKeys: 1, lua: PUBLISH });
     this.redis.defineCommand('parleyRoomMembers', { numberOfKeys: 2, lua: MEMBERS });
+    this.redis.defineCommand('parleyUnlock', { numberOfKeys: 1, lua: UNLOCK });
   }
 
   private key(room: string): string {
@@ -173,7 +181,18 @@ export class RedisRoomDirectory implements RoomDirectory {
   }
 
   listen(listener: RoomListener): void {
-    this.listener = listener;
+    this.listeners.push(listener);
+  }
+
+  private tell(room: string, event: RoomEvent, node: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener.event(room, event, node);
+      } catch (err) {
+        // Thrown inside the Redis client's socket handler, it would take the process down.
+        this.opts.log.error({ err, room, node, type: event.type }, 'handling a room event failed');
+      }
+    }
   }
 
   /** A room event from the node's channel (redis.ts hands over the envelopes of kind `muc`). */
@@ -187,20 +206,17 @@ export class RedisRoomDirectory implements RoomDirectory {
       return;
     }
     try {
-      if (event.type !== 'members') return this.listener?.event(room, event, node);
+      if (event.type !== 'members') return this.tell(room, event, node);
       // cjson encodes an empty list as {}.
       const flat = Array.isArray(event.flat) ? (event.flat as unknown[]).filter((v): v is string => typeof v === 'string') : [];
-      this.listener?.event(room, { type: 'members', members: parseMembers(flat) }, node);
-    } catch (err) {
-      // Thrown inside the Redis client's socket handler, it would take the process down.
-      this.opts.log.error({ err, room, node, type: event.type }, 'handling a room event failed');
+      this.tell(room, { type: 'members', members: parseMembers(flat) }, node);
     } finally {
       if (event.type === 'members' && event.token) this.snapshots.get(event.token)?.();
     }
   }
 
-  rejoin(): Promise<void> {
-    return this.listener?.rejoin() ?? Promise.resolve();
+  async rejoin(): Promise<void> {
+    for (const listener of this.listeners) await listener.rejoin();
   }
 
   async join(room: string, member: RoomMember, snapshot: boolean): Promise<void> {
@@ -248,6 +264,15 @@ export class RedisRoomDirectory implements RoomDirectory {
     }
     const message = this.message(room, event);
     await Promise.all([...nodes].map((node) => this.opts.publish(node, message)));
+  }
+
+  async lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
+    const key = `${this.opts.prefix}lock:${name}`;
+    const token = randomBytes(12).toString('base64url');
+    if ((await this.redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return null;
+    return async () => {
+      await this.redis.parleyUnlock(key, token);
+    };
   }
 
   async members(room: string): Promise<PlacedMember[]> {

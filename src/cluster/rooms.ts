@@ -11,6 +11,8 @@ export interface RoomMember {
   role: string;
   /** The presence the occupant last sent to the room (serialized), for its children. */
   presence: string;
+  /** The occupant's nick, in rooms where nicks are free text (open rooms). */
+  nick?: string;
 }
 
 /** A member on some node. */
@@ -27,7 +29,16 @@ export type RoomEvent =
   /** A relayed groupchat message (no `to`); with `userIds`, for those accounts' available resources (no join needed). */
   | { type: 'message'; stanza: string; userIds?: number[] }
   | { type: 'kick'; userIds: number[]; actor: number }
-  | { type: 'destroy' }
+  /** The room is gone; open rooms tell why. */
+  | { type: 'destroy'; reason?: string }
+  /**
+   * An occupant's presence from the room (serialized, no `to`) for every joined resource, its own
+   * getting status 110 added; with `role`, the occupant's role now; with `removed`, the occupant is
+   * taken out of the room (kicked, banned) and its resources leave.
+   */
+  | { type: 'occupant'; userId: number; presence: string; role?: string; removed?: boolean }
+  /** The room's stored settings changed: nodes holding the room read them again. */
+  | { type: 'changed' }
   /** To the joining node only: the members on other nodes just before its join. */
   | { type: 'members'; members: PlacedMember[] };
 
@@ -42,6 +53,7 @@ export interface RoomDirectory {
   /** False for the single-process directory: there are no other nodes. */
   readonly enabled: boolean;
   readonly nodeId: string;
+  /** Adds a listener (each gets every event and picks the rooms it knows). */
   listen(listener: RoomListener): void;
   /**
    * Adds (or updates) a joined resource of this node and sends `join` to the other nodes with
@@ -61,4 +73,9 @@ export interface RoomDirectory {
   publishToAccounts(room: string, bares: string[], event: RoomEvent): Promise<void>;
   /** The room's members on every live node. */
   members(room: string): Promise<PlacedMember[]>;
+  /**
+   * Takes a cluster-wide lock on `name` for at most `ttlMs`: the function that releases it, or null
+   * when another holder has it. The single-process directory always grants it.
+   */
+  lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
 }

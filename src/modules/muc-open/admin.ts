@@ -5,10 +5,11 @@ import type { C2sSession } from '../../core/api.js';
 import { xml, type Element } from '../../xml/element.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
-import { NS_MUC_USER, newId } from '../muc/index.js';
+import { NS_MUC_USER, addressed, newId } from '../muc/index.js';
 import { applyForm, configForm } from './config.js';
 import type { OpenRoomsContext } from './context.js';
-import { affiliationOf, broadcastPresence, defaultRole, presenceOf, resourcesOf, type OpenOccupant, type OpenRoom, type Role } from './live.js';
+import { leaveDirectory } from './cluster.js';
+import { affiliationOf, broadcastPresence, realJidOf, defaultRole, presenceOf, resourcesOf, type OpenOccupant, type OpenRoom, type Role } from './live.js';
 import { ADMIN_ITEMS_MAX, AFFILIATIONS_MAX, REASON_MAX } from './limits.js';
 import type { Affiliation } from './store.js';
 
@@ -38,6 +39,7 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
   async function remove(room: OpenRoom, target: OpenOccupant, status: number, actor: string, reason: string | undefined): Promise<void> {
     const affiliation = affiliationOf(room.doc, target.userId);
     const opts = { unavailable: true, role: 'none', affiliation, statuses: [status], actor, reason };
+    if (ctx.clustered) return ctx.announce(room, target, opts, { removed: true }); // each node removes its own resources
     broadcastPresence(room, target, opts, opts);
     for (const jid of [...target.resources.keys()]) await depart(room, target, jid, false);
   }
@@ -63,7 +65,13 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
     const reason = reasonOf(item);
     if (role === 'none') return remove(room, target, 307, actor.nick, reason);
     target.role = role as Role;
-    broadcastPresence(room, target, { reason });
+    await showRole(room, target, { reason });
+  }
+
+  /** The occupant's presence with its role now, on every node. */
+  async function showRole(room: OpenRoom, target: OpenOccupant, opts: { reason?: string }): Promise<void> {
+    if (ctx.clustered) return ctx.announce(room, target, opts, { role: target.role });
+    broadcastPresence(room, target, opts);
   }
 
   async function setAffiliation(room: OpenRoom, actor: OpenOccupant, item: Element): Promise<void> {
@@ -93,7 +101,7 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
     if (wanted === 'outcast') return remove(room, target, 301, actor.nick, reason);
     if (wanted === 'none' && room.doc.config.membersOnly) return remove(room, target, 321, actor.nick, reason);
     target.role = defaultRole(room.doc, userId);
-    broadcastPresence(room, target, { reason });
+    await showRole(room, target, { reason });
   }
 
   function list(room: OpenRoom, actor: OpenOccupant, item: Element): Element[] {
@@ -107,7 +115,7 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
     if (!item.attrs.role || !ROLES.has(item.attrs.role)) throw new StanzaError('bad-request', 'Ask for an affiliation or a role.');
     if (actor.role !== 'moderator') throw new StanzaError('forbidden', 'Only moderators read role lists.');
     return [...room.byNick.values()].filter((o) => o.role === item.attrs.role).map((o) =>
-      xml('item', { affiliation: affiliationOf(room.doc, o.userId), role: o.role, nick: o.nick, jid: o.resources.keys().next().value ?? '' }));
+      xml('item', { affiliation: affiliationOf(room.doc, o.userId), role: o.role, nick: o.nick, jid: realJidOf(o) ?? '' }));
   }
 
   /** muc#admin: the answer's payload (null: an empty result). */
@@ -147,9 +155,9 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
     room.doc.config = next;
     await ctx.save(room);
     // §10.2.1: status 104 tells the occupants that the configuration changed.
-    for (const [, jid, target] of resourcesOf(room)) {
-      target.send(xml('message', { type: 'groupchat', from: room.bare, to: jid, id: newId() }, xml('x', { xmlns: NS_MUC_USER }, xml('status', { code: '104' }))));
-    }
+    const notice = xml('message', { type: 'groupchat', from: room.bare, id: newId() }, xml('x', { xmlns: NS_MUC_USER }, xml('status', { code: '104' })));
+    if (ctx.clustered) await ctx.broadcast(room, notice);
+    else for (const [, jid, target] of resourcesOf(room)) target.send(addressed(notice, jid));
     if (next.membersOnly && !before.membersOnly) {
       for (const o of [...room.byNick.values()]) if (affiliationOf(room.doc, o.userId) === 'none') await remove(room, o, 322, actor.nick, undefined);
     }
@@ -158,33 +166,45 @@ export function openAdmin(ctx: OpenRoomsContext, depart: (room: OpenRoom, occupa
         const role = defaultRole(room.doc, o.userId);
         if (role !== o.role && o.role !== 'moderator') {
           o.role = role;
-          broadcastPresence(room, o, {});
+          await showRole(room, o, {});
         }
       }
     }
     return null;
   }
 
-  /** §10.9: every occupant gets the destroy presence; the room and its dialog are deleted. */
-  async function destroyRoom(room: OpenRoom, reason: string | undefined): Promise<void> {
+  /** Every session of this node in the room gets the destroy presence, and the room is let go here (and in the directory). */
+  function destroyHere(room: OpenRoom, reason: string | undefined): void {
+    const left: string[] = [];
     for (const [occupant, jid, target] of resourcesOf(room)) {
       const presence = presenceOf(room, occupant, jid, { unavailable: true, affiliation: 'none', role: 'none', destroy: true, statuses: [110] });
       if (reason) presence.getChild('x', NS_MUC_USER)!.getChild('destroy')!.c('reason').t(reason);
       target.send(presence);
+      left.push(jid);
     }
     live.forget(room);
+    for (const jid of left) void leaveDirectory(ctx, room, jid);
+  }
+
+  /** Here at once, and on the other nodes holding the room. */
+  async function destroyEverywhere(room: { appId: number; bare: string }, reason: string | undefined): Promise<void> {
+    const here = live.get(room.appId, room.bare);
+    if (here) destroyHere(here, reason);
+    if (ctx.clustered) await ctx.publish(room, { type: 'destroy', reason });
+  }
+
+  /** §10.9: every occupant gets the destroy presence; the room and its dialog are deleted. */
+  async function destroyRoom(room: OpenRoom, reason: string | undefined): Promise<void> {
+    await destroyEverywhere(room, reason);
     await store.remove(room.appId, room.name, room.doc);
     await chat.deleteDialogs({ appId: room.appId, userId: room.dialog.ownerId }, [room.dialog.id], true);
   }
 
   /** The dialog was deleted over REST: the room goes too. */
   async function dialogGone(room: OpenRoom): Promise<void> {
-    for (const [occupant, jid, target] of resourcesOf(room)) {
-      target.send(presenceOf(room, occupant, jid, { unavailable: true, affiliation: 'none', role: 'none', destroy: true, statuses: [110] }));
-    }
-    live.forget(room);
+    await destroyEverywhere(room, undefined);
     await store.remove(room.appId, room.name, room.doc);
   }
 
-  return { admin, owner, dialogGone };
+  return { admin, owner, dialogGone, destroyHere };
 }

@@ -7,7 +7,8 @@
 // (readable by its occupants only), and QuickBlox clients chat in it through the dialog's own
 // room, which relays both ways. Nicks are free text; a nick maps to the user id of whoever
 // holds it while they are in the room, and messages of users not in the room come from their
-// user id. Occupancy is held per node: open rooms are not shared across a cluster.
+// user id. In a cluster, the nodes share each room's occupants and events through the dialog
+// rooms' RoomDirectory (cluster.ts).
 import type { ModuleApi, RouteContext } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
 import type { ChatService } from '../../chat/service.js';
@@ -26,6 +27,7 @@ import { barred } from './live.js';
 import { openMessages } from './messages.js';
 import { moderationRequest, openModeration } from './moderation.js';
 import { openPresences } from './presences.js';
+import { openCluster } from './cluster.js';
 import { OpenRoomStore, type RoomDoc } from './store.js';
 
 const GROUP = 2;
@@ -46,6 +48,7 @@ export function openRoomsModule(core: ModuleApi, deps: OpenRoomsDeps): void {
   const messages = openMessages(ctx);
   const admin = openAdmin(ctx, presences.depart);
   const moderate = openModeration(ctx);
+  openCluster(ctx, admin.destroyHere);
   const isOpen = (to: Jid): boolean => to.local !== '' && parseRoomLocal(to.local) === null;
 
   core.on('presence/muc', 'open-rooms', async ({ stanza, to, origin }: RouteContext) => {
@@ -154,8 +157,9 @@ export function openRoomsModule(core: ModuleApi, deps: OpenRoomsDeps): void {
     if (dialog.type !== GROUP) return null;
     const here = ctx.live.byDialog(dialog.id);
     if (here) return here.doc;
-    const name = await ctx.store.nameOf(dialog.appId, dialog.id);
-    return name === null ? null : ctx.store.get(dialog.appId, name);
+    const name = await ctx.nameOfDialog(dialog);
+    const doc = name === null ? null : await ctx.store.get(dialog.appId, name);
+    return doc?.dialogId === dialog.id ? doc : null; // the name may have been let go and taken by another room since
   }
   deps.muc.bridge({
     async admit(dialog, userId) {
@@ -174,9 +178,19 @@ export function openRoomsModule(core: ModuleApi, deps: OpenRoomsDeps): void {
   });
 
   deps.chat.events.on('dialogDeleted', ({ dialog }) => {
+    const failed = (err: unknown): void => core.log.error({ err }, 'closing a deleted open room failed');
     const room = ctx.live.byDialog(dialog.id);
-    if (!room) return;
-    ctx.serial(room.appId, room.bare, () => admin.dialogGone(room)).catch((err: unknown) => core.log.error({ err }, 'closing a deleted open room failed'));
+    if (room) return void ctx.serial(room.appId, room.bare, () => admin.dialogGone(room)).catch(failed);
+    // Deleted over REST on a node that does not hold the room: the nodes that do close it.
+    if (!ctx.clustered || dialog.type !== GROUP) return;
+    void (async () => {
+      const name = await ctx.nameOfDialog(dialog);
+      const doc = name === null ? null : await ctx.store.get(dialog.appId, name);
+      if (name === null || doc?.dialogId !== dialog.id) return;
+      const bare = `${name}@${core.mucDomain}`;
+      await ctx.publish({ appId: dialog.appId, bare }, { type: 'destroy' });
+      await ctx.store.remove(dialog.appId, name, doc);
+    })().catch(failed);
   });
 
 }

@@ -1,6 +1,8 @@
 // Open rooms with occupants on this node: who is in them under which nick, with which role, from
-// which sessions. Nicks are free text; each is held by one user (the user id it maps to) while
-// that user is in the room; a user holds one nick per room, from any number of resources.
+// which sessions of this node and which resources of other nodes. Nicks are free text; each is held
+// by one user (the user id it maps to) while that user is in the room; a user holds one nick per
+// room, from any number of resources. A room is held here while a session of this node is in it
+// (or joining).
 import type { C2sSession } from '../../core/api.js';
 import type { Dialog } from '../../storage/types.js';
 import { Element, xml } from '../../xml/element.js';
@@ -14,8 +16,10 @@ export interface OpenOccupant {
   nick: string;
   userId: number;
   role: Role;
-  /** Joined resources by full JID. */
+  /** Joined resources of this node by full JID. */
   resources: Map<string, C2sSession>;
+  /** Joined resources on other nodes: full JID → node. */
+  remote: Map<string, string>;
   payload: Element[];
 }
 
@@ -29,6 +33,8 @@ export interface OpenRoom {
   dialog: Dialog;
   byNick: Map<string, OpenOccupant>;
   byUser: Map<number, OpenOccupant>;
+  /** Sessions of this node joining (waiting for the other nodes' occupants): the room stays held. */
+  joining: number;
 }
 
 export const affiliationOf = (doc: RoomDoc, userId: number): Affiliation | 'none' => doc.affiliations[String(userId)] ?? 'none';
@@ -71,9 +77,10 @@ export class LiveRooms {
     this.byDialogId.set(room.dialog.id, room);
   }
 
-  /** Forgets the room when nobody is in it; true when it was forgotten. */
+  /** Forgets the room when no session of this node is in it (or joining); true when it was forgotten. */
   dropIfEmpty(room: OpenRoom): boolean {
-    if (room.byNick.size > 0) return false;
+    if (room.joining > 0) return false;
+    for (const occupant of room.byNick.values()) if (occupant.resources.size > 0) return false;
     this.forget(room);
     return true;
   }
@@ -99,7 +106,23 @@ export class LiveRooms {
     const session = occupant.resources.get(jid);
     occupant.resources.delete(jid);
     if (session) joinedBy(session).delete(LiveRooms.key(room.appId, room.bare));
-    if (occupant.resources.size > 0) return false;
+    return this.settle(room, occupant);
+  }
+
+  addRemote(room: OpenRoom, occupant: OpenOccupant, jid: string, node: string): void {
+    room.byNick.set(occupant.nick, occupant);
+    room.byUser.set(occupant.userId, occupant);
+    occupant.remote.set(jid, node);
+  }
+
+  /** Removes a resource of another node; true when the occupant has none left (and left the room). */
+  removeRemote(room: OpenRoom, occupant: OpenOccupant, jid: string): boolean {
+    occupant.remote.delete(jid);
+    return this.settle(room, occupant);
+  }
+
+  private settle(room: OpenRoom, occupant: OpenOccupant): boolean {
+    if (occupant.resources.size > 0 || occupant.remote.size > 0) return false;
     if (room.byNick.get(occupant.nick) === occupant) room.byNick.delete(occupant.nick);
     if (room.byUser.get(occupant.userId) === occupant) room.byUser.delete(occupant.userId);
     return true;
@@ -159,7 +182,7 @@ export function presenceOf(room: OpenRoom, occupant: OpenOccupant, to: string, o
     affiliation: opts.affiliation ?? affiliationOf(room.doc, occupant.userId),
     role: opts.role ?? (opts.unavailable ? 'none' : occupant.role),
   });
-  const realJid = opts.itemJid ?? occupant.resources.keys().next().value;
+  const realJid = opts.itemJid ?? realJidOf(occupant);
   if (realJid) item.attrs.jid = realJid;
   if (opts.newNick) item.attrs.nick = opts.newNick;
   if (opts.actor) item.c('actor', { nick: opts.actor });
@@ -172,7 +195,11 @@ export function presenceOf(room: OpenRoom, occupant: OpenOccupant, to: string, o
   return presence;
 }
 
-/** Every joined resource of the room, with the occupant it belongs to. */
+/** One real JID of the occupant (on this node if it has one here). */
+export const realJidOf = (occupant: OpenOccupant): string | undefined =>
+  occupant.resources.keys().next().value ?? occupant.remote.keys().next().value;
+
+/** Every joined resource of this node in the room, with the occupant it belongs to. */
 export function* resourcesOf(room: OpenRoom): Generator<[OpenOccupant, string, C2sSession]> {
   for (const occupant of room.byNick.values()) {
     for (const [jid, session] of occupant.resources) yield [occupant, jid, session];

@@ -9,7 +9,7 @@ import type { Jid } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { NS_CLIENT } from '../../xmpp/ns.js';
 import { NS_MUC_USER, NS_SID, addStanzaId, addressed } from '../muc/index.js';
-import type { OpenRoomsContext } from './context.js';
+import { directoryKey, type OpenRoomsContext } from './context.js';
 import { resourcesOf, type OpenRoom } from './live.js';
 import { SUBJECT_MAX } from './limits.js';
 import { openInvitations } from './invitations.js';
@@ -29,13 +29,15 @@ export function historyMessage(room: OpenRoom, record: ChatMessage): Element {
 const reflectable = (child: Element): boolean =>
   child.localName !== 'extraParams' && !(child.localName === 'stanza-id' && child.attrs.xmlns === NS_SID);
 
-function deliver(room: OpenRoom, message: Element): void {
-  for (const [, jid, session] of resourcesOf(room)) session.send(addressed(message, jid));
-}
-
 export function openMessages(ctx: OpenRoomsContext) {
   const { core, chat, live } = ctx;
   const invite = openInvitations(ctx);
+
+  /** To every joined resource: here at once without a cluster, else on every node in the room's order. */
+  async function deliver(room: OpenRoom, message: Element): Promise<void> {
+    if (ctx.clustered) return ctx.broadcast(room, message);
+    for (const [, jid, session] of resourcesOf(room)) session.send(addressed(message, jid));
+  }
 
   async function groupchat(stanza: Element, session: C2sSession, room: OpenRoom): Promise<void> {
     const occupant = live.occupantOf(room, session);
@@ -51,7 +53,7 @@ export function openMessages(ctx: OpenRoomsContext) {
       room.doc.subject = text;
       room.doc.subjectBy = occupant.nick;
       await ctx.save(room);
-      deliver(room, xml('message', { type: 'groupchat', from, id: stanza.attrs.id ?? '' }, xml('subject', null, text)));
+      await deliver(room, xml('message', { type: 'groupchat', from, id: stanza.attrs.id ?? '' }, xml('subject', null, text)));
       return;
     }
     if (occupant.role === 'visitor') throw new StanzaError('forbidden', 'Visitors cannot speak in a moderated room.');
@@ -64,7 +66,7 @@ export function openMessages(ctx: OpenRoomsContext) {
       { id: stanza.attrs.id, origin: 'xmpp' });
     reflected.attrs.id ??= saved._id;
     addStanzaId(reflected, saved._id, room.bare);
-    deliver(room, reflected);
+    await deliver(room, reflected);
     // The same message for QuickBlox clients in the dialog's room, shaped as that room sends it.
     const qbRoom = chat.roomJid(room.dialog);
     const copy = xml('message', { xmlns: NS_CLIENT, type: 'groupchat', id: saved._id, from: `${qbRoom}/${userId}` }, xml('body', null, saved.message));
@@ -85,6 +87,12 @@ export function openMessages(ctx: OpenRoomsContext) {
     for (const child of stanza.getChildren()) if (reflectable(child)) message.append(child.clone());
     if (!message.getChild('x', NS_MUC_USER)) message.append(xml('x', { xmlns: NS_MUC_USER }));
     for (const [jid, targetSession] of target.resources) targetSession.send(addressed(message, jid));
+    if (target.remote.size > 0) {
+      // To the nodes of the target's other resources, which deliver it to those in the room.
+      const event = { type: 'message' as const, stanza: message.toString(), userIds: [target.userId] };
+      ctx.directory.publishToAccounts(directoryKey(room.appId, room.bare), [ctx.userJid(room.appId, target.userId)], event)
+        .catch((err: unknown) => core.log.error({ err }, 'a private message to another node failed'));
+    }
   }
 
   /** A message to an open room (the room exists here or on disk). */
@@ -112,16 +120,34 @@ export function openMessages(ctx: OpenRoomsContext) {
     }
   }
 
-  /** What the dialog's QuickBlox room relayed, for the open room's occupants here. */
+  /**
+   * What the dialog's QuickBlox room relayed, for the open room's occupants. In a cluster, from the
+   * node where it was sent, to every node of the open room (whose occupants may all be elsewhere).
+   */
   function fromDialogRoom(dialog: Dialog, relayed: Element, senderId: number): void {
-    const room = live.byDialog(dialog.id);
-    if (!room) return;
-    const message = new Element('message', { type: 'groupchat', from: `${room.bare}/${nickOf(room, senderId)}` });
+    const here = live.byDialog(dialog.id);
+    if (here) return void deliver(here, reflection(here.bare, nickOf(here, senderId), relayed)).catch(logFailure);
+    if (!ctx.clustered || dialog.type !== 2) return;
+    void (async () => {
+      const name = await ctx.nameOfDialog(dialog);
+      if (name === null) return;
+      const bare = `${name}@${core.mucDomain}`;
+      const members = await ctx.directory.members(directoryKey(dialog.appId, bare));
+      if (members.length === 0) return;
+      const nick = members.find((m) => m.userId === senderId)?.nick ?? String(senderId);
+      await ctx.broadcast({ appId: dialog.appId, bare }, reflection(bare, nick, relayed));
+    })().catch(logFailure);
+  }
+
+  const logFailure = (err: unknown): void => core.log.error({ err }, 'relaying a dialog room message to its open room failed');
+
+  function reflection(bare: string, nick: string, relayed: Element): Element {
+    const message = new Element('message', { type: 'groupchat', from: `${bare}/${nick}` });
     if (relayed.attrs.id) message.attrs.id = relayed.attrs.id;
     for (const child of relayed.getChildren()) if (reflectable(child)) message.append(child.clone());
     const stored = relayed.getChild('stanza-id', NS_SID)?.attrs.id;
-    if (stored) addStanzaId(message, stored, room.bare);
-    deliver(room, message);
+    if (stored) addStanzaId(message, stored, bare);
+    return message;
   }
 
   return { message, fromDialogRoom };

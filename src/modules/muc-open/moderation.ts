@@ -67,9 +67,16 @@ export function openModeration(ctx: OpenRoomsContext) {
     // Deleted as its sender would delete it for everyone, so that REST and the archive forget it alike.
     await ctx.chat.deleteMessages({ appId: dialog.appId, userId: record.senderId }, [record.id], true);
     const open = ctx.live.byDialog(dialog.id);
-    if (open) {
+    if (open && !ctx.clustered) {
       const message = retraction(open.bare, `${open.bare}/${byNick}`, record.id, request);
       for (const [, jid, target] of resourcesOf(open)) target.send(addressed(message, jid));
+    } else if (ctx.clustered) {
+      // The open room's occupants may all be on other nodes.
+      const name = open?.name ?? (dialog.type === 2 ? await ctx.nameOfDialog(dialog) : null);
+      if (name !== null) {
+        const bare = `${name}@${ctx.core.mucDomain}`;
+        await ctx.broadcast({ appId: dialog.appId, bare }, retraction(bare, `${bare}/${byNick}`, record.id, request));
+      }
     }
     const qbRoom = ctx.chat.roomJid(dialog);
     await ctx.muc.relayToDialogRoom(dialog, retraction(qbRoom, `${qbRoom}/${byNick}`, record.id, request));

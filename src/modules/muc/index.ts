@@ -50,6 +50,8 @@ const joinRequired = (dialog: Dialog): boolean => dialog.type === PUBLIC_GROUP |
 
 export interface MucModule {
   readonly rooms: RoomRegistry;
+  /** The cluster's room directory, which the open rooms (muc-open) share. */
+  readonly directory: RoomDirectory;
   /** Plugs in another view of the same dialogs (open rooms): a join rule and a copy of what rooms relay. */
   bridge(bridge: RoomBridge): void;
   /** A message (from `<room>/<userId>`, QuickBlox-shaped) to the dialog room's occupants on every node. */
@@ -522,6 +524,7 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
 
   return {
     rooms,
+    directory,
     bridge(b: RoomBridge) {
       bridge = b;
     },
