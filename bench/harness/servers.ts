@@ -265,7 +265,7 @@ export class Ejabberd extends Base implements ServerUnderTest {
       const db = new Database(join(this.dir, 'ejabberd.db'));
       db.exec(readFileSync(schema, 'utf8'));
       db.close();
-      this.notes.push(`mod_mam on SQLite, default: always (schema from ${schema}; ejabberd's own SQLite settings: rollback journal, one connection)`);
+      this.notes.push(`mod_mam on SQLite, default: always (schema from ${schema}; ejabberd's own SQLite settings: rollback journal)`);
     } else if (this.mam === 'mnesia') this.notes.push('mod_mam on Mnesia, default: always');
     ownedBy('ejabberd', this.dir);
     const q = (s: string) => `'"${s}"'`;
