@@ -8,6 +8,8 @@
 // Common: --servers parley,ejabberd,prosody  --repeat 1  --timeout <s per tsung run>  --keep (keep the run folder)
 //         --json FILE (every figure, machine-readable)  --dump (tsung traffic dump, for debugging)
 //         --targets (after the table, issue 17's targets judged from this run's figures)
+//         --pairs online|random (chat/history: tsung's destination=online, a round-robin over its online
+//           table, or a recipient drawn uniformly from the other users for every message)
 //         --pg-url URL (parley-pg on an existing PostgreSQL, in a schema of its own, instead of a throwaway cluster)
 // Servers: parley, parley-pg (Parley on PostgreSQL; PostgreSQL's CPU in a column of its own), ejabberd,
 //          ejabberd-mam-sql / ejabberd-mam-mnesia (mod_mam archiving every message on SQLite / Mnesia), prosody.
@@ -48,6 +50,7 @@ const { values, positionals } = parseArgs({
     dump: { type: 'boolean', default: false },
     targets: { type: 'boolean', default: false },
     'pg-url': { type: 'string' },
+    pairs: { type: 'string', default: 'online' },
   },
 });
 
@@ -88,6 +91,12 @@ const loginRate = Number(values['login-rate'] ?? (scenario === 'login' ? 100 : M
 const hold = Number(values.hold);
 const repeat = Number(values.repeat);
 const size = Number(values.size);
+
+const pairs = values.pairs as 'online' | 'random';
+if (pairs !== 'online' && pairs !== 'random') {
+  console.error('--pairs: online or random');
+  process.exit(2);
+}
 
 const interval = 1 / rate;
 const count = Math.max(1, Math.round(rate * seconds));
@@ -192,7 +201,7 @@ for (let run = 1; run <= repeat; run++) {
 }
 
 printTable();
-const record = { scenario, started: started.toISOString(), commit, users, rate, seconds, roomSize, loginRate, hold, rows };
+const record = { scenario, started: started.toISOString(), commit, users, rate, seconds, pairs, roomSize, loginRate, hold, rows };
 if (values.targets) console.log(`\n#### Issue 17's targets from this run\n\n${judgeTargets([record])}`);
 if (values.json) writeFileSync(values.json, JSON.stringify(record, null, 2));
 if (!values.keep) rmSync(runDir, { recursive: true, force: true });
@@ -252,7 +261,7 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
     DUMP: values.dump ? 'true' : 'false',
   };
   const session = scenario === 'history' ? 'session-chat.xml' : `session-${scenario}.xml`;
-  const extraEnv: Record<string, string> = { TSUNG_CHAT_COUNT: String(count) };
+  const extraEnv: Record<string, string> = { TSUNG_CHAT_COUNT: String(count), TSUNG_CHAT_PAIRS: pairs, TSUNG_CHAT_USERS: String(users) };
   if (scenario === 'history') extraEnv['TSUNG_CHAT_EXTRA'] = "<extraParams xmlns='jabber:client'><save_to_history>1</save_to_history></extraParams>";
   let holdRssKb = NaN;
   let holdConns = NaN;
@@ -373,7 +382,7 @@ function median(xs: number[]): number {
 function printTable(): void {
   const title =
     scenario === 'chat' || scenario === 'history'
-      ? `${scenario === 'history' ? '1-1 chat with save_to_history=1' : '1-1 chat'}: ${users} users × ${rate} msg/s for ${seconds} s (offered ${fmt(users * rate)} msg/s), destination=online`
+      ? `${scenario === 'history' ? '1-1 chat with save_to_history=1' : '1-1 chat'}: ${users} users × ${rate} msg/s for ${seconds} s (offered ${fmt(users * rate)} msg/s), ${pairs === 'random' ? 'uniformly random pairs' : 'destination=online (tsung\'s round-robin)'}`
       : scenario === 'muc'
         ? `group chat: ${users} users in rooms of ${roomSize}, each ${rate} msg/s for ${seconds} s (offered ${fmt(users * rate)} sends/s, ${fmt(users * rate * roomSize)} deliveries/s)`
         : scenario === 'login'
