@@ -171,7 +171,10 @@ export class Parley extends Base implements ServerUnderTest {
       PARLEY_HTTPS_PORT: '0',
       PARLEY_LOG_LEVEL: 'warn',
       PARLEY_MAX_CONNECTIONS_PER_IP: '100000',
+      // Every tsung user logs in from 127.0.0.1: the per-address and per-account SASL limiters off.
       PARLEY_AUTH_FAILURES_PER_MINUTE: '100000',
+      PARLEY_AUTH_ATTEMPTS_PER_MINUTE: '100000',
+      PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE: '100000',
       PARLEY_AUTH_TIMEOUT: '120',
       ...storeEnv,
       ...options.env,
