@@ -117,7 +117,7 @@ export function judgeTargets(runs: TargetRun[]): string {
       '2. stored at low rate',
       `Parley ${n(p2.cpu, 1)} µs/msg${p1 ? ` = ×${n(ratio, 2)} target 1's ${n(p1.cpu, 1)}` : ''}; delivered ${pct(p2.received, p2.sent)}, stored ${pct(p2.stored, p2.sent)}, p99 ${n(p2.latP99, 1)} ms — history ${when(r2)}`,
       goal2,
-      p1 ? (ratio <= 1.5 ? 'met' : 'not met') + lossCaveat(p2) + loadCaveat(r2, { users: 1000, rate: 0.5 }) : 'not judged: no target 1 run given (pass its --json too)',
+      p1 ? (ratio <= 1.5 ? 'met' : 'not met') + lossCaveat(p2) + lossCaveat(p1) + loadCaveat(r2, { users: 1000, rate: 0.5 }) : 'not judged: no target 1 run given (pass its --json too)',
     );
   } else row('2. stored at low rate', '—', goal2, 'not measured: needs a history run at ≤ 500 msg/s with parley');
 
