@@ -1,12 +1,20 @@
 // Side-by-side benchmark: Parley, ejabberd 23.01 and Prosody 0.12.3 (Debian) under the same tsung 1.7.0
 // scenario, on the same machine, one server at a time, in one run. One command per scenario:
 //   node dist/bench/compare.js chat    [--users 200] [--rate 1] [--seconds 10]
-//   node dist/bench/compare.js history [--users 200] [--rate 1] [--seconds 10]     (Parley, save_to_history=1)
+//   node dist/bench/compare.js history [--users 200] [--rate 1] [--seconds 10]     (chat with save_to_history=1)
 //   node dist/bench/compare.js muc     [--users 100] [--room-size 10] [--rate 1] [--seconds 10]
 //   node dist/bench/compare.js login   [--users 1000] [--login-rate 100] [--cold]
 //   node dist/bench/compare.js idle    [--users 2000] [--login-rate 250] [--hold 10]
 // Common: --servers parley,ejabberd,prosody  --repeat 1  --timeout <s per tsung run>  --keep (keep the run folder)
 //         --json FILE (every figure, machine-readable)  --dump (tsung traffic dump, for debugging)
+//         --targets (after the table, issue 17's targets judged from this run's figures)
+//         --pairs online|random (chat/history: tsung's destination=online, a round-robin over its online
+//           table, or a recipient drawn uniformly from the other users for every message)
+//         --pg-url URL (parley-pg on an existing PostgreSQL, in a schema of its own, instead of a throwaway cluster)
+// Servers: parley, parley-pg (Parley on PostgreSQL; PostgreSQL's CPU in a column of its own), ejabberd,
+//          ejabberd-mam-sql / ejabberd-mam-mnesia (mod_mam archiving every message on SQLite / Mnesia), prosody.
+//          history runs all five but prosody by default; "stored" counts Parley's messages and ejabberd's archive.
+//   node dist/bench/compare.js targets A.json B.json …   issue 17's targets from the --json files of several runs
 // Needs root (installs the Debian packages when missing; runs the peers as their own users).
 import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,8 +22,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensurePackages, PEER_PACKAGES, TSUNG_PACKAGES } from './harness/install.js';
 import { loadavg, sleep } from './harness/proc.js';
-import { DOMAIN, makeServer, PASSWORD, type ServerName, type ServerUnderTest } from './harness/servers.js';
-import { mean, percentile, runTsung, type TsungResult } from './harness/tsung.js';
+import { DOMAIN, makeServer, PASSWORD, SERVER_NAMES, type ServerName, type ServerUnderTest, type StoredCount } from './harness/servers.js';
+import { judgeTargets, type TargetRun } from './harness/targets.js';
+import { mean, percentile, runTsung } from './harness/tsung.js';
+import { execFileSync } from 'node:child_process';
 
 const SCENARIOS = ['chat', 'history', 'muc', 'login', 'idle'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -38,8 +48,22 @@ const { values, positionals } = parseArgs({
     json: { type: 'string' },
     force: { type: 'boolean', default: false },
     dump: { type: 'boolean', default: false },
+    targets: { type: 'boolean', default: false },
+    'pg-url': { type: 'string' },
+    pairs: { type: 'string', default: 'online' },
   },
 });
+
+if (positionals[0] === 'targets') {
+  // No load here: the targets table from the --json files of earlier runs.
+  if (positionals.length < 2) {
+    console.error('usage: node dist/bench/compare.js targets RUN.json [RUN.json …]   (files written by --json)');
+    process.exit(2);
+  }
+  const runs = positionals.slice(1).map((f) => JSON.parse(readFileSync(f, 'utf8')) as TargetRun);
+  console.log(judgeTargets(runs));
+  process.exit(0);
+}
 
 const scenario = positionals[0] as Scenario;
 if (!SCENARIOS.includes(scenario)) {
@@ -48,13 +72,18 @@ if (!SCENARIOS.includes(scenario)) {
 }
 const defaults: Record<Scenario, { users: number; servers: ServerName[] }> = {
   chat: { users: 200, servers: ['parley', 'ejabberd', 'prosody'] },
-  history: { users: 200, servers: ['parley'] },
+  history: { users: 200, servers: ['parley', 'parley-pg', 'ejabberd', 'ejabberd-mam-sql', 'ejabberd-mam-mnesia'] },
   muc: { users: 100, servers: ['parley', 'ejabberd', 'prosody'] },
   login: { users: 1000, servers: ['parley', 'ejabberd', 'prosody'] },
   idle: { users: 2000, servers: ['parley', 'ejabberd', 'prosody'] },
 };
 const users = Number(values.users ?? defaults[scenario].users);
 const servers = (values.servers?.split(',') ?? defaults[scenario].servers) as ServerName[];
+const unknown = servers.filter((s) => !(SERVER_NAMES as readonly string[]).includes(s));
+if (unknown.length) {
+  console.error(`unknown server ${unknown.join(', ')}: one of ${SERVER_NAMES.join(', ')}`);
+  process.exit(2);
+}
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const roomSize = Number(values['room-size']);
@@ -62,6 +91,12 @@ const loginRate = Number(values['login-rate'] ?? (scenario === 'login' ? 100 : M
 const hold = Number(values.hold);
 const repeat = Number(values.repeat);
 const size = Number(values.size);
+
+const pairs = values.pairs as 'online' | 'random';
+if (pairs !== 'online' && pairs !== 'random') {
+  console.error('--pairs: online or random');
+  process.exit(2);
+}
 
 const interval = 1 / rate;
 const count = Math.max(1, Math.round(rate * seconds));
@@ -99,6 +134,7 @@ const watchdog = setTimeout(() => void abort(`whole run exceeded ${hardLimitMs /
 watchdog.unref();
 
 const mucPending = !existsSync(resolve('src/modules/muc'));
+const commit = gitCommit();
 
 interface Row {
   server: ServerName;
@@ -130,6 +166,9 @@ interface Row {
   loginP50: number;
   loginP99: number;
   stored: number | null;
+  storedDetail: string;
+  storeCpuUsPerMsg: number;
+  storeCorePct: number;
   notes: string[];
 }
 
@@ -140,14 +179,14 @@ console.error(`run folder ${runDir}; scenario ${scenario}; ${users} users; serve
 for (let run = 1; run <= repeat; run++) {
   for (const name of servers) {
     const notes: string[] = [];
-    if (scenario === 'muc' && name === 'parley' && mucPending && !values.force) {
+    if (scenario === 'muc' && name.startsWith('parley') && mucPending && !values.force) {
       rows.push(pendingRow(name, run, 'pending: no MUC module (src/modules/muc) in this build'));
       continue;
     }
     const server = makeServer(name, join(runDir, `${scenario}-${run}`));
     current = server;
     try {
-      await server.setup(users, { coldHashes: values.cold, rooms: scenario === 'muc' ? Math.ceil(users / roomSize) : 0 });
+      await server.setup(users, { coldHashes: values.cold, rooms: scenario === 'muc' ? Math.ceil(users / roomSize) : 0, postgresUrl: values['pg-url'] });
       notes.push(...server.notes);
       rows.push(await measure(server, run, notes));
     } catch (err) {
@@ -162,7 +201,9 @@ for (let run = 1; run <= repeat; run++) {
 }
 
 printTable();
-if (values.json) writeFileSync(values.json, JSON.stringify({ scenario, started: started.toISOString(), users, rate, seconds, roomSize, loginRate, hold, rows }, null, 2));
+const record = { scenario, started: started.toISOString(), commit, users, rate, seconds, pairs, roomSize, loginRate, hold, rows };
+if (values.targets) console.log(`\n#### Issue 17's targets from this run\n\n${judgeTargets([record])}`);
+if (values.json) writeFileSync(values.json, JSON.stringify(record, null, 2));
 if (!values.keep) rmSync(runDir, { recursive: true, force: true });
 else console.error(`kept ${runDir}`);
 clearTimeout(watchdog);
@@ -174,8 +215,19 @@ function pendingRow(server: ServerName, run: number, note: string): Row {
     server, run, load: loadavg(), sessions: NaN, sent: NaN, expected: NaN, received: NaN, lost: NaN, noOnline: NaN, deliveredPerS: NaN, sentPerS: NaN,
     latMean: NaN, latP50: NaN, latP95: NaN, latP99: NaN, latMax: NaN, cpuUsPerMsg: NaN, serverCorePct: NaN, peakRssMb: NaN, baseRssMb: NaN,
     rssPerConnKb: NaN, genCorePct: NaN, genUsPerMsg: NaN, loginsPerS: NaN, cpuUsPerLogin: NaN, loginMean: NaN, loginP50: NaN, loginP99: NaN,
-    stored: null, notes: [note],
+    stored: null, storedDetail: '', storeCpuUsPerMsg: NaN, storeCorePct: NaN, notes: [note],
   };
+}
+
+/** The commit measured, with "+dirty" when the tree has uncommitted changes. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function xmlAttr(text: string): string {
@@ -209,7 +261,7 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
     DUMP: values.dump ? 'true' : 'false',
   };
   const session = scenario === 'history' ? 'session-chat.xml' : `session-${scenario}.xml`;
-  const extraEnv: Record<string, string> = { TSUNG_CHAT_COUNT: String(count) };
+  const extraEnv: Record<string, string> = { TSUNG_CHAT_COUNT: String(count), TSUNG_CHAT_PAIRS: pairs, TSUNG_CHAT_USERS: String(users) };
   if (scenario === 'history') extraEnv['TSUNG_CHAT_EXTRA'] = "<extraParams xmlns='jabber:client'><save_to_history>1</save_to_history></extraParams>";
   let holdRssKb = NaN;
   let holdConns = NaN;
@@ -232,8 +284,16 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
   const genCpu = r.monitor.cpuBetween(from, to);
   const isMsg = scenario === 'chat' || scenario === 'history' || scenario === 'muc';
   const serverCpuAll = mon.cpuBetween(t0, t1);
-  const stored = scenario === 'history' ? server.storedMessages() : null;
-  if (scenario === 'history' && server.name === 'parley' && !stored) notes.push('save_to_history messages NOT stored: this Parley build has no XMPP history module yet');
+  const storeCpu = server.storeMonitor ? server.storeMonitor.cpuBetween(from, to) : NaN;
+  let stored: StoredCount | null = null;
+  if (scenario === 'history') {
+    try {
+      stored = await server.stored();
+    } catch (err) {
+      notes.push(`stored count failed: ${(err as Error).message}`);
+    }
+  }
+  if (scenario === 'history' && server.name.startsWith('parley') && stored?.messages === 0) notes.push('save_to_history messages NOT stored');
   const noOnline = r.counts['error_no_online'] ?? 0;
   for (const [k, v] of Object.entries(r.counts)) if (k.startsWith('error') || k.startsWith('log:error')) notes.push(`${k}=${v}`);
   const loginWindowS = arrivalSeconds + (percentile(r.loginMs, 100) || 0) / 1000;
@@ -266,7 +326,10 @@ async function measure(server: ServerUnderTest, run: number, notes: string[]): P
     loginMean: mean(r.loginMs),
     loginP50: percentile(r.loginMs, 50),
     loginP99: percentile(r.loginMs, 99),
-    stored,
+    stored: stored?.messages ?? null,
+    storedDetail: stored?.detail ?? '',
+    storeCpuUsPerMsg: isMsg && received ? (storeCpu * 1000) / received : NaN,
+    storeCorePct: (storeCpu * 100) / windowMs,
     notes,
   };
 }
@@ -319,14 +382,14 @@ function median(xs: number[]): number {
 function printTable(): void {
   const title =
     scenario === 'chat' || scenario === 'history'
-      ? `${scenario === 'history' ? '1-1 chat with save_to_history=1' : '1-1 chat'}: ${users} users × ${rate} msg/s for ${seconds} s (offered ${fmt(users * rate)} msg/s), destination=online`
+      ? `${scenario === 'history' ? '1-1 chat with save_to_history=1' : '1-1 chat'}: ${users} users × ${rate} msg/s for ${seconds} s (offered ${fmt(users * rate)} msg/s), ${pairs === 'random' ? 'uniformly random pairs' : 'destination=online (tsung\'s round-robin)'}`
       : scenario === 'muc'
         ? `group chat: ${users} users in rooms of ${roomSize}, each ${rate} msg/s for ${seconds} s (offered ${fmt(users * rate)} sends/s, ${fmt(users * rate * roomSize)} deliveries/s)`
         : scenario === 'login'
           ? `login storm: ${users} users arriving at ${loginRate}/s; connect, SASL PLAIN, bind, session, presence, close`
           : `idle connections: ${users} users logged in (arrival ${loginRate}/s), then silent for ${hold} s`;
   console.log(`\n### ${title}`);
-  console.log(`${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores shared by server and tsung (and other jobs: load average before each run shown)`);
+  console.log(`${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}, ${cpus().length} cores shared by server and tsung (and other jobs: load average before each run shown)`);
   console.log(`command: node dist/bench/compare.js ${process.argv.slice(2).join(' ')}\n`);
   const cols: [string, (r: Row) => string][] =
     scenario === 'login'
@@ -359,7 +422,12 @@ function printTable(): void {
             ['server % core', (r) => fmt(r.serverCorePct)],
             ['peak RSS MB (KB/session)', (r) => `${fmt(r.peakRssMb, 1)} (${fmt(r.rssPerConnKb, 1)})`],
             ['tsung % core (µs/msg)', (r) => `${fmt(r.genCorePct)} (${fmt(r.genUsPerMsg, 1)})`],
-            ...(scenario === 'history' ? ([['stored', (r: Row) => fmt(r.stored)]] as [string, (r: Row) => string][]) : []),
+            ...(servers.some((s) => s === 'parley-pg')
+              ? ([['PostgreSQL CPU µs/msg (% core)', (r: Row) => (Number.isNaN(r.storeCpuUsPerMsg) ? '—' : `${fmt(r.storeCpuUsPerMsg, 1)} (${fmt(r.storeCorePct)})`)]] as [string, (r: Row) => string][])
+              : []),
+            ...(scenario === 'history'
+              ? ([['stored (% of sent; how counted)', (r: Row) => (r.stored === null ? '—' : `${fmt(r.stored)} (${fmt((r.stored * 100) / r.sent, r.stored === r.sent ? 0 : 1)} %; ${r.storedDetail})`)]] as [string, (r: Row) => string][])
+              : []),
           ];
   const header = ['server', 'run', 'load avg', ...cols.map((c) => c[0]), 'notes'];
   console.log(`| ${header.join(' | ')} |`);
@@ -371,7 +439,7 @@ function printTable(): void {
       const med = Object.fromEntries(
         Object.keys(mine[0]!).map((k) => [k, typeof (mine[0] as unknown as Record<string, unknown>)[k] === 'number' ? median(mine.map((r) => (r as unknown as Record<string, number>)[k]!)) : null]),
       ) as unknown as Row;
-      console.log(`| ${[name, 'median', '', ...cols.map((c) => c[1]({ ...med, stored: med.stored }))].join(' | ')} | |`);
+      console.log(`| ${[name, 'median', '', ...cols.map((c) => c[1]({ ...med, storedDetail: 'median' }))].join(' | ')} | |`);
     }
   }
 }

@@ -35,10 +35,19 @@ export function ensurePackages(wanted: string[]): void {
     if (saved) renameSync(backup, policy);
   }
   // Debian's units may still have been enabled; make sure none of them runs now.
-  for (const unit of ['ejabberd', 'prosody']) spawnSync('systemctl', ['stop', unit], { stdio: 'ignore' });
+  // (PostgreSQL's only when this install brought it: a cluster already in use is not ours to stop.)
+  const units = ['ejabberd', 'prosody', ...(missing.includes('postgresql') ? ['postgresql'] : [])];
+  for (const unit of units) spawnSync('systemctl', ['stop', unit], { stdio: 'ignore' });
   const still = missing.filter((p) => !installed(p));
   if (still.length) throw new Error(`could not install ${still.join(', ')}`);
 }
 
-export const PEER_PACKAGES = { parley: [], ejabberd: ['ejabberd'], prosody: ['prosody'] } as const;
+export const PEER_PACKAGES = {
+  parley: [],
+  'parley-pg': ['postgresql'], // the harness runs a throwaway cluster of its own (or --pg-url)
+  ejabberd: ['ejabberd'],
+  'ejabberd-mam-sql': ['ejabberd', 'erlang-p1-sqlite3'], // ejabberd's sqlite driver
+  'ejabberd-mam-mnesia': ['ejabberd'],
+  prosody: ['prosody'],
+} as const;
 export const TSUNG_PACKAGES = ['tsung', 'erlang-dev', 'patch'];

@@ -1,15 +1,22 @@
-// The three servers under test, each started on a loopback port with its own configuration and data
-// under the run folder, with N users created fast, and stopped by the process group it was started in.
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+// The servers under test, each started on a loopback port with its own configuration and data under
+// the run folder, with N users created fast, and stopped by the process group it was started in:
+// Parley on SQLite (parley) or PostgreSQL (parley-pg), ejabberd without an archive (ejabberd) or with
+// mod_mam archiving every message on SQLite (ejabberd-mam-sql) or Mnesia (ejabberd-mam-mnesia), Prosody.
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { openSqliteStore, sqliteFile } from '../../src/storage/sqlite/index.js';
+import { openPostgresStore } from '../../src/storage/postgres/index.js';
 import { freePort, sleep, startGroup, stopGroup, TreeMonitor, waitForPort, waitIdle } from './proc.js';
 import { peerFile, render } from './tsung.js';
 import { RawClient } from '../../e2e/support/raw.js';
 import { cloneUser } from './users.js';
+import { startPostgres, usePostgres, type BenchPostgres } from './postgres.js';
 
-export type ServerName = 'parley' | 'ejabberd' | 'prosody';
+export const SERVER_NAMES = ['parley', 'parley-pg', 'ejabberd', 'ejabberd-mam-sql', 'ejabberd-mam-mnesia', 'prosody'] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
 export const DOMAIN = 'localhost';
 export const PASSWORD = 'pw';
 
@@ -22,12 +29,21 @@ export interface ServerUnderTest {
   /** Erlang expressions for the MUC scenario: the room name of room number R, the nick of user N. */
   readonly mucNames: { room: string; nick: string };
   monitor: TreeMonitor | null;
+  /** A database server beside it whose CPU is reported in a column of its own (PostgreSQL for parley-pg). */
+  readonly storeMonitor: TreeMonitor | null;
   readonly notes: string[];
   /** Starts the server with `users` accounts u1…uN (password PASSWORD) ready; returns when it is idle. */
   setup(users: number, options: SetupOptions): Promise<void>;
   stop(): Promise<void>;
-  /** Messages stored in its history so far (Parley only; null where nothing is stored). */
-  storedMessages(): number | null;
+  /** What its history or archive holds so far; null for a server that stores nothing. */
+  stored(): Promise<StoredCount | null>;
+}
+
+export interface StoredCount {
+  /** Messages stored (ejabberd's MAM keeps one archive row per local participant: two per 1-1 message). */
+  messages: number;
+  /** How it was counted, e.g. "40,000 archive rows" or "9,870 dialogs". */
+  detail: string;
 }
 
 export interface SetupOptions {
@@ -36,6 +52,8 @@ export interface SetupOptions {
   /** Parley: group rooms to create for the MUC scenario (public dialogs, numbered from 0). */
   rooms?: number;
   env?: Record<string, string>;
+  /** parley-pg: an existing PostgreSQL server (a schema of its own is used) instead of a throwaway cluster. */
+  postgresUrl?: string;
 }
 
 /** Room r<R>, nick u<N>: what ejabberd and Prosody accept. */
@@ -59,6 +77,7 @@ function ownedBy(user: string, dir: string): void {
 abstract class Base {
   port = 0;
   monitor: TreeMonitor | null = null;
+  storeMonitor: TreeMonitor | null = null;
   protected child: ChildProcess | null = null;
   readonly notes: string[] = [];
   constructor(protected readonly dir: string) {
@@ -70,25 +89,38 @@ abstract class Base {
     if (this.child) await stopGroup(this.child, 8000);
     this.child = null;
   }
-  storedMessages(): number | null {
+  async stored(): Promise<StoredCount | null> {
     return null;
   }
 }
 
+const count = (n: number): string => n.toLocaleString('en-US');
+
 export class Parley extends Base implements ServerUnderTest {
-  readonly name = 'parley' as const;
   usernameTemplate = '{id}-1';
   readonly mucDomain = `muc.${DOMAIN}`;
   // QuickBlox rooms are <app id>_<dialog id>, and the nick must be the user id: "{id}" makes the
   // patched ts_jabber use the id its login name was made from (tsung_userid may differ from it).
   readonly mucNames = { room: `"1_" ++ lists:flatten(io_lib:format("~24..0B", [R]))`, nick: '"{id}"' };
   private dataDir = '';
+  private postgres: BenchPostgres | null = null;
+
+  constructor(dir: string, readonly name: 'parley' | 'parley-pg') {
+    super(dir);
+  }
 
   async setup(users: number, options: SetupOptions): Promise<void> {
     this.dataDir = join(this.dir, 'data');
     mkdirSync(this.dataDir, { recursive: true });
+    let storeEnv: Record<string, string> = {};
+    if (this.name === 'parley-pg') {
+      this.postgres = options.postgresUrl ? await usePostgres(options.postgresUrl) : await startPostgres(join(this.dir, 'postgres'));
+      this.storeMonitor = this.postgres.monitor;
+      this.notes.push(...this.postgres.notes);
+      storeEnv = { PARLEY_STORE: 'postgres', PARLEY_DATABASE_URL: this.postgres.url };
+    }
     const t0 = Date.now();
-    const store = await openSqliteStore(sqliteFile(this.dataDir));
+    const store = this.postgres ? await openPostgresStore(this.postgres.url) : await openSqliteStore(sqliteFile(this.dataDir));
     const app = await store.accounts.createApplication({ name: 'bench' });
     const first = await store.accounts.createUser(app.id, { login: 'u1', password: PASSWORD });
     this.usernameTemplate = `{id}-${app.id}`;
@@ -104,7 +136,18 @@ export class Parley extends Base implements ServerUnderTest {
     } else {
       // Copies of user 1's row (same hash and SCRAM keys, new login): the first PLAIN login costs one
       // scrypt, every later one hits Parley's remembered digest. Ids are 1…N in order.
-      cloneUser(store.db, 1, Array.from({ length: users - 1 }, (_, i) => `u${i + 2}`));
+      const logins = Array.from({ length: users - 1 }, (_, i) => `u${i + 2}`);
+      if ('db' in store) cloneUser(store.db, 1, logins);
+      else {
+        await store.pool.query(
+          `INSERT INTO users (app_id, login, password_hash, scram_sha1, scram_sha256, created_at, updated_at)
+           SELECT app_id, 'u' || i, password_hash, scram_sha1, scram_sha256, created_at, updated_at
+           FROM users, generate_series(2, $1::int) AS i WHERE id = 1 ORDER BY i`,
+          [users],
+        );
+        const { rows } = await store.pool.query(`SELECT count(*)::int AS n FROM users WHERE login <> 'u' || id`);
+        if (rows[0].n !== 0) throw new Error(`parley-pg: ${rows[0].n} users whose id is not their number`);
+      }
       this.notes.push('users share one password hash: one scrypt for the first login, remembered digest after');
     }
     for (let r = 0; r < (options.rooms ?? 0); r++) {
@@ -114,7 +157,7 @@ export class Parley extends Base implements ServerUnderTest {
       });
     }
     await store.close();
-    log(`parley: ${users} users in ${Date.now() - t0} ms`);
+    log(`${this.name}: ${users} users in ${Date.now() - t0} ms`);
     this.port = await freePort();
     const env = {
       ...process.env,
@@ -128,8 +171,12 @@ export class Parley extends Base implements ServerUnderTest {
       PARLEY_HTTPS_PORT: '0',
       PARLEY_LOG_LEVEL: 'warn',
       PARLEY_MAX_CONNECTIONS_PER_IP: '100000',
+      // Every tsung user logs in from 127.0.0.1: the per-address and per-account SASL limiters off.
       PARLEY_AUTH_FAILURES_PER_MINUTE: '100000',
+      PARLEY_AUTH_ATTEMPTS_PER_MINUTE: '100000',
+      PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE: '100000',
       PARLEY_AUTH_TIMEOUT: '120',
+      ...storeEnv,
       ...options.env,
     };
     const bin = resolve('bin/parley.js');
@@ -149,29 +196,80 @@ export class Parley extends Base implements ServerUnderTest {
     await waitIdle(this.monitor, 5, 500, 10_000);
   }
 
-  override storedMessages(): number | null {
-    const out = spawnSync(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(process.argv[1],{readonly:true});console.log(d.prepare('select count(*) n from messages').get().n)`, sqliteFile(this.dataDir)], { encoding: 'utf8', cwd: resolve('.') });
-    return out.status === 0 ? Number(out.stdout.trim()) : null;
+  /** Rows of `messages` (one per stored message) and of `dialogs` (tsung's pairs open private dialogs). */
+  override async stored(): Promise<StoredCount | null> {
+    const sql = 'SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM dialogs) AS dialogs';
+    let row: { messages: number | string; dialogs: number | string };
+    if (this.postgres) {
+      const client = new pg.Client({ connectionString: this.postgres.url });
+      await client.connect();
+      try {
+        row = (await client.query(sql)).rows[0];
+      } finally {
+        await client.end();
+      }
+    } else {
+      const db = new Database(sqliteFile(this.dataDir), { readonly: true });
+      try {
+        row = db.prepare(sql).get() as typeof row;
+      } finally {
+        db.close();
+      }
+    }
+    return { messages: Number(row.messages), detail: `${count(Number(row.dialogs))} dialogs` };
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.postgres?.stop();
+    this.postgres = null;
   }
 }
 
-const EJABBERD_EBIN = '/usr/lib/x86_64-linux-gnu/ejabberd-23.01-1/ebin';
+const EJABBERD_LIB = '/usr/lib/x86_64-linux-gnu/ejabberd-23.01-1';
+const EJABBERD_EBIN = `${EJABBERD_LIB}/ebin`;
+/** The SQLite schema ejabberd ships (Debian puts it in both places); the old, single-host one. */
+const EJABBERD_LITE_SQL = ['/usr/share/ejabberd/sql/lite.sql', `${EJABBERD_LIB}/priv/sql/lite.sql`];
+
+type Mam = 'none' | 'sql' | 'mnesia';
 
 export class Ejabberd extends Base implements ServerUnderTest {
-  readonly name = 'ejabberd' as const;
   readonly usernameTemplate = 'u{id}';
   readonly mucDomain = `conference.${DOMAIN}`;
   readonly mucNames = PLAIN_MUC_NAMES;
   private readonly cookie = `bench${process.pid}`;
   private distPort = 0;
   private readonly node = 'ejabberd@127.0.0.1';
+  private calls = 0;
+
+  constructor(dir: string, readonly name: 'ejabberd' | 'ejabberd-mam-sql' | 'ejabberd-mam-mnesia', private readonly mam: Mam) {
+    super(dir);
+  }
+
+  /** The YAML that turns mod_mam on, archiving every message (`default: always`) in `db_type`. */
+  private mamConfig(): { sql: string; module: string } {
+    if (this.mam === 'none') return { sql: '', module: '' };
+    const module = ['  mod_mam:', `    db_type: ${this.mam}`, '    default: always'].join('\n');
+    if (this.mam === 'mnesia') return { sql: '', module };
+    // Only MAM uses SQL (default_db stays mnesia: accounts, roster, sessions as in plain ejabberd).
+    return { sql: ['sql_type: sqlite', `sql_database: "${join(this.dir, 'ejabberd.db')}"`, 'new_sql_schema: false'].join('\n'), module };
+  }
 
   async setup(users: number): Promise<void> {
     this.port = await freePort();
     this.distPort = await freePort();
     const config = join(this.dir, 'ejabberd.yml');
-    writeFileSync(config, render(peerFile('ejabberd.yml'), { DOMAIN, PORT: this.port }));
+    const mam = this.mamConfig();
+    writeFileSync(config, render(peerFile('ejabberd.yml'), { DOMAIN, PORT: this.port, SQL_OPTIONS: mam.sql, MAM_MODULE: mam.module }));
     mkdirSync(join(this.dir, 'db'), { recursive: true });
+    if (this.mam === 'sql') {
+      const schema = EJABBERD_LITE_SQL.find((f) => existsSync(f));
+      if (!schema) throw new Error(`ejabberd's SQLite schema not found (${EJABBERD_LITE_SQL.join(', ')})`);
+      const db = new Database(join(this.dir, 'ejabberd.db'));
+      db.exec(readFileSync(schema, 'utf8'));
+      db.close();
+      this.notes.push(`mod_mam on SQLite, default: always (schema from ${schema}; ejabberd's own SQLite settings: rollback journal)`);
+    } else if (this.mam === 'mnesia') this.notes.push('mod_mam on Mnesia, default: always');
     ownedBy('ejabberd', this.dir);
     const q = (s: string) => `'"${s}"'`;
     const cmd = [
@@ -187,24 +285,52 @@ export class Ejabberd extends Base implements ServerUnderTest {
     await waitForPort(this.port, 60_000, this.alive);
     const t0 = Date.now();
     // One hidden node registers everyone over RPC (ejabberdctl per user is far too slow).
-    const evalCode = `N='${this.node}', pong = net_adm:ping(N), Bad = [I || I <- lists:seq(1, ${users}), rpc:call(N, ejabberd_auth, try_register, [list_to_binary("u" ++ integer_to_list(I)), <<"${DOMAIN}">>, <<"${PASSWORD}">>]) =/= ok], io:format("~p~n", [length(Bad)]), halt(0).`;
-    const out = execFileSync(
-      'erl',
-      ['-noinput', '-hidden', '-name', `reg${process.pid}@127.0.0.1`, '-setcookie', this.cookie, '-start_epmd', 'false', '-erl_epmd_port', String(this.distPort), '-dist_listen', 'false', '-eval', evalCode],
-      { encoding: 'utf8', timeout: 300_000, env: { ...process.env, HOME: this.dir } },
-    );
-    if (out.trim() !== '0') throw new Error(`ejabberd: ${out.trim()} registrations failed`);
-    log(`ejabberd: ${users} users in ${Date.now() - t0} ms`);
+    const out = this.rpc(`Bad = [I || I <- lists:seq(1, ${users}), rpc:call(N, ejabberd_auth, try_register, [list_to_binary("u" ++ integer_to_list(I)), <<"${DOMAIN}">>, <<"${PASSWORD}">>]) =/= ok], io:format("~p~n", [length(Bad)])`, 300_000);
+    if (out !== '0') throw new Error(`${this.name}: ${out} registrations failed`);
+    log(`${this.name}: ${users} users in ${Date.now() - t0} ms`);
+    if (this.mam !== 'none' && (await this.stored())?.messages !== 0) throw new Error(`${this.name}: the archive is not readable or not empty before the load`);
     // An Erlang VM keeps a core busy for a while after start: wait until it is idle.
     const pct = await waitIdle(this.monitor, 5, 1000, 30_000);
-    log(`ejabberd idle (${pct.toFixed(1)}% of a core)`);
+    log(`${this.name} idle (${pct.toFixed(1)}% of a core)`);
+  }
+
+  /**
+   * Evaluates `body` (Erlang expressions; N is the server's node name) on a hidden node connected to
+   * the server, no epmd; returns what it printed, trimmed.
+   */
+  private rpc(body: string, timeoutMs = 30_000): string {
+    const evalCode = `N='${this.node}', pong = net_adm:ping(N), ${body}, halt(0).`;
+    return execFileSync(
+      'erl',
+      ['-noinput', '-hidden', '-name', `rpc${process.pid}x${++this.calls}@127.0.0.1`, '-setcookie', this.cookie, '-start_epmd', 'false', '-erl_epmd_port', String(this.distPort), '-dist_listen', 'false', '-eval', evalCode],
+      { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, HOME: this.dir } },
+    ).trim();
+  }
+
+  /**
+   * Rows of mod_mam's archive, counted by the server itself: the `archive` table (SQL) or
+   * `archive_msg` (Mnesia). MAM archives a 1-1 message in the sender's and in the recipient's archive.
+   */
+  override async stored(): Promise<StoredCount | null> {
+    if (this.mam === 'none') return null;
+    const query =
+      this.mam === 'sql'
+        ? `{selected, _, [[C]]} = rpc:call(N, ejabberd_sql, sql_query, [<<"${DOMAIN}">>, [<<"select count(*) from archive">>]], 60000), io:format("~s~n", [if is_integer(C) -> integer_to_list(C); true -> C end])`
+        : `C = rpc:call(N, mnesia, table_info, [archive_msg, size], 60000), io:format("~p~n", [C])`;
+    const rows = Number(this.rpc(query, 90_000));
+    if (!Number.isInteger(rows)) throw new Error(`${this.name}: archive count unreadable`);
+    return { messages: rows / 2, detail: `${count(rows)} archive rows` };
   }
 
   override async stop(): Promise<void> {
     this.monitor?.stop();
     if (this.child && this.alive()) {
       // init:stop over the same RPC path, then the group.
-      spawnSync('erl', ['-noinput', '-hidden', '-name', `stop${process.pid}@127.0.0.1`, '-setcookie', this.cookie, '-start_epmd', 'false', '-erl_epmd_port', String(this.distPort), '-dist_listen', 'false', '-eval', `rpc:call('${this.node}', init, stop, []), halt(0).`], { timeout: 15_000, env: { ...process.env, HOME: this.dir } });
+      try {
+        this.rpc('rpc:call(N, init, stop, [])', 15_000);
+      } catch {
+        /* the group is stopped below anyway */
+      }
       await Promise.race([new Promise((r) => this.child!.once('exit', r)), sleep(8000)]);
     }
     await super.stop();
@@ -237,13 +363,18 @@ export class Prosody extends Base implements ServerUnderTest {
 }
 
 export function makeServer(name: ServerName, dir: string): ServerUnderTest {
+  const here = join(dir, name);
   switch (name) {
     case 'parley':
-      return new Parley(join(dir, 'parley'));
+    case 'parley-pg':
+      return new Parley(here, name);
     case 'ejabberd':
-      return new Ejabberd(join(dir, 'ejabberd'));
+      return new Ejabberd(here, name, 'none');
+    case 'ejabberd-mam-sql':
+      return new Ejabberd(here, name, 'sql');
+    case 'ejabberd-mam-mnesia':
+      return new Ejabberd(here, name, 'mnesia');
     case 'prosody':
-      return new Prosody(join(dir, 'prosody'));
+      return new Prosody(here);
   }
 }
-
