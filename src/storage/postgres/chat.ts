@@ -391,27 +391,62 @@ export class PostgresChatStore implements ChatStore {
   // ---- messages -------------------------------------------------------------------------------
 
   async insertMessage(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
-    const unreadFor = [...new Set(effects.unreadFor)];
-    const shownTo = [...new Set([...effects.unreadFor, ...effects.unhideFor])];
     try {
-      await inTransaction(this.pool, async (tx) => {
-        await this.setLastMessage(tx, { body: m.body, date_sent: m.dateSent, id: m.id, sender_id: m.senderId, dialog_id: m.dialogId },
-          m.createdAt.getTime());
-        await tx.query(
-          `INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
-             delivered_ids, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-          [m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent, JSON.stringify(m.attachments),
-            JSON.stringify(m.customParams), m.markable, m.readIds, m.deliveredIds, m.createdAt.getTime(), m.updatedAt.getTime()]);
-        if (shownTo.length > 0) {
-          await tx.query(
-            `UPDATE dialog_members SET hidden = false,
-               unread_count = CASE WHEN occupant AND user_id = ANY($2::bigint[]) THEN unread_count + 1 ELSE unread_count END
-             WHERE dialog_id = $1 AND user_id = ANY($3::bigint[])`, [m.dialogId, unreadFor, shownTo]);
+      await inTransaction(this.pool, (tx) => this.insertMessageIn(tx, m, effects));
+    } catch (err) {
+      if (isUniqueViolation(err, 'messages_id')) throw new DuplicateMessageIdError(m.id);
+      throw err;
+    }
+  }
+
+  async insertPrivateMessage(dialog: NewDialog, m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }):
+    Promise<{ dialog: Dialog; created: boolean } | null> {
+    if (dialog.type !== 3 || new Set(dialog.occupantIds).size !== 2) throw new Error('a private dialog has two occupants');
+    const occupants = ascending(dialog.occupantIds);
+    try {
+      return await inTransaction(this.pool, async (tx) => {
+        let created = false;
+        let target: Dialog | null = null;
+        // The insert waits for a concurrent one of the same pair and then does nothing; the next round finds that dialog.
+        for (let round = 0; !target && round < 2; round++) {
+          const { rows } = await tx.query<DialogRow>(`SELECT ${DIALOG_COLUMNS} FROM dialogs WHERE app_id = $1 AND private_pair = $2`,
+            [dialog.appId, occupants.join(':')]);
+          if (rows[0]) {
+            target = toDialog(rows[0]);
+            break;
+          }
+          const users = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE app_id = $1 AND id = ANY($2::bigint[])',
+            [dialog.appId, occupants]);
+          if (users.rows[0]!.n < 2) return null;
+          target = await this.insertDialog(tx, dialog);
+          created = target !== null;
         }
+        if (!target) throw new Error(`the private dialog between ${occupants.join(' and ')} can be neither found nor created`);
+        m.dialogId = target.id;
+        await this.insertMessageIn(tx, m, effects);
+        return { dialog: target, created };
       });
     } catch (err) {
       if (isUniqueViolation(err, 'messages_id')) throw new DuplicateMessageIdError(m.id);
       throw err;
+    }
+  }
+
+  private async insertMessageIn(tx: Queryable, m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
+    const unreadFor = [...new Set(effects.unreadFor)];
+    const shownTo = [...new Set([...effects.unreadFor, ...effects.unhideFor])];
+    await this.setLastMessage(tx, { body: m.body, date_sent: m.dateSent, id: m.id, sender_id: m.senderId, dialog_id: m.dialogId },
+      m.createdAt.getTime());
+    await tx.query(
+      `INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
+         delivered_ids, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent, JSON.stringify(m.attachments),
+        JSON.stringify(m.customParams), m.markable, m.readIds, m.deliveredIds, m.createdAt.getTime(), m.updatedAt.getTime()]);
+    if (shownTo.length > 0) {
+      await tx.query(
+        `UPDATE dialog_members SET hidden = false,
+           unread_count = CASE WHEN occupant AND user_id = ANY($2::bigint[]) THEN unread_count + 1 ELSE unread_count END
+         WHERE dialog_id = $1 AND user_id = ANY($3::bigint[])`, [m.dialogId, unreadFor, shownTo]);
     }
   }
 
