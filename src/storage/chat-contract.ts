@@ -97,7 +97,10 @@ export function chatStoreContract(name: string, open: () => Promise<Store>): voi
           { unreadFor: [b], unhideFor: [a] });
         assert.equal(opened?.created, true);
         assert.equal(first.dialogId, opened!.dialog.id);
-        assert.equal((await store.chat.findPrivateDialog(appId, b, a))?.id, opened!.dialog.id);
+        const stored = await store.chat.findPrivateDialog(appId, b, a);
+        assert.deepEqual([stored?.id, stored?.lastMessageId, stored?.lastMessage, stored?.occupantIds], [opened!.dialog.id, first.id, 'one', [a, b].sort((x, y) => x - y)]);
+        assert.deepEqual([await unread(opened!.dialog, a), await unread(opened!.dialog, b)], [0, 1]);
+        assert.deepEqual(await store.chat.getMessage(appId, first.id), first);
         const reply = message(b, a, 'two');
         const again = await store.chat.insertPrivateMessage(newDialog(appId, { type: 3, ownerId: b, occupantIds: [b, a] }), reply,
           { unreadFor: [a], unhideFor: [b] });

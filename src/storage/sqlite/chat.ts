@@ -182,6 +182,11 @@ export class SqliteChatStore implements ChatStore {
     this.s = {
       insertDialog: db.prepare(`INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data,
         is_join_required, private_pair, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // A private dialog opened by its first message: the row, both members and their counters in three statements.
+      insertOpenedDialog: db.prepare(`INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data,
+        is_join_required, private_pair, last_message, last_message_date_sent, last_message_id, last_message_user_id, created_at, updated_at)
+        VALUES (?, ?, 3, ?, ?, ?, ?, '[]', ?, 0, ?, ?, ?, ?, ?, ?, ?)`),
+      insertPair: db.prepare(`INSERT INTO dialog_members (dialog_id, user_id, occupant, unread_count) VALUES (?, ?, 1, ?), (?, ?, 1, ?)`),
       getDialog: db.prepare<[string, number], DialogRow>('SELECT * FROM dialogs WHERE id = ? AND app_id = ?'),
       getDialogById: db.prepare<[string], DialogRow>('SELECT * FROM dialogs WHERE id = ?'),
       privateDialog: db.prepare<[number, string], DialogRow>('SELECT * FROM dialogs WHERE app_id = ? AND private_pair = ?'),
@@ -434,9 +439,11 @@ export class SqliteChatStore implements ChatStore {
           if (row) {
             target = toDialog(row);
           } else {
-            if (dialog.occupantIds.some((userId) => this.s.isUser.get(userId, dialog.appId) === undefined)) return null;
-            target = this.insertDialog(dialog);
-            created = true;
+            // The sender is who the caller authenticated; the opponent must be a user of the application.
+            const opponents = dialog.occupantIds.filter((userId) => userId !== m.senderId);
+            if (opponents.some((userId) => this.s.isUser.get(userId, dialog.appId) === undefined)) return null;
+            m.dialogId = dialog.id;
+            return { dialog: this.openPrivateDialog(dialog, m, effects), created: true };
           }
         }
         m.dialogId = target.id;
@@ -455,6 +462,28 @@ export class SqliteChatStore implements ChatStore {
       this.privateDialogs.set(key, found.dialog);
     }
     return found;
+  }
+
+  /**
+   * A new private dialog with its first message: the dialog row is written with that message as its
+   * last one and the members with their unread counters, instead of updating both after the insert.
+   * Returns the dialog as it was before the message.
+   */
+  private openPrivateDialog(d: NewDialog, m: ChatMessage, effects: { unreadFor: number[] }): Dialog {
+    const [a, b] = ascending(d.occupantIds) as [number, number];
+    const created = d.createdAt.getTime();
+    const data = d.data === null ? null : JSON.stringify(d.data);
+    this.s.insertOpenedDialog.run(d.id, d.appId, d.name, d.photo, d.ownerId, `[${a},${b}]`, data, `${a}:${b}`,
+      m.body, m.dateSent, m.id, m.senderId, created, Math.max(created, m.createdAt.getTime()));
+    this.s.insertPair.run(d.id, a, effects.unreadFor.includes(a) ? 1 : 0, d.id, b, effects.unreadFor.includes(b) ? 1 : 0);
+    this.s.insertMessage.run(m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent,
+      JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable ? 1 : 0, JSON.stringify(m.readIds),
+      JSON.stringify(m.deliveredIds), m.createdAt.getTime(), m.updatedAt.getTime());
+    return {
+      id: d.id, appId: d.appId, type: 3, name: d.name, photo: d.photo, ownerId: d.ownerId, occupantIds: [a, b], adminIds: [],
+      data: data === null ? null : (JSON.parse(data) as Record<string, unknown>), isJoinRequired: false, lastMessage: null,
+      lastMessageDateSent: null, lastMessageId: null, lastMessageUserId: null, createdAt: new Date(created), updatedAt: new Date(created),
+    };
   }
 
   /** Runs in a group-commit batch, which keeps its statements all-or-nothing (see group-commit.ts). */
