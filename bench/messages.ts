@@ -4,7 +4,7 @@
 // --random sends each message to a random other client instead of the partner (as tsung's
 // destination=online does): with --history most messages then open a new private dialog.
 // --postgres URL stores in PostgreSQL (a schema of its own, dropped at the end) instead of SQLite, and
-// reports the CPU of the PostgreSQL server processes (utime+stime from /proc) beside Parley's.
+// reports the CPU of that PostgreSQL server's processes (utime+stime from /proc) beside Parley's.
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; open it in Chrome DevTools.
 // Each pair is two users on their own connections; every sender sends `rate` messages/s to its
 // partner (QuickBlox-style chat messages with extraParams), timestamps inside the body give latency.
@@ -77,7 +77,8 @@ for (const c of clients) {
 
 const cpuBefore = await processCpu(server.pid!);
 const threadsBefore = threadCpu(server.pid!);
-const postgresBefore = schema ? postgresCpu() : 0;
+const postmaster = schema ? await postmasterOf(schema.url) : 0;
+const postgresBefore = schema ? postgresCpu(postmaster) : 0;
 const started = performance.now();
 const interval = 1000 / rate;
 const timers = clients.map((c, i) => {
@@ -102,7 +103,7 @@ const deadline = Date.now() + 5000;
 while (received < sent && Date.now() < deadline) await sleep(50);
 const cpuAfter = await processCpu(server.pid!);
 const threadsAfter = threadCpu(server.pid!);
-const postgresMs = schema ? postgresCpu() - postgresBefore : 0;
+const postgresMs = schema ? postgresCpu(postmaster) - postgresBefore : 0;
 
 latencies.sort((a, b) => a - b);
 const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN).toFixed(2);
@@ -157,13 +158,24 @@ function threadCpu(pid: number): Map<string, { name: string; ms: number }> {
   return threads;
 }
 
-/** utime + stime in ms of every process named postgres on this machine (the bench's database server). */
-function postgresCpu(): number {
+/** The pid of the PostgreSQL server behind `url` (the parent of a backend). */
+async function postmasterOf(url: string): Promise<number> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  await client.end();
+  return Number(readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+}
+
+/** utime + stime in ms of that PostgreSQL server and its processes (its backends, writers, autovacuum). */
+function postgresCpu(postmaster: number): number {
   let ms = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) ms += ticks(stat);
+      const parent = Number(stat.split(') ')[1]!.split(' ')[1]);
+      if (Number(pid) === postmaster || parent === postmaster) ms += ticks(stat);
     } catch {
       // the process ended meanwhile
     }
