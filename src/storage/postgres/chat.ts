@@ -412,8 +412,10 @@ export class PostgresChatStore implements ChatStore {
       // statement that stores the message. A new dialog is written with the message as its last one and its
       // members with their counters; an existing one is updated. Every CTE sees the same snapshot.
       for (let round = 0; round < 3; round++) {
-        const { rows } = await this.pool.query<DialogRow & { opened: number; known: number }>(
-          `WITH found AS (
+        // Named: each connection parses and plans this statement once, not once per message.
+        const { rows } = await this.pool.query<DialogRow & { opened: number; known: number }>({
+          name: 'insert-private-message',
+          text: `WITH found AS (
              SELECT ${DIALOG_COLUMNS} FROM dialogs WHERE app_id = $1 AND private_pair = $2
            ), known AS (
              SELECT count(*)::int AS n FROM users WHERE app_id = $1 AND id = ANY($6::bigint[])
@@ -443,9 +445,10 @@ export class PostgresChatStore implements ChatStore {
            )
            SELECT found.*, (SELECT count(*) FROM opened)::int AS opened, (SELECT n FROM known) AS known
            FROM (SELECT 1) AS one LEFT JOIN found ON true`,
-          [dialog.appId, occupants.join(':'), dialog.id, dialog.name, dialog.photo, opponents, dialog.ownerId, occupants, json(dialog.data),
+          values: [dialog.appId, occupants.join(':'), dialog.id, dialog.name, dialog.photo, opponents, dialog.ownerId, occupants, json(dialog.data),
             m.body, m.dateSent, m.id, m.senderId, created, m.createdAt.getTime(), unreadFor, shownTo, m.recipientId,
-            JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable, m.readIds, m.deliveredIds, m.updatedAt.getTime()]);
+            JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable, m.readIds, m.deliveredIds, m.updatedAt.getTime()],
+        });
         const row = rows[0]!;
         if (row.id !== null) {
           m.dialogId = row.id;
