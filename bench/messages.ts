@@ -1,30 +1,35 @@
 // Messages per second and delivery latency between local clients through a real Parley process.
-//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR] [--history] [--random]
+//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR] [--history] [--random] [--postgres URL]
 // --history sets save_to_history=1 on every message (each one is stored before it is delivered).
 // --random sends each message to a random other client instead of the partner (as tsung's
 // destination=online does): with --history most messages then open a new private dialog.
+// --postgres URL stores in PostgreSQL (a schema of its own, dropped at the end) instead of SQLite, and
+// reports the CPU of that PostgreSQL server's processes (utime+stime from /proc) beside Parley's.
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; open it in Chrome DevTools.
 // Each pair is two users on their own connections; every sender sends `rate` messages/s to its
 // partner (QuickBlox-style chat messages with extraParams), timestamps inside the body give latency.
 // Bounded: stops after --seconds of load, then waits at most 5 s for stragglers.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
+import { openPostgresStore } from '../src/storage/postgres/index.js';
+import { createTestSchema } from '../src/storage/postgres/test-schema.js';
 import { freePort, waitForPort } from '../e2e/support/server.js';
 import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false }, postgres: { type: 'string' } } });
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
 const domain = 'localhost';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-const store = await openSqliteStore(sqliteFile(dataDir));
+const schema = values.postgres ? await createTestSchema(values.postgres, 'parley_bench') : null;
+const store = schema ? await openPostgresStore(schema.url) : await openSqliteStore(sqliteFile(dataDir));
 const app = await store.accounts.createApplication({ name: 'bench' });
 const users: Awaited<ReturnType<typeof store.accounts.createUser>>[] = [];
 for (let i = 0; i < pairs * 2; i++) users.push(await store.accounts.createUser(app.id, { login: `u${i}`, password: 'pw' }));
@@ -33,7 +38,7 @@ await store.close();
 const port = await freePort();
 const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : [];
 const server = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], {
-  env: { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_C2S_PORT: String(port), PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_HTTP_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_MAX_CONNECTIONS_PER_IP: '100000' },
+  env: { ...process.env, ...(schema ? { PARLEY_STORE: 'postgres', PARLEY_DATABASE_URL: schema.url } : {}), PARLEY_DATA_DIR: dataDir, PARLEY_C2S_PORT: String(port), PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_HTTP_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_MAX_CONNECTIONS_PER_IP: '100000' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const cleanup = (): void => {
@@ -71,6 +76,9 @@ for (const c of clients) {
 }
 
 const cpuBefore = await processCpu(server.pid!);
+const threadsBefore = threadCpu(server.pid!);
+const postmaster = schema ? await postmasterOf(schema.url) : 0;
+const postgresBefore = schema ? postgresCpu(postmaster) : 0;
 const started = performance.now();
 const interval = 1000 / rate;
 const timers = clients.map((c, i) => {
@@ -94,6 +102,8 @@ const loadMs = performance.now() - started;
 const deadline = Date.now() + 5000;
 while (received < sent && Date.now() < deadline) await sleep(50);
 const cpuAfter = await processCpu(server.pid!);
+const threadsAfter = threadCpu(server.pid!);
+const postgresMs = schema ? postgresCpu(postmaster) - postgresBefore : 0;
 
 latencies.sort((a, b) => a - b);
 const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN).toFixed(2);
@@ -102,12 +112,22 @@ console.log(`Parley messages benchmark: ${pairs * 2} clients, ${rate} msg/s each
 console.log(`sent ${sent}, delivered ${received} (${((100 * received) / sent).toFixed(2)}%)`);
 console.log(`throughput ${(received / (loadMs / 1000)).toFixed(0)} msg/s; latency ms p50 ${pct(50)} p99 ${pct(99)} max ${pct(100)}`);
 console.log(`server CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message (${((100 * cpuMs) / loadMs).toFixed(0)}% of one core)`);
+const threads = [...threadsAfter].map(([tid, t]) => ({ tid, name: t.name, ms: t.ms - (threadsBefore.get(tid)?.ms ?? 0) }))
+  .filter((t) => t.ms > 0).sort((a, b) => b.ms - a.ms);
+console.log(`  by thread (ms): ${threads.map((t) => `${t.tid === String(server.pid) ? 'main' : `${t.name}[${t.tid}]`} ${t.ms.toFixed(0)}`).join(', ')}`);
+if (schema) console.log(`PostgreSQL CPU ${postgresMs.toFixed(0)} ms = ${((postgresMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message`);
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 clients.forEach((c) => c.destroy());
 if (values.profile) {
   // The profile is written when the server exits on its own, not on SIGKILL.
   const exited = new Promise((done) => server.once('exit', done));
   server.kill('SIGTERM');
   await Promise.race([exited, sleep(10_000)]);
+}
+if (schema) {
+  server.kill('SIGKILL');
+  await sleep(200);
+  await schema.drop();
 }
 process.exit(received === sent ? 0 : 1);
 
@@ -116,4 +136,49 @@ async function processCpu(pid: number): Promise<number> {
   const { readFile } = await import('node:fs/promises');
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** utime + stime in ms from a /proc stat line. */
+function ticks(stat: string): number {
+  const fields = stat.split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** utime + stime per thread of a process in ms, by thread id, with the thread's name. */
+function threadCpu(pid: number): Map<string, { name: string; ms: number }> {
+  const threads = new Map<string, { name: string; ms: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      threads.set(tid, { name, ms: ticks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return threads;
+}
+
+/** The pid of the PostgreSQL server behind `url` (the parent of a backend). */
+async function postmasterOf(url: string): Promise<number> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  await client.end();
+  return Number(readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+}
+
+/** utime + stime in ms of that PostgreSQL server and its processes (its backends, writers, autovacuum). */
+function postgresCpu(postmaster: number): number {
+  let ms = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const parent = Number(stat.split(') ')[1]!.split(' ')[1]);
+      if (Number(pid) === postmaster || parent === postmaster) ms += ticks(stat);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ms;
 }

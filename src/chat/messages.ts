@@ -102,16 +102,25 @@ export class MessageService {
     throw new ApiError('invalidField', "can't be blank", 'chat_dialog_id');
   }
 
+  /** The private dialog's opponent when the message goes by `recipient_id` (and not `chat_dialog_id`). */
+  private privateRecipient(caller: Caller, params: Params): number | undefined {
+    if ((params.chat_dialog_id !== undefined && params.chat_dialog_id !== '') || params.recipient_id === undefined || params.recipient_id === '') return undefined;
+    const recipient = parseInteger(params.recipient_id);
+    if (recipient === undefined || recipient <= 0 || recipient === caller.userId) throw new ApiError('invalidField', 'is invalid', 'recipient_id');
+    return recipient;
+  }
+
   async create(caller: Caller, params: Params, options: CreateMessageOptions = {}): Promise<MessageView> {
-    const dialog = await this.targetDialog(caller, params);
     const system = parseBoolean(params.system) === true;
-    if (system && dialog.type !== PRIVATE) throw new ApiError('invalid', 'System messages can be sent to private dialogs only.');
+    // A stored message by recipient: its private dialog is found or created in the message's own transaction.
+    const recipient = system ? undefined : this.privateRecipient(caller, params);
+    let dialog = recipient === undefined ? await this.targetDialog(caller, params) : null;
+    if (system && dialog!.type !== PRIVATE) throw new ApiError('invalid', 'System messages can be sent to private dialogs only.');
     const now = this.ctx.now();
-    const givenId = normalizeObjectId(options.id);
-    const taken = givenId ? await this.ctx.store.chat.getMessage(caller.appId, givenId) : null;
-    if (taken && isResend(taken, caller, dialog)) return messageView(taken, dialog.type);
-    const id = givenId && !taken ? givenId : newObjectId(now);
-    const isPublic = dialog.type === PUBLIC_GROUP;
+    // A taken id is found by the insert (a resend by the same sender gets the stored message back).
+    const id = normalizeObjectId(options.id) ?? newObjectId(now);
+    const type = dialog?.type ?? PRIVATE;
+    const isPublic = type === PUBLIC_GROUP;
     const body = parseBody(params.message, this.ctx.limits);
     const attachments = parseAttachments(params.attachments);
     const custom = customParams(params);
@@ -119,9 +128,9 @@ export class MessageService {
     const message: ChatMessage = {
       id,
       appId: caller.appId,
-      dialogId: dialog.id,
+      dialogId: dialog?.id ?? '',
       senderId: caller.userId,
-      recipientId: dialog.type === PRIVATE ? dialog.occupantIds.find((u) => u !== caller.userId) ?? 0 : 0,
+      recipientId: recipient ?? (type === PRIVATE ? dialog!.occupantIds.find((u) => u !== caller.userId) ?? 0 : 0),
       body,
       dateSent: options.dateSent !== undefined && Number.isFinite(options.dateSent) ? Math.trunc(options.dateSent) : Math.floor(now / 1000),
       attachments,
@@ -134,7 +143,7 @@ export class MessageService {
     };
     // System notifications are delivered, not kept in history.
     if (!system) {
-      const others = isPublic ? [] : dialog.occupantIds.filter((u) => u !== caller.userId);
+      const others = isPublic ? [] : recipient !== undefined ? [recipient] : dialog!.occupantIds.filter((u) => u !== caller.userId);
       // Occupants whose privacy list blocks the sender: not counted unread, and hidden from their history.
       const blocking = options.origin === 'rest' || options.origin === undefined
         ? await usersBlocking(this.ctx.store, this.ctx.mucDomain, caller.appId, caller.userId, others)
@@ -143,18 +152,32 @@ export class MessageService {
         unreadFor: others.filter((u) => !blocking.has(u)),
         unhideFor: isPublic ? [] : [caller.userId],
       };
+      const insert = async (): Promise<Dialog> => {
+        if (recipient === undefined) {
+          await this.ctx.store.chat.insertMessage(message, effects);
+          return dialog!;
+        }
+        const found = await this.ctx.store.chat.insertPrivateMessage({
+          id: newObjectId(now), appId: caller.appId, type: PRIVATE, name: null, photo: null, data: null, ownerId: caller.userId,
+          occupantIds: [caller.userId, recipient], adminIds: [], isJoinRequired: false, createdAt: new Date(now),
+        }, message, effects);
+        if (!found) throw new ApiError('occupantsNotFound');
+        return found.dialog;
+      };
       try {
-        await this.ctx.store.chat.insertMessage(message, effects);
+        dialog = await insert();
       } catch (err) {
         if (!(err instanceof DuplicateMessageIdError)) throw err;
-        // The id is used elsewhere (another application), or a concurrent resend stored it first.
+        // The id is used elsewhere (another application), or this is a resend (or a concurrent one stored it first).
+        dialog ??= await this.targetDialog(caller, params);
         const stored = await this.ctx.store.chat.getMessage(caller.appId, message.id);
         if (stored && isResend(stored, caller, dialog)) return messageView(stored, dialog.type);
         message.id = newObjectId(now);
-        await this.ctx.store.chat.insertMessage(message, effects);
+        dialog = await insert();
       }
       for (const userId of blocking) await this.ctx.store.chat.hideMessages(userId, [message.id]);
     }
+    dialog = dialog!;
     const view = messageView(message, dialog.type);
     const after: Dialog = system ? dialog : {
       ...dialog, lastMessage: message.body, lastMessageDateSent: message.dateSent, lastMessageId: message.id,

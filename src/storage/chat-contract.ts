@@ -86,6 +86,49 @@ export function chatStoreContract(name: string, open: () => Promise<Store>): voi
         await assert.rejects(store.chat.findOrCreatePrivateDialog(newDialog(appId, { type: 3, ownerId: a, occupantIds: [a] })));
       });
 
+      it('stores a private message with its dialog found or created in the same transaction', async () => {
+        const { appId, users: [a, b, c] } = await world(3);
+        const message = (senderId: number, recipientId: number, body: string): ChatMessage => ({
+          id: objectId(), appId, dialogId: '', senderId, recipientId, body, dateSent: ++clock, attachments: [], customParams: {},
+          markable: false, readIds: [senderId], deliveredIds: [senderId], createdAt: at(clock), updatedAt: at(clock),
+        });
+        const first = message(a, b, 'one');
+        const opened = await store.chat.insertPrivateMessage(newDialog(appId, { type: 3, ownerId: a, occupantIds: [a, b] }), first,
+          { unreadFor: [b], unhideFor: [a] });
+        assert.equal(opened?.created, true);
+        assert.equal(first.dialogId, opened!.dialog.id);
+        const stored = await store.chat.findPrivateDialog(appId, b, a);
+        assert.deepEqual([stored?.id, stored?.lastMessageId, stored?.lastMessage, stored?.occupantIds], [opened!.dialog.id, first.id, 'one', [a, b].sort((x, y) => x - y)]);
+        assert.deepEqual([await unread(opened!.dialog, a), await unread(opened!.dialog, b)], [0, 1]);
+        assert.deepEqual(await store.chat.getMessage(appId, first.id), first);
+        const reply = message(b, a, 'two');
+        const again = await store.chat.insertPrivateMessage(newDialog(appId, { type: 3, ownerId: b, occupantIds: [b, a] }), reply,
+          { unreadFor: [a], unhideFor: [b] });
+        assert.deepEqual([again?.created, again?.dialog.id], [false, opened!.dialog.id]);
+        assert.deepEqual([await unread(opened!.dialog, a), await unread(opened!.dialog, b)], [1, 1]);
+        assert.deepEqual(await messageIds({ dialogId: opened!.dialog.id, viewerId: a }), [first.id, reply.id]);
+        assert.equal((await store.chat.getDialog(appId, opened!.dialog.id))?.lastMessageId, reply.id);
+        // Hidden for the sender: the next message shows it again.
+        await store.chat.hideDialog(opened!.dialog.id, a);
+        await store.chat.insertPrivateMessage(newDialog(appId, { type: 3, ownerId: a, occupantIds: [a, b] }), message(a, b, 'three'),
+          { unreadFor: [b], unhideFor: [a] });
+        assert.equal((await store.chat.getMemberState(opened!.dialog.id, a)).hidden, false);
+        // A taken id changes nothing; an opponent who is not a user opens no dialog.
+        await assert.rejects(store.chat.insertPrivateMessage(newDialog(appId, { type: 3, ownerId: a, occupantIds: [a, c] }),
+          { ...message(a, c, 'dup'), id: first.id }, { unreadFor: [c], unhideFor: [a] }), DuplicateMessageIdError);
+        assert.equal(await store.chat.findPrivateDialog(appId, a, c), null);
+        const stranger = c + 1_000_000;
+        assert.equal(await store.chat.insertPrivateMessage(newDialog(appId, { type: 3, ownerId: a, occupantIds: [a, stranger] }),
+          message(a, stranger, 'nobody'), { unreadFor: [stranger], unhideFor: [a] }), null);
+        assert.equal(await store.chat.findPrivateDialog(appId, a, stranger), null);
+        // A deleted dialog is not found again from memory.
+        assert.equal(await store.chat.deleteDialog(appId, opened!.dialog.id), true);
+        const fresh = await store.chat.insertPrivateMessage(newDialog(appId, { type: 3, ownerId: a, occupantIds: [a, b] }), message(a, b, 'new'),
+          { unreadFor: [b], unhideFor: [a] });
+        assert.equal(fresh?.created, true);
+        assert.notEqual(fresh?.dialog.id, opened!.dialog.id);
+      });
+
       it('updates fields and occupants; removed occupants lose admin rights and unread messages', async () => {
         const { appId, users: [a, b, c, d] } = await world(4);
         const dialog = await store.chat.createDialog(newDialog(appId, { type: 2, ownerId: a, name: 'x', occupantIds: [a, b, c], adminIds: [b] }));

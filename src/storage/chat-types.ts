@@ -179,6 +179,15 @@ export interface ChatStore {
    * changes nothing) when the id is taken.
    */
   insertMessage(message: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void>;
+  /**
+   * The private chat message in one transaction: finds the application's private dialog between the
+   * two occupants of `dialog` or, when there is none and both occupants are users of the application,
+   * inserts `dialog`; then stores `message` in it as insertMessage does (setting `message.dialogId`).
+   * Returns the dialog as it was before the message (its last-message fields may be out of date), or
+   * null, with nothing stored, when there is no such dialog and an occupant is not a user.
+   */
+  insertPrivateMessage(dialog: NewDialog, message: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }):
+    Promise<{ dialog: Dialog; created: boolean } | null>;
   /** With `viewerId`, a message that user deleted for themselves is null. */
   getMessage(appId: number, messageId: string, viewerId?: number): Promise<ChatMessage | null>;
   listMessages(query: MessageQuery): Promise<ChatMessage[]>;

@@ -391,27 +391,105 @@ export class PostgresChatStore implements ChatStore {
   // ---- messages -------------------------------------------------------------------------------
 
   async insertMessage(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
-    const unreadFor = [...new Set(effects.unreadFor)];
-    const shownTo = [...new Set([...effects.unreadFor, ...effects.unhideFor])];
     try {
-      await inTransaction(this.pool, async (tx) => {
-        await this.setLastMessage(tx, { body: m.body, date_sent: m.dateSent, id: m.id, sender_id: m.senderId, dialog_id: m.dialogId },
-          m.createdAt.getTime());
-        await tx.query(
-          `INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
-             delivered_ids, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-          [m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent, JSON.stringify(m.attachments),
-            JSON.stringify(m.customParams), m.markable, m.readIds, m.deliveredIds, m.createdAt.getTime(), m.updatedAt.getTime()]);
-        if (shownTo.length > 0) {
-          await tx.query(
-            `UPDATE dialog_members SET hidden = false,
-               unread_count = CASE WHEN occupant AND user_id = ANY($2::bigint[]) THEN unread_count + 1 ELSE unread_count END
-             WHERE dialog_id = $1 AND user_id = ANY($3::bigint[])`, [m.dialogId, unreadFor, shownTo]);
-        }
-      });
+      await inTransaction(this.pool, (tx) => this.insertMessageIn(tx, m, effects));
     } catch (err) {
       if (isUniqueViolation(err, 'messages_id')) throw new DuplicateMessageIdError(m.id);
       throw err;
+    }
+  }
+
+  async insertPrivateMessage(dialog: NewDialog, m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }):
+    Promise<{ dialog: Dialog; created: boolean } | null> {
+    if (dialog.type !== 3 || new Set(dialog.occupantIds).size !== 2) throw new Error('a private dialog has two occupants');
+    const occupants = ascending(dialog.occupantIds);
+    const opponents = occupants.filter((userId) => userId !== m.senderId);
+    const unreadFor = [...new Set(effects.unreadFor)];
+    const shownTo = [...new Set([...effects.unreadFor, ...effects.unhideFor])];
+    const created = dialog.createdAt.getTime();
+    try {
+      // One statement, one round trip: a cluster's nodes share no memory, so the dialog is looked up by the
+      // statement that stores the message. A new dialog is written with the message as its last one and its
+      // members with their counters; an existing one is updated. Every CTE sees the same snapshot.
+      for (let round = 0; round < 3; round++) {
+        // Named: each connection parses and plans this statement once, not once per message.
+        const { rows } = await this.pool.query<DialogRow & { opened: number; known: number }>({
+          name: 'insert-private-message',
+          text: `WITH found AS (
+             SELECT ${DIALOG_COLUMNS} FROM dialogs WHERE app_id = $1 AND private_pair = $2
+           ), known AS (
+             SELECT count(*)::int AS n FROM users WHERE app_id = $1 AND id = ANY($6::bigint[])
+           ), opened AS (
+             INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data, is_join_required, private_pair,
+               last_message, last_message_date_sent, last_message_id, last_message_user_id, created_at, updated_at)
+             SELECT $3, $1, 3, $4, $5, $7, $8::bigint[], '{}', $9::json, false, $2, $10, $11::bigint, $12, $13::bigint, $14::bigint, greatest($14::bigint, $15::bigint)
+             WHERE NOT EXISTS (SELECT 1 FROM found) AND (SELECT n FROM known) = cardinality($6::bigint[])
+             ON CONFLICT ON CONSTRAINT dialogs_private_pair DO NOTHING
+             RETURNING id
+           ), members AS (
+             INSERT INTO dialog_members (dialog_id, user_id, occupant, unread_count)
+             SELECT opened.id, u, true, CASE WHEN u = ANY($16::bigint[]) THEN 1 ELSE 0 END FROM opened, unnest($8::bigint[]) AS u
+           ), target AS (
+             SELECT id FROM found UNION ALL SELECT id FROM opened
+           ), stored AS (
+             INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
+               delivered_ids, created_at, updated_at)
+             SELECT $12, $1, target.id, $13::bigint, $18::bigint, $10, $11::bigint, $19, $20, $21::boolean, $22::bigint[], $23::bigint[], $15::bigint, $24::bigint FROM target
+           ), last AS (
+             UPDATE dialogs SET last_message = $10, last_message_date_sent = $11, last_message_id = $12, last_message_user_id = $13,
+               updated_at = greatest(updated_at, $15::bigint) WHERE id = (SELECT id FROM found)
+           ), shown AS (
+             UPDATE dialog_members SET hidden = false,
+               unread_count = CASE WHEN occupant AND user_id = ANY($16::bigint[]) THEN unread_count + 1 ELSE unread_count END
+             WHERE dialog_id = (SELECT id FROM found) AND user_id = ANY($17::bigint[])
+           )
+           SELECT found.*, (SELECT count(*) FROM opened)::int AS opened, (SELECT n FROM known) AS known
+           FROM (SELECT 1) AS one LEFT JOIN found ON true`,
+          values: [dialog.appId, occupants.join(':'), dialog.id, dialog.name, dialog.photo, opponents, dialog.ownerId, occupants, json(dialog.data),
+            m.body, m.dateSent, m.id, m.senderId, created, m.createdAt.getTime(), unreadFor, shownTo, m.recipientId,
+            JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable, m.readIds, m.deliveredIds, m.updatedAt.getTime()],
+        });
+        const row = rows[0]!;
+        if (row.id !== null) {
+          m.dialogId = row.id;
+          return { dialog: toDialog(row), created: false };
+        }
+        if (row.opened === 1) {
+          m.dialogId = dialog.id;
+          return {
+            dialog: {
+              id: dialog.id, appId: dialog.appId, type: 3, name: dialog.name, photo: dialog.photo, ownerId: dialog.ownerId, occupantIds: occupants,
+              adminIds: [], data: dialog.data, isJoinRequired: false, lastMessage: null, lastMessageDateSent: null, lastMessageId: null,
+              lastMessageUserId: null, createdAt: new Date(created), updatedAt: new Date(created),
+            },
+            created: true,
+          };
+        }
+        if (row.known < opponents.length) return null;
+        // A concurrent first message of the same pair created the dialog: the next statement's snapshot has it.
+      }
+      throw new Error(`the private dialog between ${occupants.join(' and ')} can be neither found nor created`);
+    } catch (err) {
+      if (isUniqueViolation(err, 'messages_id')) throw new DuplicateMessageIdError(m.id);
+      throw err;
+    }
+  }
+
+  private async insertMessageIn(tx: Queryable, m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
+    const unreadFor = [...new Set(effects.unreadFor)];
+    const shownTo = [...new Set([...effects.unreadFor, ...effects.unhideFor])];
+    await this.setLastMessage(tx, { body: m.body, date_sent: m.dateSent, id: m.id, sender_id: m.senderId, dialog_id: m.dialogId },
+      m.createdAt.getTime());
+    await tx.query(
+      `INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
+         delivered_ids, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent, JSON.stringify(m.attachments),
+        JSON.stringify(m.customParams), m.markable, m.readIds, m.deliveredIds, m.createdAt.getTime(), m.updatedAt.getTime()]);
+    if (shownTo.length > 0) {
+      await tx.query(
+        `UPDATE dialog_members SET hidden = false,
+           unread_count = CASE WHEN occupant AND user_id = ANY($2::bigint[]) THEN unread_count + 1 ELSE unread_count END
+         WHERE dialog_id = $1 AND user_id = ANY($3::bigint[])`, [m.dialogId, unreadFor, shownTo]);
     }
   }
 

@@ -158,17 +158,39 @@ const MESSAGE_SORT: Record<string, string> = {
   recipient_id: 'm.recipient_id', created_at: 'm.created_at', updated_at: 'm.updated_at',
 };
 
+/** How many private dialogs the directory keeps (app and pair → dialog), about half a kilobyte each. */
+const DIRECTORY_SIZE = 50_000;
+
 export class SqliteChatStore implements ChatStore {
   private readonly s;
   private readonly cache = new Map<string, Database.Statement>();
+  /**
+   * Private dialogs by `app:pair`, for the message path: the first message between two users finds its
+   * dialog here without a query. Only this process writes the file (data-dir lock); any change to a
+   * dialog's row other than its last message clears the directory, and a failed write drops the entry.
+   */
+  private readonly privateDialogs = new Map<string, Dialog>();
+  /** Counts the directory's clearings, so that a dialog read before one is not put back after it. */
+  private directoryGeneration = 0;
+
+  private forgetPrivateDialogs(): void {
+    this.privateDialogs.clear();
+    this.directoryGeneration++;
+  }
 
   constructor(private readonly db: Database.Database, private readonly writes: GroupCommit) {
     this.s = {
       insertDialog: db.prepare(`INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data,
         is_join_required, private_pair, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // A private dialog opened by its first message: the row, both members and their counters in three statements.
+      insertOpenedDialog: db.prepare(`INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data,
+        is_join_required, private_pair, last_message, last_message_date_sent, last_message_id, last_message_user_id, created_at, updated_at)
+        VALUES (?, ?, 3, ?, ?, ?, ?, '[]', ?, 0, ?, ?, ?, ?, ?, ?, ?)`),
+      insertPair: db.prepare(`INSERT INTO dialog_members (dialog_id, user_id, occupant, unread_count) VALUES (?, ?, 1, ?), (?, ?, 1, ?)`),
       getDialog: db.prepare<[string, number], DialogRow>('SELECT * FROM dialogs WHERE id = ? AND app_id = ?'),
       getDialogById: db.prepare<[string], DialogRow>('SELECT * FROM dialogs WHERE id = ?'),
       privateDialog: db.prepare<[number, string], DialogRow>('SELECT * FROM dialogs WHERE app_id = ? AND private_pair = ?'),
+      isUser: db.prepare<[number, number], number>('SELECT 1 FROM users WHERE id = ? AND app_id = ?').pluck(),
       deleteDialog: db.prepare<[number, string]>('DELETE FROM dialogs WHERE app_id = ? AND id = ?'),
       updateDialog: db.prepare(`UPDATE dialogs SET name = ?, photo = ?, data = ?, is_join_required = ?, occupant_ids = ?,
         admin_ids = ?, updated_at = ? WHERE id = ?`),
@@ -277,6 +299,7 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async updateDialog(appId: number, dialogId: string, changes: DialogChanges): Promise<Dialog | null> {
+    this.forgetPrivateDialogs();
     return this.db.transaction(() => {
       const row = this.s.getDialog.get(dialogId, appId);
       if (!row) return null;
@@ -309,6 +332,7 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async deleteDialog(appId: number, dialogId: string): Promise<boolean> {
+    this.forgetPrivateDialogs();
     return this.s.deleteDialog.run(appId, dialogId).changes > 0;
   }
 
@@ -404,6 +428,70 @@ export class SqliteChatStore implements ChatStore {
       }
       throw err;
     }
+  }
+
+  async insertPrivateMessage(dialog: NewDialog, m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }):
+    Promise<{ dialog: Dialog; created: boolean } | null> {
+    if (dialog.type !== 3 || new Set(dialog.occupantIds).size !== 2) throw new Error('a private dialog has two occupants');
+    const pair = privatePair(dialog)!;
+    const key = `${dialog.appId}:${pair}`;
+    let found: { dialog: Dialog; created: boolean } | null;
+    let generation = this.directoryGeneration;
+    try {
+      found = await this.writes.run(() => {
+        generation = this.directoryGeneration;
+        let target = this.privateDialogs.get(key);
+        let created = false;
+        if (!target) {
+          const row = this.s.privateDialog.get(dialog.appId, pair);
+          if (row) {
+            target = toDialog(row);
+          } else {
+            // The sender is who the caller authenticated; the opponent must be a user of the application.
+            const opponents = dialog.occupantIds.filter((userId) => userId !== m.senderId);
+            if (opponents.some((userId) => this.s.isUser.get(userId, dialog.appId) === undefined)) return null;
+            m.dialogId = dialog.id;
+            return { dialog: this.openPrivateDialog(dialog, m, effects), created: true };
+          }
+        }
+        m.dialogId = target.id;
+        this.insertMessageTx(m, effects);
+        return { dialog: target, created };
+      });
+    } catch (err) {
+      this.privateDialogs.delete(key);
+      if (err instanceof Sqlite.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE' && err.message.includes('messages.id')) {
+        throw new DuplicateMessageIdError(m.id);
+      }
+      throw err;
+    }
+    if (found && generation === this.directoryGeneration && !this.privateDialogs.has(key)) {
+      if (this.privateDialogs.size >= DIRECTORY_SIZE) this.privateDialogs.delete(this.privateDialogs.keys().next().value!);
+      this.privateDialogs.set(key, found.dialog);
+    }
+    return found;
+  }
+
+  /**
+   * A new private dialog with its first message: the dialog row is written with that message as its
+   * last one and the members with their unread counters, instead of updating both after the insert.
+   * Returns the dialog as it was before the message.
+   */
+  private openPrivateDialog(d: NewDialog, m: ChatMessage, effects: { unreadFor: number[] }): Dialog {
+    const [a, b] = ascending(d.occupantIds) as [number, number];
+    const created = d.createdAt.getTime();
+    const data = d.data === null ? null : JSON.stringify(d.data);
+    this.s.insertOpenedDialog.run(d.id, d.appId, d.name, d.photo, d.ownerId, `[${a},${b}]`, data, `${a}:${b}`,
+      m.body, m.dateSent, m.id, m.senderId, created, Math.max(created, m.createdAt.getTime()));
+    this.s.insertPair.run(d.id, a, effects.unreadFor.includes(a) ? 1 : 0, d.id, b, effects.unreadFor.includes(b) ? 1 : 0);
+    this.s.insertMessage.run(m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent,
+      JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable ? 1 : 0, JSON.stringify(m.readIds),
+      JSON.stringify(m.deliveredIds), m.createdAt.getTime(), m.updatedAt.getTime());
+    return {
+      id: d.id, appId: d.appId, type: 3, name: d.name, photo: d.photo, ownerId: d.ownerId, occupantIds: [a, b], adminIds: [],
+      data: data === null ? null : (JSON.parse(data) as Record<string, unknown>), isJoinRequired: false, lastMessage: null,
+      lastMessageDateSent: null, lastMessageId: null, lastMessageUserId: null, createdAt: new Date(created), updatedAt: new Date(created),
+    };
   }
 
   /** Runs in a group-commit batch, which keeps its statements all-or-nothing (see group-commit.ts). */
