@@ -251,9 +251,9 @@ export class Core implements ModuleApi, SessionHost {
     return this.router.processBeforeBind(session, iq);
   }
 
-  async processFromClient(session: C2sSession, stanza: Element): Promise<void> {
+  processFromClient(session: C2sSession, stanza: Element): void | Promise<void> {
     stanza.attrs.from = session.jid!.toString();
-    await this.router.route(stanza, session);
+    return this.router.routeNow(stanza, session);
   }
 
   route(stanza: Element, origin: C2sSession | null = null): Promise<void> {

@@ -4,6 +4,10 @@
 const LOCAL_FORBIDDEN = /[\s"&'/:<>@\u0000-\u001f\u007f]/;
 const DOMAIN_FORBIDDEN = /[\s"&'/:<>@\\\u0000-\u001f\u007f]|\.\.|^\.|\.$/;
 const MAX_PART = 1023;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+const nfkc = (text: string, ascii: boolean): string => (ascii ? text : text.normalize('NFKC'));
+const byteLength = (text: string, ascii: boolean): number => (ascii ? text.length : Buffer.byteLength(text));
 
 export class Jid {
   private constructor(
@@ -14,17 +18,19 @@ export class Jid {
 
   static parse(input: string): Jid | null {
     if (input.length === 0 || input.length > 3071) return null;
+    // Printable ASCII (nearly every JID) is its own NFKC form and one byte a character.
+    const ascii = PRINTABLE_ASCII.test(input);
     const slash = input.indexOf('/');
     const bare = slash < 0 ? input : input.slice(0, slash);
-    const resource = slash < 0 ? '' : input.slice(slash + 1).normalize('NFKC');
+    const resource = slash < 0 ? '' : nfkc(input.slice(slash + 1), ascii);
     const at = bare.indexOf('@');
-    const local = at < 0 ? '' : bare.slice(0, at).normalize('NFKC').toLowerCase();
-    const domain = (at < 0 ? bare : bare.slice(at + 1)).normalize('NFKC').toLowerCase();
+    const local = at < 0 ? '' : nfkc(bare.slice(0, at), ascii).toLowerCase();
+    const domain = nfkc(at < 0 ? bare : bare.slice(at + 1), ascii).toLowerCase();
     if (at >= 0 && local === '') return null;
     if (slash >= 0 && resource === '') return null;
-    if (!domain || Buffer.byteLength(domain) > MAX_PART || DOMAIN_FORBIDDEN.test(domain)) return null;
-    if (Buffer.byteLength(local) > MAX_PART || LOCAL_FORBIDDEN.test(local)) return null;
-    if (Buffer.byteLength(resource) > MAX_PART || /[\u0000-\u001f\u007f]/.test(resource)) return null;
+    if (!domain || byteLength(domain, ascii) > MAX_PART || DOMAIN_FORBIDDEN.test(domain)) return null;
+    if (byteLength(local, ascii) > MAX_PART || LOCAL_FORBIDDEN.test(local)) return null;
+    if (byteLength(resource, ascii) > MAX_PART || (!ascii && /[\u0000-\u001f\u007f]/.test(resource))) return null;
     return new Jid(local, domain, resource);
   }
 
