@@ -69,11 +69,26 @@ export interface UserAddress {
   appId: number;
 }
 
+/** `<userId>-<appId>`, each 1 to 16 digits without a leading zero and a safe integer; null otherwise. Scanned by hand: it runs several times per message. */
 export function parseUserLocal(local: string): UserAddress | null {
-  const m = /^([1-9][0-9]{0,15})-([1-9][0-9]{0,15})$/.exec(local);
-  if (!m) return null;
-  const userId = Number(m[1]), appId = Number(m[2]);
-  return Number.isSafeInteger(userId) && Number.isSafeInteger(appId) ? { userId, appId } : null;
+  const dash = local.indexOf('-');
+  const userId = decimalId(local, 0, dash);
+  if (userId < 0) return null;
+  const appId = decimalId(local, dash + 1, local.length);
+  return appId < 0 ? null : { userId, appId };
+}
+
+/** The number written in text[start, end), or -1 unless it is 1 to 16 digits, no leading zero, a safe integer. */
+function decimalId(text: string, start: number, end: number): number {
+  const length = end - start;
+  if (length < 1 || length > 16) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9 || (digit === 0 && i === start)) return -1;
+    value = value * 10 + digit;
+  }
+  return Number.isSafeInteger(value) ? value : -1;
 }
 
 export function userLocal(user: UserAddress): string {
