@@ -10,11 +10,23 @@ const nfkc = (text: string, ascii: boolean): string => (ascii ? text : text.norm
 const byteLength = (text: string, ascii: boolean): number => (ascii ? text.length : Buffer.byteLength(text));
 
 export class Jid {
+  /**
+   * `local@domain`, or the domain. Made once: routing looks sessions up by it several times per
+   * stanza, and a string made anew each time is hashed anew by every Map lookup.
+   */
+  readonly #bare: string;
+
   private constructor(
     readonly local: string,
     readonly domain: string,
     readonly resource: string,
-  ) {}
+  ) {
+    this.#bare = local ? `${local}@${domain}` : domain;
+  }
+
+  get bare(): string {
+    return this.#bare;
+  }
 
   static parse(input: string): Jid | null {
     if (input.length === 0 || input.length > 3071) return null;
@@ -36,10 +48,6 @@ export class Jid {
 
   static of(local: string, domain: string, resource = ''): Jid {
     return new Jid(local, domain, resource);
-  }
-
-  get bare(): string {
-    return this.local ? `${this.local}@${this.domain}` : this.domain;
   }
 
   get isBare(): boolean {
