@@ -252,8 +252,9 @@ export class Core implements ModuleApi, SessionHost {
   }
 
   processFromClient(session: C2sSession, stanza: Element): void | Promise<void> {
-    stanza.attrs.from = session.jid!.toString();
-    return this.router.routeNow(stanza, session);
+    const from = session.jid!;
+    stanza.attrs.from = from.toString();
+    return this.router.routeNow(stanza, session, from);
   }
 
   route(stanza: Element, origin: C2sSession | null = null): Promise<void> {

@@ -90,9 +90,10 @@ export class Router {
   /**
    * `route` without a promise when every handler on the way answers synchronously (a 1-1 message
    * between online users, nearly always); a promise otherwise. May throw instead of rejecting.
+   * `sender`: the Jid the stanza's `from` says, when the caller has it (not parsed again).
    */
-  routeNow(stanza: Element, origin: C2sSession | null = null): void | Promise<void> {
-    const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
+  routeNow(stanza: Element, origin: C2sSession | null = null, sender?: Jid): void | Promise<void> {
+    const from = sender ?? Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
     const toAttr = stanza.attrs.to;
     if (toAttr === undefined) return this.routeToSelf(stanza, from, origin);
     const to = Jid.parse(toAttr);

@@ -15,6 +15,7 @@ export class Jid {
    * stanza, and a string made anew each time is hashed anew by every Map lookup.
    */
   readonly #bare: string;
+  #full: string | undefined;
 
   private constructor(
     readonly local: string,
@@ -63,7 +64,8 @@ export class Jid {
   }
 
   toString(): string {
-    return this.resource ? `${this.bare}/${this.resource}` : this.bare;
+    // A session's full JID becomes the `from` of everything it sends: made once.
+    return (this.#full ??= this.resource ? `${this.#bare}/${this.resource}` : this.#bare);
   }
 
   equals(other: Jid): boolean {
