@@ -54,3 +54,31 @@ test('a slot the catalogue does not list is refused', () => {
   const bus = new EventBus();
   assert.throws(() => bus.on('message/bare', 'nowhere' as never, () => undefined), /no slot nowhere/);
 });
+
+test('dispatch answers without a promise while every handler is synchronous, and goes on in order after one that is not', async () => {
+  const bus = new EventBus({ error: () => undefined });
+  const ran: string[] = [];
+  bus.on('message/bare', 'settling', () => void ran.push('settling'));
+  bus.on('message/bare', 'local', () => void ran.push('local'));
+  assert.equal(bus.dispatch('message/bare', payload()), undefined);
+  assert.deepEqual(ran, ['settling', 'local']);
+
+  ran.length = 0;
+  bus.on('message/bare', 'local', async () => {
+    ran.push('local-async');
+    throw new Error('isolated');
+  });
+  bus.on('message/bare', 'offline', () => (ran.push('offline'), 'kept'));
+  const pending = bus.dispatch('message/bare', payload());
+  assert.ok(pending instanceof Promise);
+  assert.equal(await pending, 'kept');
+  assert.deepEqual(ran, ['settling', 'local', 'local-async', 'offline']);
+});
+
+test('dispatch throws at once when a handler of a stop event throws synchronously', () => {
+  const bus = new EventBus();
+  bus.on('message/outbound', 'privacy', () => {
+    throw new Error('privacy store down');
+  });
+  assert.throws(() => bus.dispatch('message/outbound', payload()), /privacy store down/);
+});

@@ -35,21 +35,52 @@ export class EventBus {
    * handler that throws ends the run with its error for `stop` events; for `isolate` events it is
    * logged and the next handler runs.
    */
-  async run<E extends EventName>(event: E, payload: EventPayloads[E]): Promise<unknown> {
+  run<E extends EventName>(event: E, payload: EventPayloads[E]): Promise<unknown> {
+    try {
+      return Promise.resolve(this.dispatch(event, payload));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * `run` without a promise while every handler answers synchronously (nearly every stanza on the
+   * hot path): returns the result itself, or a promise from the first handler that returned one.
+   * A `stop` event's handler that throws synchronously throws here.
+   */
+  dispatch<E extends EventName>(event: E, payload: EventPayloads[E]): unknown {
     const list = this.handlers.get(event);
-    if (!list) return undefined;
-    const isolate = EVENTS[event].onError === 'isolate';
-    for (const { handler } of list) {
+    return list ? this.runFrom(list, 0, event, payload) : undefined;
+  }
+
+  private runFrom<E extends EventName>(list: Entry[], from: number, event: E, payload: EventPayloads[E]): unknown {
+    for (let i = from; i < list.length; i++) {
+      let result: unknown;
       try {
-        let result = (handler as (p: EventPayloads[E]) => unknown)(payload);
-        // Most handlers decline synchronously: awaiting only real promises saves a microtask per handler on the hot path.
-        if (result instanceof Promise) result = await result;
-        if (result !== undefined) return result;
+        result = (list[i]!.handler as (p: EventPayloads[E]) => unknown)(payload);
       } catch (err) {
-        if (!isolate) throw err;
-        this.log?.error({ err, event }, 'event handler failed');
+        this.failed(event, err);
+        continue;
       }
+      if (result instanceof Promise) return this.settle(list, i, result, event, payload);
+      if (result !== undefined) return result;
     }
     return undefined;
+  }
+
+  private async settle<E extends EventName>(list: Entry[], at: number, pending: Promise<unknown>, event: E, payload: EventPayloads[E]): Promise<unknown> {
+    let result: unknown;
+    try {
+      result = await pending;
+    } catch (err) {
+      this.failed(event, err);
+    }
+    return result !== undefined ? result : this.runFrom(list, at + 1, event, payload);
+  }
+
+  /** A handler threw: the run ends with its error (`stop`), or it is logged and the run goes on (`isolate`). */
+  private failed(event: EventName, err: unknown): void {
+    if (EVENTS[event].onError !== 'isolate') throw err;
+    this.log?.error({ err, event }, 'event handler failed');
   }
 }

@@ -251,9 +251,10 @@ export class Core implements ModuleApi, SessionHost {
     return this.router.processBeforeBind(session, iq);
   }
 
-  async processFromClient(session: C2sSession, stanza: Element): Promise<void> {
-    stanza.attrs.from = session.jid!.toString();
-    await this.router.route(stanza, session);
+  processFromClient(session: C2sSession, stanza: Element): void | Promise<void> {
+    const from = session.jid!;
+    stanza.attrs.from = from.toString();
+    return this.router.routeNow(stanza, session, from);
   }
 
   route(stanza: Element, origin: C2sSession | null = null): Promise<void> {

@@ -2,7 +2,9 @@
 import type { C2sSession } from './session.js';
 
 export class SessionRegistry {
-  private readonly byBare = new Map<string, Map<string, C2sSession>>();
+  // An account's bound sessions, one per resource: a short array (a Map per account cost an
+  // iterator on every message, see `available`).
+  private readonly byBare = new Map<string, C2sSession[]>();
   private readonly all = new Set<C2sSession>();
 
   get size(): number {
@@ -26,13 +28,18 @@ export class SessionRegistry {
   /** Registers a bound session; returns the session it replaces (same full JID), if any. */
   bind(session: C2sSession): C2sSession | undefined {
     const jid = session.jid!;
-    let resources = this.byBare.get(jid.bare);
+    const resources = this.byBare.get(jid.bare);
     if (!resources) {
-      resources = new Map();
-      this.byBare.set(jid.bare, resources);
+      this.byBare.set(jid.bare, [session]);
+      return undefined;
     }
-    const previous = resources.get(jid.resource);
-    resources.set(jid.resource, session);
+    const at = resources.findIndex((s) => s.jid!.resource === jid.resource);
+    if (at < 0) {
+      resources.push(session);
+      return undefined;
+    }
+    const previous = resources[at]!;
+    resources[at] = session;
     return previous === session ? undefined : previous;
   }
 
@@ -40,20 +47,23 @@ export class SessionRegistry {
     const jid = session.jid;
     if (!jid) return;
     const resources = this.byBare.get(jid.bare);
-    if (resources?.get(jid.resource) === session) {
-      resources.delete(jid.resource);
-      if (resources.size === 0) this.byBare.delete(jid.bare);
-    }
+    const at = resources ? resources.indexOf(session) : -1;
+    if (at < 0) return;
+    resources!.splice(at, 1);
+    if (resources!.length === 0) this.byBare.delete(jid.bare);
   }
 
   get(bare: string, resource: string): C2sSession | undefined {
-    return this.byBare.get(bare)?.get(resource);
+    const resources = this.byBare.get(bare);
+    if (!resources) return undefined;
+    for (const s of resources) if (s.jid!.resource === resource) return s;
+    return undefined;
   }
 
   /** All bound sessions of an account. */
   resources(bare: string): C2sSession[] {
     const resources = this.byBare.get(bare);
-    return resources ? [...resources.values()] : [];
+    return resources ? resources.slice() : [];
   }
 
   /** Sessions that sent initial presence and have not gone unavailable. */
@@ -61,7 +71,7 @@ export class SessionRegistry {
     const resources = this.byBare.get(bare);
     if (!resources) return [];
     const out: C2sSession[] = [];
-    for (const s of resources.values()) if (s.available) out.push(s);
+    for (let i = 0; i < resources.length; i++) if (resources[i]!.available) out.push(resources[i]!);
     return out;
   }
 

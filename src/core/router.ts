@@ -79,8 +79,21 @@ export class Router {
   }
 
   /** Routes a stanza whose `from` is already trustworthy (stamped by this server). */
-  async route(stanza: Element, origin: C2sSession | null = null): Promise<void> {
-    const from = Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
+  route(stanza: Element, origin: C2sSession | null = null): Promise<void> {
+    try {
+      return Promise.resolve(this.routeNow(stanza, origin));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * `route` without a promise when every handler on the way answers synchronously (a 1-1 message
+   * between online users, nearly always); a promise otherwise. May throw instead of rejecting.
+   * `sender`: the Jid the stanza's `from` says, when the caller has it (not parsed again).
+   */
+  routeNow(stanza: Element, origin: C2sSession | null = null, sender?: Jid): void | Promise<void> {
+    const from = sender ?? Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
     const toAttr = stanza.attrs.to;
     if (toAttr === undefined) return this.routeToSelf(stanza, from, origin);
     const to = Jid.parse(toAttr);
@@ -90,14 +103,11 @@ export class Router {
     if (to.domain === this.domain) {
       if (to.local) return this.routeToUser(ctx);
       if (kind === 'iq') return this.dispatchIq(stanza, to, origin);
-      if ((await this.runRouting(`${kind}/host`, ctx)) === undefined) this.unhandled(ctx);
-      return;
+      return this.unlessHandled(this.runRouting(`${kind}/host`, ctx), () => this.unhandled(ctx));
     }
     if (to.domain === this.mucDomain) {
-      if ((await this.runRouting(`${kind}/muc`, ctx)) === undefined) {
-        this.bounce(stanza, new StanzaError('service-unavailable', 'group chat is not available'), origin);
-      }
-      return;
+      return this.unlessHandled(this.runRouting(`${kind}/muc`, ctx), () =>
+        this.bounce(stanza, new StanzaError('service-unavailable', 'group chat is not available'), origin));
     }
     this.bounce(stanza, new StanzaError('remote-server-not-found', 'this server does not federate'), origin);
   }
@@ -106,8 +116,22 @@ export class Router {
    * The delivery phase alone, for a stanza whose outbound phase already ran: on this node (a full
    * JID's resource went away), on another node (`relayed`), or by stream management (`redelivery`).
    */
-  async deliver(event: DeliveryEvent, ctx: RouteContext): Promise<void> {
-    if ((await this.runRouting(event, ctx)) === undefined) this.unhandled(ctx);
+  deliver(event: DeliveryEvent, ctx: RouteContext): Promise<void> {
+    try {
+      return Promise.resolve(this.deliverNow(event, ctx));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private deliverNow(event: DeliveryEvent, ctx: RouteContext): void | Promise<void> {
+    return this.unlessHandled(this.runRouting(event, ctx), () => this.unhandled(ctx));
+  }
+
+  /** Calls `next` once a run of routing handlers ended without one taking the stanza (now, or when the run settles). */
+  private unlessHandled(outcome: unknown, next: () => void | Promise<void>): void | Promise<void> {
+    if (outcome instanceof Promise) return outcome.then((result) => (result === undefined ? next() : undefined));
+    if (outcome === undefined) return next();
   }
 
   /** Sends an error reply for a stanza back to its sender; never answers an error with an error. */
@@ -121,51 +145,62 @@ export class Router {
     this.reply(reply, origin);
   }
 
-  private async routeToSelf(stanza: Element, from: Jid, origin: C2sSession | null): Promise<void> {
+  private routeToSelf(stanza: Element, from: Jid, origin: C2sSession | null): void | Promise<void> {
     const ctx: RouteContext = { stanza, from, to: from.toBare(), origin };
     switch (stanza.name) {
       case 'iq':
         return this.dispatchIq(stanza, from.toBare(), origin);
       case 'presence':
-        if ((await this.runRouting('presence/broadcast', ctx)) === undefined) this.unhandled(ctx);
-        return;
+        return this.unlessHandled(this.runRouting('presence/broadcast', ctx), () => this.unhandled(ctx));
       default:
         // RFC 6120 §10.3.1: a message with no 'to' is treated as addressed to the sender's bare JID.
         return this.routeToUser(ctx);
     }
   }
 
-  private async routeToUser(ctx: RouteContext): Promise<void> {
-    const { stanza, from, to, origin } = ctx;
+  private routeToUser(ctx: RouteContext): void | Promise<void> {
+    const { stanza, to, origin } = ctx;
     const target = parseUserLocal(to.local);
-    if (!target || !(await this.userExists(to.local, target))) {
-      return this.bounce(stanza, new StanzaError('service-unavailable', 'no such user'), origin);
-    }
+    if (!target) return this.bounce(stanza, new StanzaError('service-unavailable', 'no such user'), origin);
+    if (this.knownUsers.has(to.local) || this.sessions.isOnline(`${to.local}@${this.domain}`)) return this.routeToExistingUser(ctx, target);
+    return this.userExists(to.local, target).then((exists) =>
+      exists ? this.routeToExistingUser(ctx, target) : this.bounce(stanza, new StanzaError('service-unavailable', 'no such user'), origin));
+  }
+
+  private routeToExistingUser(ctx: RouteContext, target: UserAddress): void | Promise<void> {
+    const { stanza, from, to, origin } = ctx;
     const sender = parseUserLocal(from.local);
     if (sender && sender.appId !== target.appId) {
       return this.bounce(stanza, new StanzaError('service-unavailable', 'users of different applications cannot exchange stanzas'), origin);
     }
     switch (stanza.name) {
       case 'iq':
-        return to.isBare ? this.dispatchIq(stanza, to, origin) : this.deliver('iq/full', ctx);
+        return to.isBare ? this.dispatchIq(stanza, to, origin) : this.deliverNow('iq/full', ctx);
       case 'message':
-        if ((await this.runRouting('message/outbound', ctx)) !== undefined) return;
-        return this.deliver(to.isBare ? 'message/bare' : 'message/full', ctx);
+        return this.unlessHandled(this.runRouting('message/outbound', ctx), () => this.deliverNow(to.isBare ? 'message/bare' : 'message/full', ctx));
       default:
-        if ((await this.runRouting('presence/outbound', ctx)) !== undefined) return;
-        return this.deliver(to.isBare ? 'presence/bare' : 'presence/full', ctx);
+        return this.unlessHandled(this.runRouting('presence/outbound', ctx), () => this.deliverNow(to.isBare ? 'presence/bare' : 'presence/full', ctx));
     }
   }
 
-  /** Runs a routing event; a handler that throws refuses the stanza (its StanzaError, else internal-server-error). */
-  private async runRouting(event: EventName & `${string}/${string}`, ctx: RouteContext): Promise<unknown> {
+  /**
+   * Runs a routing event; a handler that throws refuses the stanza (its StanzaError, else
+   * internal-server-error). The result comes without a promise when every handler answered synchronously.
+   */
+  private runRouting(event: EventName & `${string}/${string}`, ctx: RouteContext): unknown {
+    let outcome: unknown;
     try {
-      return await this.bus.run(event as 'message/bare', ctx);
+      outcome = this.bus.dispatch(event as 'message/bare', ctx);
     } catch (err) {
-      if (!(err instanceof StanzaError)) this.log.error({ err, event, stanza: ctx.stanza.attrs.id }, 'a routing handler failed: the stanza is refused');
-      this.bounce(ctx.stanza, err instanceof StanzaError ? err : new StanzaError('internal-server-error'), ctx.origin);
-      return REFUSED;
+      return this.refuse(event, ctx, err);
     }
+    return outcome instanceof Promise ? outcome.catch((err: unknown) => this.refuse(event, ctx, err)) : outcome;
+  }
+
+  private refuse(event: string, ctx: RouteContext, err: unknown): typeof REFUSED {
+    if (!(err instanceof StanzaError)) this.log.error({ err, event, stanza: ctx.stanza.attrs.id }, 'a routing handler failed: the stanza is refused');
+    this.bounce(ctx.stanza, err instanceof StanzaError ? err : new StanzaError('internal-server-error'), ctx.origin);
+    return REFUSED;
   }
 
   /** RFC 6120 §10.5: what happens when no module took a stanza for a local user. */
@@ -182,7 +217,6 @@ export class Router {
   }
 
   private async userExists(local: string, user: UserAddress): Promise<boolean> {
-    if (this.knownUsers.has(local) || this.sessions.isOnline(`${local}@${this.domain}`)) return true;
     const exists = await this.accounts.userExists(user);
     if (exists) {
       if (this.knownUsers.size >= USER_CACHE_LIMIT) this.knownUsers.clear();

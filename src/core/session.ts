@@ -25,12 +25,12 @@ export interface SessionHost {
   readonly domain: string;
   readonly log: Logger;
   readonly authTimeoutSeconds: number;
-  readonly bus: Pick<EventBus, 'run'>;
+  readonly bus: Pick<EventBus, 'run' | 'dispatch'>;
   streamFeatures(session: C2sSession): Element;
   nonzaHandler(xmlns: string | undefined, name: string): ((session: C2sSession, el: Element) => void | Promise<void>) | undefined;
   filterOutgoing(session: C2sSession, el: Element): Element | null;
   trackDelivery(session: C2sSession, sent: Element, outcome: DeliveryOutcome): void;
-  processFromClient(session: C2sSession, stanza: Element): Promise<void>;
+  processFromClient(session: C2sSession, stanza: Element): void | Promise<void>;
   processBeforeBind(session: C2sSession, iq: Element): Promise<void>;
   keepsOnConnectionLoss(session: C2sSession): boolean;
   sessionBound(session: C2sSession): void;
@@ -296,10 +296,17 @@ export class C2sSession implements ConnectionHandler {
     }
   }
 
-  private async process(el: Element): Promise<void> {
+  // Without a promise when nothing on the way needs one (see EventBus.dispatch, Router.routeNow).
+  private process(el: Element): void | Promise<void> {
     if (this.movedTo) return this.movedTo.element(el);
     if (this.state === 'closed') return;
-    if (await this.core.bus.run('c2s/element', { session: this, element: el })) return;
+    const taken = this.core.bus.dispatch('c2s/element', { session: this, element: el });
+    if (taken instanceof Promise) return taken.then((result) => (result ? undefined : this.processUntaken(el)));
+    if (taken) return;
+    return this.processUntaken(el);
+  }
+
+  private processUntaken(el: Element): void | Promise<void> {
     const ns = el.attrs.xmlns;
     if (ns === NS_CLIENT && isStanza(el)) {
       if (this.state === 'bound') return this.core.processFromClient(this, el);

@@ -40,6 +40,12 @@ export class OutputGate {
 
   /** Counts `size` as pending; returns the callback the socket calls once it is flushed (or dropped). */
   wrote(size: number): () => void {
+    this.add(size);
+    return this.release(size);
+  }
+
+  /** Counts `size` as pending (written, not yet flushed): past the limits, input is held or the stream ends. */
+  add(size: number): void {
     this.pending += size;
     if (this.pending > this.limits.maxOutputBuffer && !this.over) {
       this.over = true;
@@ -48,6 +54,10 @@ export class OutputGate {
       this.held = true;
       this.events.holdInput(true);
     }
+  }
+
+  /** The callback for a socket write of `size` characters already counted by `add`: uncounts them once flushed (or dropped). */
+  release(size: number): () => void {
     let done = false;
     return () => {
       if (done) return;

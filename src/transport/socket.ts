@@ -10,6 +10,20 @@ import { forwardParserEvents, type ConnectionHandler, type TransportKind, type X
 
 const CLOSE_GRACE_MS = 2000;
 
+// What the connections wrote in this tick goes out once the tick ends, one write per connection:
+// one syscall for several stanzas, and one deferred call for all connections (not one each).
+const unflushed: SocketConnection[] = [];
+const flushAll = (): void => {
+  let i = 0;
+  try {
+    for (; i < unflushed.length; i++) unflushed[i]!.flush();
+  } finally {
+    // Should one throw, the others still go out.
+    unflushed.splice(0, i + 1);
+    if (unflushed.length > 0) process.nextTick(flushAll);
+  }
+};
+
 export class SocketConnection implements XmppConnection {
   readonly remoteAddress: string;
   secure: boolean;
@@ -18,7 +32,9 @@ export class SocketConnection implements XmppConnection {
   private headerSent = false;
   private closing = false;
   private closedReported = false;
-  private corked = false;
+  /** Written in this tick, counted by the output gate, not yet handed to the socket. */
+  private unsent = '';
+  private flushQueued = false;
   private readonly output: OutputGate;
   private pausedBySession = false;
   private pausedByOutput = false;
@@ -73,8 +89,7 @@ export class SocketConnection implements XmppConnection {
   startTls(proceed: Element): void {
     if (!this.starttlsContext) return;
     this.write(serialize(proceed));
-    this.socket.uncork();
-    this.corked = false;
+    this.flush();
     this.detach(this.socket);
     const secure = new TLSSocket(this.socket, { isServer: true, secureContext: this.starttlsContext });
     this.socket = secure;
@@ -125,7 +140,10 @@ export class SocketConnection implements XmppConnection {
       this.socket.destroy();
       return;
     }
-    let out = '';
+    // What this tick wrote goes out before the end of the stream.
+    let out = this.unsent;
+    if (out) this.output.release(out.length)();
+    this.unsent = '';
     if (error) {
       if (!this.headerSent) out += serializeOpenTag('stream:stream', { xmlns: NS_CLIENT, 'xmlns:stream': NS_STREAM, version: '1.0' });
       out += serialize(error.toElement());
@@ -139,16 +157,23 @@ export class SocketConnection implements XmppConnection {
 
   private write(data: string): void {
     if (this.closing || !this.socket.writable) return;
-    if (!this.corked) {
-      // Batch everything written in this tick into one syscall.
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    this.output.add(data.length);
+    this.unsent += data;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      if (unflushed.push(this) === 1) process.nextTick(flushAll);
     }
-    this.socket.write(data, this.output.wrote(data.length));
+  }
+
+  /** Hands what this tick wrote to the socket (flushAll; at once before STARTTLS). */
+  flush(): void {
+    this.flushQueued = false;
+    const out = this.unsent;
+    if (!out) return;
+    this.unsent = '';
+    const flushed = this.output.release(out.length);
+    if (this.socket.writable) this.socket.write(out, flushed);
+    else flushed();
   }
 
   private readonly onData = (chunk: Buffer): void => this.parser.write(chunk);

@@ -63,12 +63,13 @@ export function carbonsModule(core: ModuleApi): void {
   // After history has given the stanza its stored id and dialog_id (the catalogue's order).
   core.on('message/outbound', 'carbons', ({ stanza, from, to, origin }: RouteContext): undefined => {
     if (!origin || stanza.attrs.type !== 'chat') return undefined;
+    // Nearly always the sender has no other resource that asked for carbons: known before looking into the stanza.
+    const copyTo = core.sessions.available(from.bare).filter((session) => session !== origin && carbonsEnabled(session));
+    if (copyTo.length === 0) return undefined;
     const hint = stanza.getChildren().find((c) => (c.localName === 'private' && c.namespace() === NS_CARBONS) || (c.localName === 'no-copy' && c.namespace() === NS_HINTS));
     if (hint) return undefined;
     if (!stanza.getChild('body') || to.bare === from.bare) return undefined;
-    for (const session of core.sessions.available(from.bare)) {
-      if (session !== origin && carbonsEnabled(session)) session.send(sentCarbon(stanza, from.bare, session.jid!.toString()));
-    }
+    for (const session of copyTo) session.send(sentCarbon(stanza, from.bare, session.jid!.toString()));
     return undefined;
   });
 }

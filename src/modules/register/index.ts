@@ -71,10 +71,15 @@ export function registerModule(core: Core, accounts: AccountStore, appId: number
   core.addStreamFeature('negotiating', () => xml('register', { xmlns: NS_REGISTER_FEATURE }), 60);
 
   // Before authentication the core takes no stanzas: registration reads them off the stream here.
-  core.on('c2s/element', 'register', async ({ session, element }) => {
+  // Every element of every session passes here: declining is synchronous (no promise per stanza).
+  core.on('c2s/element', 'register', ({ session, element }) => {
     if (session.authenticated || element.name !== 'iq' || element.attrs.xmlns !== NS_CLIENT) return undefined;
     const query = element.getChild('query', NS_REGISTER);
     if (!query || element.getChildren().length !== 1 || (element.attrs.type !== 'get' && element.attrs.type !== 'set')) return undefined;
+    return answer(session, element, query);
+  });
+
+  const answer = async (session: C2sSession, element: Element, query: Element): Promise<true> => {
     const reply = (el: Element): void => {
       delete el.attrs.to;
       session.send(el);
@@ -87,7 +92,7 @@ export function registerModule(core: Core, accounts: AccountStore, appId: number
       reply(errorReply(element, error));
     }
     return true;
-  });
+  };
 
   // Registered users: the fields (with <registered/>) and a password change.
   core.handleIq({
