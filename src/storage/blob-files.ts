@@ -3,6 +3,7 @@
 // no file or the whole file; a write that fails (too large, client gone) leaves nothing behind.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -54,13 +55,16 @@ export class BlobFiles {
     const tmp = join(tmpDir, `${uid}.${randomBytes(6).toString('hex')}.part`);
     // Owner-only, like the data directory: files and folders (0600, 0700).
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    const out = createWriteStream(tmp, { flags: 'wx', flush: true, mode: 0o600 });
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', flush: true, mode: 0o600 });
       await pipeline(source, byteLimit(maxBytes), out);
       await mkdir(join(target, '..'), { recursive: true, mode: 0o700 });
       await rename(tmp, target);
       return out.bytesWritten;
     } catch (err) {
+      // The file is opened asynchronously: a source that fails at once can fail before the open
+      // completes, and the open would then create the file after it was removed.
+      if (!out.closed) await once(out, 'close').catch(() => {});
       await rm(tmp, { force: true });
       throw err;
     }
