@@ -218,8 +218,13 @@ export function openPresences(ctx: OpenRoomsContext) {
         xml('x', { xmlns: NS_MUC_USER }, xml('item', { affiliation: 'none', role: 'none' }), xml('status', { code: '110' }))));
       return;
     }
-    session.send(presenceOf(room, occupant, me, { id: stanza.attrs.id, unavailable: true, statuses: [110] }));
-    await depart(room, occupant, me);
+    // The leaver hears last, once the room is let go of when it was the last one anywhere: a join
+    // that follows the answer finds the room as the leave left it.
+    try {
+      await depart(room, occupant, me);
+    } finally {
+      session.send(presenceOf(room, occupant, me, { id: stanza.attrs.id, unavailable: true, statuses: [110] }));
+    }
   }
 
   /** One resource leaves; unless already told, the others see the occupant go when it was its last; an empty room is let go. */
