@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ChatMessage, MessageQuery } from '../types.js';
 import { SqliteChatStore } from './chat.js';
 import { openSqliteStore } from './index.js';
+import { twoUsersInADialog } from './two-user-dialog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-deep-pages-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,13 +14,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('deep pages read on the pool equal OFFSET pages, before and after the dialog changes', async () => {
   const store = await openSqliteStore(join(dir, 'deep.db'), { workers: 1, maxQueue: 64 });
   try {
-    const app = await store.accounts.createApplication({});
-    const a = (await store.accounts.createUser(app.id, { login: 'a', password: 'pw' })).id;
-    const b = (await store.accounts.createUser(app.id, { login: 'b', password: 'pw' })).id;
-    const { dialog } = await store.chat.findOrCreatePrivateDialog({
-      id: '5f0000000000000000000001', appId: app.id, type: 3, name: null, photo: null, ownerId: a, occupantIds: [a, b],
-      adminIds: [], data: null, isJoinRequired: false, createdAt: new Date(1_700_000_000_000),
-    });
+    const { dialog, a, b } = await twoUsersInADialog(store);
+    const app = { id: dialog.appId };
     let n = 0;
     const message = (): ChatMessage => {
       n++;

@@ -7,21 +7,12 @@ import { StoreBusyError } from '../busy.js';
 import type { ChatMessage, Dialog } from '../types.js';
 import { openSqliteStore, type SqliteStore } from './index.js';
 import { PooledSqliteChatStore } from './pooled-chat.js';
+import { twoUsersInADialog } from './two-user-dialog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-read-pool-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
-async function world(store: SqliteStore): Promise<{ dialog: Dialog; a: number; b: number }> {
-  const app = await store.accounts.createApplication({});
-  const a = (await store.accounts.createUser(app.id, { login: 'a', password: 'pw' })).id;
-  const b = (await store.accounts.createUser(app.id, { login: 'b', password: 'pw' })).id;
-  const { dialog } = await store.chat.findOrCreatePrivateDialog({
-    id: '5f0000000000000000000001', appId: app.id, type: 3, name: null, photo: null, ownerId: a, occupantIds: [a, b],
-    adminIds: [], data: null, isJoinRequired: false, createdAt: new Date(1_700_000_000_000),
-  });
-  return { dialog, a, b };
-}
 
 const message = (dialog: Dialog, senderId: number, recipientId: number, n: number): ChatMessage => ({
   id: `5f00000000000000${n.toString(16).padStart(8, '0')}`, appId: dialog.appId, dialogId: dialog.id, senderId, recipientId,
@@ -44,7 +35,7 @@ describe('SQLite read pool', () => {
     const store = await openSqliteStore(join(dir, `${files++}.db`), { workers: 2, maxQueue: 64 });
     try {
       assert.ok(store.chat instanceof PooledSqliteChatStore);
-      const { dialog, a, b } = await world(store);
+      const { dialog, a, b } = await twoUsersInADialog(store);
       const query = { dialogId: dialog.id, viewerId: a, filters: [] };
       for (let n = 1; n <= 30; n++) {
         await store.chat.insertMessage(message(dialog, n % 2 ? a : b, n % 2 ? b : a, n), { unreadFor: [n % 2 ? b : a], unhideFor: [] });
@@ -77,7 +68,7 @@ describe('SQLite read pool', () => {
   it('refuses reads past its queue with StoreBusyError, and keeps serving the others', async () => {
     const store = await openSqliteStore(join(dir, `${files++}.db`), { workers: 1, maxQueue: 2 });
     try {
-      const { dialog, a } = await world(store);
+      const { dialog, a } = await twoUsersInADialog(store);
       const query = { dialogId: dialog.id, viewerId: a, filters: [] };
       const reads = Array.from({ length: 5 }, () => store.chat.countMessages(query));
       const results = await Promise.allSettled(reads);
@@ -92,7 +83,7 @@ describe('SQLite read pool', () => {
   it("passes a failing read's error back, and replaces a worker that died", async () => {
     const store = await openSqliteStore(join(dir, `${files++}.db`), { workers: 1, maxQueue: 8 });
     try {
-      const { dialog, a } = await world(store);
+      const { dialog, a } = await twoUsersInADialog(store);
       const bad = { dialogId: dialog.id, viewerId: a, filters: [{ field: '_id', op: 'bogus', value: 1 }] } as never;
       await assert.rejects(store.chat.countMessages(bad));
       const query = { dialogId: dialog.id, viewerId: a, filters: [] };
