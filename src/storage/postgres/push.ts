@@ -97,9 +97,12 @@ export class PostgresPushStore implements PushStore {
 
   async subscriptionsOf(appId: number, userIds: number[], environment?: PushEnvironment): Promise<PushSubscription[]> {
     if (userIds.length === 0) return [];
-    const { rows } = await this.pool.query<SubRow>(
-      'SELECT * FROM push_subscriptions WHERE app_id = $1 AND user_id = ANY($2::bigint[]) AND ($3::text IS NULL OR environment = $3) ORDER BY id',
-      [appId, userIds, environment ?? null]);
+    // Named: asked for every stored chat message (alerts), so each connection plans it once.
+    const { rows } = await this.pool.query<SubRow>({
+      name: 'push-subscriptions-of',
+      text: 'SELECT * FROM push_subscriptions WHERE app_id = $1 AND user_id = ANY($2::bigint[]) AND ($3::text IS NULL OR environment = $3) ORDER BY id',
+      values: [appId, userIds, environment ?? null],
+    });
     return rows.map(subscription);
   }
 
