@@ -62,7 +62,8 @@ export class ChatAlerts {
     if (event.system || dialog.type === 1) return;
     const settings = await this.settings.get(record.appId);
     if (!settings.alerts.enabled) return;
-    const recipients = dialog.occupantIds.filter((id) => id !== record.senderId);
+    // Those online on this node get no alert: known without a query (in a 1-1 chat, nearly always the case).
+    const recipients = dialog.occupantIds.filter((id) => id !== record.senderId && !this.presence.isAvailableHere(record.appId, id));
     if (recipients.length === 0) return;
     // Subscriptions first, in one query: most occupants of a big group have no device to alert.
     const byUser = new Map<number, PushSubscription[]>();
