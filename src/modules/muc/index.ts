@@ -18,18 +18,19 @@ import { ApiError } from '../../chat/errors.js';
 import { newObjectId, normalizeObjectId } from '../../chat/objectid.js';
 import type { ChatService } from '../../chat/service.js';
 import type { ChatMessage, ChatStore, Dialog } from '../../storage/types.js';
-import type { PlacedMember, RoomDirectory, RoomEvent, RoomMember } from '../../cluster/rooms.js';
+import type { RoomDirectory, RoomEvent } from '../../cluster/rooms.js';
 import { Element, xml } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
-import { NS_CLIENT } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/errors.js';
-import { FORGEABLE, NS_CHAT_MARKERS, readExtraParams, storedGroupchat } from '../../qb/index.js';
+import { NS_CHAT_MARKERS, readExtraParams, storedGroupchat } from '../../qb/index.js';
 import { parseRoomLocal, RoomRegistry, type Occupant, type Room, type RoomAddress } from './rooms.js';
 import { NS_MUC, NS_MUC_USER, addressed, newId, occupantPresence, refuseJoin } from './presences.js';
 import { historyRequest, sendHistory } from './history.js';
 import { roomDiscoModule } from './disco.js';
-import { addStanzaId, isForgedStanzaId, type RoomBridge } from './bridge.js';
+import { addStanzaId, type RoomBridge } from './bridge.js';
+import { relayedCopy } from './relayed.js';
+import { memberOf, remoteOccupants, serializePayload } from './remote.js';
 
 export { NS_MUC, NS_MUC_USER, addressed, newId } from './presences.js';
 export { iqResult } from './disco.js';
@@ -303,7 +304,6 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
     }
 
     const extra = readExtraParams(stanza);
-    const extraEl = stanza.getChild('extraParams');
     const body = stanza.getChild('body');
     const hasContent = body !== undefined || extra.attachments.length > 0;
     let id = stanza.attrs.id;
@@ -333,23 +333,7 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
       id = id ?? newObjectId(Date.now());
     }
 
-    // The relayed copy: from the sender's nick, stored id, dialog_id (and date_sent) in extraParams.
-    const relayed = new Element('message', { ...stanza.attrs, from: `${to.bare}/${sender.userId}` });
-    delete relayed.attrs.to;
-    if (id) relayed.attrs.id = id;
-    for (const child of stanza.children) {
-      if (typeof child === 'string' || child === extraEl || isForgedStanzaId(child)) continue;
-      relayed.append(child.clone());
-    }
-    if (hasContent || extraEl) {
-      const params = xml('extraParams', { xmlns: NS_CLIENT });
-      for (const child of extraEl?.getChildren() ?? []) {
-        if (!FORGEABLE.has(child.localName) && child.localName !== 'dialog_id' && child.localName !== 'date_sent') params.append(child.clone());
-      }
-      if (hasContent) params.append(xml('date_sent', null, dateSent));
-      params.append(xml('dialog_id', null, dialog.id));
-      relayed.append(params);
-    }
+    const relayed = relayedCopy(stanza, `${to.bare}/${sender.userId}`, { id, dateSent: hasContent ? dateSent : undefined, dialogId: dialog.id });
     if (stored) addStanzaId(relayed, id!, to.bare);
     await relay(to.bare, dialog, relayed);
     bridge?.relayed(dialog, relayed, sender.userId);
@@ -368,8 +352,6 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
     core.bounce(stanza, new StanzaError('feature-not-implemented', 'Rooms take groupchat messages only.'), origin);
     return true;
   });
-
-  // ---- history (only when asked for) ----------------------------------------------------------
 
   // ---- REST → XMPP ----------------------------------------------------------------------------
 
@@ -422,56 +404,7 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
 
   // ---- other nodes ----------------------------------------------------------------------------
 
-  const AFFILIATIONS = new Set(['owner', 'admin', 'member', 'none']);
-  const serializePayload = (payload: Element[]): string => new Element('presence', {}, payload.map((c) => c.clone())).toString();
-  const memberOf = (occupant: Occupant, jid: string): RoomMember =>
-    ({ jid, userId: occupant.userId, affiliation: occupant.affiliation, role: occupant.role, presence: serializePayload(occupant.payload) });
-
-  /** Adds a resource of another node; tells whether its occupant is new to the room and whether the resource was known. */
-  function learn(room: Room, member: PlacedMember): { occupant: Occupant; isNew: boolean; known: boolean } {
-    let occupant = room.occupants.get(member.userId);
-    const isNew = occupant === undefined;
-    occupant ??= {
-      userId: member.userId,
-      affiliation: (AFFILIATIONS.has(member.affiliation) ? member.affiliation : 'none') as Occupant['affiliation'],
-      role: member.role === 'moderator' ? 'moderator' : 'participant',
-      resources: new Map(),
-      remote: new Map(),
-      payload: [],
-    };
-    const known = occupant.remote.has(member.jid);
-    occupant.payload = parseElement(member.presence)?.getChildren() ?? [];
-    rooms.addRemote(room, occupant, member.jid, member.node);
-    return { occupant, isNew, known };
-  }
-
-  function remoteJoined(room: Room, member: PlacedMember): void {
-    const { occupant, isNew, known } = learn(room, member);
-    if (!isNew && !known) return; // another resource of an occupant already here
-    for (const other of room.occupants.values()) {
-      for (const [jid, target] of other.resources) target.send(occupantPresence(room, occupant, jid, { itemJid: member.jid }));
-    }
-  }
-
-  function remoteLeft(room: Room, jid: string): void {
-    const userId = parseUserLocal(Jid.parse(jid)?.local ?? '')?.userId;
-    const occupant = userId === undefined ? undefined : room.occupants.get(userId);
-    if (!occupant?.remote.has(jid)) return;
-    if (rooms.removeRemote(room, occupant, jid)) announceGone(room, occupant, jid);
-  }
-
-  /** The members on other nodes just before a join of this node: what the room here lacks or has too much is put right. */
-  function reconcile(room: Room, members: PlacedMember[]): void {
-    const listed = new Set(members.map((m) => m.jid));
-    for (const occupant of [...room.occupants.values()]) {
-      for (const jid of [...occupant.remote.keys()]) if (!listed.has(jid)) remoteLeft(room, jid);
-    }
-    for (const member of members) {
-      if (member.node === self) continue;
-      if (room.occupants.get(member.userId)?.remote.has(member.jid)) learn(room, member);
-      else remoteJoined(room, member);
-    }
-  }
+  const remote = remoteOccupants(rooms, self, announceGone);
 
   directory.listen({
     event(bare, event, node) {
@@ -492,16 +425,16 @@ export function mucModule(core: ModuleApi, chat: ChatService, history: ChatStore
         case 'destroy':
           return destroyHere(room);
         case 'members':
-          if (room) reconcile(room, event.members);
+          if (room) remote.reconcile(room, event.members);
           return;
         case 'join':
-          if (room && node !== self) remoteJoined(room, { ...event.member, node });
+          if (room && node !== self) remote.joined(room, { ...event.member, node });
           return;
         case 'leave':
-          if (room) remoteLeft(room, event.jid);
+          if (room) remote.left(room, event.jid);
           return;
         case 'gone':
-          if (room) for (const jid of event.jids) remoteLeft(room, jid);
+          if (room) for (const jid of event.jids) remote.left(room, jid);
           return;
       }
     },
