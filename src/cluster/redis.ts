@@ -30,6 +30,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Cluster, Envelope, ResourceLocation, ResourceState } from './types.js';
 import { RedisRoomDirectory, REAP_ROOMS } from './redis-rooms.js';
+import { batch, single, unbatch } from './envelopes.js';
+import { NodeLinks } from './links.js';
 
 const NODE_OF = `string.match(v, '^[^\\t]*')`;
 
@@ -112,6 +114,7 @@ for _, node in ipairs(dead) do
     end
   end
   redis.call('DEL', setKey)
+  redis.call('HDEL', ARGV[1] .. 'links', node)
 ${REAP_ROOMS}
   redis.call('ZREM', KEYS[1], node)
 end
@@ -133,6 +136,8 @@ export interface RedisClusterOptions {
   ttl: number;
   prefix?: string;
   log: Logger;
+  /** Direct links to the other nodes (links.ts); without them every envelope goes through Redis. */
+  links?: { secret: string; bind: string; port: number; advertise: string | null } | null;
 }
 
 export class RedisCluster implements Cluster {
@@ -158,6 +163,8 @@ export class RedisCluster implements Cluster {
   private caching = false;
   /** Envelopes waiting for the end of this event-loop turn, by node. */
   private readonly outbox = new Map<string, Outbox>();
+  private readonly links: NodeLinks | null;
+  private receive: (envelope: Envelope) => void = () => {};
 
   constructor(opts: RedisClusterOptions) {
     this.nodeId = opts.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -174,6 +181,15 @@ export class RedisCluster implements Cluster {
     this.redis.defineCommand('parleyUnregister', { numberOfKeys: 2, lua: UNREGISTER });
     this.redis.defineCommand('parleyReap', { numberOfKeys: 1, lua: REAP });
     this.sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    this.links = opts.links
+      ? new NodeLinks({
+          ...opts.links,
+          nodeId: this.nodeId,
+          log: this.log,
+          addressOf: (node) => this.redis.hget(this.linksKey, node),
+          down: (node, envelopes) => this.sendAgain(node, envelopes),
+        })
+      : null;
     for (const r of [this.redis, this.sub]) r.on('error', (err) => this.log.warn({ err }, 'redis connection error'));
     this.rooms = new RedisRoomDirectory({
       redis: this.redis,
@@ -204,12 +220,16 @@ export class RedisCluster implements Cluster {
   private channel(node: string): string {
     return `${this.prefix}node:${node}`;
   }
+  private get linksKey(): string {
+    return `${this.prefix}links`;
+  }
   private get broadcastChannel(): string {
     return `${this.prefix}all`;
   }
 
   async start(receive: (envelope: Envelope) => void, rejoin?: () => Promise<void>): Promise<void> {
     this.rejoin = rejoin ?? null;
+    this.receive = receive;
     try {
       await Promise.all([this.redis.connect(), this.sub.connect()]);
     } catch (err) {
@@ -241,6 +261,7 @@ export class RedisCluster implements Cluster {
     await this.clearPredecessor();
     await this.sub.subscribe(this.channel(this.nodeId), this.broadcastChannel);
     this.caching = true;
+    if (this.links) await this.redis.hset(this.linksKey, this.nodeId, await this.links.listen(receive));
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
@@ -266,6 +287,7 @@ export class RedisCluster implements Cluster {
         this.log.warn({ node: this.nodeId }, 'this node was dropped from the cluster; registering its sessions again');
         await this.rejoin?.();
         await this.rooms.rejoin();
+        if (this.links) await this.redis.hset(this.linksKey, this.nodeId, this.links.address);
       }
       this.joined = true;
       const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, now - this.ttlMs, this.nodeId);
@@ -366,6 +388,12 @@ export class RedisCluster implements Cluster {
   publish(node: string, envelope: Envelope): Promise<boolean> {
     if (this.dead) return Promise.resolve(false);
     metrics.clusterMessages.add('out');
+    // The link only once nothing for the node is on its way through Redis (what went first arrives first).
+    if (this.links?.send(node, envelope, !this.outbox.has(node))) return TAKEN;
+    return this.publishThroughRedis(node, envelope);
+  }
+
+  private publishThroughRedis(node: string, envelope: Envelope): Promise<boolean> {
     let queue = this.outbox.get(node);
     if (!queue) this.outbox.set(node, (queue = { envelopes: [], sent: [], busy: false, scheduled: false }));
     queue.envelopes.push(envelope);
@@ -374,6 +402,19 @@ export class RedisCluster implements Cluster {
       setImmediate(() => this.flush(node, queue));
     }
     return new Promise((resolve) => queue.sent.push(resolve));
+  }
+
+  /**
+   * A link dropped with these envelopes unacknowledged: they go again, in order, through Redis.
+   * Messages no node takes there (the peer is gone) come back to this node as if relayed to it: it
+   * looks the recipient up afresh, and offline storage takes them when nobody is found.
+   */
+  private sendAgain(node: string, envelopes: Envelope[]): void {
+    for (const envelope of envelopes) {
+      void this.publishThroughRedis(node, envelope).then((taken) => {
+        if (!taken && !this.dead && REROUTED.has(envelope.kind)) this.receive({ ...envelope, node: this.nodeId });
+      });
+    }
   }
 
   private flush(node: string, queue: Outbox): void {
@@ -423,6 +464,7 @@ export class RedisCluster implements Cluster {
       this.log.warn({ err }, 'leaving the cluster failed');
     }
     this.dead = true;
+    await this.links?.close();
     await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
   }
 
@@ -433,6 +475,7 @@ export class RedisCluster implements Cluster {
     if (this.timer) clearInterval(this.timer);
     this.sub.disconnect();
     this.redis.disconnect();
+    void this.links?.close();
   }
 }
 
@@ -446,34 +489,13 @@ interface Outbox {
   scheduled: boolean;
 }
 
+const TAKEN = Promise.resolve(true);
+
+/** Envelope kinds that a dead peer's node hands back to the routing (messages: never lost silently). */
+const REROUTED = new Set(['message/bare', 'message/full', 'message/forwarded']);
+
 /** Accounts whose locations a node remembers at most (the oldest is forgotten first). */
 const LOCATION_CACHE_SIZE = 100_000;
-
-function single(envelope: Envelope, node: string): string {
-  return `${envelope.kind}\n${envelope.to}\n${node}\n${envelope.stanza}`;
-}
-
-function batch(envelopes: Envelope[], node: string): string {
-  let out = `batch\n${envelopes.length}\n${node}\n`;
-  for (const e of envelopes) out += `${e.kind}\n${e.to}\n${e.stanza.length}\n${e.stanza}`;
-  return out;
-}
-
-/** Splits a batch (its envelopes start at `start`; `count` of them), handing each to `receive`. */
-function unbatch(message: string, nodeAt: number, start: number, count: number, receive: (envelope: Envelope) => void): void {
-  const node = message.slice(nodeAt, start);
-  let at = start + 1;
-  for (let i = 0; i < count; i++) {
-    const a = message.indexOf('\n', at);
-    const b = message.indexOf('\n', a + 1);
-    const c = message.indexOf('\n', b + 1);
-    if (a < 0 || b < 0 || c < 0) return;
-    const length = Number(message.slice(b + 1, c));
-    if (!Number.isSafeInteger(length) || length < 0 || c + 1 + length > message.length) return;
-    receive({ kind: message.slice(at, a), to: message.slice(a + 1, b), node, stanza: message.slice(c + 1, c + 1 + length) });
-    at = c + 1 + length;
-  }
-}
 
 function parse(flat: string[]): ResourceLocation[] {
   const out: ResourceLocation[] = [];
