@@ -18,8 +18,8 @@
 // A send succeeds at once; what the peer has not acknowledged is kept. When the link drops (the
 // peer died, or no acknowledgement came within ACK_TIMEOUT), everything unacknowledged goes back to
 // the caller in order (`down`), which sends it again through Redis, where a node that is gone takes
-// nothing and the usual fallback applies. A frame the peer took but whose acknowledgement was lost
-// with the connection may then arrive twice.
+// nothing and the usual fallback applies. Each batch sent again is named by its link session and
+// number, and the peer delivers whichever copy arrives first (the link's tail or Redis's), once.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -44,6 +44,8 @@ const HANDSHAKE_TIMEOUT = 5000;
 const MAX_PENDING_CHARS = 16 * 1024 * 1024;
 /** Handshakes in progress on the listener at once; more connections are closed at once. */
 const MAX_HANDSHAKES = 64;
+/** Milliseconds an inbound link session is remembered after it closed (its batches may come again through Redis meanwhile). */
+const SESSION_MEMORY = 60_000;
 /** Milliseconds before dialing a peer again after a failure (doubling up to the second). */
 const RETRY_MIN = 500;
 const RETRY_MAX = 30_000;
@@ -57,10 +59,16 @@ export interface NodeLinksOptions {
   port: number;
   /** Host other nodes dial (the bind address when null). */
   advertise: string | null;
+  /** Milliseconds a busy link waits after a write before the next one (0 = none). */
+  window?: number;
   /** The address a peer advertised ("host:port"), or null. */
   addressOf(node: string): Promise<string | null>;
-  /** Envelopes sent to `node` that it did not acknowledge before the link dropped, in order. */
-  down(node: string, envelopes: Envelope[]): void;
+  /**
+   * What was sent to `node` and not acknowledged when the link dropped, in order: batches the peer
+   * may have taken already (`again` names each: the peer takes one at most once, whichever way it
+   * comes), then envelopes that never left.
+   */
+  down(node: string, batches: { again: string; envelopes: Envelope[] }[], unsent: Envelope[]): void;
   log: Logger;
 }
 
@@ -122,12 +130,16 @@ class OutLink {
   queue: Envelope[] = [];
   scheduled = false;
   /** Sent batches not acknowledged yet, oldest first, with when each left. */
-  unacked: { envelopes: Envelope[]; chars: number; at: number }[] = [];
+  unacked: { envelopes: Envelope[]; chars: number; at: number; seq: number }[] = [];
+  /** Names this connection to the peer (the dialer's nonce), with `sent` numbering its batches. */
+  session = '';
   pendingChars = 0;
   sent = 0;
   acked = 0;
   retryAt = 0;
   retryDelay = RETRY_MIN;
+  /** performance.now() of the last frame written. */
+  lastWrite = -Infinity;
   constructor(readonly node: string) {}
 }
 
@@ -137,14 +149,18 @@ export class NodeLinks {
   private readonly out = new Map<string, OutLink>();
   private readonly inbound = new Set<Socket>();
   private handshakes = 0;
+  /** Inbound link sessions (`<peer>\n<dialer nonce>`): the last batch delivered, and when the connection closed (0: open). */
+  private readonly taken = new Map<string, { last: number; closed: number }>();
   private receive: (envelope: Envelope) => void = () => {};
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly window: number;
   /** "host:port" others dial, once listening. */
   address = '';
 
   constructor(opts: NodeLinksOptions) {
     this.opts = opts;
+    this.window = opts.window ?? 0;
   }
 
   /** Listens for peers; resolves with the address to advertise. */
@@ -189,7 +205,11 @@ export class NodeLinks {
     link.queue.push(envelope);
     if (!link.scheduled) {
       link.scheduled = true;
-      setImmediate(() => this.flush(link));
+      // A link that wrote within the last `window` ms waits for the rest of it (what follows joins
+      // the same frame); an idle one writes at the end of this event-loop turn.
+      const since = performance.now() - link.lastWrite;
+      if (this.window > 0 && since < this.window) setTimeout(() => this.flush(link), this.window - since);
+      else setImmediate(() => this.flush(link));
     }
     return true;
   }
@@ -208,10 +228,11 @@ export class NodeLinks {
     let from = 0;
     let chars = 0;
     const now = Date.now();
+    link.lastWrite = performance.now();
     const cut = (to: number): void => {
       const part = from === 0 && to === envelopes.length ? envelopes : envelopes.slice(from, to);
       const text = batch(part, this.opts.nodeId);
-      link.unacked.push({ envelopes: part, chars: text.length, at: now });
+      link.unacked.push({ envelopes: part, chars: text.length, at: now, seq: link.sent });
       link.pendingChars += text.length;
       link.sent++;
       socket.write(frame(text));
@@ -244,6 +265,8 @@ export class NodeLinks {
     socket.setNoDelay(true);
     link.socket = socket;
     const nonce = randomBytes(16).toString('hex');
+    link.session = nonce;
+    link.sent = link.acked = 0;
     let listenerNonce = '';
     let step: 'challenge' | 'ok' | 'up' = 'challenge';
     const timeout = setTimeout(() => socket.destroy(new Error('handshake timed out')), HANDSHAKE_TIMEOUT);
@@ -294,15 +317,13 @@ export class NodeLinks {
   private dropped(link: OutLink): void {
     const wasUp = link.state === 'up';
     this.failed(link, 'closed');
-    const back: Envelope[] = [];
-    for (const b of link.unacked) back.push(...b.envelopes);
-    back.push(...link.queue);
+    const batches = link.unacked.map((b) => ({ again: `${link.session}:${b.seq}`, envelopes: b.envelopes }));
+    const unsent = link.queue;
     link.unacked = [];
     link.queue = [];
     link.pendingChars = 0;
-    link.sent = link.acked = 0;
-    if (wasUp) this.opts.log.warn({ node: link.node, unacknowledged: back.length }, 'cluster link down; using Redis');
-    if (back.length > 0 && !this.closed) this.opts.down(link.node, back);
+    if (wasUp) this.opts.log.warn({ node: link.node, unacknowledged: batches.length, unsent: unsent.length }, 'cluster link down; using Redis');
+    if ((batches.length > 0 || unsent.length > 0) && !this.closed) this.opts.down(link.node, batches, unsent);
   }
 
   private acknowledged(link: OutLink, text: string): void {
@@ -314,9 +335,29 @@ export class NodeLinks {
     link.acked = count;
   }
 
+  /**
+   * Whether batch `seq` of a link session (`<peer>\n<nonce>`) is new here: batches come in order
+   * over the link and, after it dropped, again in order through Redis, and whichever copy comes
+   * first is the one delivered.
+   */
+  private first(session: string, seq: number): boolean {
+    const taken = this.taken.get(session);
+    if (!taken) return true;
+    if (seq <= taken.last) return false;
+    taken.last = seq;
+    return true;
+  }
+
+  /** A batch a peer sent again through Redis after its link to this node dropped ("<nonce>:<seq>"): false when the link brought it already. */
+  takeAgain(peer: string, again: string): boolean {
+    const colon = again.indexOf(':');
+    return this.first(`${peer}\n${again.slice(0, colon)}`, Number(again.slice(colon + 1)));
+  }
+
   /** A link whose oldest unacknowledged batch is too old is taken for dead. */
   private checkAcks(): void {
     const now = Date.now();
+    for (const [session, taken] of this.taken) if (taken.closed > 0 && now - taken.closed > SESSION_MEMORY) this.taken.delete(session);
     for (const link of this.out.values()) {
       const oldest = link.unacked[0];
       if (link.state === 'up' && oldest && now - oldest.at > ACK_TIMEOUT) link.socket?.destroy(new Error('no acknowledgement'));
@@ -335,6 +376,7 @@ export class NodeLinks {
     let nonce = '';
     let step: 'hello' | 'proof' | 'up' = 'hello';
     let received = 0;
+    let session = '';
     let ackTimer: NodeJS.Timeout | null = null;
     const sendAck = (): void => {
       if (ackTimer) clearTimeout(ackTimer);
@@ -350,15 +392,17 @@ export class NodeLinks {
       MAX_HANDSHAKE_FRAME,
       (text) => {
         if (step === 'up') {
-          if (!receiveBatch(text, this.receive, peer)) return void socket.destroy(new Error('not a batch'));
-          received++;
+          const seq = received++;
+          if (this.first(session, seq) && !receiveBatch(text, this.receive, peer)) return void socket.destroy(new Error('not a batch'));
           if (received % ACK_EVERY === 0) sendAck();
           else if (!ackTimer) ackTimer = setTimeout(sendAck, ACK_DELAY);
           return;
         }
         const lines = text.split('\n');
         if (step === 'hello') {
-          if (lines[0] !== 'hello' || lines.length !== 4 || lines[2] !== nodeId || !lines[1]) return void socket.destroy(new Error('unexpected hello'));
+          if (lines[0] !== 'hello' || lines.length !== 4 || lines[2] !== nodeId || !lines[1] || !/^[0-9a-f]{32}$/.test(lines[3]!)) {
+            return void socket.destroy(new Error('unexpected hello'));
+          }
           peer = lines[1];
           dialerNonce = lines[3]!;
           nonce = randomBytes(16).toString('hex');
@@ -367,6 +411,8 @@ export class NodeLinks {
         } else if (lines[0] === 'proof' && lines.length === 2 && sameProof(proof(secret, 'dialer', peer, nodeId, dialerNonce, nonce), lines[1]!)) {
           handshakeDone();
           step = 'up';
+          session = `${peer}\n${dialerNonce}`;
+          this.taken.set(session, { last: -1, closed: 0 });
           reader.limit = MAX_FRAME;
           socket.write(frame('ok'));
         } else {
@@ -382,6 +428,8 @@ export class NodeLinks {
       if (step !== 'up') handshakeDone();
       if (ackTimer) clearTimeout(ackTimer);
       this.inbound.delete(socket);
+      const taken = this.taken.get(session);
+      if (taken) taken.closed = Date.now();
     });
   }
 

@@ -30,7 +30,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Cluster, Envelope, ResourceLocation, ResourceState } from './types.js';
 import { RedisRoomDirectory, REAP_ROOMS } from './redis-rooms.js';
-import { batch, single, unbatch } from './envelopes.js';
+import { batch, receiveBatch, single, unbatch } from './envelopes.js';
 import { NodeLinks } from './links.js';
 
 const NODE_OF = `string.match(v, '^[^\\t]*')`;
@@ -184,10 +184,11 @@ export class RedisCluster implements Cluster {
     this.links = opts.links
       ? new NodeLinks({
           ...opts.links,
+          window: Number(process.env.PARLEY_EXPERIMENT_LINK_WINDOW ?? 0),
           nodeId: this.nodeId,
           log: this.log,
           addressOf: (node) => this.redis.hget(this.linksKey, node),
-          down: (node, envelopes) => this.sendAgain(node, envelopes),
+          down: (node, batches, unsent) => this.sendAgain(node, batches, unsent),
         })
       : null;
     for (const r of [this.redis, this.sub]) r.on('error', (err) => this.log.warn({ err }, 'redis connection error'));
@@ -236,6 +237,7 @@ export class RedisCluster implements Cluster {
       this.crash();
       throw new Error(`cannot reach Redis at ${this.where} (redis_url): ${(err as Error).message}`);
     }
+    const take = (envelope: Envelope): void => (envelope.kind === AGAIN ? this.receiveAgain(envelope) : receive(envelope));
     this.sub.on('message', (_channel: string, message: string) => {
       metrics.clusterMessages.add('in');
       metrics.clusterBytes.add('in', message.length);
@@ -245,8 +247,8 @@ export class RedisCluster implements Cluster {
       if (a < 0 || b < 0 || c < 0) return;
       if (message.startsWith('loc\n')) return this.forget(message.slice(a + 1, b));
       if (message.startsWith('muc\n')) return this.rooms.receive(message.slice(a + 1, b), message.slice(c + 1), message.slice(b + 1, c));
-      if (message.startsWith('batch\n')) return unbatch(message, b + 1, c, Number(message.slice(a + 1, b)), receive);
-      receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
+      if (message.startsWith('batch\n')) return unbatch(message, b + 1, c, Number(message.slice(a + 1, b)), take);
+      take({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
     });
     // Invalidations missed while the subscription is down: nothing cached meanwhile, all forgotten.
     this.sub.on('close', () => this.stopCaching());
@@ -404,17 +406,24 @@ export class RedisCluster implements Cluster {
     return new Promise((resolve) => queue.sent.push(resolve));
   }
 
+  /** A batch a peer sent again after its link here dropped (nested in an envelope or in a batch): delivered unless the link brought it. */
+  private receiveAgain({ to: again, node, stanza }: Envelope): void {
+    if (node && this.links && !this.links.takeAgain(node, again)) return;
+    receiveBatch(stanza, this.receive, node);
+  }
+
   /**
    * A link dropped with these envelopes unacknowledged: they go again, in order, through Redis.
    * Messages no node takes there (the peer is gone) come back to this node as if relayed to it: it
    * looks the recipient up afresh, and offline storage takes them when nobody is found.
    */
-  private sendAgain(node: string, envelopes: Envelope[]): void {
-    for (const envelope of envelopes) {
-      void this.publishThroughRedis(node, envelope).then((taken) => {
-        if (!taken && !this.dead && REROUTED.has(envelope.kind)) this.receive({ ...envelope, node: this.nodeId });
-      });
-    }
+  private sendAgain(node: string, batches: { again: string; envelopes: Envelope[] }[], unsent: Envelope[]): void {
+    const reroute = (envelopes: Envelope[]) => (taken: boolean) => {
+      if (taken || this.dead) return;
+      for (const envelope of envelopes) if (REROUTED.has(envelope.kind)) this.receive({ ...envelope, node: this.nodeId });
+    };
+    for (const { again, envelopes } of batches) void this.publishThroughRedis(node, { kind: AGAIN, to: again, stanza: batch(envelopes, this.nodeId) }).then(reroute(envelopes));
+    for (const envelope of unsent) void this.publishThroughRedis(node, envelope).then(reroute([envelope]));
   }
 
   private flush(node: string, queue: Outbox): void {
@@ -490,6 +499,9 @@ interface Outbox {
 }
 
 const TAKEN = Promise.resolve(true);
+
+/** The envelope kind of a batch sent again through Redis after a link dropped: `to` is "<link session>:<number>", `stanza` the batch. */
+const AGAIN = 'again';
 
 /** Envelope kinds that a dead peer's node hands back to the routing (messages: never lost silently). */
 const REROUTED = new Set(['message/bare', 'message/full', 'message/forwarded']);
