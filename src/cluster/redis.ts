@@ -484,7 +484,8 @@ export class RedisCluster implements Cluster {
     if (this.timer) clearInterval(this.timer);
     this.sub.disconnect();
     this.redis.disconnect();
-    void this.links?.close();
+    // Redis first learns that this node's subscription is gone, as when a dead process's sockets all close.
+    setTimeout(() => void this.links?.close(), 50);
   }
 }
 
