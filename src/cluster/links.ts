@@ -13,7 +13,9 @@
 //   dialer → "proof\n<dialer's proof>"                              (closes on a wrong listener proof)
 //   listener → "ok"                                                 (closes on a wrong proof)
 // Then the dialer sends batches (envelopes.ts, at most one frame per event-loop turn unless large)
-// and the listener answers "ack\n<batches received so far>" at most every ACK_DELAY ms.
+// and the listener answers "ack\n<batches received so far>" at the end of the event-loop turn in
+// which it handed them on (one for all the batches it read in that turn). Acknowledging at once
+// keeps short what a peer that dies may have delivered without saying so (see below).
 //
 // A send succeeds at once; what the peer has not acknowledged is kept. When the link drops (the
 // peer died, or no acknowledgement came within ACK_TIMEOUT), everything unacknowledged goes back to
@@ -32,10 +34,6 @@ export const MAX_FRAME = 8 * 1024 * 1024;
 const MAX_HANDSHAKE_FRAME = 1024;
 /** A batch frame is closed once it holds this many characters. */
 const BATCH_CHARS = 256 * 1024;
-/** Milliseconds the listener waits before acknowledging (acks for a busy link coalesce). */
-const ACK_DELAY = 20;
-/** Unacknowledged batches after which the listener acknowledges at once. */
-const ACK_EVERY = 256;
 /** Milliseconds without an acknowledgement of a sent batch after which the link counts as dead. */
 const ACK_TIMEOUT = 3000;
 /** Milliseconds a handshake may take. */
@@ -377,11 +375,10 @@ export class NodeLinks {
     let step: 'hello' | 'proof' | 'up' = 'hello';
     let received = 0;
     let session = '';
-    let ackTimer: NodeJS.Timeout | null = null;
+    let acking = false;
     const sendAck = (): void => {
-      if (ackTimer) clearTimeout(ackTimer);
-      ackTimer = null;
-      if (!socket.destroyed) socket.write(frame(`ack\n${received}`));
+      acking = false;
+      if (!socket.destroyed && !this.closed) socket.write(frame(`ack\n${received}`));
     };
     const handshakeDone = (): void => {
       clearTimeout(timeout);
@@ -392,10 +389,13 @@ export class NodeLinks {
       MAX_HANDSHAKE_FRAME,
       (text) => {
         if (step === 'up') {
+          if (this.closed) return;
           const seq = received++;
           if (this.first(session, seq) && !receiveBatch(text, this.receive, peer)) return void socket.destroy(new Error('not a batch'));
-          if (received % ACK_EVERY === 0) sendAck();
-          else if (!ackTimer) ackTimer = setTimeout(sendAck, ACK_DELAY);
+          if (!acking) {
+            acking = true;
+            setImmediate(sendAck);
+          }
           return;
         }
         const lines = text.split('\n');
@@ -426,17 +426,21 @@ export class NodeLinks {
     socket.on('error', () => {});
     socket.on('close', () => {
       if (step !== 'up') handshakeDone();
-      if (ackTimer) clearTimeout(ackTimer);
       this.inbound.delete(socket);
       const taken = this.taken.get(session);
       if (taken) taken.closed = Date.now();
     });
   }
 
-  /** Closes the listener and every link; nothing is handed back. */
-  async close(): Promise<void> {
+  /**
+   * Closes the listener and every link; nothing is handed back. From now on nothing received is
+   * delivered or acknowledged; the connections close after `linger` ms (a test's crash lets Redis
+   * notice first that the node's subscription went).
+   */
+  async close(linger = 0): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
     for (const link of this.out.values()) link.socket?.destroy();
     for (const socket of this.inbound) socket.destroy();
     const server = this.server;

@@ -111,6 +111,7 @@ test('smtp_url is redacted like database_url', () => {
   assert.equal(redactedConfig(c).smtp_url, 'smtp://mailer:***@mail.example.com:587');
   assert.equal(redactedConfig(c).database_url, null);
   assert.equal(redactedConfig(loadConfig({ file: null, env: { PARLEY_TURN_SECRET: 'coturn-secret' } })).turn_secret, '***');
+  assert.equal(redactedConfig(loadConfig({ file: null, env: { PARLEY_CLUSTER_SECRET: 'between-nodes' } })).cluster_secret, '***');
 });
 
 test('CONFIG_KEYS covers every key with env name and description', () => {
