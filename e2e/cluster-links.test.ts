@@ -179,6 +179,19 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
     assert.deepEqual(await bob.inbox.drain(withBody, 300), [], 'nothing delivered');
   });
 
+  it('a frame larger than the handshake allows closes the connection at once', async () => {
+    const address = (await redis.hget(`${prefix}links`, 'n2'))!;
+    const socket = connect({ host: '127.0.0.1', port: Number(address.slice(address.lastIndexOf(':') + 1)) });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(64 * 1024 * 1024);
+    socket.write(Buffer.concat([head, Buffer.from('hello\n')]));
+    const since = Date.now();
+    await closed;
+    assert.ok(Date.now() - since < 2000, 'not left to the handshake timeout');
+  });
+
   it('a peer that dies with messages it never acknowledged: they go to offline storage, not lost', async () => {
     const [a, b] = [await user(), await user()];
     const alice = await on(0, a);
