@@ -4,7 +4,8 @@
 // bench/messages.ts: raw TCP clients in pairs, each sending `rate` chat messages/s to its partner,
 // timestamps in the body. Scenario "1 node": every client on one Parley process (the local fast
 // path). Scenario "2 nodes": two Parley processes sharing one SQLite file (WAL) and one Redis,
-// each pair split across them, so every message crosses nodes. Bounded: each scenario stops after
+// each pair split across them, so every message crosses nodes; with --links the two nodes share a
+// cluster_secret and talk over direct node-to-node links (Redis then only holds the registry). Bounded: each scenario stops after
 // --seconds of load plus at most 5 s for stragglers.
 // CPU: utime+stime of each node from /proc over the load window, and of redis-server too when it
 // runs on this machine (its pid from INFO server), reported apart; before the load, --idle seconds
