@@ -198,7 +198,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
     const bob = await on(1, b);
     await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
     // n2 hangs: it reads nothing more from its links (so delivers and acknowledges nothing), then dies.
-    for (const socket of (linksOf(nodes[1]!) as unknown as { inbound: Set<Socket> }).inbound) socket.pause();
+    for (const socket of (linksOf(nodes[1]!) as unknown as { inbound: Map<Socket, unknown> }).inbound.keys()) socket.pause();
     await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'in flight')));
     await alice.ping();
     // The watcher would count as a listener on n2's channel.

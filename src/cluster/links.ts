@@ -13,15 +13,16 @@
 //   dialer → "proof\n<dialer's proof>"                              (closes on a wrong listener proof)
 //   listener → "ok"                                                 (closes on a wrong proof)
 // Then the dialer sends batches (envelopes.ts, at most one frame per event-loop turn unless large)
-// and the listener answers "ack\n<batches received so far>" at the end of the event-loop turn in
-// which it handed them on (one for all the batches it read in that turn). Acknowledging at once
-// keeps short what a peer that dies may have delivered without saying so (see below).
+// and the listener answers "ack\n<batches received so far>" ACK_DELAY ms after the first batch it
+// had not acknowledged (one for all of them), and at once when it stops.
 //
 // A send succeeds at once; what the peer has not acknowledged is kept. When the link drops (the
 // peer died, or no acknowledgement came within ACK_TIMEOUT), everything unacknowledged goes back to
 // the caller in order (`down`), which sends it again through Redis, where a node that is gone takes
 // nothing and the usual fallback applies. Each batch sent again is named by its link session and
 // number, and the peer delivers whichever copy arrives first (the link's tail or Redis's), once.
+// A peer that dies may have delivered what it had not acknowledged yet (up to ACK_DELAY ms of
+// traffic): that may then be delivered a second time, from offline storage — never lost.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -36,6 +37,12 @@ const MAX_HANDSHAKE_FRAME = 1024;
 const BATCH_CHARS = 256 * 1024;
 /** Milliseconds without an acknowledgement of a sent batch after which the link counts as dead. */
 const ACK_TIMEOUT = 3000;
+/**
+ * Milliseconds the listener waits before acknowledging what it took (one acknowledgement for all
+ * of it): measured, acknowledging in the same turn cost the receiver a write and the sender a
+ * wake-up per batch, about as much as Redis saved.
+ */
+const ACK_DELAY = 20;
 /** Milliseconds a handshake may take. */
 const HANDSHAKE_TIMEOUT = 5000;
 /** Characters of envelopes sent but unacknowledged, or waiting for the socket, beyond which the link is dropped (Redis takes over). */
@@ -57,8 +64,6 @@ export interface NodeLinksOptions {
   port: number;
   /** Host other nodes dial (the bind address when null). */
   advertise: string | null;
-  /** Milliseconds a busy link waits after a write before the next one (0 = none). */
-  window?: number;
   /** The address a peer advertised ("host:port"), or null. */
   addressOf(node: string): Promise<string | null>;
   /**
@@ -79,10 +84,10 @@ const sameProof = (expected: Buffer, hex: string): boolean => {
 };
 
 function frame(text: string): Buffer {
-  const body = Buffer.from(text, 'utf8');
-  const out = Buffer.allocUnsafe(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  body.copy(out, 4);
+  const length = Buffer.byteLength(text, 'utf8');
+  const out = Buffer.allocUnsafe(4 + length);
+  out.writeUInt32BE(length, 0);
+  out.write(text, 4, 'utf8');
   return out;
 }
 
@@ -136,8 +141,6 @@ class OutLink {
   acked = 0;
   retryAt = 0;
   retryDelay = RETRY_MIN;
-  /** performance.now() of the last frame written. */
-  lastWrite = -Infinity;
   constructor(readonly node: string) {}
 }
 
@@ -145,20 +148,19 @@ export class NodeLinks {
   private readonly opts: NodeLinksOptions;
   private server: Server | null = null;
   private readonly out = new Map<string, OutLink>();
-  private readonly inbound = new Set<Socket>();
+  /** Connections peers dialed, each with what acknowledges at once everything it took. */
+  private readonly inbound = new Map<Socket, () => void>();
   private handshakes = 0;
   /** Inbound link sessions (`<peer>\n<dialer nonce>`): the last batch delivered, and when the connection closed (0: open). */
   private readonly taken = new Map<string, { last: number; closed: number }>();
   private receive: (envelope: Envelope) => void = () => {};
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly window: number;
   /** "host:port" others dial, once listening. */
   address = '';
 
   constructor(opts: NodeLinksOptions) {
     this.opts = opts;
-    this.window = opts.window ?? 0;
   }
 
   /** Listens for peers; resolves with the address to advertise. */
@@ -203,11 +205,7 @@ export class NodeLinks {
     link.queue.push(envelope);
     if (!link.scheduled) {
       link.scheduled = true;
-      // A link that wrote within the last `window` ms waits for the rest of it (what follows joins
-      // the same frame); an idle one writes at the end of this event-loop turn.
-      const since = performance.now() - link.lastWrite;
-      if (this.window > 0 && since < this.window) setTimeout(() => this.flush(link), this.window - since);
-      else setImmediate(() => this.flush(link));
+      setImmediate(() => this.flush(link));
     }
     return true;
   }
@@ -226,7 +224,6 @@ export class NodeLinks {
     let from = 0;
     let chars = 0;
     const now = Date.now();
-    link.lastWrite = performance.now();
     const cut = (to: number): void => {
       const part = from === 0 && to === envelopes.length ? envelopes : envelopes.slice(from, to);
       const text = batch(part, this.opts.nodeId);
@@ -366,7 +363,6 @@ export class NodeLinks {
   private accept(socket: Socket): void {
     if (this.closed || this.handshakes >= MAX_HANDSHAKES) return void socket.destroy();
     this.handshakes++;
-    this.inbound.add(socket);
     socket.setNoDelay(true);
     const { nodeId, secret, log } = this.opts;
     let peer = '';
@@ -377,9 +373,14 @@ export class NodeLinks {
     let session = '';
     let acking = false;
     const sendAck = (): void => {
+      if (!acking) return;
       acking = false;
       if (!socket.destroyed && !this.closed) socket.write(frame(`ack\n${received}`));
     };
+    this.inbound.set(socket, () => {
+      if (acking && !socket.destroyed) socket.write(frame(`ack\n${received}`));
+      acking = false;
+    });
     const handshakeDone = (): void => {
       clearTimeout(timeout);
       this.handshakes--;
@@ -394,7 +395,7 @@ export class NodeLinks {
           if (this.first(session, seq) && !receiveBatch(text, this.receive, peer)) return void socket.destroy(new Error('not a batch'));
           if (!acking) {
             acking = true;
-            setImmediate(sendAck);
+            setTimeout(sendAck, ACK_DELAY);
           }
           return;
         }
@@ -438,11 +439,22 @@ export class NodeLinks {
    * notice first that the node's subscription went).
    */
   async close(linger = 0): Promise<void> {
+    const leaving = linger === 0;
+    if (leaving) {
+      // Leaving on purpose: the peers learn that everything they sent here was taken (up to a second).
+      for (const [socket, acknowledge] of this.inbound) {
+        acknowledge();
+        socket.end();
+      }
+      linger = this.inbound.size > 0 ? 1000 : 0;
+    }
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
+    for (const link of this.out.values()) if (leaving) link.socket?.end();
+    const until = Date.now() + linger;
+    while (Date.now() < until && (!leaving || this.inbound.size > 0)) await new Promise((resolve) => setTimeout(resolve, leaving ? 10 : linger));
     for (const link of this.out.values()) link.socket?.destroy();
-    for (const socket of this.inbound) socket.destroy();
+    for (const socket of this.inbound.keys()) socket.destroy();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }

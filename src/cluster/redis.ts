@@ -190,7 +190,6 @@ export class RedisCluster implements Cluster {
     this.links = opts.links
       ? new NodeLinks({
           ...opts.links,
-          window: Number(process.env.PARLEY_EXPERIMENT_LINK_WINDOW ?? 0),
           nodeId: this.nodeId,
           log: this.log,
           addressOf: (node) => this.redis.hget(this.linksKey, node),
