@@ -1,10 +1,11 @@
 // Messages per second and delivery latency: one node vs two nodes clustered over Redis.
-//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379] [--profile DIR] [--only 1|2] [--idle 3]
+//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379] [--profile DIR] [--only 1|2] [--idle 3] [--links]
 // (--redis defaults to $PARLEY_TEST_REDIS_URL, then $PARLEY_REDIS_URL.) Same approach as
 // bench/messages.ts: raw TCP clients in pairs, each sending `rate` chat messages/s to its partner,
 // timestamps in the body. Scenario "1 node": every client on one Parley process (the local fast
 // path). Scenario "2 nodes": two Parley processes sharing one SQLite file (WAL) and one Redis,
-// each pair split across them, so every message crosses nodes. Bounded: each scenario stops after
+// each pair split across them, so every message crosses nodes; with --links the two nodes share a
+// cluster_secret and talk over direct node-to-node links (Redis then only holds the registry). Bounded: each scenario stops after
 // --seconds of load plus at most 5 s for stragglers.
 // CPU: utime+stime of each node from /proc over the load window, and of redis-server too when it
 // runs on this machine (its pid from INFO server), reported apart; before the load, --idle seconds
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     only: { type: 'string' },
     idle: { type: 'string', default: '3' },
+    // Two nodes talk over direct node-to-node links (cluster_secret) instead of Redis pub/sub.
+    links: { type: 'boolean', default: false },
   },
 });
 const clientCount = Math.max(2, Number(values.clients) - (Number(values.clients) % 2));
@@ -78,6 +81,7 @@ async function scenario(nodeCount: number): Promise<Result> {
   await store.close();
 
   const servers: { proc: ChildProcess; port: number }[] = [];
+  const secret = randomBytes(16).toString('hex');
   const dirs: string[] = [];
   for (let n = 0; n < nodeCount; n++) {
     const port = await freePort();
@@ -98,6 +102,7 @@ async function scenario(nodeCount: number): Promise<Result> {
       PARLEY_MAX_CONNECTIONS_PER_IP: '100000',
     };
     if (nodeCount > 1) Object.assign(env, { PARLEY_REDIS_URL: redisUrl, PARLEY_REDIS_PREFIX: prefix, PARLEY_CLUSTER_NODE_ID: `bench${n}` });
+    if (nodeCount > 1 && values.links) Object.assign(env, { PARLEY_CLUSTER_SECRET: secret, PARLEY_CLUSTER_LINK_PORT: '0' });
     const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile, `${nodeCount}nodes-node${n}`)}`] : [];
     const proc = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     servers.push({ proc, port });
@@ -227,7 +232,7 @@ for (const nodes of values.only ? [Number(values.only)] : [1, 2]) {
   ok &&= r.received === r.sent;
   const total = r.nodeCpuMs.reduce((a, b) => a + b, 0);
   console.log(
-    `${nodes} node${nodes > 1 ? 's (every message crosses nodes)' : ' '}: sent ${r.sent}, delivered ${r.received} (${((100 * r.received) / r.sent).toFixed(2)}%), ` +
+    `${nodes} node${nodes > 1 ? `s (every message crosses nodes${values.links ? ', over direct links' : ''})` : ' '}: sent ${r.sent}, delivered ${r.received} (${((100 * r.received) / r.sent).toFixed(2)}%), ` +
       `${r.throughput.toFixed(0)} msg/s; latency ms p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} max ${r.max.toFixed(2)}; ` +
       `server CPU ${perMessage(total, r)} µs per message (all nodes${nodes > 1 ? `: ${r.nodeCpuMs.map((ms) => perMessage(ms, r)).join(' + ')}` : ''})` +
       `, Redis ${r.redisCpuMs === null ? 'n/a (not local)' : `${perMessage(r.redisCpuMs, r)} µs`} per message; ` +

@@ -133,7 +133,14 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   qbSystemMessagesModule(core, chat);
   qbNoticesModule(core, chat);
   const cluster: Cluster = config.redis_url
-    ? new RedisCluster({ url: config.redis_url, nodeId: config.cluster_node_id, ttl: config.cluster_ttl, prefix: config.redis_prefix, log })
+    ? new RedisCluster({
+        url: config.redis_url,
+        nodeId: config.cluster_node_id,
+        ttl: config.cluster_ttl,
+        prefix: config.redis_prefix,
+        log,
+        links: config.cluster_secret ? { secret: config.cluster_secret, bind: config.cluster_link_bind, port: config.cluster_link_port, advertise: config.cluster_link_advertise } : null,
+      })
     : new LocalCluster();
   const muc = mucModule(core, chat, store.chat, cluster.rooms);
   const presence = clusterPresence(core.sessions, cluster, config.domain);

@@ -6,6 +6,7 @@
 //   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza", or several envelopes
 //                            sent in one event-loop turn: "batch\n<count>\nsending node\n" followed by
 //                            "kind\nto\n<stanza length>\nstanza" for each
+//   <prefix>links            hash: node id → "host:port" of its direct link listener (links.ts), when it has one
 //   <prefix>resume:<id>      the node a resumable stream-management session moved to (expires after a day)
 //   <prefix>all              every node's: "gone\n<bare/resource>\n<reaping node>\n" for each reaped resource,
 //                            and "loc\n<bare>\n<node>\n" after every change of <prefix>sess:<bare>
@@ -23,6 +24,11 @@
 // down nothing is cached. A stale entry cannot lose a message: a publish nobody took drops the
 // node's entries and the caller looks again (`fresh`), and a node that finds nobody for a relayed
 // message looks the recipient up afresh before offline storage takes it (cluster-routing).
+//
+// Direct links (cluster_secret): envelopes for a node with a link up go over it instead of its
+// channel (links.ts); while anything for that node is on its way through Redis, Redis keeps
+// carrying it, so what was sent first arrives first. Batches a dropped link had not seen
+// acknowledged go again through the channel as "again" envelopes (delivered at most once).
 import { metrics } from '../metrics/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -30,6 +36,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Cluster, Envelope, ResourceLocation, ResourceState } from './types.js';
 import { RedisRoomDirectory, REAP_ROOMS } from './redis-rooms.js';
+import { batch, receiveBatch, single, unbatch } from './envelopes.js';
+import { NodeLinks } from './links.js';
 
 const NODE_OF = `string.match(v, '^[^\\t]*')`;
 
@@ -112,6 +120,7 @@ for _, node in ipairs(dead) do
     end
   end
   redis.call('DEL', setKey)
+  redis.call('HDEL', ARGV[1] .. 'links', node)
 ${REAP_ROOMS}
   redis.call('ZREM', KEYS[1], node)
 end
@@ -133,6 +142,8 @@ export interface RedisClusterOptions {
   ttl: number;
   prefix?: string;
   log: Logger;
+  /** Direct links to the other nodes (links.ts); without them every envelope goes through Redis. */
+  links?: { secret: string; bind: string; port: number; advertise: string | null } | null;
 }
 
 export class RedisCluster implements Cluster {
@@ -158,6 +169,8 @@ export class RedisCluster implements Cluster {
   private caching = false;
   /** Envelopes waiting for the end of this event-loop turn, by node. */
   private readonly outbox = new Map<string, Outbox>();
+  private readonly links: NodeLinks | null;
+  private receive: (envelope: Envelope) => void = () => {};
 
   constructor(opts: RedisClusterOptions) {
     this.nodeId = opts.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -174,6 +187,15 @@ export class RedisCluster implements Cluster {
     this.redis.defineCommand('parleyUnregister', { numberOfKeys: 2, lua: UNREGISTER });
     this.redis.defineCommand('parleyReap', { numberOfKeys: 1, lua: REAP });
     this.sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    this.links = opts.links
+      ? new NodeLinks({
+          ...opts.links,
+          nodeId: this.nodeId,
+          log: this.log,
+          addressOf: (node) => this.redis.hget(this.linksKey, node),
+          down: (node, batches, unsent) => this.sendAgain(node, batches, unsent),
+        })
+      : null;
     for (const r of [this.redis, this.sub]) r.on('error', (err) => this.log.warn({ err }, 'redis connection error'));
     this.rooms = new RedisRoomDirectory({
       redis: this.redis,
@@ -204,18 +226,23 @@ export class RedisCluster implements Cluster {
   private channel(node: string): string {
     return `${this.prefix}node:${node}`;
   }
+  private get linksKey(): string {
+    return `${this.prefix}links`;
+  }
   private get broadcastChannel(): string {
     return `${this.prefix}all`;
   }
 
   async start(receive: (envelope: Envelope) => void, rejoin?: () => Promise<void>): Promise<void> {
     this.rejoin = rejoin ?? null;
+    this.receive = receive;
     try {
       await Promise.all([this.redis.connect(), this.sub.connect()]);
     } catch (err) {
       this.crash();
       throw new Error(`cannot reach Redis at ${this.where} (redis_url): ${(err as Error).message}`);
     }
+    const take = (envelope: Envelope): void => (envelope.kind === AGAIN ? this.receiveAgain(envelope) : receive(envelope));
     this.sub.on('message', (_channel: string, message: string) => {
       metrics.clusterMessages.add('in');
       metrics.clusterBytes.add('in', message.length);
@@ -225,8 +252,8 @@ export class RedisCluster implements Cluster {
       if (a < 0 || b < 0 || c < 0) return;
       if (message.startsWith('loc\n')) return this.forget(message.slice(a + 1, b));
       if (message.startsWith('muc\n')) return this.rooms.receive(message.slice(a + 1, b), message.slice(c + 1), message.slice(b + 1, c));
-      if (message.startsWith('batch\n')) return unbatch(message, b + 1, c, Number(message.slice(a + 1, b)), receive);
-      receive({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
+      if (message.startsWith('batch\n')) return unbatch(message, b + 1, c, Number(message.slice(a + 1, b)), take);
+      take({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
     });
     // Invalidations missed while the subscription is down: nothing cached meanwhile, all forgotten.
     this.sub.on('close', () => this.stopCaching());
@@ -241,6 +268,7 @@ export class RedisCluster implements Cluster {
     await this.clearPredecessor();
     await this.sub.subscribe(this.channel(this.nodeId), this.broadcastChannel);
     this.caching = true;
+    if (this.links) await this.redis.hset(this.linksKey, this.nodeId, await this.links.listen(receive));
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
@@ -266,6 +294,7 @@ export class RedisCluster implements Cluster {
         this.log.warn({ node: this.nodeId }, 'this node was dropped from the cluster; registering its sessions again');
         await this.rejoin?.();
         await this.rooms.rejoin();
+        if (this.links) await this.redis.hset(this.linksKey, this.nodeId, this.links.address);
       }
       this.joined = true;
       const removed = await this.redis.parleyReap(this.nodesKey, this.prefix, now - this.ttlMs, this.nodeId);
@@ -366,6 +395,12 @@ export class RedisCluster implements Cluster {
   publish(node: string, envelope: Envelope): Promise<boolean> {
     if (this.dead) return Promise.resolve(false);
     metrics.clusterMessages.add('out');
+    // The link only once nothing for the node is on its way through Redis (what went first arrives first).
+    if (this.links?.send(node, envelope, !this.outbox.has(node))) return TAKEN;
+    return this.publishThroughRedis(node, envelope);
+  }
+
+  private publishThroughRedis(node: string, envelope: Envelope): Promise<boolean> {
     let queue = this.outbox.get(node);
     if (!queue) this.outbox.set(node, (queue = { envelopes: [], sent: [], busy: false, scheduled: false }));
     queue.envelopes.push(envelope);
@@ -374,6 +409,26 @@ export class RedisCluster implements Cluster {
       setImmediate(() => this.flush(node, queue));
     }
     return new Promise((resolve) => queue.sent.push(resolve));
+  }
+
+  /** A batch a peer sent again after its link here dropped (nested in an envelope or in a batch): delivered unless the link brought it. */
+  private receiveAgain({ to: again, node, stanza }: Envelope): void {
+    if (node && this.links && !this.links.takeAgain(node, again)) return;
+    receiveBatch(stanza, this.receive, node);
+  }
+
+  /**
+   * A link dropped with these envelopes unacknowledged: they go again, in order, through Redis.
+   * Messages no node takes there (the peer is gone) come back to this node as if relayed to it: it
+   * looks the recipient up afresh, and offline storage takes them when nobody is found.
+   */
+  private sendAgain(node: string, batches: { again: string; envelopes: Envelope[] }[], unsent: Envelope[]): void {
+    const reroute = (envelopes: Envelope[]) => (taken: boolean) => {
+      if (taken || this.dead) return;
+      for (const envelope of envelopes) if (REROUTED.has(envelope.kind)) this.receive({ ...envelope, node: this.nodeId });
+    };
+    for (const { again, envelopes } of batches) void this.publishThroughRedis(node, { kind: AGAIN, to: again, stanza: batch(envelopes, this.nodeId) }).then(reroute(envelopes));
+    for (const envelope of unsent) void this.publishThroughRedis(node, envelope).then(reroute([envelope]));
   }
 
   private flush(node: string, queue: Outbox): void {
@@ -423,6 +478,7 @@ export class RedisCluster implements Cluster {
       this.log.warn({ err }, 'leaving the cluster failed');
     }
     this.dead = true;
+    await this.links?.close();
     await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
   }
 
@@ -433,6 +489,9 @@ export class RedisCluster implements Cluster {
     if (this.timer) clearInterval(this.timer);
     this.sub.disconnect();
     this.redis.disconnect();
+    // Its links deliver nothing from now on; their connections close a little after Redis learnt that
+    // the node's subscription went (a dead process's sockets all close at once: no order to rely on).
+    void this.links?.close(50);
   }
 }
 
@@ -446,34 +505,16 @@ interface Outbox {
   scheduled: boolean;
 }
 
+const TAKEN = Promise.resolve(true);
+
+/** The envelope kind of a batch sent again through Redis after a link dropped: `to` is "<link session>:<number>", `stanza` the batch. */
+const AGAIN = 'again';
+
+/** Envelope kinds that a dead peer's node hands back to the routing (messages: never lost silently). */
+const REROUTED = new Set(['message/bare', 'message/full', 'message/forwarded']);
+
 /** Accounts whose locations a node remembers at most (the oldest is forgotten first). */
 const LOCATION_CACHE_SIZE = 100_000;
-
-function single(envelope: Envelope, node: string): string {
-  return `${envelope.kind}\n${envelope.to}\n${node}\n${envelope.stanza}`;
-}
-
-function batch(envelopes: Envelope[], node: string): string {
-  let out = `batch\n${envelopes.length}\n${node}\n`;
-  for (const e of envelopes) out += `${e.kind}\n${e.to}\n${e.stanza.length}\n${e.stanza}`;
-  return out;
-}
-
-/** Splits a batch (its envelopes start at `start`; `count` of them), handing each to `receive`. */
-function unbatch(message: string, nodeAt: number, start: number, count: number, receive: (envelope: Envelope) => void): void {
-  const node = message.slice(nodeAt, start);
-  let at = start + 1;
-  for (let i = 0; i < count; i++) {
-    const a = message.indexOf('\n', at);
-    const b = message.indexOf('\n', a + 1);
-    const c = message.indexOf('\n', b + 1);
-    if (a < 0 || b < 0 || c < 0) return;
-    const length = Number(message.slice(b + 1, c));
-    if (!Number.isSafeInteger(length) || length < 0 || c + 1 + length > message.length) return;
-    receive({ kind: message.slice(at, a), to: message.slice(a + 1, b), node, stanza: message.slice(c + 1, c + 1 + length) });
-    at = c + 1 + length;
-  }
-}
 
 function parse(flat: string[]): ResourceLocation[] {
   const out: ResourceLocation[] = [];

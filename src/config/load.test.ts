@@ -72,6 +72,10 @@ test('defaults', () => {
     redis_prefix: 'parley:',
     cluster_node_id: null,
     cluster_ttl: 10,
+    cluster_secret: null,
+    cluster_link_bind: '127.0.0.1',
+    cluster_link_port: 0,
+    cluster_link_advertise: null,
     message_max_length: 32768,
     message_custom_max_bytes: 16384,
     rest_page_max_bytes: 4194304,
@@ -107,6 +111,7 @@ test('smtp_url is redacted like database_url', () => {
   assert.equal(redactedConfig(c).smtp_url, 'smtp://mailer:***@mail.example.com:587');
   assert.equal(redactedConfig(c).database_url, null);
   assert.equal(redactedConfig(loadConfig({ file: null, env: { PARLEY_TURN_SECRET: 'coturn-secret' } })).turn_secret, '***');
+  assert.equal(redactedConfig(loadConfig({ file: null, env: { PARLEY_CLUSTER_SECRET: 'between-nodes' } })).cluster_secret, '***');
 });
 
 test('CONFIG_KEYS covers every key with env name and description', () => {

@@ -74,6 +74,10 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('redis_prefix', 'parley:', 'string', 'Prefix of the Redis keys and channels the cluster uses'),
   key('cluster_node_id', null, 'string?', 'This node\'s name in the cluster (unique per live node); random when unset'),
   key('cluster_ttl', 10, 'count', 'Cluster: seconds after its last heartbeat (sent every third of it) a node counts as dead and its sessions leave the registry'),
+  key('cluster_secret', null, 'string?', 'Cluster: a secret shared by every node; turns on direct node-to-node links (stanzas between nodes travel over TCP instead of Redis pub/sub; peers prove the secret with an HMAC challenge). Unset = everything through Redis'),
+  key('cluster_link_bind', '127.0.0.1', 'string', 'Cluster: address the node-to-node link listener binds to (with cluster_secret)'),
+  key('cluster_link_port', 0, 'port', 'Cluster: port of the node-to-node link listener; 0 = a free port (each node advertises its own in Redis)'),
+  key('cluster_link_advertise', null, 'string?', 'Cluster: host or address other nodes dial for this node\'s link; cluster_link_bind when unset (set it when binding 0.0.0.0 or ::)'),
   key('message_max_length', 32768, 'count', 'Longest message text, in characters (REST and XMPP history); longer is refused with 422 / not-acceptable'),
   key('message_custom_max_bytes', 16384, 'count', 'Largest custom parameters plus attachments of one message, and data of one dialog, in bytes of JSON'),
   key('rest_page_max_bytes', 4194304, 'count', 'Largest page of messages or dialogs, in bytes; a page stops early (its limit then says how many it holds)'),
@@ -250,7 +254,7 @@ export function redactedConfig(config: Config): Config {
       return '***';
     }
   };
-  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url), turn_secret: config.turn_secret === null ? null : '***', metrics_token: config.metrics_token === null ? null : '***' };
+  return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url), turn_secret: config.turn_secret === null ? null : '***', cluster_secret: config.cluster_secret === null ? null : '***', metrics_token: config.metrics_token === null ? null : '***' };
 }
 
 /** The key table as Markdown, for the README. */

@@ -50,6 +50,10 @@ export interface Config {
   redis_prefix: string; // prefix of every Redis key and channel (several installations can share one Redis)
   cluster_node_id: string | null; // this node's name in the cluster; random when unset
   cluster_ttl: number; // seconds after its last heartbeat a node counts as dead and its sessions are dropped
+  cluster_secret: string | null; // shared by the nodes; turns on direct node-to-node links
+  cluster_link_bind: string; // address the link listener binds to
+  cluster_link_port: number; // port of the link listener; 0 = a free one
+  cluster_link_advertise: string | null; // host other nodes dial; cluster_link_bind when unset
   message_max_length: number; // characters of a message's text
   message_custom_max_bytes: number; // bytes of a message's custom parameters + attachments (JSON), and of a dialog's data
   rest_page_max_bytes: number; // bytes of one page of messages or dialogs; a page stops early past it
