@@ -41,6 +41,9 @@ export function readTasks(host: ReadWorkerHost, options: unknown) {
   };
 }
 
+/** Reads the workers answered, and those they left to the main thread (in this process). */
+export const renderedReads = { answered: 0, declined: 0 };
+
 /** On the main thread: the body of a list read rendered on the pool, or null to answer it here. */
 export class RenderedPages {
   constructor(private readonly pool: SqliteReadPool, chat: ChatService) {
@@ -52,6 +55,9 @@ export class RenderedPages {
     if (!this.pool.available) return null;
     // Reactions need the reaction store, which the workers do not open.
     if (params.include_reactions !== undefined) return null;
-    return this.pool.runTask<string | null>(TASKS[read], [caller, params]);
+    const body = await this.pool.runTask<string | null>(TASKS[read], [caller, params]);
+    if (body === null) renderedReads.declined++;
+    else renderedReads.answered++;
+    return body;
   }
 }
