@@ -43,8 +43,16 @@ parentPort!.on('message', (request: ReadRequest | TaskRequest | LoadRequest | 's
     return;
   }
   if ('load' in request) return load(request.load);
-  void ('task' in request ? runTask(request) : answer(request)).then((reply) => parentPort!.postMessage(reply));
+  void ('task' in request ? runTask(request) : answer(request)).then((reply) => parentPort!.postMessage(reply, transferable(reply)));
 });
+
+/** A task's answer that is bytes alone in their buffer moves to the main thread instead of being copied. */
+function transferable(reply: ReadReply): ArrayBuffer[] {
+  const value = 'value' in reply ? reply.value : null;
+  return value instanceof Uint8Array && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer
+    ? [value.buffer]
+    : [];
+}
 
 async function runTask({ id, task, args }: TaskRequest): Promise<ReadReply> {
   try {
