@@ -10,6 +10,7 @@ import type { Params } from '../chat/params.js';
 import type { ReadWorkerHost } from '../storage/sqlite/read-protocol.js';
 import type { SqliteReadPool } from '../storage/sqlite/read-pool.js';
 import type { ChatStore, Store } from '../storage/types.js';
+import { StoreBusyError } from '../storage/busy.js';
 import { pageJson } from './page-json.js';
 
 export type RenderedRead = 'messages' | 'dialogs';
@@ -58,7 +59,14 @@ export class RenderedPages {
     if (!this.pool.available) return null;
     // Reactions need the reaction store, which the workers do not open.
     if (params.include_reactions !== undefined) return null;
-    const body = await this.pool.runTask<Uint8Array | null>(TASKS[read], [caller, params]);
+    let body: Uint8Array | null;
+    try {
+      body = await this.pool.runTask<Uint8Array | null>(TASKS[read], [caller, params]);
+    } catch (err) {
+      // Too many reads waiting is an answer (503); a worker that failed is not the request's fault.
+      if (err instanceof StoreBusyError) throw err;
+      body = null;
+    }
     if (body === null) {
       renderedReads.declined++;
       return null;
