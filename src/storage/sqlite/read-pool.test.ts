@@ -117,6 +117,11 @@ describe('SQLite read pool', () => {
       const bytes = await pool.runTask<Uint8Array>('fixture.bytes', ['héllo']);
       assert.equal(Buffer.from(bytes).toString('utf8'), 'héllo');
       await assert.rejects(pool.runTask('fixture.fail', []), /fixture task failed/);
+      // A module that does not load fails its tasks; the workers and their reads carry on.
+      pool.extend(new URL('./no-such-extension.js', import.meta.url), null);
+      await assert.rejects(pool.runTask('missing.task', []), /Cannot find module|ERR_MODULE_NOT_FOUND/);
+      assert.deepEqual(await pool.runTask('fixture.count', [query]), { count: 1, options: { tag: 'x' } });
+      assert.equal(await store.chat.countMessages(query), 1);
       assert.equal(pool.pending, 0);
     } finally {
       await store.close();

@@ -28,10 +28,14 @@ const deepPages = new DeepPages(chat, () => dataVersion.get()!);
 const hostChat: ChatStore = Object.create(chat, { listMessages: { value: (query: MessageQuery) => deepPages.listMessages(query) } });
 const tasks = new Map<string, (...args: unknown[]) => Promise<unknown>>();
 let loaded: Promise<void> = Promise.resolve();
+/** An extension that failed to load fails its tasks (with this error), not the worker and its reads. */
+let loadError: unknown = null;
 const load = (extension: ReadExtension): void => {
   loaded = loaded.then(async () => {
     const factory = (await import(extension.url) as { readTasks: ReadTasksFactory }).readTasks;
     for (const [name, fn] of Object.entries(factory({ chat: hostChat }, extension.options))) tasks.set(name, fn as (...args: unknown[]) => Promise<unknown>);
+  }).catch((err: unknown) => {
+    loadError = err;
   });
 };
 for (const extension of extensions) load(extension);
@@ -58,7 +62,7 @@ async function runTask({ id, task, args }: TaskRequest): Promise<ReadReply> {
   try {
     await loaded;
     const fn = tasks.get(task);
-    if (!fn) throw new Error(`no such read task: ${task}`);
+    if (!fn) throw loadError ?? new Error(`no such read task: ${task}`);
     return { id, ok: true, value: await fn(...args) };
   } catch (err) {
     return failure(id, err);
