@@ -2,7 +2,8 @@
 // GET /chat/Dialog.json for a user in 1,000 dialogs more, through a spawned Parley, driven by
 // autocannon. Seeds with direct SQL inserts in one transaction (schema of
 // src/storage/sqlite/migrations.ts), then asks for the oldest page (QuickBlox's default order), the
-// newest page (sort_desc=date_sent), a page deep in the dialog (skip) and the first dialog pages.
+// newest page (sort_desc=date_sent), a page deep in the dialog (skip) and the first dialog pages, and
+// a floor: a signed-in request with a tiny answer (what HTTP, routing, hooks and the session cost).
 //   node dist/bench/rest-history.js [--messages 1000000] [--dialogs 1000] [--seconds 10] [--connections 10]
 //     [--rate N] [--server PATH] [--profile DIR] [--only REGEX] [--env KEY=VALUE,...]
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; --only runs the cases whose
