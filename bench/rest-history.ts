@@ -2,11 +2,12 @@
 // GET /chat/Dialog.json for a user in 1,000 dialogs more, through a spawned Parley, driven by
 // autocannon. Seeds with direct SQL inserts in one transaction (schema of
 // src/storage/sqlite/migrations.ts), then asks for the oldest page (QuickBlox's default order), the
-// newest page (sort_desc=date_sent), a page deep in the dialog (skip) and the first dialog pages.
+// newest page (sort_desc=date_sent), a page deep in the dialog (skip) and the first dialog pages, and
+// a floor: a signed-in request with a tiny answer (what HTTP, routing, hooks and the session cost).
 //   node dist/bench/rest-history.js [--messages 1000000] [--dialogs 1000] [--seconds 10] [--connections 10]
-//     [--profile DIR] [--only REGEX] [--env KEY=VALUE,...]
+//     [--rate N] [--server PATH] [--profile DIR] [--only REGEX] [--env KEY=VALUE,...]
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; --only runs the cases whose
-// label matches; --env passes settings to the server (e.g. PARLEY_SQLITE_READ_WORKERS=0).
+// label matches; --rate offers N requests/s in all (open loop) instead of a request per answer; --server runs another build's bin/parley.js (A/B on one seeded database layout); --env passes settings to the server (e.g. PARLEY_SQLITE_READ_WORKERS=0).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '1000000' }, dialogs: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' }, profile: { type: 'string' }, only: { type: 'string' }, env: { type: 'string' },
+    rate: { type: 'string' }, server: { type: 'string', default: 'bin/parley.js' },
   },
 });
 const dialogCount = Number(values.dialogs);
@@ -39,6 +41,8 @@ const serverEnv = Object.fromEntries((values.env ?? '').split(',').filter(Boolea
 const total = Number(values.messages);
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
+// Open loop: requests offered at this fixed rate (all connections together) instead of as fast as answered.
+const rate = values.rate ? Number(values.rate) : null;
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-rest-'));
 let server: ReturnType<typeof spawn> | null = null;
@@ -86,7 +90,7 @@ try {
 
   const port = await freePort();
   const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : [];
-  server = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], {
+  server = spawn(process.execPath, [...profileArgs, resolve(values.server!), 'serve'], {
     env: {
       ...process.env, PARLEY_DATA_DIR: dir, PARLEY_HTTP_PORT: String(port), PARLEY_C2S_PORT: '0', PARLEY_C2S_TLS_PORT: '0',
       PARLEY_WS_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_BIND: '127.0.0.1', ...serverEnv,
@@ -103,7 +107,7 @@ try {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
   };
   const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`dialog of ${total.toLocaleString('en-US')} messages and ${dialogCount.toLocaleString('en-US')} other dialogs (seeded in ${seedS.toFixed(1)} s); autocannon ${connections} connections × ${seconds} s per case; server env ${JSON.stringify(serverEnv)}; load average ${loadavg()}`);
+  console.log(`dialog of ${total.toLocaleString('en-US')} messages and ${dialogCount.toLocaleString('en-US')} other dialogs (seeded in ${seedS.toFixed(1)} s); autocannon ${connections} connections × ${seconds} s per case${rate ? `, offered ${rate} req/s (open loop)` : ' (closed loop)'}; server env ${JSON.stringify(serverEnv)}; load average ${loadavg()}`);
   console.log(`| request | req/s | latency ms mean / p50 / p90 / p97.5 / p99 / max | non-2xx | server CPU µs/req (all threads / event loop) | load average after |`);
   console.log(`| --- | --- | --- | --- | --- | --- |`);
   const cases: [string, string][] = [
@@ -112,16 +116,19 @@ try {
     [`Message.json skip=${total / 2}`, `/chat/Message.json?chat_dialog_id=${dialog._id}&limit=100&skip=${total / 2}`],
     [`Dialog.json first 100 of ${(dialogCount + 1).toLocaleString('en-US')} (default sort)`, '/chat/Dialog.json'],
     [`Dialog.json skip=${Math.floor(dialogCount / 2)}, sort_asc=last_message_date_sent`, `/chat/Dialog.json?skip=${Math.floor(dialogCount / 2)}&sort_asc=last_message_date_sent`],
+    // The floor: a signed-in request with a small answer (HTTP, routing, hooks, session, one dialog read).
+    ['floor: Dialog/{id}/notifications.json', `/chat/Dialog/${dialog._id}/notifications.json`],
   ];
   for (const [label, path] of cases) {
     if (only && !only.test(label)) continue;
     // Warm-up request (statement cache, page cache, the read workers), then the timed run.
     const warm = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { 'QB-Token': token } });
     const body = (await warm.json()) as { items?: unknown[] };
-    if (warm.status !== 200 || !Array.isArray(body.items) || body.items.length !== 100) throw new Error(`${label}: ${warm.status}, ${body.items?.length} items`);
+    const pageExpected = !label.startsWith('floor');
+    if (warm.status !== 200 || (pageExpected && (!Array.isArray(body.items) || body.items.length !== 100))) throw new Error(`${label}: ${warm.status}, ${body.items?.length} items`);
     const c0 = mon.sample();
     const m0 = mainThreadMs();
-    const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers: { 'QB-Token': token }, connections, duration: seconds });
+    const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers: { 'QB-Token': token }, connections, duration: seconds, ...(rate ? { overallRate: rate } : {}) });
     const c1 = mon.sample();
     const m1 = mainThreadMs();
     const l = r.latency;

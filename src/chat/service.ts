@@ -35,10 +35,14 @@ export class ChatService {
   private readonly dialogs: DialogService;
   private readonly messages: MessageService;
 
+  /** The MUC domain and limits, for a service that answers the same reads elsewhere (a read worker). */
+  readonly settings: { mucDomain: string; limits: ChatLimits };
+
   constructor(store: Store, options: ChatServiceOptions) {
     this.events = new ChatEvents(options.onListenerError ?? ((err, event) => console.error(`chat ${event} listener failed`, err)));
     this.ctx = { store, events: this.events, mucDomain: options.mucDomain, now: options.now ?? Date.now,
       limits: { ...DEFAULT_CHAT_LIMITS, ...options.limits } };
+    this.settings = { mucDomain: this.ctx.mucDomain, limits: this.ctx.limits };
     this.dialogs = new DialogService(this.ctx);
     this.messages = new MessageService(this.ctx, this.dialogs);
     this.reactions = new ReactionService(this.ctx);

@@ -3,14 +3,16 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ApiError } from '../chat/errors.js';
-import { parseBoolean, parseList } from '../chat/params.js';
+import { parseBoolean, parseList, type Params } from '../chat/params.js';
 import type { ChatService } from '../chat/service.js';
 import type { DeleteResult } from '../chat/dialogs.js';
 import { EXPORT_FORMATS, exportHistory, type ExportFormat } from '../export/history.js';
-import { callerOf, type RestDeps } from './context.js';
+import { callerOf, type Caller, type RestDeps } from './context.js';
 import { withReactions } from './reactions.js';
 import { requestParams, stringParam } from './params.js';
 import { sendPage } from './page-json.js';
+import { RenderedPages, type RenderedRead } from './page-render.js';
+import { SqliteStore } from '../storage/sqlite/index.js';
 
 type IdParams = { Params: { ids: string } };
 
@@ -32,10 +34,22 @@ const CONTENT_TYPES: Record<ExportFormat, string> = { jsonl: 'application/x-ndjs
 
 export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
   const chat: ChatService = deps.chat ?? (() => { throw new Error('chatRoutes needs deps.chat'); })();
+  const pool = deps.store instanceof SqliteStore ? deps.store.reads : null;
+  const rendered = pool ? new RenderedPages(pool, chat) : null;
+  /** A list read: its body from a read worker when one can answer it, else from the chat service here. */
+  const listPage = async (reply: FastifyReply, read: RenderedRead, caller: Caller, params: Params, here: () => Promise<unknown>) => {
+    const body = rendered ? await rendered.render(read, caller, params) : null;
+    if (body !== null) return reply.type('application/json; charset=utf-8').send(body);
+    return sendPage(reply, await here());
+  };
 
   // ---- dialogs ----
   app.post('/chat/Dialog.json', async (req, reply) => reply.code(201).send(await chat.createDialog(callerOf(req), requestParams(req))));
-  app.get('/chat/Dialog.json', async (req, reply) => sendPage(reply, await chat.listDialogs(callerOf(req), requestParams(req))));
+  app.get('/chat/Dialog.json', async (req, reply) => {
+    const caller = callerOf(req);
+    const params = requestParams(req);
+    return listPage(reply, 'dialogs', caller, params, () => chat.listDialogs(caller, params));
+  });
   app.get<IdParams>('/chat/Dialog/:ids.json', async (req) => chat.getDialog(callerOf(req), req.params.ids));
   app.put<IdParams>('/chat/Dialog/:ids.json', async (req) => (await chat.updateDialog(callerOf(req), req.params.ids, requestParams(req))).dialog);
   app.delete<IdParams>('/chat/Dialog/:ids.json', async (req, reply) => {
@@ -48,8 +62,11 @@ export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
 
   // ---- messages ----
   app.post('/chat/Message.json', async (req, reply) => reply.code(201).send(await chat.createMessage(callerOf(req), requestParams(req), { origin: 'rest' })));
-  app.get('/chat/Message.json', async (req, reply) =>
-    sendPage(reply, await withReactions(chat, requestParams(req), await chat.listMessages(callerOf(req), requestParams(req)))));
+  app.get('/chat/Message.json', async (req, reply) => {
+    const caller = callerOf(req);
+    const params = requestParams(req);
+    return listPage(reply, 'messages', caller, params, async () => withReactions(chat, params, await chat.listMessages(caller, params)));
+  });
   app.get('/chat/Message/unread.json', async (req) => chat.unreadCount(callerOf(req), requestParams(req)));
   app.get<IdParams>('/chat/Message/:ids.json', async (req) => withReactions(chat, requestParams(req), await chat.getMessage(callerOf(req), req.params.ids)));
   app.put('/chat/Message.json', async (req, reply) => {

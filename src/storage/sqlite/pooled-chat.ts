@@ -2,7 +2,8 @@
 // lists and counts, message counts and deep history pages. A history page near either end of a
 // dialog costs ~0.3 ms of SQLite, less than handing it to a worker costs in all (~0.45 ms of CPU
 // across the threads, measured on 2 cores), so it stays here, with every write. When the pool is
-// gone (closed, or its workers kept failing) all reads run here again.
+// gone (closed, or its workers kept failing) all reads run here again. (REST's GET /chat/Message.json
+// and /chat/Dialog.json run whole on the workers instead, views and JSON included: rest/page-render.ts.)
 import type Database from 'better-sqlite3';
 import type { ChatMessage, DialogQuery, MessageQuery, UserDialog } from '../types.js';
 import { SqliteChatStore } from './chat.js';

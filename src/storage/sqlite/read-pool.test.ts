@@ -101,4 +101,30 @@ describe('SQLite read pool', () => {
       await store.close();
     }
   });
+
+  it('runs the tasks of extensions loaded into running and later workers, bytes handed over, failures passed back', async () => {
+    const store = await openSqliteStore(join(dir, `${files++}.db`), { workers: 2, maxQueue: 16 });
+    try {
+      const { dialog, a } = await twoUsersInADialog(store);
+      const pool = store.reads!;
+      const query = { dialogId: dialog.id, viewerId: a, filters: [] };
+      await assert.rejects(pool.runTask('fixture.count', [query]), /no such read task/);
+      await store.chat.insertMessage(message(dialog, a, 0, 1), { unreadFor: [], unhideFor: [] });
+      pool.extend(new URL('./read-extension-fixture.js', import.meta.url), { tag: 'x' });
+      // Four at once: both workers (the one already running and the one started after extend) answer.
+      const counts = await Promise.all(Array.from({ length: 4 }, () => pool.runTask('fixture.count', [query])));
+      assert.deepEqual(counts, Array.from({ length: 4 }, () => ({ count: 1, options: { tag: 'x' } })));
+      const bytes = await pool.runTask<Uint8Array>('fixture.bytes', ['héllo']);
+      assert.equal(Buffer.from(bytes).toString('utf8'), 'héllo');
+      await assert.rejects(pool.runTask('fixture.fail', []), /fixture task failed/);
+      // A module that does not load fails its tasks; the workers and their reads carry on.
+      pool.extend(new URL('./no-such-extension.js', import.meta.url), null);
+      await assert.rejects(pool.runTask('missing.task', []), /Cannot find module|ERR_MODULE_NOT_FOUND/);
+      assert.deepEqual(await pool.runTask('fixture.count', [query]), { count: 1, options: { tag: 'x' } });
+      assert.equal(await store.chat.countMessages(query), 1);
+      assert.equal(pool.pending, 0);
+    } finally {
+      await store.close();
+    }
+  });
 });

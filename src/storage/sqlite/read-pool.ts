@@ -6,7 +6,7 @@
 // once instead of adding to the latency of all the others. Workers start with the first read.
 import { Worker } from 'node:worker_threads';
 import { StoreBusyError } from '../busy.js';
-import { decodeAnswer, type PooledRead, type ReadReply, type ReadRequest } from './read-protocol.js';
+import { decodeAnswer, type PooledRead, type ReadExtension, type ReadReply, type ReadRequest, type TaskRequest } from './read-protocol.js';
 
 export interface ReadPoolOptions {
   /** Worker threads (connections). */
@@ -16,7 +16,8 @@ export interface ReadPoolOptions {
 }
 
 interface Waiting {
-  method: PooledRead;
+  /** null for an extension's task, whose answer is passed on as it came. */
+  method: PooledRead | null;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -35,6 +36,7 @@ export class SqliteReadPool {
   private inFlight = 0;
   private failures = 0;
   private closed = false;
+  private readonly extensions: ReadExtension[] = [];
 
   constructor(private readonly path: string, private readonly options: ReadPoolOptions) {
     this.slots = Array.from({ length: Math.max(1, options.workers) }, () => ({ worker: null, waiting: new Map() }));
@@ -52,6 +54,25 @@ export class SqliteReadPool {
 
   /** Runs a chat store read on a worker; rejects with StoreBusyError when too many are waiting. */
   run<T>(method: PooledRead, args: unknown[]): Promise<T> {
+    return this.post(method, (id) => ({ id, method, args }) satisfies ReadRequest);
+  }
+
+  /**
+   * Loads a module into every worker (those running now and those started later): its export
+   * `readTasks(host, options)` (a ReadTasksFactory) names the tasks runTask may ask for.
+   */
+  extend(url: URL | string, options: unknown): void {
+    const extension: ReadExtension = { url: String(url), options };
+    this.extensions.push(extension);
+    for (const slot of this.slots) slot.worker?.postMessage({ load: extension });
+  }
+
+  /** Runs an extension's task on a worker (same queue and bound as the reads). */
+  runTask<T>(task: string, args: unknown[]): Promise<T> {
+    return this.post(null, (id) => ({ id, task, args }) satisfies TaskRequest);
+  }
+
+  private post<T>(method: PooledRead | null, request: (id: number) => ReadRequest | TaskRequest): Promise<T> {
     if (!this.available) return Promise.reject(new Error('the read pool is closed'));
     if (this.inFlight >= this.options.maxQueue) return Promise.reject(new StoreBusyError());
     const slot = this.leastBusy();
@@ -60,7 +81,7 @@ export class SqliteReadPool {
     this.inFlight++;
     return new Promise<T>((resolve, reject) => {
       slot.waiting.set(id, { method, resolve: resolve as (value: unknown) => void, reject });
-      worker.postMessage({ id, method, args } satisfies ReadRequest);
+      worker.postMessage(request(id));
     });
   }
 
@@ -71,7 +92,7 @@ export class SqliteReadPool {
   }
 
   private start(slot: Slot): Worker {
-    const worker = new Worker(new URL('./read-worker.js', import.meta.url), { workerData: { path: this.path } });
+    const worker = new Worker(new URL('./read-worker.js', import.meta.url), { workerData: { path: this.path, extensions: this.extensions } });
     worker.unref();
     worker.on('message', (reply: ReadReply) => {
       const waiting = slot.waiting.get(reply.id);
@@ -81,7 +102,7 @@ export class SqliteReadPool {
       if (!reply.ok) waiting.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }));
       else {
         try {
-          waiting.resolve(decodeAnswer(waiting.method, reply.json));
+          waiting.resolve('value' in reply ? reply.value : decodeAnswer(waiting.method!, reply.json));
         } catch (err) {
           waiting.reject(err);
         }

@@ -13,8 +13,35 @@ export interface ReadRequest {
   args: unknown[];
 }
 
+/** A task of an extension loaded into the workers (ReadPool.extend): its answer travels as it is. */
+export interface TaskRequest {
+  id: number;
+  task: string;
+  args: unknown[];
+}
+
+/** Loads an extension module into a worker that is already running. */
+export interface LoadRequest {
+  load: ReadExtension;
+}
+
+/** A module run in every read worker, with the options it is set up with (structured-cloneable). */
+export interface ReadExtension {
+  url: string;
+  options: unknown;
+}
+
+/** What a worker lends an extension: its read-only connection's chat store, deep pages included. */
+export interface ReadWorkerHost {
+  chat: ChatStore;
+}
+
+/** An extension module's one export: its tasks by name. */
+export type ReadTasksFactory = (host: ReadWorkerHost, options: unknown) => Record<string, (...args: never[]) => Promise<unknown>>;
+
 export type ReadReply =
   | { id: number; ok: true; json: string }
+  | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: { name: string; message: string; code?: string } };
 
 type Timed = { createdAt: Date | number; updatedAt: Date | number };

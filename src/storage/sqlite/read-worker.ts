@@ -6,10 +6,13 @@ import Database from 'better-sqlite3';
 import { SqliteChatStore } from './chat.js';
 import { DeepPages } from './deep-pages.js';
 import type { GroupCommit } from './group-commit.js';
-import type { MessageQuery } from '../types.js';
-import { encodeAnswer, POOLED_READS, type PooledRead, type ReadReply, type ReadRequest } from './read-protocol.js';
+import type { ChatStore, MessageQuery } from '../types.js';
+import {
+  encodeAnswer, POOLED_READS, type LoadRequest, type PooledRead, type ReadExtension, type ReadReply, type ReadRequest, type ReadTasksFactory,
+  type TaskRequest,
+} from './read-protocol.js';
 
-const { path } = workerData as { path: string };
+const { path, extensions } = workerData as { path: string; extensions: ReadExtension[] };
 const db = new Database(path, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -32768');
@@ -21,14 +24,50 @@ const allowed = new Set<string>(POOLED_READS);
 const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
 const deepPages = new DeepPages(chat, () => dataVersion.get()!);
 
-parentPort!.on('message', (request: ReadRequest | 'stop') => {
+// Extensions see the chat store with deep pages read by keyset, as the pooled reads do.
+const hostChat: ChatStore = Object.create(chat, { listMessages: { value: (query: MessageQuery) => deepPages.listMessages(query) } });
+const tasks = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+let loaded: Promise<void> = Promise.resolve();
+/** An extension that failed to load fails its tasks (with this error), not the worker and its reads. */
+let loadError: unknown = null;
+const load = (extension: ReadExtension): void => {
+  loaded = loaded.then(async () => {
+    const factory = (await import(extension.url) as { readTasks: ReadTasksFactory }).readTasks;
+    for (const [name, fn] of Object.entries(factory({ chat: hostChat }, extension.options))) tasks.set(name, fn as (...args: unknown[]) => Promise<unknown>);
+  }).catch((err: unknown) => {
+    loadError = err;
+  });
+};
+for (const extension of extensions) load(extension);
+
+parentPort!.on('message', (request: ReadRequest | TaskRequest | LoadRequest | 'stop') => {
   if (request === 'stop') {
     db.close();
     parentPort!.close();
     return;
   }
-  void answer(request).then((reply) => parentPort!.postMessage(reply));
+  if ('load' in request) return load(request.load);
+  void ('task' in request ? runTask(request) : answer(request)).then((reply) => parentPort!.postMessage(reply, transferable(reply)));
 });
+
+/** A task's answer that is bytes alone in their buffer moves to the main thread instead of being copied. */
+function transferable(reply: ReadReply): ArrayBuffer[] {
+  const value = 'value' in reply ? reply.value : null;
+  return value instanceof Uint8Array && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer
+    ? [value.buffer]
+    : [];
+}
+
+async function runTask({ id, task, args }: TaskRequest): Promise<ReadReply> {
+  try {
+    await loaded;
+    const fn = tasks.get(task);
+    if (!fn) throw loadError ?? new Error(`no such read task: ${task}`);
+    return { id, ok: true, value: await fn(...args) };
+  } catch (err) {
+    return failure(id, err);
+  }
+}
 
 async function answer({ id, method, args }: ReadRequest): Promise<ReadReply> {
   try {
@@ -38,7 +77,11 @@ async function answer({ id, method, args }: ReadRequest): Promise<ReadReply> {
       : await (chat[method as PooledRead] as (...a: unknown[]) => Promise<unknown>).apply(chat, args);
     return { id, ok: true, json: encodeAnswer(method, value) };
   } catch (err) {
-    const e = err as { name?: string; message?: string; code?: string };
-    return { id, ok: false, error: { name: e.name ?? 'Error', message: e.message ?? String(err), code: e.code } };
+    return failure(id, err);
   }
+}
+
+function failure(id: number, err: unknown): ReadReply {
+  const e = err as { name?: string; message?: string; code?: string };
+  return { id, ok: false, error: { name: e.name ?? 'Error', message: e.message ?? String(err), code: e.code } };
 }
