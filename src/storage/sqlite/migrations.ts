@@ -409,7 +409,7 @@ export const migrations: readonly Migration[] = [
   {
     version: 14,
     // The stored-message path. A CHECK with an IN list makes SQLite build a temporary index on every
-    // dialog insert (about 15 % of the SQLite work of a message that opens a private dialog); the
+    // dialog insert (about a fifth of the SQLite work of a message that opens a private dialog); the
     // equalities say the same without it. Only the public dialogs of an application are looked up by
     // type (dialog lists), so private and group dialogs no longer enter that index.
     sql: `
