@@ -1,6 +1,6 @@
 // Durable history writes per second: ChatService.createMessage (what REST and XMPP save_to_history
 // call) against the SQLite store (WAL, synchronous=FULL: each message is committed before it resolves).
-//   node dist/bench/history-writes.js [--seconds 10] [--concurrency 1,16]
+//   node dist/bench/history-writes.js [--seconds 10] [--concurrency 1,16] [--cases private,group,random]
 // Cases: one private dialog, one group dialog, and "random pairs": each message from a random one of
 // 1,000 users to another by recipient_id (as XMPP 1-1 history does), so most open a new dialog.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +11,8 @@ import { ChatService } from '../src/chat/service.js';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
 import { cloneUser } from './harness/users.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '1,16' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '1,16' }, cases: { type: 'string', default: 'private,group,random' } } });
+const cases = new Set(values.cases.split(','));
 const seconds = Number(values.seconds);
 const levels = values.concurrency.split(',').map(Number);
 
@@ -37,7 +38,8 @@ try {
   };
   console.log(`ChatService.createMessage → SQLite (WAL, synchronous=FULL), ${seconds} s per case, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log(`${'case'.padEnd(44)} ${'writes/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'CPU µs/write'.padStart(13)}`);
-  for (const [label, id] of [['private dialog', dialogId], ['group dialog', groupId], ['random pairs', null]] as const) {
+  for (const [name, label, id] of [['private', 'private dialog', dialogId], ['group', 'group dialog', groupId], ['random', 'random pairs', null]] as const) {
+    if (!cases.has(name)) continue;
     for (const concurrency of levels) {
       let n = 0;
       const lat: number[] = [];
