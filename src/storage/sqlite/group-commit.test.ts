@@ -111,6 +111,73 @@ describe('GroupCommit with a flush in flight', () => {
   });
 });
 
+describe('GroupCommit commit window', () => {
+  /** A WAL stand-in whose flushes end only when the test says so, counting them. */
+  function heldWal(): { wal: WalSync; flushes: () => number; release: () => void } {
+    const held: (() => void)[] = [];
+    let flushes = 0;
+    const wal = {
+      sync: () => new Promise<void>((resolve) => {
+        flushes++;
+        held.push(resolve);
+      }),
+    } as unknown as WalSync;
+    return { wal, flushes: () => flushes, release: () => held.splice(0).forEach((r) => r()) };
+  }
+
+  it('acknowledges nothing before its flush, however long the flush and the window take', async () => {
+    const db = table();
+    const { wal, flushes, release } = heldWal();
+    const writes = new GroupCommit(db, wal, 512, () => {}, 30);
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    const settled: string[] = [];
+    void writes.run(() => insert.run('a', 1)).then(() => settled.push('a'));
+    await sleep(10);
+    assert.equal(count(db), 1, 'a lone write after a quiet spell commits at once');
+    assert.equal(settled.length, 0, 'committed is not acknowledged: the flush has not ended');
+    release();
+    await sleep(5);
+    assert.deepEqual(settled, ['a']);
+    // Within the window of that commit, the next writes wait for each other...
+    void writes.run(() => insert.run('b', 2)).then(() => settled.push('b'));
+    await sleep(5);
+    void writes.run(() => insert.run('c', 3)).then(() => settled.push('c'));
+    assert.equal(count(db), 1, 'a write within the window waits for it');
+    await sleep(60);
+    assert.equal(count(db), 3, 'then both commit in one batch');
+    assert.equal(writes.batches, 2);
+    assert.equal(flushes(), 2);
+    // ...and are acknowledged only once that batch's flush ends.
+    assert.deepEqual(settled, ['a']);
+    release();
+    await sleep(5);
+    assert.deepEqual(settled, ['a', 'b', 'c']);
+  });
+
+  it('commits at once when the previous commit is older than the window, and a full batch without waiting', async () => {
+    const db = table();
+    const writes = new GroupCommit(db, { sync: async () => {} } as unknown as WalSync, 4, () => {}, 10_000);
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    await writes.run(() => insert.run('a', 1));
+    const started = performance.now();
+    await Promise.all(['b', 'c', 'd', 'e'].map((k, i) => writes.run(() => insert.run(k, i))));
+    assert.ok(performance.now() - started < 1000, 'four writes fill a batch of four: no wait');
+    assert.equal(writes.batches, 2);
+  });
+
+  it('stops making one sequential writer wait: a wait that gathers nothing makes the next ones skip', async () => {
+    const db = table();
+    const writes = new GroupCommit(db, { sync: async () => {} } as unknown as WalSync, 512, () => {}, 50);
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    const started = performance.now();
+    for (let i = 0; i < 30; i++) await writes.run(() => insert.run(`k${i}`, i));
+    const elapsed = performance.now() - started;
+    // Waiting on every write would take 29 × 50 ms; the doubling skips leave 4 waits (writes 2, 4, 7, 12, 21: 5).
+    assert.ok(elapsed < 700, `30 sequential writes took ${elapsed.toFixed(0)} ms`);
+    assert.equal(writes.batches, 30);
+  });
+});
+
 describe('GroupCommit relaxed writes', () => {
   it('resolves a batch of only relaxed writes once committed, without a flush, and flushes a mixed batch', async () => {
     const db = table();

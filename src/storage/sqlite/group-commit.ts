@@ -8,6 +8,12 @@
 // the thread pool. While a flush is on the thread pool the next batch keeps collecting: WAL frames
 // are whole pages, so committing the same hot pages (a dialog's index leaf, its row) once per flush
 // instead of once per turn divides the bytes written and fsynced under load.
+// At a low steady rate (a write every few ms) the flush is shorter than the gap between writes, so
+// nothing collects behind it and each write would pay a commit and an fdatasync of its own: there, a
+// write that comes less than `windowMs` after the previous commit began waits for the rest of that
+// window, so one commit serves the writes of a few ms. A wait that gathered nothing (one writer
+// awaiting each write in turn) makes the next waits skip, more of them each time, so a lone
+// sequential writer almost never pays the window.
 import type Database from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';
 import { metrics } from '../../metrics/index.js';
@@ -28,6 +34,14 @@ export class GroupCommit {
   private readonly commit: Database.Transaction<(batch: Pending[]) => { ok: boolean; value: unknown }[]>;
   private readonly commitIsolated: Database.Transaction<(batch: Pending[]) => { ok: boolean; value: unknown }[]>;
   private syncsInFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the last batch was committed (performance.now()), for the window. */
+  private lastCommitAt = -Infinity;
+  /** Whether the batch being collected waits for the window (to learn whether waiting paid). */
+  private waiting = false;
+  /** Window waits still to skip, and how many to skip after the next wait that gathers nothing. */
+  private skipWaits = 0;
+  private backoff = 1;
 
   private readonly lazySync: Database.Statement | null;
   private readonly fullSync: Database.Statement | null;
@@ -37,6 +51,7 @@ export class GroupCommit {
     private readonly wal: WalSync | null = null,
     private readonly maxBatch = 512,
     private readonly onCommit: () => void = () => {},
+    private readonly windowMs = 5,
   ) {
     this.lazySync = wal ? db.prepare('PRAGMA synchronous = NORMAL') : null;
     this.fullSync = wal ? db.prepare('PRAGMA synchronous = FULL') : null;
@@ -77,17 +92,45 @@ export class GroupCommit {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
+    const wait = this.lastCommitAt + this.windowMs - performance.now();
+    if (wait >= 1) {
+      if (this.skipWaits > 0) this.skipWaits--;
+      else {
+        this.waiting = true;
+        this.timer = setTimeout(() => this.flush(), wait);
+        return;
+      }
+    }
     // setImmediate, not a microtask: the batch collects every write of this I/O phase.
     setImmediate(() => this.flush());
+  }
+
+  /** Learns from a window wait whether waiting gathers writes here (a steady stream) or not (one sequential writer). */
+  private learn(batchSize: number): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    if (batchSize > 1) {
+      this.backoff = 1;
+      this.skipWaits = 0;
+    } else {
+      this.skipWaits = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, 64);
+    }
   }
 
   /** Commits what is queued now: before closing the database, and before a read that must see every write issued so far. */
   flush(): void {
     this.scheduled = false;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.learn(this.queue.length);
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
     const started = performance.now();
+    this.lastCommitAt = started;
     const flushed = (): void => metrics.groupCommitFlush.observe((performance.now() - started) / 1000);
     metrics.groupCommitBatch.observe(batch.length);
     let results: { ok: boolean; value: unknown }[];

@@ -1,0 +1,134 @@
+// Durable history writes at a fixed rate: what one stored message costs when messages arrive one at a
+// time (a quiet server) rather than in bursts. Each timer tick issues one ChatService.createMessage
+// between a random pair of 1,000 users (most open a new private dialog, as tsung's random pairs do),
+// and the process's CPU (every thread: the event loop, libuv's pool doing fdatasync, the checkpoint
+// worker) is divided by the writes. No sockets: this is the storage's share of a stored message.
+//   node dist/bench/history-rate.js [--rate 500,8000] [--seconds 10]
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ChatService } from '../src/chat/service.js';
+import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
+import { cloneUser } from './harness/users.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '500,8000' } } });
+const seconds = Number(values.seconds);
+const rates = values.rate.split(',').map(Number);
+const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** utime + stime in ms of every thread of this process, by thread id. */
+function threadCpu(): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      threads.set(tid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return threads;
+}
+
+/** utime and stime in ms of the main thread. */
+function mainCpu(): [number, number] {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return [(Number(fields[11]) * 1000) / 100, (Number(fields[12]) * 1000) / 100];
+}
+
+/** Voluntary + involuntary context switches of every thread of this process (wake-ups). */
+function switches(): number {
+  let n = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/ctxt_switches:\s+(\d+)/g)) n += Number(m[1]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return n;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'parley-history-rate-'));
+try {
+  const store = await openSqliteStore(sqliteFile(dir));
+  const chat = new ChatService(store, { mucDomain: 'muc.localhost' });
+  const app = await store.accounts.createApplication({ name: 'bench' });
+  const a = await store.accounts.createUser(app.id, { login: 'a', password: 'pw' });
+  const userIds = [a.id, ...cloneUser(store.db, a.id, Array.from({ length: 999 }, (_, i) => `u${i}`))];
+  const randomPair = (): { caller: { appId: number; userId: number }; to: number } => {
+    const from = userIds[Math.floor(Math.random() * userIds.length)]!;
+    let to = from;
+    while (to === from) to = userIds[Math.floor(Math.random() * userIds.length)]!;
+    return { caller: { appId: app.id, userId: from }, to };
+  };
+  // Warm up: the checkpoint worker starts after the first batches, statements get prepared.
+  for (let i = 0; i < 200; i++) {
+    const p = randomPair();
+    await chat.createMessage(p.caller, { recipient_id: String(p.to), message: 'warm', send_to_chat: 0 });
+  }
+  console.log(`ChatService.createMessage at a fixed rate → SQLite (WAL, durable), random pairs of 1,000 users, ${seconds} s per rate`);
+  console.log(`${'rate/s'.padStart(7)} ${'writes'.padStart(7)} ${'batches'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/write'.padStart(13)} ${'main µs'.padStart(8)} ${'others µs'.padStart(10)} ${'switches/write'.padStart(15)} ${'main user/sys µs'.padStart(17)}  load`);
+  for (const rate of rates) {
+    const before = loadavg();
+    let n = 0;
+    let done = 0;
+    const lat: number[] = [];
+    const batches0 = store.writes.batches;
+    const threads0 = threadCpu();
+    const switches0 = switches();
+    const main0 = mainCpu();
+    const t0 = performance.now();
+    // Timers fire at most once a millisecond: above 1,000/s each tick sends several.
+    const tickMs = Math.max(1, 1000 / rate);
+    const perTick = Math.max(1, Math.round(rate / 1000));
+    let due = 0;
+    await new Promise<void>((finish) => {
+      const timer = setInterval(() => {
+        const elapsed = performance.now() - t0;
+        if (elapsed >= seconds * 1000) {
+          clearInterval(timer);
+          const wait = setInterval(() => {
+            if (done === n) {
+              clearInterval(wait);
+              finish();
+            }
+          }, 5);
+          return;
+        }
+        // Catch up with the clock when a tick came late, so the rate is the rate asked for.
+        due = Math.floor((elapsed / 1000) * rate) + perTick;
+        while (n < due) {
+          const p = randomPair();
+          const s = performance.now();
+          n++;
+          void chat.createMessage(p.caller, { recipient_id: String(p.to), message: `hello ${n}`, send_to_chat: 0, custom: 'x' }).then(() => {
+            lat.push(performance.now() - s);
+            done++;
+          });
+        }
+      }, tickMs);
+    });
+    const threads1 = threadCpu();
+    const switchCount = switches() - switches0;
+    const main1 = mainCpu();
+    let main = 0;
+    let others = 0;
+    for (const [tid, ms] of threads1) {
+      const spent = ms - (threads0.get(tid) ?? 0);
+      if (tid === String(process.pid)) main += spent;
+      else others += spent;
+    }
+    lat.sort((x, y) => x - y);
+    const pct = (p: number): string => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))]!.toFixed(2);
+    const us = (ms: number): string => ((ms * 1000) / n).toFixed(1);
+    console.log(
+      `${String(rate).padStart(7)} ${String(n).padStart(7)} ${String(store.writes.batches - batches0).padStart(8)} ${pct(0.5).padStart(7)} ${pct(0.99).padStart(7)} ${us(main + others).padStart(13)} ${us(main).padStart(8)} ${us(others).padStart(10)} ${(switchCount / n).toFixed(2).padStart(15)} ${`${us(main1[0] - main0[0])} / ${us(main1[1] - main0[1])}`.padStart(17)}  ${before} → ${loadavg()}`,
+    );
+  }
+  await store.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
