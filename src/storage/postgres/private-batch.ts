@@ -42,11 +42,8 @@ export interface FoundDialogRow {
 interface PairRow extends FoundDialogRow {
   pair_app: number | null;
   pair: string | null;
-  /** Whether this statement inserted the pair's dialog. */
-  opened: boolean;
-  /** Whether the opponents are users of the application (asked only when no dialog was found). */
-  known: boolean;
-  taken: string[];
+  /** The message ids of the batch that were taken already (on the first row). */
+  taken: string[] | null;
 }
 
 interface Pending extends PrivateWrite {
@@ -117,13 +114,14 @@ export const BATCH_SQL = `WITH taken AS (
           WHERE m.ord = m.first AND m.found_id IS NOT NULL AND x.shown) AS s
     WHERE dm.dialog_id = s.found_id AND dm.user_id = s.user_id
   )
+  -- Rows only for pairs whose dialog was found or whose opponent is not a user (a pair without a row had
+  -- its dialog opened), and always one row for the taken ids: less for Parley to parse.
   SELECT m.app_id AS pair_app, m.pair, m.found_id AS id, m.app_id, m.d_type AS type, m.d_name AS name, m.d_photo AS photo,
     m.d_owner_id AS owner_id, m.d_occupant_ids AS occupant_ids, m.d_admin_ids AS admin_ids, m.d_data AS data,
     m.d_is_join_required AS is_join_required, m.d_last_message AS last_message, m.d_last_message_date_sent AS last_message_date_sent,
     m.d_last_message_id AS last_message_id, m.d_last_message_user_id AS last_message_user_id, m.d_created_at AS created_at,
-    m.d_updated_at AS updated_at, m.found_id IS NULL AND m.pair_known AS opened, m.pair_known AS known,
-    (SELECT coalesce(array_agg(id), '{}') FROM taken) AS taken
-  FROM (SELECT 1) AS one LEFT JOIN msgs m ON m.ord = m.first`;
+    m.d_updated_at AS updated_at, (SELECT array_agg(id) FROM taken) AS taken
+  FROM (SELECT 1) AS one LEFT JOIN msgs m ON m.ord = m.first AND (m.found_id IS NOT NULL OR NOT m.pair_known)`;
 
 const ascending = (ids: number[]) => [...new Set(ids)].sort((x, y) => x - y);
 const pairKey = (appId: number, pair: string) => `${appId}/${pair}`;
@@ -200,7 +198,6 @@ export class PrivateMessageBatches {
     const byPair = new Map<string, PairRow>();
     for (const r of rows) if (r.pair !== null) byPair.set(pairKey(r.pair_app!, r.pair), r);
     const opened = new Map<string, Dialog>();
-    const retry: Pending[] = [];
     for (const p of batch) {
       if (taken.has(p.message.id)) {
         p.reject(new DuplicateMessageIdError(p.message.id));
@@ -209,30 +206,21 @@ export class PrivateMessageBatches {
       const occupants = ascending(p.dialog.occupantIds);
       const key = pairKey(p.dialog.appId, occupants.join(':'));
       const row = byPair.get(key);
-      if (!row) {
-        retry.push(p);
-      } else if (row.id !== null) {
+      if (row?.id) {
         p.message.dialogId = row.id;
         p.resolve({ dialog: this.toDialog(row), created: false });
-      } else if (row.opened) {
-        const first = opened.get(key);
-        if (first) {
-          p.message.dialogId = first.id;
-          p.resolve({ dialog: first, created: false });
-        } else {
-          const dialog = openedDialog(p.dialog, occupants);
-          opened.set(key, dialog);
-          p.message.dialogId = dialog.id;
-          p.resolve({ dialog, created: true });
-        }
-      } else if (!row.known) {
+      } else if (row) {
+        // Not found, and the opponent is not a user: nothing stored.
         p.resolve(null);
       } else {
-        // Another writer opened the pair's dialog at the same moment: it is there for the next statement.
-        retry.push(p);
+        // The pair's first message of the batch opened its dialog.
+        let dialog = opened.get(key);
+        const created = dialog === undefined;
+        if (!dialog) opened.set(key, (dialog = openedDialog(p.dialog, occupants)));
+        p.message.dialogId = dialog.id;
+        p.resolve({ dialog, created });
       }
     }
-    for (const p of retry) await this.settleAlone(p);
   }
 
   private async settleAlone(p: Pending): Promise<void> {
