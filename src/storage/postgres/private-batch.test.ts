@@ -113,5 +113,25 @@ if (!baseUrl) {
       assert.deepEqual(await bodies(two!.dialog.id), ['also fine']);
       assert.equal(await unread(two!.dialog.id, c), 1);
     });
+
+    it('two nodes opening the same new pairs at once end with one dialog per pair and every message in it', async () => {
+      const node2 = await openPostgresStore(schema.url);
+      try {
+        const pairs = [];
+        for (let i = 0; i < 6; i++) pairs.push(await users(2));
+        const sent = pairs.flatMap(([a, b]) => [message(a!, b!, 'x'), message(b!, a!, 'y')]);
+        const on = (s: PostgresStore, m: ChatMessage) =>
+          s.chat.insertPrivateMessage(dialogFor(m.senderId, m.recipientId), m, { unreadFor: [m.recipientId], unhideFor: [m.senderId] });
+        const results = await Promise.all(sent.map((m, i) => on(i % 2 === 0 ? store : node2, m)));
+        for (const [i, [a, b]] of pairs.entries()) {
+          const dialog = await store.chat.findPrivateDialog(appId, a!, b!);
+          assert.deepEqual([results[2 * i]?.dialog.id, results[2 * i + 1]?.dialog.id], [dialog?.id, dialog?.id]);
+          assert.deepEqual((await bodies(dialog!.id)).sort(), ['x', 'y']);
+          assert.deepEqual([await unread(dialog!.id, a!), await unread(dialog!.id, b!)], [1, 1]);
+        }
+      } finally {
+        await node2.close();
+      }
+    });
   });
 }

@@ -10,6 +10,9 @@
 // written again on its own by `one`, so only the bad one fails.
 import type pg from 'pg';
 import { DuplicateMessageIdError, type ChatMessage, type Dialog, type NewDialog } from '../types.js';
+import { isUniqueViolation } from './pool.js';
+
+const DEADLOCK = '40P01';
 
 export interface PrivateWrite {
   dialog: NewDialog;
@@ -185,14 +188,20 @@ export class PrivateMessageBatches {
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
-    let rows: PairRow[];
-    try {
-      rows = (await this.pool.query<PairRow>(BATCH_SQL, columns(batch))).rows;
-      this.batches++;
-    } catch {
-      // Nothing of the batch is stored: each message again on its own, in order, so only a bad one fails.
-      for (const p of batch) await this.settleAlone(p);
-      return;
+    let rows: PairRow[] | null = null;
+    const values = columns(batch);
+    for (let attempt = 0; rows === null; attempt++) {
+      try {
+        rows = (await this.pool.query<PairRow>(BATCH_SQL, values)).rows;
+        this.batches++;
+      } catch (err) {
+        // Another writer (a cluster node) opened one of the batch's new pairs, or locked its rows in another order:
+        // the batch again as a whole finds that dialog. Otherwise nothing of the batch is stored: each message again
+        // on its own, in order, so only a bad one fails.
+        if (attempt === 0 && (isUniqueViolation(err, 'dialogs_private_pair') || (err as { code?: unknown }).code === DEADLOCK)) continue;
+        for (const p of batch) await this.settleAlone(p);
+        return;
+      }
     }
     const taken = new Set(rows[0]?.taken ?? []);
     const byPair = new Map<string, PairRow>();
