@@ -5,9 +5,10 @@
 // the COMMIT of its batch has returned (durability as before: nothing is delivered earlier).
 //
 // Failures stay per message: a taken message id is found by the statement itself (that message is left
-// out and rejects alone), a message whose opponent is not a user gets null, and if the statement fails
-// for any other reason (a deadlock, a bad row) nothing of the batch is stored and every message is
-// written again on its own by `one`, so only the bad one fails.
+// out and rejects alone), a message whose opponent is not a user gets null. A batch that lost a race for
+// a new pair to another node (or a deadlock) runs once more as a whole; if the statement fails for any
+// other reason (a bad row) nothing of the batch is stored and every message is written again on its own
+// by `one`, so only the bad one fails.
 import type pg from 'pg';
 import { DuplicateMessageIdError, type ChatMessage, type Dialog, type NewDialog } from '../types.js';
 import { isUniqueViolation } from './pool.js';
@@ -58,7 +59,7 @@ interface Pending extends PrivateWrite {
 // nested loops, quadratic in the batch): every message row is joined once to its pair's dialog, and
 // what a pair needs from its first and last message is carried to each row by window functions.
 // Its own dialog is opened by the pair's first message (rows where ord = first). A new dialog that
-// another writer opened meanwhile is a unique violation that fails the batch (then written one by one).
+// another writer opened meanwhile is a unique violation that fails the statement (see writeBatch).
 export const BATCH_SQL = `WITH taken AS (
     SELECT id FROM messages WHERE id = ANY($10::text[])
   ), input AS (
