@@ -164,8 +164,10 @@ async function postmasterOf(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  // Read while the backend is alive: it exits once the client ends.
+  const parent = Number(readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
   await client.end();
-  return Number(readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  return parent;
 }
 
 /** utime + stime in ms of that PostgreSQL server and its processes (its backends, writers, autovacuum). */

@@ -26,6 +26,7 @@ import { inTransaction, isUniqueViolation, type Queryable } from './pool.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
 import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
+import { PrivateMessageBatches, type PrivateWrite } from './private-batch.js';
 
 interface DialogRow {
   id: string;
@@ -189,7 +190,12 @@ const countsAsUnread = (row: ViewedRow, userId: number, member: MemberRow | unde
     member && { occupant: member.occupant, unreadFromSeq: member.unread_from_seq });
 
 export class PostgresChatStore implements ChatStore {
-  constructor(private readonly pool: pg.Pool) {}
+  /** Stored private messages, written in batches (see private-batch.ts). */
+  readonly privateBatches: PrivateMessageBatches;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.privateBatches = new PrivateMessageBatches(pool, toDialog, (w) => this.insertPrivateMessageAlone(w));
+  }
 
   // ---- shared steps ---------------------------------------------------------------------------
 
@@ -399,9 +405,14 @@ export class PostgresChatStore implements ChatStore {
     }
   }
 
-  async insertPrivateMessage(dialog: NewDialog, m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }):
+  async insertPrivateMessage(dialog: NewDialog, message: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }):
     Promise<{ dialog: Dialog; created: boolean } | null> {
     if (dialog.type !== 3 || new Set(dialog.occupantIds).size !== 2) throw new Error('a private dialog has two occupants');
+    return this.privateBatches.write({ dialog, message, effects });
+  }
+
+  /** insertPrivateMessage in a statement of its own (when a batch failed, or raced another writer for a new dialog). */
+  private async insertPrivateMessageAlone({ dialog, message: m, effects }: PrivateWrite): Promise<{ dialog: Dialog; created: boolean } | null> {
     const occupants = ascending(dialog.occupantIds);
     const opponents = occupants.filter((userId) => userId !== m.senderId);
     const unreadFor = [...new Set(effects.unreadFor)];

@@ -1,0 +1,137 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { DuplicateMessageIdError, type ChatMessage, type NewDialog } from '../types.js';
+import { openPostgresStore, type PostgresStore } from './index.js';
+import { createTestSchema } from './test-schema.js';
+
+const baseUrl = process.env.PARLEY_TEST_DATABASE_URL;
+
+if (!baseUrl) {
+  it('PostgreSQL private message batches', { skip: 'PARLEY_TEST_DATABASE_URL is not set' }, () => {});
+} else {
+  describe('PostgreSQL private message batches', () => {
+    let store: PostgresStore;
+    let appId: number;
+    let clock = 1_700_000_000;
+    let schema: Awaited<ReturnType<typeof createTestSchema>>;
+    before(async () => {
+      schema = await createTestSchema(baseUrl, 'parley_test_batch');
+      store = await openPostgresStore(schema.url);
+      appId = (await store.accounts.createApplication({ name: 'batch' })).id;
+    });
+    after(async () => {
+      await store.close();
+      await schema.drop();
+    });
+
+    const objectId = () => randomBytes(12).toString('hex');
+    const users = async (n: number) => {
+      const ids: number[] = [];
+      for (let i = 0; i < n; i++) ids.push((await store.accounts.createUser(appId, { login: `u${objectId()}`, password: 'pw' })).id);
+      return ids;
+    };
+    const dialogFor = (a: number, b: number): NewDialog => ({
+      id: objectId(), appId, type: 3, name: null, photo: null, data: null, ownerId: a, occupantIds: [a, b], adminIds: [],
+      isJoinRequired: false, createdAt: new Date(clock * 1000),
+    });
+    const message = (senderId: number, recipientId: number, body: string, id = objectId()): ChatMessage => {
+      clock++;
+      return {
+        id, appId, dialogId: '', senderId, recipientId, body, dateSent: clock, attachments: [{ type: 'image', id: '7' }],
+        customParams: { k: 'v' }, markable: true, readIds: [senderId], deliveredIds: [senderId],
+        createdAt: new Date(clock * 1000), updatedAt: new Date(clock * 1000),
+      };
+    };
+    const send = (m: ChatMessage) =>
+      store.chat.insertPrivateMessage(dialogFor(m.senderId, m.recipientId), m, { unreadFor: [m.recipientId], unhideFor: [m.senderId] });
+    const unread = async (dialogId: string, userId: number) => (await store.chat.getMemberState(dialogId, userId)).unreadCount;
+    const bodies = async (dialogId: string) =>
+      (await store.pool.query<{ body: string }>('SELECT body FROM messages WHERE dialog_id = $1 ORDER BY seq', [dialogId])).rows.map((r) => r.body);
+
+    it('writes the messages of one turn in one statement, as one message at a time would', async () => {
+      const [a, b, c] = await users(3);
+      const before = await send(message(a, c, 'c1'));
+      await store.chat.hideDialog(before!.dialog.id, c);
+      const taken = message(a, b, 'first');
+      await send(taken);
+      const [d, e] = await users(2);
+      const stranger = e + 1_000_000;
+      const batches = store.chat.privateBatches.batches;
+
+      const de = [message(d, e, 'de1'), message(e, d, 'ed1'), message(d, e, 'de2')];
+      const dc = [message(d, c, 'dc1')];
+      const ac = [message(a, c, 'c2'), message(c, a, 'c3')];
+      const results = await Promise.all([
+        send(de[0]!), send(ac[0]!), send(de[1]!), send(message(d, stranger, 'nobody')), send(dc[0]!), send(ac[1]!), send(de[2]!),
+        send({ ...message(d, b, 'taken'), id: taken.id }).catch((err: unknown) => err),
+      ]);
+      assert.equal(store.chat.privateBatches.batches, batches + 1);
+      const [de0, ac0, de1, nobody, dc0, ac1, de2, dup] = results as Awaited<ReturnType<typeof send>>[];
+      assert.ok(dup instanceof DuplicateMessageIdError);
+      assert.equal(nobody, null);
+      assert.equal(await store.chat.findPrivateDialog(appId, d, stranger), null);
+
+      // A new pair: its first message opens the dialog, the others of the batch go into it.
+      assert.deepEqual([de0?.created, de1?.created, de2?.created], [true, false, false]);
+      const deId = de0!.dialog.id;
+      assert.deepEqual([de1?.dialog.id, de2?.dialog.id, ...de.map((m) => m.dialogId)], [deId, deId, deId, deId, deId]);
+      assert.deepEqual(await bodies(deId), ['de1', 'ed1', 'de2']);
+      assert.deepEqual([await unread(deId, d), await unread(deId, e)], [1, 2]);
+      const deStored = await store.chat.getDialog(appId, deId);
+      assert.deepEqual([deStored?.lastMessage, deStored?.lastMessageId, deStored?.lastMessageUserId, deStored?.occupantIds],
+        ['de2', de[2]!.id, d, [d, e]]);
+      assert.equal(deStored?.updatedAt.getTime(), Math.max(de0!.dialog.createdAt.getTime(), de[2]!.createdAt.getTime()));
+      assert.deepEqual(await store.chat.getMessage(appId, de[1]!.id), de[1]);
+      assert.equal(dc0?.created, true);
+
+      // An existing dialog: counters, last message and the hidden flag follow every message of the batch.
+      assert.deepEqual([ac0?.created, ac1?.created, ac0?.dialog.id, ac1?.dialog.id], [false, false, before!.dialog.id, before!.dialog.id]);
+      assert.deepEqual(await bodies(before!.dialog.id), ['c1', 'c2', 'c3']);
+      assert.deepEqual([await unread(before!.dialog.id, a), await unread(before!.dialog.id, c)], [1, 1]);
+      assert.equal((await store.chat.getMemberState(before!.dialog.id, c)).hidden, false);
+      assert.equal((await store.chat.getDialog(appId, before!.dialog.id))?.lastMessageId, ac[1]!.id);
+    });
+
+    it('an id twice in one turn: the second waits for the next batch and is found taken there', async () => {
+      const [a, b] = await users(2);
+      const first = message(a, b, 'one');
+      const [stored, again] = await Promise.all([send(first), send({ ...message(a, b, 'two'), id: first.id }).catch((err: unknown) => err)]);
+      assert.equal(stored?.created, true);
+      assert.ok(again instanceof DuplicateMessageIdError);
+      assert.deepEqual(await bodies(stored!.dialog.id), ['one']);
+    });
+
+    it('a message the statement cannot store fails alone: the rest of its batch is written one by one', async () => {
+      const [a, b, c] = await users(3);
+      const good = [message(a, b, 'fine'), message(b, c, 'also fine')];
+      const [one, bad, two] = await Promise.all([send(good[0]!), send(message(a, c, 'bad \u0000 byte')).catch((err: unknown) => err), send(good[1]!)]);
+      assert.ok(bad instanceof Error && !(bad instanceof DuplicateMessageIdError));
+      assert.equal(await store.chat.findPrivateDialog(appId, a, c), null);
+      assert.deepEqual([one?.created, two?.created], [true, true]);
+      assert.deepEqual(await bodies(one!.dialog.id), ['fine']);
+      assert.deepEqual(await bodies(two!.dialog.id), ['also fine']);
+      assert.equal(await unread(two!.dialog.id, c), 1);
+    });
+
+    it('two nodes opening the same new pairs at once end with one dialog per pair and every message in it', async () => {
+      const node2 = await openPostgresStore(schema.url);
+      try {
+        const pairs = [];
+        for (let i = 0; i < 6; i++) pairs.push(await users(2));
+        const sent = pairs.flatMap(([a, b]) => [message(a!, b!, 'x'), message(b!, a!, 'y')]);
+        const on = (s: PostgresStore, m: ChatMessage) =>
+          s.chat.insertPrivateMessage(dialogFor(m.senderId, m.recipientId), m, { unreadFor: [m.recipientId], unhideFor: [m.senderId] });
+        const results = await Promise.all(sent.map((m, i) => on(i % 2 === 0 ? store : node2, m)));
+        for (const [i, [a, b]] of pairs.entries()) {
+          const dialog = await store.chat.findPrivateDialog(appId, a!, b!);
+          assert.deepEqual([results[2 * i]?.dialog.id, results[2 * i + 1]?.dialog.id], [dialog?.id, dialog?.id]);
+          assert.deepEqual((await bodies(dialog!.id)).sort(), ['x', 'y']);
+          assert.deepEqual([await unread(dialog!.id, a!), await unread(dialog!.id, b!)], [1, 1]);
+        }
+      } finally {
+        await node2.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,271 @@
+// Group commit of stored private messages on PostgreSQL. The messages that arrive while a batch is
+// being written queue up and are written together by ONE statement in one implicit transaction: one
+// round trip, one commit and one WAL flush per batch instead of per message. One batch is in flight
+// at a time, so batches commit in the order their messages arrived, and a message resolves only once
+// the COMMIT of its batch has returned (durability as before: nothing is delivered earlier).
+//
+// Failures stay per message: a taken message id is found by the statement itself (that message is left
+// out and rejects alone), a message whose opponent is not a user gets null. A batch that lost a race for
+// a new pair to another node (or a deadlock) runs once more as a whole; if the statement fails for any
+// other reason (a bad row) nothing of the batch is stored and every message is written again on its own
+// by `one`, so only the bad one fails.
+import type pg from 'pg';
+import { DuplicateMessageIdError, type ChatMessage, type Dialog, type NewDialog } from '../types.js';
+import { isUniqueViolation } from './pool.js';
+
+const DEADLOCK = '40P01';
+
+export interface PrivateWrite {
+  dialog: NewDialog;
+  message: ChatMessage;
+  effects: { unreadFor: number[]; unhideFor: number[] };
+}
+
+export type PrivateResult = { dialog: Dialog; created: boolean } | null;
+
+/** The columns of a found dialog, as the batch statement returns them (null when none was found). */
+export interface FoundDialogRow {
+  id: string;
+  app_id: number;
+  type: number;
+  name: string | null;
+  photo: string | null;
+  owner_id: number;
+  occupant_ids: number[];
+  admin_ids: number[];
+  data: Record<string, unknown> | null;
+  is_join_required: boolean;
+  last_message: string | null;
+  last_message_date_sent: number | null;
+  last_message_id: string | null;
+  last_message_user_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface PairRow extends FoundDialogRow {
+  pair_app: number | null;
+  pair: string | null;
+  /** The message ids of the batch that were taken already (on the first row). */
+  taken: string[] | null;
+}
+
+interface Pending extends PrivateWrite {
+  resolve: (value: PrivateResult) => void;
+  reject: (err: unknown) => void;
+}
+
+// The statement avoids joins between its CTEs (the planner cannot estimate their sizes and would pick
+// nested loops, quadratic in the batch): every message row is joined once to its pair's dialog, and
+// what a pair needs from its first and last message is carried to each row by window functions.
+// Its own dialog is opened by the pair's first message (rows where ord = first). A new dialog that
+// another writer opened meanwhile is a unique violation that fails the statement (see writeBatch).
+export const BATCH_SQL = `WITH taken AS (
+    SELECT id FROM messages WHERE id = ANY($10::text[])
+  ), input AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+      $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::text[], $17::boolean[],
+      $18::text[], $19::text[], $20::bigint[], $21::bigint[], $22::bigint[], $23::boolean[], $24::boolean[], $25::boolean[], $26::boolean[])
+      WITH ORDINALITY AS t(app_id, pair, a, b, new_id, name, photo, owner_id, data, msg_id, sender_id, recipient_id, body, date_sent,
+        attachments, custom, markable, read_ids, delivered_ids, created_at, updated_at, dialog_created, unread_a, unread_b, shown_a, shown_b, ord)
+    WHERE NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = t.msg_id)
+  ), looked_up AS (
+    SELECT i.*, d.id AS found_id, d.type AS d_type, d.name AS d_name, d.photo AS d_photo, d.owner_id AS d_owner_id,
+      d.occupant_ids AS d_occupant_ids, d.admin_ids AS d_admin_ids, d.data AS d_data, d.is_join_required AS d_is_join_required,
+      d.last_message AS d_last_message, d.last_message_date_sent AS d_last_message_date_sent, d.last_message_id AS d_last_message_id,
+      d.last_message_user_id AS d_last_message_user_id, d.created_at AS d_created_at, d.updated_at AS d_updated_at,
+      -- For a new dialog: whether the message's opponents are users of the application.
+      d.id IS NOT NULL OR (
+        (i.sender_id = i.a OR EXISTS (SELECT 1 FROM users u WHERE u.id = i.a AND u.app_id = i.app_id))
+        AND (i.sender_id = i.b OR EXISTS (SELECT 1 FROM users u WHERE u.id = i.b AND u.app_id = i.app_id))) AS opponents_known
+    FROM input i LEFT JOIN dialogs d ON d.app_id = i.app_id AND d.private_pair = i.pair
+  ), msgs AS (
+    SELECT l.*,
+      first_value(ord) OVER w AS first, first_value(new_id) OVER w AS first_new_id, first_value(opponents_known) OVER w AS pair_known,
+      last_value(body) OVER w AS last_body, last_value(date_sent) OVER w AS last_date_sent, last_value(msg_id) OVER w AS last_msg_id,
+      last_value(sender_id) OVER w AS last_sender_id, max(created_at) OVER w AS newest,
+      (count(*) FILTER (WHERE unread_a) OVER w)::int AS unread_count_a, (count(*) FILTER (WHERE unread_b) OVER w)::int AS unread_count_b,
+      bool_or(shown_a) OVER w AS any_shown_a, bool_or(shown_b) OVER w AS any_shown_b
+    FROM looked_up l
+    WINDOW w AS (PARTITION BY app_id, pair ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ), opened AS (
+    INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data, is_join_required, private_pair,
+      last_message, last_message_date_sent, last_message_id, last_message_user_id, created_at, updated_at)
+    SELECT new_id, app_id, 3, name, photo, owner_id, ARRAY[a, b], '{}', data::json, false, pair,
+      last_body, last_date_sent, last_msg_id, last_sender_id, dialog_created, greatest(dialog_created, newest)
+    FROM msgs WHERE ord = first AND found_id IS NULL AND pair_known
+  ), members AS (
+    INSERT INTO dialog_members (dialog_id, user_id, occupant, unread_count)
+    SELECT m.new_id, u.user_id, true, u.unread
+    FROM msgs m, LATERAL (VALUES (m.a, m.unread_count_a), (m.b, m.unread_count_b)) AS u(user_id, unread)
+    WHERE m.ord = m.first AND m.found_id IS NULL AND m.pair_known
+  ), stored AS (
+    INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
+      delivered_ids, created_at, updated_at)
+    SELECT msg_id, app_id, coalesce(found_id, first_new_id), sender_id, recipient_id, body, date_sent, attachments::json, custom::json,
+      markable, read_ids::bigint[], delivered_ids::bigint[], created_at, updated_at
+    FROM msgs WHERE pair_known
+    ORDER BY ord
+  ), last AS (
+    UPDATE dialogs d SET last_message = m.last_body, last_message_date_sent = m.last_date_sent, last_message_id = m.last_msg_id,
+      last_message_user_id = m.last_sender_id, updated_at = greatest(d.updated_at, m.newest)
+    FROM msgs m WHERE m.ord = m.first AND d.id = m.found_id
+  ), shown AS (
+    UPDATE dialog_members dm SET hidden = false,
+      unread_count = CASE WHEN dm.occupant THEN dm.unread_count + s.unread ELSE dm.unread_count END
+    FROM (SELECT m.found_id, x.user_id, x.unread FROM msgs m,
+            LATERAL (VALUES (m.a, m.unread_count_a, m.any_shown_a), (m.b, m.unread_count_b, m.any_shown_b)) AS x(user_id, unread, shown)
+          WHERE m.ord = m.first AND m.found_id IS NOT NULL AND x.shown) AS s
+    WHERE dm.dialog_id = s.found_id AND dm.user_id = s.user_id
+  )
+  -- Rows only for pairs whose dialog was found or whose opponent is not a user (a pair without a row had
+  -- its dialog opened), and always one row for the taken ids: less for Parley to parse.
+  SELECT m.app_id AS pair_app, m.pair, m.found_id AS id, m.app_id, m.d_type AS type, m.d_name AS name, m.d_photo AS photo,
+    m.d_owner_id AS owner_id, m.d_occupant_ids AS occupant_ids, m.d_admin_ids AS admin_ids, m.d_data AS data,
+    m.d_is_join_required AS is_join_required, m.d_last_message AS last_message, m.d_last_message_date_sent AS last_message_date_sent,
+    m.d_last_message_id AS last_message_id, m.d_last_message_user_id AS last_message_user_id, m.d_created_at AS created_at,
+    m.d_updated_at AS updated_at, (SELECT array_agg(id) FROM taken) AS taken
+  FROM (SELECT 1) AS one LEFT JOIN msgs m ON m.ord = m.first AND (m.found_id IS NOT NULL OR NOT m.pair_known)`;
+
+const ascending = (ids: number[]) => [...new Set(ids)].sort((x, y) => x - y);
+const pairKey = (appId: number, pair: string) => `${appId}/${pair}`;
+const idList = (ids: number[]) => `{${ids.join(',')}}`;
+
+export class PrivateMessageBatches {
+  private queue: Pending[] = [];
+  private writing = false;
+  private scheduled = false;
+  /** Batches written so far (for tests). */
+  batches = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly toDialog: (row: FoundDialogRow) => Dialog,
+    /** Writes one message on its own (the fallback when a batch fails). */
+    private readonly one: (write: PrivateWrite) => Promise<PrivateResult>,
+    private readonly maxBatch = 500,
+  ) {}
+
+  write(write: PrivateWrite): Promise<PrivateResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...write, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.writing || this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate: the batch takes every message of this turn of the event loop.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.writeNext();
+    });
+  }
+
+  private async writeNext(): Promise<void> {
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    // A message id twice in one batch: the later one waits for the next batch (where it is found taken).
+    const ids = new Set<string>();
+    const batch: Pending[] = [];
+    const later: Pending[] = [];
+    for (const p of this.queue) {
+      if (batch.length < this.maxBatch && !ids.has(p.message.id)) {
+        ids.add(p.message.id);
+        batch.push(p);
+      } else later.push(p);
+    }
+    this.queue = later;
+    try {
+      await this.writeBatch(batch);
+    } catch (err) {
+      // Not expected (each message settles on its own above); a message still waiting must not wait forever.
+      for (const p of batch) p.reject(err);
+    } finally {
+      this.writing = false;
+      if (this.queue.length > 0) void this.writeNext();
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    let rows: PairRow[] | null = null;
+    const values = columns(batch);
+    for (let attempt = 0; rows === null; attempt++) {
+      try {
+        rows = (await this.pool.query<PairRow>(BATCH_SQL, values)).rows;
+        this.batches++;
+      } catch (err) {
+        // Another writer (a cluster node) opened one of the batch's new pairs, or locked its rows in another order:
+        // the batch again as a whole finds that dialog. Otherwise nothing of the batch is stored: each message again
+        // on its own, in order, so only a bad one fails.
+        if (attempt === 0 && (isUniqueViolation(err, 'dialogs_private_pair') || (err as { code?: unknown }).code === DEADLOCK)) continue;
+        for (const p of batch) await this.settleAlone(p);
+        return;
+      }
+    }
+    const taken = new Set(rows[0]?.taken ?? []);
+    const byPair = new Map<string, PairRow>();
+    for (const r of rows) if (r.pair !== null) byPair.set(pairKey(r.pair_app!, r.pair), r);
+    const opened = new Map<string, Dialog>();
+    for (const p of batch) {
+      if (taken.has(p.message.id)) {
+        p.reject(new DuplicateMessageIdError(p.message.id));
+        continue;
+      }
+      const occupants = ascending(p.dialog.occupantIds);
+      const key = pairKey(p.dialog.appId, occupants.join(':'));
+      const row = byPair.get(key);
+      if (row?.id) {
+        p.message.dialogId = row.id;
+        p.resolve({ dialog: this.toDialog(row), created: false });
+      } else if (row) {
+        // Not found, and the opponent is not a user: nothing stored.
+        p.resolve(null);
+      } else {
+        // The pair's first message of the batch opened its dialog.
+        let dialog = opened.get(key);
+        const created = dialog === undefined;
+        if (!dialog) opened.set(key, (dialog = openedDialog(p.dialog, occupants)));
+        p.message.dialogId = dialog.id;
+        p.resolve({ dialog, created });
+      }
+    }
+  }
+
+  private async settleAlone(p: Pending): Promise<void> {
+    try {
+      p.resolve(await this.one(p));
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+}
+
+/** A dialog opened by the batch, as it was before its first message. */
+function openedDialog(d: NewDialog, occupants: number[]): Dialog {
+  const created = d.createdAt.getTime();
+  return {
+    id: d.id, appId: d.appId, type: 3, name: d.name, photo: d.photo, ownerId: d.ownerId, occupantIds: occupants, adminIds: [],
+    data: d.data, isJoinRequired: false, lastMessage: null, lastMessageDateSent: null, lastMessageId: null, lastMessageUserId: null,
+    createdAt: new Date(created), updatedAt: new Date(created),
+  };
+}
+
+/** The batch as the statement's 26 array parameters. */
+export function columns(batch: PrivateWrite[]): unknown[] {
+  const cols: unknown[][] = Array.from({ length: 26 }, () => new Array(batch.length));
+  batch.forEach(({ dialog: d, message: m, effects }, i) => {
+    const [a, b] = ascending(d.occupantIds) as [number, number];
+    const unread = new Set(effects.unreadFor);
+    const shown = new Set([...effects.unreadFor, ...effects.unhideFor]);
+    const row = [
+      d.appId, `${a}:${b}`, a, b, d.id, d.name, d.photo, d.ownerId, d.data === null ? null : JSON.stringify(d.data),
+      m.id, m.senderId, m.recipientId, m.body, m.dateSent, JSON.stringify(m.attachments), JSON.stringify(m.customParams), m.markable,
+      idList(m.readIds), idList(m.deliveredIds), m.createdAt.getTime(), m.updatedAt.getTime(), d.createdAt.getTime(),
+      unread.has(a), unread.has(b), shown.has(a), shown.has(b),
+    ];
+    for (let c = 0; c < 26; c++) cols[c]![i] = row[c];
+  });
+  return cols;
+}
