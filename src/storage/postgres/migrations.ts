@@ -404,6 +404,15 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX pep_items_id ON pep_items (user_id, node, item_id);
     `,
   },
+  {
+    version: 14,
+    // As SQLite's 14 (the versions must match for `parley migrate`): only the public dialogs of an
+    // application are looked up by type, so private and group dialogs no longer enter that index.
+    sql: `
+      DROP INDEX dialogs_app_type;
+      CREATE INDEX dialogs_app_public ON dialogs (app_id) WHERE type = 1;
+    `,
+  },
 ];
 
 /** The key of the advisory lock that makes concurrent start-ups migrate one at a time: "parley" in ASCII. */
