@@ -96,7 +96,7 @@ export class Router {
     const from = sender ?? Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
     const toAttr = stanza.attrs.to;
     if (toAttr === undefined) return this.routeToSelf(stanza, from, origin);
-    const to = Jid.parse(toAttr);
+    const to = Jid.parseCached(toAttr);
     if (!to) return this.bounce(stanza, new StanzaError('jid-malformed', 'the to address is not a valid JID'), origin);
     const kind = stanza.name as 'message' | 'presence' | 'iq';
     const ctx: RouteContext = { stanza, from, to, origin };
