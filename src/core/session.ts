@@ -12,6 +12,7 @@ import { StanzaError, StreamError, errorReply } from '../xmpp/errors.js';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import { metrics, stanzaKind } from '../metrics/index.js';
+import { coarseNow } from '../util/coarse-clock.js';
 
 export type SessionState = 'opening' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
 
@@ -132,7 +133,7 @@ export class C2sSession implements ConnectionHandler {
   // in order behind it, and past MAX_QUEUED the connection stops reading.
   element(el: Element): void {
     if (this.state === 'closed') return;
-    this.lastActivity = Date.now();
+    this.lastActivity = coarseNow();
     metrics.stanzasIn.add(stanzaKind(el.name));
     const received = el.name === 'message' ? performance.now() : 0;
     if (this.queue === null) {
@@ -289,7 +290,7 @@ export class C2sSession implements ConnectionHandler {
     if (this.state === 'closed') return outcome?.(false);
     const out = this.core.filterOutgoing(this, el);
     if (!out) return outcome?.(true);
-    this.lastWrite = Date.now();
+    this.lastWrite = coarseNow();
     this.conn.send(out);
     metrics.stanzasOut.add(stanzaKind(out.name));
     if (outcome) this.core.trackDelivery(this, out, outcome);
