@@ -2,8 +2,11 @@
 // are fake sockets handed to the real SocketConnection, so parsing, the session, routing, the
 // modules, serialisation and the per-tick write path all run, but no syscall does. On a loaded
 // machine this moves far less than the socket benchmarks; for A/B comparisons of the relay path.
-//   node dist/bench/relay-path.js [--pairs 250] [--messages 100000] [--batch 50]
+//   node dist/bench/relay-path.js [--pairs 250] [--messages 100000] [--batch 50] [--profile FILE]
+// --profile writes a CPU profile of the measured part alone (open it in Chrome DevTools).
 import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Socket } from 'node:net';
@@ -11,7 +14,7 @@ import { startTestServer } from '../e2e/support/server.js';
 import { SocketConnection } from '../src/transport/socket.js';
 import { DEFAULT_LIMITS } from '../src/xml/stream-parser.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' }, profile: { type: 'string' } } });
 const pairs = Number(values.pairs);
 const total = Number(values.messages);
 const batch = Number(values.batch);
@@ -99,11 +102,18 @@ async function run(count: number): Promise<void> {
 }
 
 await run(Math.min(total, 20_000)); // warm-up: the JIT compiles the path
+const inspector = values.profile ? new Session() : null;
+if (inspector) {
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.start');
+}
 const before = process.cpuUsage();
 const started = performance.now();
 await run(total);
 const cpu = process.cpuUsage(before);
 const wall = performance.now() - started;
+if (inspector) writeFileSync(values.profile!, JSON.stringify((await inspector.post('Profiler.stop')).profile));
 console.log(`${total} messages between ${pairs * 2} clients: user ${((cpu.user) / total).toFixed(2)} µs + system ${(cpu.system / total).toFixed(2)} µs per message (wall ${((wall * 1000) / total).toFixed(2)} µs; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 await test.stop();
 process.exit(0);
