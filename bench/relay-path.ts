@@ -4,8 +4,12 @@
 // machine this moves far less than the socket benchmarks; for A/B comparisons of the relay path.
 //   node dist/bench/relay-path.js [--pairs 250] [--messages 100000] [--batch 50] [--profile FILE]
 // --profile writes a CPU profile of the measured part alone (open it in Chrome DevTools).
+// --callgrind: when run under `valgrind --tool=callgrind --instr-atstart=no`, counts the instructions of
+// the measured part (repeatable where CPU time is not): prints instructions per message.
+import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,7 +18,8 @@ import { startTestServer } from '../e2e/support/server.js';
 import { SocketConnection } from '../src/transport/socket.js';
 import { DEFAULT_LIMITS } from '../src/xml/stream-parser.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' }, profile: { type: 'string' } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' }, profile: { type: 'string' }, callgrind: { type: 'boolean', default: false } } });
+const callgrind = (...args: string[]): Promise<unknown> => promisify(execFile)('callgrind_control', [...args, String(process.pid)]);
 const pairs = Number(values.pairs);
 const total = Number(values.messages);
 const batch = Number(values.batch);
@@ -108,9 +113,20 @@ if (inspector) {
   await inspector.post('Profiler.enable');
   await inspector.post('Profiler.start');
 }
+if (values.callgrind) await callgrind('-z');
+if (values.callgrind) await callgrind('-i', 'on');
 const before = process.cpuUsage();
 const started = performance.now();
 await run(total);
+if (values.callgrind) {
+  await callgrind('-d');
+  await callgrind('-i', 'off');
+  let instructions = 0;
+  for (const f of readdirSync('.').filter((n) => n.startsWith(`callgrind.out.${process.pid}.`))) {
+    instructions += Number(/^summary: (\d+)/m.exec(readFileSync(f, 'utf8'))?.[1] ?? 0);
+  }
+  console.log(`callgrind: ${(instructions / total).toFixed(0)} instructions per message`);
+}
 const cpu = process.cpuUsage(before);
 const wall = performance.now() - started;
 if (inspector) writeFileSync(values.profile!, JSON.stringify((await inspector.post('Profiler.stop')).profile));
