@@ -76,6 +76,7 @@ for (const c of clients) {
 }
 
 const cpuBefore = await processCpu(server.pid!);
+const timesBefore = processTimes(server.pid!);
 const threadsBefore = threadCpu(server.pid!);
 const postmaster = schema ? await postmasterOf(schema.url) : 0;
 const postgresBefore = schema ? postgresCpu(postmaster) : 0;
@@ -102,6 +103,7 @@ const loadMs = performance.now() - started;
 const deadline = Date.now() + 5000;
 while (received < sent && Date.now() < deadline) await sleep(50);
 const cpuAfter = await processCpu(server.pid!);
+const timesAfter = processTimes(server.pid!);
 const threadsAfter = threadCpu(server.pid!);
 const postgresMs = schema ? postgresCpu(postmaster) - postgresBefore : 0;
 
@@ -112,6 +114,10 @@ console.log(`Parley messages benchmark: ${pairs * 2} clients, ${rate} msg/s each
 console.log(`sent ${sent}, delivered ${received} (${((100 * received) / sent).toFixed(2)}%)`);
 console.log(`throughput ${(received / (loadMs / 1000)).toFixed(0)} msg/s; latency ms p50 ${pct(50)} p99 ${pct(99)} max ${pct(100)}`);
 console.log(`server CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message (${((100 * cpuMs) / loadMs).toFixed(0)}% of one core)`);
+// User time is what the server's own code costs; system time is mostly the socket syscalls (on loopback
+// a write also runs the receiving side's TCP path), which moves more with the machine's load.
+const perMessage = (ms: number): string => ((ms * 1000) / Math.max(1, received)).toFixed(1);
+console.log(`  user ${perMessage(timesAfter.user - timesBefore.user)} µs + system ${perMessage(timesAfter.system - timesBefore.system)} µs per delivered message`);
 const threads = [...threadsAfter].map(([tid, t]) => ({ tid, name: t.name, ms: t.ms - (threadsBefore.get(tid)?.ms ?? 0) }))
   .filter((t) => t.ms > 0).sort((a, b) => b.ms - a.ms);
 console.log(`  by thread (ms): ${threads.map((t) => `${t.tid === String(server.pid) ? 'main' : `${t.name}[${t.tid}]`} ${t.ms.toFixed(0)}`).join(', ')}`);
@@ -136,6 +142,12 @@ async function processCpu(pid: number): Promise<number> {
   const { readFile } = await import('node:fs/promises');
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** utime and stime of a process in ms, from /proc. */
+function processTimes(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: (Number(fields[11]) * 1000) / 100, system: (Number(fields[12]) * 1000) / 100 };
 }
 
 /** utime + stime in ms from a /proc stat line. */

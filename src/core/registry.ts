@@ -1,10 +1,13 @@
 // The local session registry: who is connected to this node, by bare JID and resource.
 import type { C2sSession } from './session.js';
 
+const NONE: readonly C2sSession[] = Object.freeze([]);
+
 export class SessionRegistry {
   // An account's bound sessions, one per resource: a short array (a Map per account cost an
-  // iterator on every message, see `available`).
-  private readonly byBare = new Map<string, C2sSession[]>();
+  // iterator on every message, see `available`). Replaced, never changed in place, so `available`
+  // can hand it out: a caller iterating it while a session unbinds still sees the array it got.
+  private readonly byBare = new Map<string, readonly C2sSession[]>();
   private readonly all = new Set<C2sSession>();
 
   get size(): number {
@@ -35,11 +38,11 @@ export class SessionRegistry {
     }
     const at = resources.findIndex((s) => s.jid!.resource === jid.resource);
     if (at < 0) {
-      resources.push(session);
+      this.byBare.set(jid.bare, [...resources, session]);
       return undefined;
     }
     const previous = resources[at]!;
-    resources[at] = session;
+    this.byBare.set(jid.bare, resources.map((s, i) => (i === at ? session : s)));
     return previous === session ? undefined : previous;
   }
 
@@ -49,8 +52,8 @@ export class SessionRegistry {
     const resources = this.byBare.get(jid.bare);
     const at = resources ? resources.indexOf(session) : -1;
     if (at < 0) return;
-    resources!.splice(at, 1);
-    if (resources!.length === 0) this.byBare.delete(jid.bare);
+    if (resources!.length === 1) this.byBare.delete(jid.bare);
+    else this.byBare.set(jid.bare, resources!.filter((s) => s !== session));
   }
 
   get(bare: string, resource: string): C2sSession | undefined {
@@ -66,13 +69,15 @@ export class SessionRegistry {
     return resources ? resources.slice() : [];
   }
 
-  /** Sessions that sent initial presence and have not gone unavailable. */
-  available(bare: string): C2sSession[] {
+  /**
+   * Sessions that sent initial presence and have not gone unavailable. When all of the account's
+   * sessions are (nearly always), the registry's own array: no array is made per stanza.
+   */
+  available(bare: string): readonly C2sSession[] {
     const resources = this.byBare.get(bare);
-    if (!resources) return [];
-    const out: C2sSession[] = [];
-    for (let i = 0; i < resources.length; i++) if (resources[i]!.available) out.push(resources[i]!);
-    return out;
+    if (!resources) return NONE;
+    for (let i = 0; i < resources.length; i++) if (!resources[i]!.available) return resources.filter((s) => s.available);
+    return resources;
   }
 
   isOnline(bare: string): boolean {

@@ -96,7 +96,7 @@ export class Router {
     const from = sender ?? Jid.parse(stanza.attrs.from ?? '') ?? Jid.of('', this.domain);
     const toAttr = stanza.attrs.to;
     if (toAttr === undefined) return this.routeToSelf(stanza, from, origin);
-    const to = Jid.parse(toAttr);
+    const to = Jid.parseCached(toAttr);
     if (!to) return this.bounce(stanza, new StanzaError('jid-malformed', 'the to address is not a valid JID'), origin);
     const kind = stanza.name as 'message' | 'presence' | 'iq';
     const ctx: RouteContext = { stanza, from, to, origin };
@@ -125,7 +125,9 @@ export class Router {
   }
 
   private deliverNow(event: DeliveryEvent, ctx: RouteContext): void | Promise<void> {
-    return this.unlessHandled(this.runRouting(event, ctx), () => this.unhandled(ctx));
+    const outcome = this.runRouting(event, ctx);
+    if (outcome === undefined) return this.unhandled(ctx);
+    if (outcome instanceof Promise) return outcome.then((result) => (result === undefined ? this.unhandled(ctx) : undefined));
   }
 
   /** Calls `next` once a run of routing handlers ended without one taking the stanza (now, or when the run settles). */
@@ -176,8 +178,13 @@ export class Router {
     switch (stanza.name) {
       case 'iq':
         return to.isBare ? this.dispatchIq(stanza, to, origin) : this.deliverNow('iq/full', ctx);
-      case 'message':
-        return this.unlessHandled(this.runRouting('message/outbound', ctx), () => this.deliverNow(to.isBare ? 'message/bare' : 'message/full', ctx));
+      case 'message': {
+        // Spelled out (no closure for unlessHandled): every chat message passes here.
+        const outcome = this.runRouting('message/outbound', ctx);
+        if (outcome === undefined) return this.deliverNow(to.isBare ? 'message/bare' : 'message/full', ctx);
+        if (outcome instanceof Promise) return outcome.then((result) => (result === undefined ? this.deliverNow(to.isBare ? 'message/bare' : 'message/full', ctx) : undefined));
+        return;
+      }
       default:
         return this.unlessHandled(this.runRouting('presence/outbound', ctx), () => this.deliverNow(to.isBare ? 'presence/bare' : 'presence/full', ctx));
     }

@@ -12,6 +12,7 @@ import { StanzaError, StreamError, errorReply } from '../xmpp/errors.js';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import { metrics, stanzaKind } from '../metrics/index.js';
+import { coarseNow } from '../util/coarse-clock.js';
 
 export type SessionState = 'opening' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
 
@@ -61,7 +62,8 @@ export class C2sSession implements ConnectionHandler {
   /** Per-module state, keyed by the module's own symbol. */
   readonly data = new Map<symbol, unknown>();
 
-  private queue: Promise<void> = Promise.resolve();
+  /** Set while an element's processing goes on asynchronously: what arrives meanwhile waits behind it. */
+  private queue: Promise<void> | null = null;
   private queued = 0;
   private paused = false;
   private authTimer: NodeJS.Timeout | null;
@@ -97,7 +99,7 @@ export class C2sSession implements ConnectionHandler {
       const queue = this.queue;
       await this.feeder?.idle();
       await queue;
-      if (queue === this.queue) return;
+      if (queue === this.queue || this.queue === null) return;
     }
   }
 
@@ -126,30 +128,67 @@ export class C2sSession implements ConnectionHandler {
     this.connection.send(this.core.streamFeatures(this));
   }
 
+  // An element is processed as soon as it is parsed when nothing before it is still being processed
+  // (nearly always): no promise, no microtask. Once one goes on asynchronously, those after it wait
+  // in order behind it, and past MAX_QUEUED the connection stops reading.
   element(el: Element): void {
     if (this.state === 'closed') return;
-    this.lastActivity = Date.now();
+    this.lastActivity = coarseNow();
     metrics.stanzasIn.add(stanzaKind(el.name));
     const received = el.name === 'message' ? performance.now() : 0;
+    if (this.queue === null) {
+      const pending = this.handle(el, received);
+      if (pending) this.follow(pending);
+      return;
+    }
     this.queued++;
     if (this.queued > MAX_QUEUED && !this.paused) {
       this.paused = true;
       this.connection.pause();
     }
-    this.queue = this.queue.then(() => this.process(el)).then(
-      () => {
-        if (received !== 0) metrics.deliveryLatency.record((performance.now() - received) / 1000);
-        this.dequeued();
-      },
-      (err) => {
-        this.dequeued();
-        this.core.log.error({ err, session: this.id }, 'stanza processing failed');
-        if (err instanceof StreamError) this.close(err);
-        else if (isStanza(el) && el.attrs.type !== 'error' && el.attrs.type !== 'result') {
-          this.send(errorReply(el, new StanzaError('internal-server-error')));
-        }
-      },
-    );
+    this.follow(this.queue.then(() => {
+      this.dequeued();
+      return this.handle(el, received);
+    }));
+  }
+
+  /** Processes one element; a promise only when its processing goes on asynchronously (it never rejects). */
+  private handle(el: Element, received: number): Promise<void> | undefined {
+    let result: void | Promise<void>;
+    try {
+      result = this.process(el);
+    } catch (err) {
+      this.failed(el, err);
+      return undefined;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        () => this.processed(received),
+        (err: unknown) => this.failed(el, err),
+      );
+    }
+    this.processed(received);
+    return undefined;
+  }
+
+  /** Makes `work` the end of the queue, until it settles with nothing more queued behind it. */
+  private follow(work: Promise<void>): void {
+    const queue: Promise<void> = work.then(() => {
+      if (this.queue === queue) this.queue = null;
+    });
+    this.queue = queue;
+  }
+
+  private processed(received: number): void {
+    if (received !== 0) metrics.deliveryLatency.record((performance.now() - received) / 1000);
+  }
+
+  private failed(el: Element, err: unknown): void {
+    this.core.log.error({ err, session: this.id }, 'stanza processing failed');
+    if (err instanceof StreamError) this.close(err);
+    else if (isStanza(el) && el.attrs.type !== 'error' && el.attrs.type !== 'result') {
+      this.send(errorReply(el, new StanzaError('internal-server-error')));
+    }
   }
 
   streamEnd(): void {
@@ -210,7 +249,14 @@ export class C2sSession implements ConnectionHandler {
   /** After `handOver`: passes an event on once everything queued before it has reached the target. */
   private relay(event: (target: C2sSession) => void): void {
     const target = this.movedTo!;
-    this.queue = this.queue.then(() => event(target));
+    if (this.queue === null) return event(target);
+    this.follow(this.queue.then(() => {
+      try {
+        event(target);
+      } catch (err) {
+        this.core.log.error({ err, session: this.id }, 'relaying to the resumed session failed');
+      }
+    }));
   }
 
   // --- state changes driven by modules ---
@@ -244,7 +290,7 @@ export class C2sSession implements ConnectionHandler {
     if (this.state === 'closed') return outcome?.(false);
     const out = this.core.filterOutgoing(this, el);
     if (!out) return outcome?.(true);
-    this.lastWrite = Date.now();
+    this.lastWrite = coarseNow();
     this.conn.send(out);
     metrics.stanzasOut.add(stanzaKind(out.name));
     if (outcome) this.core.trackDelivery(this, out, outcome);

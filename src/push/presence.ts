@@ -11,7 +11,7 @@ export interface PresenceDirectory {
 
 /** What this node knows of its own sessions (core's SessionRegistry fits). */
 export interface LocalSessions {
-  available(bare: string): { detached: boolean }[];
+  available(bare: string): readonly { detached: boolean }[];
 }
 
 export function clusterPresence(sessions: LocalSessions, cluster: Cluster, domain: string): PresenceDirectory {

@@ -12,7 +12,10 @@ const CLOSE_GRACE_MS = 2000;
 
 // What the connections wrote in this tick goes out once the tick ends, one write per connection:
 // one syscall for several stanzas, and one deferred call for all connections (not one each).
+// While a connection's input is being handled (nearly all output: stanzas are processed as they are
+// parsed), the end of that handling is the end of the tick: it flushes, and nothing is deferred.
 const unflushed: SocketConnection[] = [];
+let reading = false;
 const flushAll = (): void => {
   let i = 0;
   try {
@@ -161,7 +164,7 @@ export class SocketConnection implements XmppConnection {
     this.unsent += data;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      if (unflushed.push(this) === 1) process.nextTick(flushAll);
+      if (unflushed.push(this) === 1 && !reading) process.nextTick(flushAll);
     }
   }
 
@@ -176,7 +179,16 @@ export class SocketConnection implements XmppConnection {
     else flushed();
   }
 
-  private readonly onData = (chunk: Buffer): void => this.parser.write(chunk);
+  private readonly onData = (chunk: Buffer): void => {
+    if (reading) return this.parser.write(chunk); // not expected: a read inside another's handling
+    reading = true;
+    try {
+      this.parser.write(chunk);
+    } finally {
+      reading = false;
+      if (unflushed.length > 0) flushAll();
+    }
+  };
   private readonly onError = (): void => {
     // Reset by peer, TLS failures and the like: 'close' follows and reports the end.
   };

@@ -2,6 +2,19 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Jid, parseUserLocal, userLocal } from './jid.js';
 
+describe('Jid.parseCached', () => {
+  it('gives what parse gives, one Jid per address while it is remembered', () => {
+    const first = Jid.parseCached('User@Example.COM/phone')!;
+    assert.ok(first.equals(Jid.parse('User@Example.COM/phone')!));
+    assert.equal(first.toString(), 'user@example.com/phone');
+    assert.equal(Jid.parseCached('User@Example.COM/phone'), first);
+    assert.equal(Jid.parseCached('a@@b'), null);
+    assert.equal(Jid.parseCached('a@@b'), null, 'invalid addresses are not remembered as valid');
+    assert.equal(Jid.parseCached('ÀÉ@ÉXAMPLE.com')!.toString(), 'àé@éxample.com', 'non-ASCII goes through parse');
+    assert.equal(Jid.parseCached(`${'x'.repeat(300)}@example.com`)!.local.length, 300);
+  });
+});
+
 describe('Jid.parse', () => {
   it('splits and normalises: local and domain case-folded, resource kept', () => {
     const jid = Jid.parse('User@Example.COM/Res Ource')!;

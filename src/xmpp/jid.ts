@@ -6,6 +6,9 @@ const DOMAIN_FORBIDDEN = /[\s"&'/:<>@\\\u0000-\u001f\u007f]|\.\.|^\.|\.$/;
 const MAX_PART = 1023;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
+const PARSED_KEPT = 10_000;
+const recentlyParsed = new Map<string, Jid>();
+
 const nfkc = (text: string, ascii: boolean): string => (ascii ? text : text.normalize('NFKC'));
 const byteLength = (text: string, ascii: boolean): number => (ascii ? text.length : Buffer.byteLength(text));
 
@@ -45,6 +48,25 @@ export class Jid {
     if (byteLength(local, ascii) > MAX_PART || LOCAL_FORBIDDEN.test(local)) return null;
     if (byteLength(resource, ascii) > MAX_PART || (!ascii && /[\u0000-\u001f\u007f]/.test(resource))) return null;
     return new Jid(local, domain, resource);
+  }
+
+  /**
+   * `parse`, remembering the result for the addresses seen most recently (every stanza's `to` is
+   * parsed, and a user receives many). A Jid never changes, so one may serve many stanzas.
+   */
+  static parseCached(input: string): Jid | null {
+    const known = recentlyParsed.get(input);
+    if (known !== undefined) return known;
+    // Only the common form is kept, parsed from a copy of its own: `input` may be a slice of a large
+    // string (a parser's input chunk) that a cache entry, or the parts of its Jid, would keep alive.
+    if (input.length > 256 || !PRINTABLE_ASCII.test(input)) return Jid.parse(input);
+    const copy = Buffer.from(input, 'latin1').toString('latin1');
+    const jid = Jid.parse(copy);
+    if (jid) {
+      if (recentlyParsed.size >= PARSED_KEPT) recentlyParsed.clear();
+      recentlyParsed.set(copy, jid);
+    }
+    return jid;
   }
 
   static of(local: string, domain: string, resource = ''): Jid {

@@ -4,6 +4,7 @@
 // the previous value stays readable synchronously (the outgoing filter cannot wait). The map is
 // bounded: past `capacity` users the least recently loaded go first.
 import type { EffectiveList } from '../../chat/privacy.js';
+import { coarseNow } from '../../util/coarse-clock.js';
 
 interface Entry {
   value: EffectiveList | null;
@@ -57,6 +58,6 @@ export class DefaultLists {
   }
 
   private now(): number {
-    return this.options.now ? this.options.now() : Date.now();
+    return this.options.now ? this.options.now() : coarseNow();
   }
 }
