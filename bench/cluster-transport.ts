@@ -6,13 +6,14 @@
 // CPU from process.cpuUsage() of each child over the window, Redis's from /proc when local.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { RedisCluster } from '../src/cluster/redis.js';
+import { processCpu } from './harness/proc.js';
+import { localRedisPid } from './harness/redis.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +85,7 @@ if (values.role) {
   });
   process.send!({ ready: true });
 } else {
-  const redisPid = await localRedisPid();
+  const redisPid = await localRedisPid(redisUrl);
   console.log(`cluster transport: ${rate} envelopes/s for ${seconds}s, one direction; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (let round = 1; round <= Number(values.rounds); round++) {
     for (const mode of ['redis', 'links'] as const) {
@@ -126,21 +127,4 @@ if (values.role) {
   }
 }
 
-async function localRedisPid(): Promise<number | null> {
-  const redis = new Redis(redisUrl);
-  try {
-    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
-    if (!pid) return null;
-    await processCpu(pid);
-    return pid;
-  } catch {
-    return null;
-  } finally {
-    await redis.quit();
-  }
-}
 
-async function processCpu(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}

@@ -24,6 +24,8 @@ import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
 import { freePort, waitForPort } from '../e2e/support/server.js';
 import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
+import { processCpu } from './harness/proc.js';
+import { localRedisPid } from './harness/redis.js';
 
 const { values } = parseArgs({
   options: {
@@ -222,7 +224,7 @@ async function scenario(nodeCount: number): Promise<Result> {
   };
 }
 
-const redisPid = await localRedisPid();
+const redisPid = await localRedisPid(redisUrl);
 console.log(`Parley cluster benchmark: ${clientCount} clients, ${rate} msg/s each for ${seconds}s (Redis ${redisUrl.replace(/\/\/[^@/]*@/, '//')})`);
 console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 let ok = true;
@@ -259,24 +261,4 @@ async function processWakeups(pid: number): Promise<number> {
   return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }
 
-/** The pid of the Redis server when it runs on this machine (it answers INFO with its pid, and /proc has it). */
-async function localRedisPid(): Promise<number | null> {
-  const redis = new Redis(redisUrl);
-  try {
-    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
-    if (!pid) return null;
-    await processCpu(pid);
-    return pid;
-  } catch {
-    return null;
-  } finally {
-    await redis.quit();
-  }
-}
 
-/** utime + stime of a process in ms, from /proc. */
-async function processCpu(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}

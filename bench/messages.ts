@@ -20,6 +20,7 @@ import { createTestSchema } from '../src/storage/postgres/test-schema.js';
 import { freePort, waitForPort } from '../e2e/support/server.js';
 import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
+import { processCpu } from './harness/proc.js';
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false }, postgres: { type: 'string' } } });
 const pairs = Number(values.pairs);
@@ -137,12 +138,6 @@ if (schema) {
 }
 process.exit(received === sent ? 0 : 1);
 
-/** utime + stime of a process in ms, from /proc. */
-async function processCpu(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
 
 /** utime and stime of a process in ms, from /proc. */
 function processTimes(pid: number): { user: number; system: number } {

@@ -34,6 +34,13 @@ function readStat(pid: number): Stat | null {
   }
 }
 
+/** utime + stime of one process in ms (not its descendants); throws when the process is gone. */
+export function processCpu(pid: number): number {
+  const stat = readStat(pid);
+  if (!stat) throw new Error(`no process ${pid} in /proc`);
+  return stat.cpuMs;
+}
+
 /** The pid and all its live descendants. */
 export function descendants(root: number): number[] {
   const children = new Map<number, number[]>();

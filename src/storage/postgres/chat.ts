@@ -26,26 +26,10 @@ import { inTransaction, isUniqueViolation, type Queryable } from './pool.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
 import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
-import { PrivateMessageBatches, type PrivateWrite } from './private-batch.js';
+import { PrivateMessageBatches, type FoundDialogRow, type PrivateWrite } from './private-batch.js';
 
-interface DialogRow {
-  id: string;
-  app_id: number;
-  type: number;
-  name: string | null;
-  photo: string | null;
-  owner_id: number;
-  occupant_ids: number[];
-  admin_ids: number[];
-  data: Record<string, unknown> | null;
-  is_join_required: boolean;
-  last_message: string | null;
-  last_message_date_sent: number | null;
-  last_message_id: string | null;
-  last_message_user_id: number | null;
-  created_at: number;
-  updated_at: number;
-}
+/** A dialog's row (the batch statement returns the same columns). */
+type DialogRow = FoundDialogRow;
 
 interface MemberRow {
   dialog_id: string;

@@ -23,7 +23,7 @@ export interface PrivateWrite {
 
 export type PrivateResult = { dialog: Dialog; created: boolean } | null;
 
-/** The columns of a found dialog, as the batch statement returns them (null when none was found). */
+/** The columns of a dialog's row, as every dialog query (and the batch statement, for a found one) returns them. */
 export interface FoundDialogRow {
   id: string;
   app_id: number;
