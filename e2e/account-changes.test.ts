@@ -5,15 +5,7 @@ import assert from 'node:assert/strict';
 import { useServer } from './support/fixture.js';
 import { errorCondition, xml } from './support/clients.js';
 import { restSession, restUrl } from './support/rest.js';
-import { sleep } from './support/wait.js';
-
-async function waitUntil(done: () => boolean, label: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${label}`);
-    await sleep(20);
-  }
-}
+import { until } from './support/wait.js';
 
 describe('account changes reach XMPP', () => {
   const fx = useServer();
@@ -26,8 +18,8 @@ describe('account changes reach XMPP', () => {
     const token = await restSession(fx.t, { login: b.login, password: b.password });
     const res = await fetch(restUrl(fx.t, `/users/${b.id}.json`), { method: 'DELETE', headers: { 'QB-Token': token } });
     assert.equal(res.status, 200);
-    await waitUntil(() => !fx.t.server.core.sessions.isOnline(bob.jid.split('/')[0]!), 'bob is disconnected');
-    await waitUntil(() => bob.errors.some((e) => e.condition === 'not-authorized'), 'a not-authorized stream error');
+    await until(() => !fx.t.server.core.sessions.isOnline(bob.jid.split('/')[0]!), 5000, 'bob is disconnected');
+    await until(() => bob.errors.some((e) => e.condition === 'not-authorized'), 5000, 'a not-authorized stream error');
     await alice.send(xml('message', { type: 'chat', to: b.jid, id: 'after' }, xml('body', {}, 'are you there?')));
     const reply = await alice.take((el) => el.attrs.id === 'after');
     assert.equal(errorCondition(reply), 'service-unavailable');
@@ -45,8 +37,8 @@ describe('account changes reach XMPP', () => {
     assert.equal(await fx.t.store.accounts.deleteUser(fx.t.app.id, u.id), true);
     assert.equal(fx.t.server.core.sessions.isOnline(client.jid.split('/')[0]!), true, 'the server has not heard of it');
     assert.equal(await fx.t.server.endSessionsOfDeletedAccounts(), 1);
-    await waitUntil(() => !fx.t.server.core.sessions.isOnline(client.jid.split('/')[0]!), 'the session is gone');
-    await waitUntil(() => client.errors.some((e) => e.condition === 'not-authorized'), 'a not-authorized stream error');
+    await until(() => !fx.t.server.core.sessions.isOnline(client.jid.split('/')[0]!), 5000, 'the session is gone');
+    await until(() => client.errors.some((e) => e.condition === 'not-authorized'), 5000, 'a not-authorized stream error');
   });
 
   it("a password change ends the user's other REST sessions and keeps the one that made it", async () => {

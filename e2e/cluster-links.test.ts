@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { startTestServer, type TestServer, type TestUser } from './support/server.js';
 import { ClientPool, withBody, xml, type Conn, type XEl } from './support/clients.js';
-import { sleep } from './support/wait.js';
+import { sleep, until } from './support/wait.js';
 import type { RedisCluster } from '../src/cluster/redis.js';
 import type { NodeLinks } from '../src/cluster/links.js';
 
@@ -22,15 +22,6 @@ const bodyIs = (text: string) => (el: XEl) => withBody(el) && el.getChildText('b
 const linksOf = (node: TestServer): NodeLinks => (node.server.cluster as unknown as { links: NodeLinks }).links;
 const outLink = (node: TestServer, peer: string): { socket: Socket | null; state: string } | undefined =>
   (linksOf(node) as unknown as { out: Map<string, { socket: Socket | null; state: string }> }).out.get(peer);
-
-/** Polls until `ok` holds (at most `ms`). */
-async function until(ok: () => boolean, what: string, ms = 5000): Promise<void> {
-  const since = Date.now();
-  while (!ok()) {
-    assert.ok(Date.now() - since < ms, what);
-    await sleep(20);
-  }
-}
 
 /** Writes one frame (4-byte length, UTF-8). */
 const frame = (text: string): Buffer => {
@@ -168,7 +159,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
     socket.on('data', (chunk: Buffer) => frames.push(chunk.subarray(4).toString()));
     const nonce = randomBytes(16).toString('hex');
     socket.write(frame(`hello\nintruder\nn2\n${nonce}`));
-    await until(() => frames.length > 0, 'a challenge');
+    await until(() => frames.length > 0, 5000, 'a challenge');
     assert.match(frames[0]!, /^challenge\n[0-9a-f]{32}\n[0-9a-f]{64}$/);
     const [, listenerNonce] = frames[0]!.split('\n');
     const guess = createHmac('sha256', 'a guess').update(`parley-link\ndialer\nintruder\nn2\n${nonce}\n${listenerNonce}`).digest('hex');
@@ -208,7 +199,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
     stopped.add(n2);
     await pools[1]!.stopAll();
     await n2.stop();
-    await until(() => outLink(nodes[0]!, 'n2')?.state !== 'up', 'n1 sees the link go');
+    await until(() => outLink(nodes[0]!, 'n2')?.state !== 'up', 5000, 'n1 sees the link go');
     await sleep(300);
     const later = await on(0, b);
     const got = await later.take(bodyIs('in flight'), 5000, 'from offline storage');

@@ -7,7 +7,6 @@ import { main } from '../../src/cli/main.js';
 import { LocalApns, LocalFcm, newApnsKey, type ApnsKey } from '../../src/push/local-providers.js';
 import type { TestServer } from './server.js';
 import { restUrl } from './rest.js';
-import { sleep } from './wait.js';
 
 export const BUNDLE = 'com.example.parley';
 
@@ -51,14 +50,8 @@ export async function configureProviders(t: TestServer, p: Providers, appId = t.
   if (gcm.code !== 0) throw new Error(`push set gcm: ${gcm.err}`);
 }
 
-/** Waits (at most `ms`) until `check` holds. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, label = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${label}: not reached within ${ms} ms`);
-    await sleep(25);
-  }
-}
+
+export { until } from './wait.js';
 
 export async function rest(t: TestServer, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(restUrl(t, path), {

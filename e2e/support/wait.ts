@@ -2,6 +2,15 @@
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits (at most `ms`) until `check` holds. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, label = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${label}: not reached within ${ms} ms`);
+    await sleep(25);
+  }
+}
+
 /** Resolves like `promise`, or rejects with "<label>: timed out after <ms> ms". */
 export function withTimeout<T>(promise: Promise<T>, ms: number, label: string | (() => string) = 'wait'): Promise<T> {
   let timer: NodeJS.Timeout;
