@@ -3,20 +3,19 @@
 // n1 and n2 travel over the link, not through Redis; a link that drops hands what the peer did not
 // acknowledge to Redis (delivered once, in order); a peer without the secret is refused both ways
 // and Redis carries its messages; a peer that dies leaves its unacknowledged messages to offline storage.
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import type { TestServer, TestUser } from './support/server.js';
+import { REDIS_URL, useCluster, withoutRedis } from './support/cluster.js';
 import { ClientPool, withBody, xml, type Conn, type XEl } from './support/clients.js';
 import { sleep, until } from './support/wait.js';
 import type { RedisCluster } from '../src/cluster/redis.js';
 import type { NodeLinks } from '../src/cluster/links.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const NS_DELAY = 'urn:xmpp:delay';
-const SECRET = randomBytes(16).toString('hex');
 
 const bodyIs = (text: string) => (el: XEl) => withBody(el) && el.getChildText('body') === text;
 const linksOf = (node: TestServer): NodeLinks => (node.server.cluster as unknown as { links: NodeLinks }).links;
@@ -33,39 +32,28 @@ const frame = (text: string): Buffer => {
   return Buffer.concat([head, body]);
 };
 
-describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over (bash .ci/run starts one)' }, () => {
-  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
-  const nodes: TestServer[] = [];
+describe('cluster links', { skip: withoutRedis }, () => {
   const pools: ClientPool[] = [];
-  const stopped = new Set<TestServer>();
-  let redis: Redis;
   let watcher: Redis;
+  const cluster = useCluster(['n1', 'n2'], 'links', {}, {
+    beforeStop: async () => {
+      await Promise.all(pools.map((p) => p.stopAll()));
+      await watcher.quit();
+    },
+  });
+  const { nodes, stopped, prefix } = cluster;
   /** What Redis pub/sub carried to each node's channel since the watcher subscribed. */
   const published = new Map<string, string[]>();
 
   before(async () => {
-    redis = new Redis(REDIS_URL!);
-    watcher = new Redis(REDIS_URL!);
-    const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: 2, cluster_link_bind: '127.0.0.1', cluster_link_port: 0 };
-    const first = await startTestServer({ ...settings, cluster_node_id: 'n1', cluster_secret: SECRET });
-    nodes.push(first);
-    nodes.push(await startTestServer({ ...settings, cluster_node_id: 'n2', cluster_secret: SECRET }, { share: first }));
-    nodes.push(await startTestServer({ ...settings, cluster_node_id: 'n3', cluster_secret: 'not the same secret' }, { share: first }));
+    await cluster.addNode('n3', { cluster_secret: 'not the same secret' });
     for (const node of nodes) pools.push(new ClientPool(node));
+    watcher = new Redis(REDIS_URL!);
     watcher.on('message', (channel: string, message: string) => {
       const node = channel.slice(`${prefix}node:`.length);
       published.set(node, [...(published.get(node) ?? []), message]);
     });
     await watcher.subscribe(`${prefix}node:n1`, `${prefix}node:n2`, `${prefix}node:n3`);
-  });
-
-  after(async () => {
-    await Promise.all(pools.map((p) => p.stopAll()));
-    for (const node of [...nodes].reverse()) if (!stopped.has(node)) await node.stop();
-    await watcher.quit();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
   });
 
   const user = (): Promise<TestUser> => nodes[0]!.createUser();
@@ -85,7 +73,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
   };
 
   it('advertises each node\'s link address in Redis', async () => {
-    const links = await redis.hgetall(`${prefix}links`);
+    const links = await cluster.redis.hgetall(`${prefix}links`);
     assert.deepEqual(Object.keys(links).sort(), ['n1', 'n2', 'n3']);
     for (const address of Object.values(links)) assert.match(address, /^127\.0\.0\.1:\d+$/);
   });
@@ -195,7 +183,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
   it('a connection that cannot prove the secret is closed before anything it sends is delivered', async () => {
     const b = await user();
     const bob = await on(1, b);
-    const address = (await redis.hget(`${prefix}links`, 'n2'))!;
+    const address = (await cluster.redis.hget(`${prefix}links`, 'n2'))!;
     const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
     const socket = connect({ host, port });
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
@@ -216,7 +204,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
   });
 
   it('a frame larger than the handshake allows closes the connection at once', async () => {
-    const address = (await redis.hget(`${prefix}links`, 'n2'))!;
+    const address = (await cluster.redis.hget(`${prefix}links`, 'n2'))!;
     const socket = connect({ host: '127.0.0.1', port: Number(address.slice(address.lastIndexOf(':') + 1)) });
     socket.on('error', () => {});
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
