@@ -163,6 +163,36 @@ describe('cluster links', { skip: withoutRedis }, () => {
     assert.deepEqual(bodies, [...sent.map((_, i) => `o${i}`), 'l0', 'l1', 'l2', 'l3', 'l4'], 'Redis\'s first, then the link\'s, each in order');
   });
 
+  it('a fence that does not come out of Redis: the link\'s batches are delivered after a second anyway', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
+    const subscriber = (nodes[1]!.server.cluster as unknown as { sub: { stream: Socket } }).sub.stream;
+    subscriber.pause();
+    try {
+      outLink(nodes[0]!, 'n2')!.socket!.destroy();
+      await until(() => !linksOf(nodes[0]!).up('n2'), 2000, 'the link drops');
+      await sleep(600);
+      for (let i = 0; !linksOf(nodes[0]!).up('n2'); i++) {
+        assert.ok(i < 100, 'the link comes back');
+        await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `r${i}`)));
+        await alice.ping();
+        await sleep(20);
+      }
+      const since = Date.now();
+      await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'over the link')));
+      // n2 reads nothing from Redis all along: the fence never comes, and the link does not stall.
+      await bob.take(bodyIs('over the link'), 3000, 'delivered without the fence');
+      assert.ok(Date.now() - since >= 900, 'held for the fence first');
+    } finally {
+      subscriber.resume();
+    }
+    await alice.ping();
+    await sleep(200);
+    bob.inbox.items.length = 0;
+  });
+
   it('a node with another secret is refused both ways; Redis carries its messages', async () => {
     const [a, c] = [await user(), await user()];
     const alice = await on(0, a);
@@ -223,7 +253,7 @@ describe('cluster links', { skip: withoutRedis }, () => {
     await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
     // n2 hangs: it reads nothing more from its links (so delivers and acknowledges nothing), then dies.
     for (const socket of (linksOf(nodes[1]!) as unknown as { inbound: Map<Socket, unknown> }).inbound.keys()) socket.pause();
-    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'in flight')));
+    await alice.send(xml('message', { type: 'chat', to: b.jid, id: 'in-flight-1' }, xml('body', {}, 'in flight')));
     await alice.ping();
     // The watcher would count as a listener on n2's channel.
     await watcher.unsubscribe(`${prefix}node:n2`);
@@ -237,6 +267,7 @@ describe('cluster links', { skip: withoutRedis }, () => {
     const later = await on(0, b);
     const got = await later.take(bodyIs('in flight'), 5000, 'from offline storage');
     assert.ok(got.getChild('delay', NS_DELAY), 'stored offline');
+    assert.equal(got.attrs.id, 'in-flight-1', 'with its id (a copy the dead node had delivered too can be told apart by it)');
     // Once the registry dropped n2, n1 keeps nothing of its link to it.
     await until(() => !outLinks(nodes[0]!).has('n2'), 6000, 'n1 forgets its link to the dead n2');
   });
