@@ -3,25 +3,26 @@
 // n1 and n2 travel over the link, not through Redis; a link that drops hands what the peer did not
 // acknowledge to Redis (delivered once, in order); a peer without the secret is refused both ways
 // and Redis carries its messages; a peer that dies leaves its unacknowledged messages to offline storage.
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import type { TestServer, TestUser } from './support/server.js';
+import { REDIS_URL, useCluster, withoutRedis } from './support/cluster.js';
 import { ClientPool, withBody, xml, type Conn, type XEl } from './support/clients.js';
 import { sleep, until } from './support/wait.js';
 import type { RedisCluster } from '../src/cluster/redis.js';
 import type { NodeLinks } from '../src/cluster/links.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const NS_DELAY = 'urn:xmpp:delay';
-const SECRET = randomBytes(16).toString('hex');
 
 const bodyIs = (text: string) => (el: XEl) => withBody(el) && el.getChildText('body') === text;
 const linksOf = (node: TestServer): NodeLinks => (node.server.cluster as unknown as { links: NodeLinks }).links;
 const outLink = (node: TestServer, peer: string): { socket: Socket | null; state: string } | undefined =>
   (linksOf(node) as unknown as { out: Map<string, { socket: Socket | null; state: string }> }).out.get(peer);
+
+const outLinks = (node: TestServer): Map<string, unknown> => (linksOf(node) as unknown as { out: Map<string, unknown> }).out;
 
 /** Writes one frame (4-byte length, UTF-8). */
 const frame = (text: string): Buffer => {
@@ -31,39 +32,28 @@ const frame = (text: string): Buffer => {
   return Buffer.concat([head, body]);
 };
 
-describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over (bash .ci/run starts one)' }, () => {
-  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
-  const nodes: TestServer[] = [];
+describe('cluster links', { skip: withoutRedis }, () => {
   const pools: ClientPool[] = [];
-  const stopped = new Set<TestServer>();
-  let redis: Redis;
   let watcher: Redis;
+  const cluster = useCluster(['n1', 'n2'], 'links', {}, {
+    beforeStop: async () => {
+      await Promise.all(pools.map((p) => p.stopAll()));
+      await watcher.quit();
+    },
+  });
+  const { nodes, stopped, prefix } = cluster;
   /** What Redis pub/sub carried to each node's channel since the watcher subscribed. */
   const published = new Map<string, string[]>();
 
   before(async () => {
-    redis = new Redis(REDIS_URL!);
-    watcher = new Redis(REDIS_URL!);
-    const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: 2, cluster_link_bind: '127.0.0.1', cluster_link_port: 0 };
-    const first = await startTestServer({ ...settings, cluster_node_id: 'n1', cluster_secret: SECRET });
-    nodes.push(first);
-    nodes.push(await startTestServer({ ...settings, cluster_node_id: 'n2', cluster_secret: SECRET }, { share: first }));
-    nodes.push(await startTestServer({ ...settings, cluster_node_id: 'n3', cluster_secret: 'not the same secret' }, { share: first }));
+    await cluster.addNode('n3', { cluster_secret: 'not the same secret' });
     for (const node of nodes) pools.push(new ClientPool(node));
+    watcher = new Redis(REDIS_URL!);
     watcher.on('message', (channel: string, message: string) => {
       const node = channel.slice(`${prefix}node:`.length);
       published.set(node, [...(published.get(node) ?? []), message]);
     });
     await watcher.subscribe(`${prefix}node:n1`, `${prefix}node:n2`, `${prefix}node:n3`);
-  });
-
-  after(async () => {
-    await Promise.all(pools.map((p) => p.stopAll()));
-    for (const node of [...nodes].reverse()) if (!stopped.has(node)) await node.stop();
-    await watcher.quit();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
   });
 
   const user = (): Promise<TestUser> => nodes[0]!.createUser();
@@ -76,10 +66,14 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
       await receiver.take(bodyIs(`warm ${i}`));
       await sleep(20);
     }
+    // The first batch over the new link follows a fence published through Redis (the warm-up went that way).
+    await sender.send(xml('message', { type: 'chat', to }, xml('body', {}, 'warm, over the link')));
+    await receiver.take(bodyIs('warm, over the link'));
+    await sleep(20);
   };
 
   it('advertises each node\'s link address in Redis', async () => {
-    const links = await redis.hgetall(`${prefix}links`);
+    const links = await cluster.redis.hgetall(`${prefix}links`);
     assert.deepEqual(Object.keys(links).sort(), ['n1', 'n2', 'n3']);
     for (const address of Object.values(links)) assert.match(address, /^127\.0\.0\.1:\d+$/);
   });
@@ -130,6 +124,75 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
     assert.deepEqual(published.get('n2') ?? [], []);
   });
 
+  it('a link that comes back while Redis still holds messages for the peer: they are delivered first, in order', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
+    // n2 reads nothing from Redis for a while: what goes through Redis waits there, published but unread.
+    const subscriber = (nodes[1]!.server.cluster as unknown as { sub: { stream: Socket } }).sub.stream;
+    subscriber.pause();
+    try {
+      outLink(nodes[0]!, 'n2')!.socket!.destroy();
+      await until(() => !linksOf(nodes[0]!).up('n2'), 2000, 'the link drops');
+      for (let i = 0; i < 5; i++) await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `o${i}`)));
+      await alice.ping();
+      // The link is dialed again by the first message after the retry delay (that one goes through Redis too).
+      await sleep(600);
+      for (let i = 5; !linksOf(nodes[0]!).up('n2'); i++) {
+        assert.ok(i < 100, 'the link comes back');
+        await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `o${i}`)));
+        await alice.ping();
+        await sleep(20);
+      }
+      for (let i = 0; i < 5; i++) await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `l${i}`)));
+      await alice.ping();
+      await sleep(150);
+    } finally {
+      subscriber.resume();
+    }
+    const bodies: string[] = [];
+    for (;;) {
+      const got = await bob.take(withBody, 3000, 'the messages');
+      bodies.push(got.getChildText('body')!);
+      if (bodies.length > 0 && bodies[bodies.length - 1] === 'l4') break;
+      assert.ok(bodies.length < 200);
+    }
+    const sent = bodies.filter((x) => x.startsWith('o'));
+    assert.ok(sent.length >= 6, 'some went through Redis');
+    assert.deepEqual(bodies, [...sent.map((_, i) => `o${i}`), 'l0', 'l1', 'l2', 'l3', 'l4'], 'Redis\'s first, then the link\'s, each in order');
+  });
+
+  it('a fence that does not come out of Redis: the link\'s batches are delivered after a second anyway', async () => {
+    const [a, b] = [await user(), await user()];
+    const alice = await on(0, a);
+    const bob = await on(1, b);
+    await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
+    const subscriber = (nodes[1]!.server.cluster as unknown as { sub: { stream: Socket } }).sub.stream;
+    subscriber.pause();
+    try {
+      outLink(nodes[0]!, 'n2')!.socket!.destroy();
+      await until(() => !linksOf(nodes[0]!).up('n2'), 2000, 'the link drops');
+      await sleep(600);
+      for (let i = 0; !linksOf(nodes[0]!).up('n2'); i++) {
+        assert.ok(i < 100, 'the link comes back');
+        await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `r${i}`)));
+        await alice.ping();
+        await sleep(20);
+      }
+      const since = Date.now();
+      await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'over the link')));
+      // n2 reads nothing from Redis all along: the fence never comes, and the link does not stall.
+      await bob.take(bodyIs('over the link'), 3000, 'delivered without the fence');
+      assert.ok(Date.now() - since >= 900, 'held for the fence first');
+    } finally {
+      subscriber.resume();
+    }
+    await alice.ping();
+    await sleep(200);
+    bob.inbox.items.length = 0;
+  });
+
   it('a node with another secret is refused both ways; Redis carries its messages', async () => {
     const [a, c] = [await user(), await user()];
     const alice = await on(0, a);
@@ -150,7 +213,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
   it('a connection that cannot prove the secret is closed before anything it sends is delivered', async () => {
     const b = await user();
     const bob = await on(1, b);
-    const address = (await redis.hget(`${prefix}links`, 'n2'))!;
+    const address = (await cluster.redis.hget(`${prefix}links`, 'n2'))!;
     const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
     const socket = connect({ host, port });
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
@@ -171,7 +234,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
   });
 
   it('a frame larger than the handshake allows closes the connection at once', async () => {
-    const address = (await redis.hget(`${prefix}links`, 'n2'))!;
+    const address = (await cluster.redis.hget(`${prefix}links`, 'n2'))!;
     const socket = connect({ host: '127.0.0.1', port: Number(address.slice(address.lastIndexOf(':') + 1)) });
     socket.on('error', () => {});
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
@@ -190,7 +253,7 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
     await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
     // n2 hangs: it reads nothing more from its links (so delivers and acknowledges nothing), then dies.
     for (const socket of (linksOf(nodes[1]!) as unknown as { inbound: Map<Socket, unknown> }).inbound.keys()) socket.pause();
-    await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'in flight')));
+    await alice.send(xml('message', { type: 'chat', to: b.jid, id: 'in-flight-1' }, xml('body', {}, 'in flight')));
     await alice.ping();
     // The watcher would count as a listener on n2's channel.
     await watcher.unsubscribe(`${prefix}node:n2`);
@@ -204,5 +267,8 @@ describe('cluster links', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is 
     const later = await on(0, b);
     const got = await later.take(bodyIs('in flight'), 5000, 'from offline storage');
     assert.ok(got.getChild('delay', NS_DELAY), 'stored offline');
+    assert.equal(got.attrs.id, 'in-flight-1', 'with its id (a copy the dead node had delivered too can be told apart by it)');
+    // Once the registry dropped n2, n1 keeps nothing of its link to it.
+    await until(() => !outLinks(nodes[0]!).has('n2'), 6000, 'n1 forgets its link to the dead n2');
   });
 });

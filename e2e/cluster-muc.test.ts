@@ -2,18 +2,16 @@
 // on different nodes see each other join and leave, get every groupchat message once and in one
 // order, are kicked and destroyed by REST calls that land on another node, and leave the rooms with
 // a node that dies.
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import type { TestServer, TestUser } from './support/server.js';
+import { useCluster, withoutRedis } from './support/cluster.js';
 import { ClientPool, errorCondition, xml, type Conn, type XEl } from './support/clients.js';
 import { restSession, restUrl } from './support/rest.js';
 import { sleep } from './support/wait.js';
 import type { RedisCluster } from '../src/cluster/redis.js';
 import type { RoomDirectory } from '../src/cluster/rooms.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const TTL = 2; // seconds
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
@@ -40,28 +38,13 @@ function spy(directory: RoomDirectory): { calls: number } {
 
 let joins = 0;
 
-describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over (bash .ci/run starts one)' }, () => {
-  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
-  const nodes: TestServer[] = [];
+// Room events go through Redis whichever the transport: once, with links (their presences to contacts take them).
+describe('group chat across cluster nodes', { skip: withoutRedis }, () => {
   const pools: ClientPool[] = [];
-  const stopped = new Set<TestServer>();
-  let redis: Redis;
-
-  before(async () => {
-    redis = new Redis(REDIS_URL!);
-    const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: TTL };
-    const first = await startTestServer({ ...settings, cluster_node_id: 'm1' });
-    nodes.push(first);
-    for (const id of ['m2', 'm3']) nodes.push(await startTestServer({ ...settings, cluster_node_id: id }, { share: first }));
+  const cluster = useCluster(['m1', 'm2', 'm3'], 'links', { cluster_ttl: TTL }, { beforeStop: () => Promise.all(pools.map((p) => p.stopAll())).then(() => {}) });
+  const { nodes, stopped, prefix } = cluster;
+  before(() => {
     for (const node of nodes) pools.push(new ClientPool(node));
-  });
-
-  after(async () => {
-    await Promise.all(pools.map((p) => p.stopAll()));
-    for (const node of [...nodes].reverse()) if (!stopped.has(node)) await node.stop();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
   });
 
   const user = (): Promise<TestUser> => nodes[0]!.createUser();
@@ -86,7 +69,7 @@ describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
   const say = (conn: Conn, room: string, body: string, save = false) =>
     conn.send(xml('message', { type: 'groupchat', to: room }, xml('body', {}, body),
       save ? xml('extraParams', { xmlns: 'jabber:client' }, xml('save_to_history', {}, '1')) : null));
-  const roomEntries = async (room: string): Promise<string[]> => Object.keys(await redis.hgetall(`${prefix}room:${room}`)).sort();
+  const roomEntries = async (room: string): Promise<string[]> => Object.keys(await cluster.redis.hgetall(`${prefix}room:${room}`)).sort();
   const rest = async (node: TestServer, u: TestUser, method: string, path: string, body?: unknown): Promise<number> => {
     const token = await restSession(node, { login: u.login, password: u.password });
     const res = await fetch(restUrl(node, path), {
@@ -212,8 +195,8 @@ describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     await alice.take(bodyIs('after bob left'));
     assert.deepEqual(await bob.inbox.drain(isGroupchat, 200), [], 'bob left: no reflection to him');
     assert.deepEqual(await roomEntries(room), [alice.jid, carol.jid].sort());
-    assert.deepEqual(await redis.hgetall(`${prefix}roomnodes:${room}`), { m1: '1', m3: '1' }, 'm2 holds nobody of the room');
-    assert.equal(await redis.sismember(`${prefix}rooms:m2`, room), 0);
+    assert.deepEqual(await cluster.redis.hgetall(`${prefix}roomnodes:${room}`), { m1: '1', m3: '1' }, 'm2 holds nobody of the room');
+    assert.equal(await cluster.redis.sismember(`${prefix}rooms:m2`, room), 0);
     // A posting from outside the room is refused, on any node.
     await bob.send(xml('message', { type: 'groupchat', to: room, id: 'out1' }, xml('body', {}, 'let me in')));
     assert.equal(errorCondition(await bob.take((el) => el.attrs.id === 'out1')), 'forbidden');
@@ -221,7 +204,7 @@ describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     await carol.stop();
     await alice.take(occupantPresence(room, c.id, 'unavailable'), 3000, 'carol disconnected on m3');
     assert.deepEqual(await roomEntries(room), [alice.jid]);
-    assert.deepEqual(await redis.hgetall(`${prefix}roomnodes:${room}`), { m1: '1' });
+    assert.deepEqual(await cluster.redis.hgetall(`${prefix}roomnodes:${room}`), { m1: '1' });
     await Promise.all([alice.stop(), bob.stop()]);
   });
 
@@ -337,13 +320,13 @@ describe('group chat across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_
     await join(bob, room);
     await alice.take(occupantPresence(room, b.id));
     // As if m2's heartbeat had stalled and another node had reaped it.
-    await redis.multi().zrem(`${prefix}nodes`, 'm2').hdel(`${prefix}room:${room}`, bob.jid).hdel(`${prefix}roomnodes:${room}`, 'm2').srem(`${prefix}rooms:m2`, room).exec();
+    await cluster.redis.multi().zrem(`${prefix}nodes`, 'm2').hdel(`${prefix}room:${room}`, bob.jid).hdel(`${prefix}roomnodes:${room}`, 'm2').srem(`${prefix}rooms:m2`, room).exec();
     const since = Date.now();
     while (!(await roomEntries(room)).includes(bob.jid)) {
       assert.ok(Date.now() - since < 4000, 'joined again within a few heartbeats');
       await sleep(50);
     }
-    assert.equal(await redis.hget(`${prefix}roomnodes:${room}`, 'm2'), '1');
+    assert.equal(await cluster.redis.hget(`${prefix}roomnodes:${room}`, 'm2'), '1');
     await say(alice, room, 'are you back?');
     await bob.take(bodyIs('are you back?'), 3000, 'a message from m1 reaches bob on m2 again');
     await Promise.all([alice.stop(), bob.stop()]);

@@ -1,17 +1,16 @@
 // Stream management across cluster nodes (PARLEY_TEST_REDIS_URL): a client cut from one node
 // resumes on another; a resume against a dead node fails and a fresh login finds the messages in
 // offline storage; the same full JID bound on two nodes ends the older session with <conflict/>.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import type { TestUser } from './support/server.js';
+import { TRANSPORTS, useCluster, withoutRedis } from './support/cluster.js';
 import { RawPool, streamError, type RawClient } from './support/raw.js';
 import { NS_SM, SmRaw } from './support/sm.js';
 import { sleep } from './support/wait.js';
 import type { RedisCluster } from '../src/cluster/redis.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const range = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 const waitFor = async (what: () => boolean | Promise<boolean>, label: string, ms = 4000): Promise<void> => {
@@ -22,31 +21,14 @@ const waitFor = async (what: () => boolean | Promise<boolean>, label: string, ms
   }
 };
 
-describe('stream management across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over' }, () => {
-  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
-  const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: 2, sm_ack_request_every: 0, sm_ack_request_seconds: 0 };
-  const nodes: TestServer[] = [];
-  const stopped = new Set<TestServer>();
+for (const transport of TRANSPORTS) describe(`stream management across cluster nodes (${transport === 'links' ? 'direct links' : 'Redis pub/sub'})`, { skip: withoutRedis }, () => {
   const raws = new RawPool();
-  let redis: Redis;
-
-  before(async () => {
-    redis = new Redis(REDIS_URL!);
-    nodes.push(await startTestServer({ ...settings, cluster_node_id: 'a' }));
-    for (const id of ['b', 'c']) nodes.push(await startTestServer({ ...settings, cluster_node_id: id }, { share: nodes[0] }));
-  });
-
-  after(async () => {
-    raws.destroyAll();
-    for (const node of [...nodes].reverse()) if (!stopped.has(node)) await node.stop();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  });
+  const cluster = useCluster(['a', 'b', 'c'], transport, { sm_ack_request_every: 0, sm_ack_request_seconds: 0 }, { beforeStop: async () => raws.destroyAll() });
+  const { nodes, stopped, prefix } = cluster;
 
   const port = (i: number): number => nodes[i]!.server.ports.c2s;
   const user = (): Promise<TestUser> => nodes[0]!.createUser();
-  const registry = (bare: string): Promise<Record<string, string>> => redis.hgetall(`${prefix}sess:${bare}`);
+  const registry = (bare: string): Promise<Record<string, string>> => cluster.redis.hgetall(`${prefix}sess:${bare}`);
 
   /** A plain sender logged in on node `i`. */
   async function sender(i: number, u?: TestUser): Promise<{ raw: RawClient; jid: string }> {
@@ -177,8 +159,7 @@ describe('stream management across cluster nodes', { skip: REDIS_URL ? false : '
   });
 
   it('a resume against a dead node fails with item-not-found; a fresh login gets the messages from offline storage', async () => {
-    const doomed = await startTestServer({ ...settings, cluster_node_id: 'doomed' }, { share: nodes[0] });
-    nodes.push(doomed);
+    const doomed = await cluster.addNode('doomed');
     const bob = await new SmRaw(raws, doomed.server.ports.c2s, await user()).login();
     const carol = await sender(2);
     await sendAll(carol.raw, bob.user.jid, range(3, 'k'));

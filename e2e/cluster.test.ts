@@ -1,16 +1,15 @@
-// Three nodes on loopback sharing one store and one Redis (PARLEY_TEST_REDIS_URL): 1-1 messages,
-// presence and IQs across nodes, offline storage for users online nowhere, and a node that dies.
-import { after, before, describe, it } from 'node:test';
+// Three nodes on loopback sharing one store and one Redis (PARLEY_TEST_REDIS_URL), once through Redis
+// pub/sub and once over direct links: 1-1 messages, presence and IQs across nodes, offline storage for
+// users online nowhere, and a node that dies.
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import type { TestUser } from './support/server.js';
+import { TRANSPORTS, useCluster, withoutRedis } from './support/cluster.js';
 import { ClientPool, isMessage, withBody, xml, type Conn, type XEl } from './support/clients.js';
 import { sleep } from './support/wait.js';
 import type { RedisCluster } from '../src/cluster/redis.js';
 import type { Cluster } from '../src/cluster/types.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const TTL = 2; // seconds: a dead node's sessions leave the registry within TTL + one heartbeat (TTL/3)
 const NS_DELAY = 'urn:xmpp:delay';
 
@@ -30,33 +29,17 @@ function spy(cluster: Cluster): { calls: number } {
   return counter;
 }
 
-describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over (bash .ci/run starts one)' }, () => {
-  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
-  const nodes: TestServer[] = [];
+for (const transport of TRANSPORTS) describe(`cluster (${transport === 'links' ? 'direct links, Redis as fallback' : 'Redis pub/sub'})`, { skip: withoutRedis }, () => {
   const pools: ClientPool[] = [];
-  const stopped = new Set<TestServer>();
-  let redis: Redis;
-
-  before(async () => {
-    redis = new Redis(REDIS_URL!);
-    const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: TTL };
-    const first = await startTestServer({ ...settings, cluster_node_id: 'n1' });
-    nodes.push(first);
-    for (const id of ['n2', 'n3']) nodes.push(await startTestServer({ ...settings, cluster_node_id: id }, { share: first }));
+  const cluster = useCluster(['n1', 'n2', 'n3'], transport, { cluster_ttl: TTL }, { beforeStop: () => Promise.all(pools.map((p) => p.stopAll())).then(() => {}) });
+  const { nodes, stopped, prefix } = cluster;
+  before(() => {
     for (const node of nodes) pools.push(new ClientPool(node));
-  });
-
-  after(async () => {
-    await Promise.all(pools.map((p) => p.stopAll()));
-    for (const node of [...nodes].reverse()) if (!stopped.has(node)) await node.stop();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
   });
 
   const user = (): Promise<TestUser> => nodes[0]!.createUser();
   const on = (node: number, u: TestUser, opts: Parameters<ClientPool['connect']>[1] = {}): Promise<Conn> => pools[node]!.connect(u, opts);
-  const registry = async (bare: string): Promise<Record<string, string>> => redis.hgetall(`${prefix}sess:${bare}`);
+  const registry = async (bare: string): Promise<Record<string, string>> => cluster.redis.hgetall(`${prefix}sess:${bare}`);
 
   it('registers bound resources with their node and availability, and forgets them when they go', async () => {
     const u = await user();
@@ -230,7 +213,7 @@ describe('cluster over Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_UR
     await on(1, u, { resource: 'survivor' });
     assert.ok((await registry(u.jid)).survivor);
     // As if n2's heartbeat had stalled and another node had reaped it: the node and its resource gone.
-    await redis.multi().zrem(`${prefix}nodes`, 'n2').hdel(`${prefix}sess:${u.jid}`, 'survivor').exec();
+    await cluster.redis.multi().zrem(`${prefix}nodes`, 'n2').hdel(`${prefix}sess:${u.jid}`, 'survivor').exec();
     const since = Date.now();
     while (!(await registry(u.jid)).survivor) {
       assert.ok(Date.now() - since < 4000, 'registered again within a few heartbeats');

@@ -13,8 +13,14 @@
 //   dialer → "proof\n<dialer's proof>"                              (closes on a wrong listener proof)
 //   listener → "ok"                                                 (closes on a wrong proof)
 // Then the dialer sends batches (envelopes.ts, at most one frame per event-loop turn unless large)
-// and the listener answers "ack\n<batches received so far>" ACK_DELAY ms after the first batch it
+// and the listener answers "ack\n<batches delivered so far>" ACK_DELAY ms after the first batch it
 // had not acknowledged (one for all of them), and at once when it stops.
+//
+// Order across Redis and the link: when something for the peer went through Redis since the last
+// batch on the link, the next batch is preceded by "after\n<n>" on the link and a fence
+// ("fence", "<dialer nonce>:<n>") published on the peer's channel just before: the peer holds the
+// link's batches until that fence came out of Redis (everything published before it did too), or
+// FENCE_WAIT passed (the fence was lost: the peer's subscription was down).
 //
 // A send succeeds at once; what the peer has not acknowledged is kept. When the link drops (the
 // peer died, or no acknowledgement came within ACK_TIMEOUT), everything unacknowledged goes back to
@@ -43,6 +49,10 @@ const ACK_TIMEOUT = 3000;
  * wake-up per batch, about as much as Redis saved.
  */
 const ACK_DELAY = 20;
+/** Milliseconds a peer holds the link's batches for a fence that does not come out of Redis. */
+const FENCE_WAIT = 1000;
+/** Milliseconds of silence on an idle link before TCP checks that the peer is still there. */
+const KEEPALIVE = 10_000;
 /** Milliseconds a handshake may take. */
 const HANDSHAKE_TIMEOUT = 5000;
 /** Characters of envelopes sent but unacknowledged, or waiting for the socket, beyond which the link is dropped (Redis takes over). */
@@ -64,6 +74,8 @@ export interface NodeLinksOptions {
   port: number;
   /** Host other nodes dial (the bind address when null). */
   advertise: string | null;
+  /** Publishes the fence `token` on `node`'s Redis channel (after everything published there so far). */
+  fence(node: string, token: string): void;
   /** The address a peer advertised ("host:port"), or null. */
   addressOf(node: string): Promise<string | null>;
   /**
@@ -125,6 +137,14 @@ class FrameReader {
   }
 }
 
+/** What this node remembers of a connection a peer dialed (see NodeLinks.taken). */
+interface InboundSession {
+  last: number;
+  closed: number;
+  fence: number;
+  release?: () => void;
+}
+
 /** The connection this node dialed to one peer, and what it sent there. */
 class OutLink {
   state: 'connecting' | 'up' | 'down' = 'connecting';
@@ -141,6 +161,13 @@ class OutLink {
   acked = 0;
   retryAt = 0;
   retryDelay = RETRY_MIN;
+  /** Something for the peer went through Redis since the last batch on the link: the next one waits for a fence. */
+  fenceNeeded = true;
+  fences = 0;
+  /** The fence the next frame names (0: none). */
+  after = 0;
+  /** The peer left the cluster: this entry goes once its connection is closed. */
+  forgotten = false;
   constructor(readonly node: string) {}
 }
 
@@ -151,8 +178,11 @@ export class NodeLinks {
   /** Connections peers dialed, each with what acknowledges at once everything it took. */
   private readonly inbound = new Map<Socket, () => void>();
   private handshakes = 0;
-  /** Inbound link sessions (`<peer>\n<dialer nonce>`): the last batch delivered, and when the connection closed (0: open). */
-  private readonly taken = new Map<string, { last: number; closed: number }>();
+  /**
+   * Inbound link sessions (`<peer>\n<dialer nonce>`): the last batch delivered, when the connection
+   * closed (0: open), the last fence that came out of Redis, and what releases the batches held for one.
+   */
+  private readonly taken = new Map<string, InboundSession>();
   private receive: (envelope: Envelope) => void = () => {};
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -198,16 +228,37 @@ export class NodeLinks {
       return false;
     }
     if (link.state !== 'up') {
+      link.fenceNeeded = true;
       if (link.state === 'down' && Date.now() >= link.retryAt) void this.dial(link);
       return false;
     }
-    if (!usable) return false;
+    if (!usable) {
+      link.fenceNeeded = true;
+      return false;
+    }
+    if (link.fenceNeeded) {
+      link.fenceNeeded = false;
+      link.after = ++link.fences;
+      this.opts.fence(node, `${link.session}:${link.after}`);
+    }
     link.queue.push(envelope);
     if (!link.scheduled) {
       link.scheduled = true;
       setImmediate(() => this.flush(link));
     }
     return true;
+  }
+
+  /**
+   * `node` left the cluster (its registry entries were reaped): its entry goes once its connection
+   * is closed — at once when down, or when idle — so that peers that come and go leave nothing behind.
+   */
+  forget(node: string): void {
+    const link = this.out.get(node);
+    if (!link) return;
+    link.forgotten = true;
+    if (link.state === 'down') this.out.delete(node);
+    else if (link.state === 'up' && link.unacked.length === 0 && link.queue.length === 0) link.socket?.end();
   }
 
   /** Whether a link to `node` is up (envelopes sent now would take it). */
@@ -224,6 +275,10 @@ export class NodeLinks {
     let from = 0;
     let chars = 0;
     const now = Date.now();
+    if (link.after > 0) {
+      socket.write(frame(`after\n${link.after}`));
+      link.after = 0;
+    }
     const cut = (to: number): void => {
       const part = from === 0 && to === envelopes.length ? envelopes : envelopes.slice(from, to);
       const text = batch(part, this.opts.nodeId);
@@ -258,6 +313,8 @@ export class NodeLinks {
     if (!match || this.closed) return this.failed(link, address ? 'unreadable address' : null);
     const socket = connect({ host: match[1]!, port: Number(match[2]) });
     socket.setNoDelay(true);
+    // A peer whose machine vanished while the link was idle: the connection closes in time.
+    socket.setKeepAlive(true, KEEPALIVE);
     link.socket = socket;
     const nonce = randomBytes(16).toString('hex');
     link.session = nonce;
@@ -303,6 +360,9 @@ export class NodeLinks {
   private failed(link: OutLink, why: string | null): void {
     link.state = 'down';
     link.socket = null;
+    link.fenceNeeded = true;
+    link.after = 0;
+    if (link.forgotten && this.out.get(link.node) === link) this.out.delete(link.node);
     // A peer without a link (not advertised) is asked again only now and then.
     link.retryAt = Date.now() + (why === null ? RETRY_MAX : link.retryDelay);
     link.retryDelay = Math.min(RETRY_MAX, link.retryDelay * 2);
@@ -349,6 +409,16 @@ export class NodeLinks {
     return this.first(`${peer}\n${again.slice(0, colon)}`, Number(again.slice(colon + 1)));
   }
 
+  /** A fence a peer published on this node's channel ("<nonce>:<n>") came out of Redis: the link's batches held for it go. */
+  fenced(peer: string, token: string): void {
+    const colon = token.indexOf(':');
+    const n = Number(token.slice(colon + 1));
+    const taken = this.taken.get(`${peer}\n${token.slice(0, colon)}`);
+    if (!taken || !Number.isSafeInteger(n) || n <= taken.fence) return;
+    taken.fence = n;
+    taken.release?.();
+  }
+
   /** A link whose oldest unacknowledged batch is too old is taken for dead. */
   private checkAcks(): void {
     const now = Date.now();
@@ -370,17 +440,43 @@ export class NodeLinks {
     let nonce = '';
     let step: 'hello' | 'proof' | 'up' = 'hello';
     let received = 0;
+    /** Batches delivered (what acknowledgements count: a batch held for a fence is not acknowledged yet). */
+    let delivered = 0;
     let session = '';
+    let inbound: InboundSession | null = null;
     let acking = false;
+    /** Batches that came after an "after" frame whose fence has not come out of Redis yet (with their numbers). */
+    let held: { seq: number; text: string }[] | null = null;
+    let waitingFor = 0;
+    let holdTimer: NodeJS.Timeout | null = null;
     const sendAck = (): void => {
       if (!acking) return;
       acking = false;
-      if (!socket.destroyed && !this.closed) socket.write(frame(`ack\n${received}`));
+      if (!socket.destroyed && !this.closed) socket.write(frame(`ack\n${delivered}`));
     };
     this.inbound.set(socket, () => {
-      if (acking && !socket.destroyed) socket.write(frame(`ack\n${received}`));
+      if (acking && !socket.destroyed) socket.write(frame(`ack\n${delivered}`));
       acking = false;
     });
+    const deliver = (seq: number, text: string): boolean => {
+      if (this.first(session, seq) && !receiveBatch(text, this.receive, peer)) return false;
+      delivered++;
+      if (!acking) {
+        acking = true;
+        setTimeout(sendAck, ACK_DELAY);
+      }
+      return true;
+    };
+    const release = (): void => {
+      if (!held || (inbound!.fence < waitingFor && holdTimer !== null)) return;
+      if (holdTimer) clearTimeout(holdTimer);
+      holdTimer = null;
+      const batches = held;
+      held = null;
+      inbound!.release = undefined;
+      if (this.closed) return;
+      for (const { seq, text } of batches) if (!deliver(seq, text)) return void socket.destroy(new Error('not a batch'));
+    };
     const handshakeDone = (): void => {
       clearTimeout(timeout);
       this.handshakes--;
@@ -391,12 +487,25 @@ export class NodeLinks {
       (text) => {
         if (step === 'up') {
           if (this.closed) return;
-          const seq = received++;
-          if (this.first(session, seq) && !receiveBatch(text, this.receive, peer)) return void socket.destroy(new Error('not a batch'));
-          if (!acking) {
-            acking = true;
-            setTimeout(sendAck, ACK_DELAY);
+          if (text.startsWith('after\n')) {
+            const n = Number(text.slice(6));
+            if (!Number.isSafeInteger(n) || n <= 0) return void socket.destroy(new Error('bad fence'));
+            if (n <= inbound!.fence) return;
+            waitingFor = n;
+            if (!held) {
+              held = [];
+              inbound!.release = release;
+              holdTimer = setTimeout(() => {
+                log.warn({ node: peer }, 'a fence from a cluster peer did not come out of Redis in time; delivering what its link brought');
+                holdTimer = null;
+                release();
+              }, FENCE_WAIT);
+            }
+            return;
           }
+          const seq = received++;
+          if (held) return void held.push({ seq, text });
+          if (!deliver(seq, text)) return void socket.destroy(new Error('not a batch'));
           return;
         }
         const lines = text.split('\n');
@@ -413,7 +522,8 @@ export class NodeLinks {
           handshakeDone();
           step = 'up';
           session = `${peer}\n${dialerNonce}`;
-          this.taken.set(session, { last: -1, closed: 0 });
+          inbound = { last: -1, closed: 0, fence: 0 };
+          this.taken.set(session, inbound);
           reader.limit = MAX_FRAME;
           socket.write(frame('ok'));
         } else {

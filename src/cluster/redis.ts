@@ -9,7 +9,8 @@
 //   <prefix>links            hash: node id → "host:port" of its direct link listener (links.ts), when it has one
 //   <prefix>resume:<id>      the node a resumable stream-management session moved to (expires after a day)
 //   <prefix>all              every node's: "gone\n<bare/resource>\n<reaping node>\n" for each reaped resource,
-//                            and "loc\n<bare>\n<node>\n" after every change of <prefix>sess:<bare>
+//                            "loc\n<bare>\n<node>\n" after every change of <prefix>sess:<bare>, and
+//                            "dead\n<node>\n<reaping node>\n" for each node reaped (a node leaving reaps itself)
 //   room keys                 see redis-rooms.ts (group-room occupancy; reaped with the sessions)
 //
 // A node heartbeats every third of the TTL. Lookups ignore resources of nodes whose heartbeat is
@@ -27,8 +28,9 @@
 //
 // Direct links (cluster_secret): envelopes for a node with a link up go over it instead of its
 // channel (links.ts); while anything for that node is on its way through Redis, Redis keeps
-// carrying it, so what was sent first arrives first. Batches a dropped link had not seen
-// acknowledged go again through the channel as "again" envelopes (delivered at most once).
+// carrying it, so what was sent first arrives first (a "fence" envelope on the channel tells the
+// peer when it read all of it: see links.ts). Batches a dropped link had not seen acknowledged go
+// again through the channel as "again" envelopes (delivered at most once).
 import { metrics } from '../metrics/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -121,6 +123,7 @@ for _, node in ipairs(dead) do
   end
   redis.call('DEL', setKey)
   redis.call('HDEL', ARGV[1] .. 'links', node)
+  redis.call('PUBLISH', ARGV[1] .. 'all', 'dead\\n' .. node .. '\\n' .. ARGV[3] .. '\\n')
 ${REAP_ROOMS}
   redis.call('ZREM', KEYS[1], node)
 end
@@ -193,6 +196,7 @@ export class RedisCluster implements Cluster {
           nodeId: this.nodeId,
           log: this.log,
           addressOf: (node) => this.redis.hget(this.linksKey, node),
+          fence: (node, token) => void this.redis.publish(this.channel(node), single({ kind: FENCE, to: token, stanza: '' }, this.nodeId)).catch(() => {}),
           down: (node, batches, unsent) => this.sendAgain(node, batches, unsent),
         })
       : null;
@@ -242,7 +246,11 @@ export class RedisCluster implements Cluster {
       this.crash();
       throw new Error(`cannot reach Redis at ${this.where} (redis_url): ${(err as Error).message}`);
     }
-    const take = (envelope: Envelope): void => (envelope.kind === AGAIN ? this.receiveAgain(envelope) : receive(envelope));
+    const take = (envelope: Envelope): void => {
+      if (envelope.kind === AGAIN) this.receiveAgain(envelope);
+      else if (envelope.kind === FENCE) this.links?.fenced(envelope.node!, envelope.to);
+      else receive(envelope);
+    };
     this.sub.on('message', (_channel: string, message: string) => {
       metrics.clusterMessages.add('in');
       metrics.clusterBytes.add('in', message.length);
@@ -251,6 +259,7 @@ export class RedisCluster implements Cluster {
       const c = message.indexOf('\n', b + 1);
       if (a < 0 || b < 0 || c < 0) return;
       if (message.startsWith('loc\n')) return this.forget(message.slice(a + 1, b));
+      if (message.startsWith('dead\n')) return this.nodeGone(message.slice(a + 1, b));
       if (message.startsWith('muc\n')) return this.rooms.receive(message.slice(a + 1, b), message.slice(c + 1), message.slice(b + 1, c));
       if (message.startsWith('batch\n')) return unbatch(message, b + 1, c, Number(message.slice(a + 1, b)), take);
       take({ kind: message.slice(0, a), to: message.slice(a + 1, b), node: message.slice(b + 1, c), stanza: message.slice(c + 1) });
@@ -367,6 +376,13 @@ export class RedisCluster implements Cluster {
   private forget(bare: string): void {
     this.cache.delete(bare);
     this.reading.delete(bare);
+  }
+
+  /** `node` was reaped (it died, or left): nothing of it is kept. */
+  private nodeGone(node: string): void {
+    if (node === this.nodeId) return;
+    this.forgetNode(node);
+    this.links?.forget(node);
   }
 
   /** Nobody listens on `node` any more: whatever the cache says about it is stale. */
@@ -509,6 +525,9 @@ const TAKEN = Promise.resolve(true);
 
 /** The envelope kind of a batch sent again through Redis after a link dropped: `to` is "<link session>:<number>", `stanza` the batch. */
 const AGAIN = 'again';
+
+/** The envelope kind of a fence (links.ts): `to` is "<link session>:<number>"; no stanza. */
+const FENCE = 'fence';
 
 /** Envelope kinds that a dead peer's node hands back to the routing (messages: never lost silently). */
 const REROUTED = new Set(['message/bare', 'message/full', 'message/forwarded']);
