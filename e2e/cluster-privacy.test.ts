@@ -1,39 +1,23 @@
 // Privacy lists across two nodes sharing one store and one Redis (PARLEY_TEST_REDIS_URL): a list in
 // active in the recipient's session keeps messages from senders on the other node from her; a default
 // list stored on one node applies on the other within the freshness window of its cached default lists (5 s).
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { startTestServer, type TestServer, type TestUser } from './support/server.js';
 import { ClientPool, errorCondition, xml, type Conn, type XEl } from './support/clients.js';
+import { useCluster, withoutRedis } from './support/cluster.js';
+import type { TestUser } from './support/server.js';
 import { sleep } from './support/wait.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const NS_PRIVACY = 'jabber:iq:privacy';
 /** The privacy module reads a cached default list again once it is this old (DEFAULT_LIST_FRESH_MS). */
 const DEFAULT_FRESH_MS = 5_000;
 
-describe('privacy lists across nodes', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over (bash .ci/run starts one)' }, () => {
-  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
-  const nodes: TestServer[] = [];
+describe('privacy lists across nodes', { skip: withoutRedis }, () => {
   const pools: ClientPool[] = [];
-  let redis: Redis;
-
-  before(async () => {
-    redis = new Redis(REDIS_URL!);
-    const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: 2 };
-    const first = await startTestServer({ ...settings, cluster_node_id: 'n1' });
-    nodes.push(first, await startTestServer({ ...settings, cluster_node_id: 'n2' }, { share: first }));
+  const cluster = useCluster(['n1', 'n2'], 'links', {}, { beforeStop: () => Promise.all(pools.map((p) => p.stopAll())).then(() => undefined) });
+  const nodes = cluster.nodes;
+  before(() => {
     for (const node of nodes) pools.push(new ClientPool(node));
-  });
-
-  after(async () => {
-    await Promise.all(pools.map((p) => p.stopAll()));
-    for (const node of [...nodes].reverse()) await node.stop();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
   });
 
   const privacy = (conn: Conn, ...children: XEl[]) => conn.iq(xml('iq', { type: 'set' }, xml('query', { xmlns: NS_PRIVACY }, ...children)));
