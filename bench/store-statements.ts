@@ -44,6 +44,8 @@ const s = {
   receive: db.prepare(`UPDATE dialog_members SET hidden = 0,
         unread_count = CASE WHEN occupant = 1 THEN unread_count + 1 ELSE unread_count END WHERE dialog_id = ? AND user_id = ?`),
   unhide: db.prepare('UPDATE dialog_members SET hidden = 0 WHERE dialog_id = ? AND user_id = ? AND hidden = 1'),
+  both: db.prepare(`UPDATE dialog_members SET hidden = 0, unread_count = unread_count + (user_id = ? AND occupant = 1)
+        WHERE dialog_id = ? AND user_id IN (?, ?)`),
 };
 const now = Date.now();
 type Item = (typeof items)[number];
@@ -58,10 +60,13 @@ const phases: [string, (x: Item, n: number) => void][] = [
   ['set last message', (x, n) => s.last.run(`hello ${n}`, t, hex(2 * rows + n), x.a, now, x.dialog)],
   ['receive (unread+1)', (x) => s.receive.run(x.dialog, x.b)],
   ['unhide sender (no-op)', (x) => s.unhide.run(x.dialog, x.a)],
+  ['receive and unhide in one', (x) => s.both.run(x.b, x.dialog, x.a, x.b)],
+  ['receive, unhide (2 statements)', (x) => { s.receive.run(x.dialog, x.b); s.unhide.run(x.dialog, x.a); }],
 ];
 const commitEvery = 20;
 const results: string[] = [];
 for (const [name, fn] of phases) {
+  (globalThis as { gc?: () => void }).gc?.();
   for (const f of readdirSync('.').filter((f) => f.startsWith(`callgrind.out.${process.pid}`))) unlinkSync(f);
   control('-z'); control('-i', 'on');
   for (let i = 0; i < rows; i += commitEvery) {
