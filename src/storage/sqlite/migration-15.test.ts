@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { ChatMessage, NewDialog } from '../types.js';
 import { SqliteStore, openSqliteStore } from './index.js';
 import { migrate, migrations } from './migrations.js';
+import { archivePageSql } from '../archive-sql.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-migration-15-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,6 +75,13 @@ describe('sqlite migration 15', () => {
         ORDER BY m.date_sent, m.id LIMIT 100`).all(pair.id, 1).map((r) => (r as { detail: string }).detail).join(' ');
       assert.match(plan, /messages_history/);
       assert.doesNotMatch(plan, /TEMP B-TREE/);
+      // A user's archive across dialogs finds each page row by its seq, not by walking each dialog's history.
+      const archive = archivePageSql('sqlite', { appId: app.id, viewerId: a, dialogId: null, limit: 10, order: 'desc' }, 'm.*');
+      const archivePlan = store.db.prepare(`EXPLAIN QUERY PLAN ${archive.sql}`).all(...archive.params)
+        .map((r) => (r as { detail: string }).detail).join(' | ');
+      assert.match(archivePlan, /SEARCH m USING INTEGER PRIMARY KEY/);
+      assert.deepEqual((await store.chat.archiveMessages({ appId: app.id, viewerId: a, dialogId: null, limit: 10, order: 'desc' }))
+        .map((m) => m.body), ['third']);
       // c joins the group after its messages: none of them is unread for c, the next one is.
       await store.chat.updateDialog(app.id, group.id, { addOccupants: [c], updatedAt: new Date() });
       await sendNow(group.id, a, 0, 'welcome', [b, c]);
