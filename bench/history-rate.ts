@@ -3,7 +3,7 @@
 // between a random pair of 1,000 users (most open a new private dialog, as tsung's random pairs do),
 // and the process's CPU (every thread: the event loop, libuv's pool doing fdatasync, the checkpoint
 // worker) is divided by the writes. No sockets: this is the storage's share of a stored message.
-//   node dist/bench/history-rate.js [--rate 500,8000] [--seconds 10]
+//   node dist/bench/history-rate.js [--rate 500,8000] [--seconds 10] [--commit-window 5]  (sqlite_commit_window_ms)
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { ChatService } from '../src/chat/service.js';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
 import { cloneUser } from './harness/users.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '500,8000' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '500,8000' }, 'commit-window': { type: 'string', default: '5' } } });
 const seconds = Number(values.seconds);
 const rates = values.rate.split(',').map(Number);
 const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -53,7 +53,7 @@ function switches(): number {
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-history-rate-'));
 try {
-  const store = await openSqliteStore(sqliteFile(dir));
+  const store = await openSqliteStore(sqliteFile(dir), null, { commitWindowMs: Number(values['commit-window']) });
   const chat = new ChatService(store, { mucDomain: 'muc.localhost' });
   const app = await store.accounts.createApplication({ name: 'bench' });
   const a = await store.accounts.createUser(app.id, { login: 'a', password: 'pw' });
@@ -69,7 +69,7 @@ try {
     const p = randomPair();
     await chat.createMessage(p.caller, { recipient_id: String(p.to), message: 'warm', send_to_chat: 0 });
   }
-  console.log(`ChatService.createMessage at a fixed rate → SQLite (WAL, durable), random pairs of 1,000 users, ${seconds} s per rate`);
+  console.log(`ChatService.createMessage at a fixed rate → SQLite (WAL, durable), random pairs of 1,000 users, ${seconds} s per rate, commit window ${values['commit-window']} ms`);
   console.log(`${'rate/s'.padStart(7)} ${'writes'.padStart(7)} ${'batches'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/write'.padStart(13)} ${'main µs'.padStart(8)} ${'others µs'.padStart(10)} ${'switches/write'.padStart(15)} ${'main user/sys µs'.padStart(17)}  load`);
   for (const rate of rates) {
     const before = loadavg();

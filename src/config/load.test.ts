@@ -31,6 +31,7 @@ test('defaults', () => {
     database_url: null,
     sqlite_read_workers: 2,
     sqlite_read_queue: 256,
+    sqlite_commit_window_ms: 5,
     domain: 'localhost',
     bind: '127.0.0.1',
     c2s_port: 5222,

@@ -233,10 +233,14 @@ export class SqliteChatStore implements ChatStore {
       setMarks: db.prepare('UPDATE messages SET read_ids = ?, delivered_ids = ? WHERE seq = ?'),
       editMessage: db.prepare('UPDATE messages SET body = ?, updated_at = ? WHERE id = ? AND dialog_id = ?'),
       deleteMessage: db.prepare('DELETE FROM messages WHERE seq = ?'),
-      maxSeq: db.prepare<[string], number | null>('SELECT max(seq) FROM messages WHERE dialog_id = ?').pluck(),
-      newestMessage: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE dialog_id = ? ORDER BY seq DESC LIMIT 1'),
-      newestFirst: db.prepare<[string, number, number], MessageRow>(
-        'SELECT * FROM messages WHERE dialog_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT 500'),
+      // The newest seq of the whole store, where a dialog's newest would do: seqs are never reused
+      // (AUTOINCREMENT), so "every message up to it" is the same set of the dialog's messages, and
+      // this is one step down the table instead of an index of (dialog_id, seq) kept for it.
+      lastSeq: db.prepare<[], number | null>('SELECT max(seq) FROM messages').pluck(),
+      // Newest as history pages order them, read off the (dialog_id, date_sent, id) index.
+      newestMessage: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE dialog_id = ? ORDER BY date_sent DESC, id DESC LIMIT 1'),
+      newestFirst: db.prepare<[string, number, number, string], MessageRow>(`SELECT * FROM messages
+        WHERE dialog_id = ? AND seq > ? AND (date_sent, id) < (?, ?) ORDER BY date_sent DESC, id DESC LIMIT 500`),
       deliverAll: db.prepare(`UPDATE messages SET delivered_ids = json_insert(delivered_ids, '$[#]', ?)
         WHERE dialog_id = ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM json_each(messages.delivered_ids) WHERE value = ?)
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = messages.id AND h.user_id = ?)`),
@@ -306,7 +310,7 @@ export class SqliteChatStore implements ChatStore {
       const current = toDialog(row);
       const occupants = new Set(current.occupantIds);
       const admins = new Set(changes.adminIds ?? current.adminIds);
-      const joinedFrom = this.s.maxSeq.get(dialogId) ?? 0;
+      const joinedFrom = this.s.lastSeq.get() ?? 0;
       for (const userId of changes.addOccupants ?? []) {
         if (occupants.has(userId)) continue;
         occupants.add(userId);
@@ -386,7 +390,7 @@ export class SqliteChatStore implements ChatStore {
 
   async hideDialog(dialogId: string, userId: number): Promise<void> {
     this.db.transaction(() => {
-      const last = this.s.maxSeq.get(dialogId) ?? 0;
+      const last = this.s.lastSeq.get() ?? 0;
       this.s.hideMember.run(dialogId, userId, last, last);
     }).immediate();
   }
@@ -514,8 +518,7 @@ export class SqliteChatStore implements ChatStore {
   private messageListSql(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>) {
     const cleared = this.s.member.get(query.dialogId, query.viewerId)?.cleared_seq ?? 0;
     const where = whereSql(query.filters, messageColumn);
-    // Without a cleared history the seq bound is left out: with it SQLite walks (dialog_id, seq) and
-    // sorts the whole dialog instead of reading the first page off the (dialog_id, date_sent, id) index.
+    // Without a cleared history the seq bound is left out (it would only cost a comparison per row).
     const afterClear = cleared > 0 ? 'AND m.seq > ?' : '';
     const hides = this.s.hidesAny.get(query.viewerId) !== undefined;
     const notHidden = hides ? 'AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = m.id AND h.user_id = ?)' : '';
@@ -571,12 +574,12 @@ export class SqliteChatStore implements ChatStore {
 
   /** A dialog's messages after `afterSeq`, newest first, read in batches so that rows can be updated meanwhile. */
   private *newestFirst(dialogId: string, afterSeq: number): Generator<MessageRow> {
-    let before = Number.MAX_SAFE_INTEGER;
+    let [dateSent, id] = [Number.POSITIVE_INFINITY, ''];
     for (;;) {
-      const batch = this.s.newestFirst.all(dialogId, afterSeq, before);
+      const batch = this.s.newestFirst.all(dialogId, afterSeq, dateSent, id);
       yield* batch;
       if (batch.length < 500) return;
-      before = batch[batch.length - 1].seq;
+      ({ date_sent: dateSent, id } = batch[batch.length - 1]);
     }
   }
 

@@ -25,6 +25,12 @@ import { SqliteOperatorStore } from './operators.js';
 import { SqlitePushStore } from './push.js';
 import { SqliteKeyValueStore, SqlitePepStore } from './account-data.js';
 
+/** How the group commit batches the stored writes (see group-commit.ts). */
+export interface WriteOptions {
+  /** Milliseconds a write at a low steady rate may wait to share a commit (default 5; 0 = never waits). */
+  commitWindowMs?: number;
+}
+
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly offline: SqliteOfflineStore;
@@ -51,10 +57,10 @@ export class SqliteStore implements Store {
   /** Worker threads for the chat pages and counts; null for an in-memory database or when turned off. */
   readonly reads: SqliteReadPool | null;
 
-  constructor(readonly db: Database.Database, readPool: ReadPoolOptions | null = null) {
+  constructor(readonly db: Database.Database, readPool: ReadPoolOptions | null = null, writes: WriteOptions = {}) {
     this.wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? new WalSync(`${db.name}-wal`) : null;
     this.checkpoints = this.wal ? new Checkpointer(db) : null;
-    this.writes = new GroupCommit(db, this.wal, undefined, () => this.checkpoints?.committed());
+    this.writes = new GroupCommit(db, this.wal, undefined, () => this.checkpoints?.committed(), writes.commitWindowMs);
     this.accounts = new SqliteAccountStore(db, this.writes);
     this.offline = new SqliteOfflineStore(db, this.writes);
     this.roster = new SqliteRosterStore(db);
@@ -93,7 +99,7 @@ export const sqliteFile = (dataDir: string): string => join(dataDir, 'parley.sql
  * Opens (creating if needed) and migrates a database; `path` may be ':memory:'. With `readPool`,
  * the chat pages and counts of a file database are read on that many worker threads.
  */
-export async function openSqliteStore(path: string, readPool: ReadPoolOptions | null = null): Promise<SqliteStore> {
+export async function openSqliteStore(path: string, readPool: ReadPoolOptions | null = null, writes: WriteOptions = {}): Promise<SqliteStore> {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
@@ -108,7 +114,7 @@ export async function openSqliteStore(path: string, readPool: ReadPoolOptions | 
     // pages read back from the OS's file cache cost little (pread under 0.2 % at 16 MB).
     db.pragma('cache_size = -16384');
     migrate(db);
-    return new SqliteStore(db, readPool);
+    return new SqliteStore(db, readPool, writes);
   } catch (err) {
     db.close();
     throw err;

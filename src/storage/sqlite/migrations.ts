@@ -418,6 +418,13 @@ export const migrations: readonly Migration[] = [
     `,
     tableEdits: [{ table: 'dialogs', from: 'CHECK (type IN (1, 2, 3))', to: 'CHECK (type = 1 OR type = 2 OR type = 3)' }],
   },
+  {
+    version: 15,
+    // One index less to write per stored message. Its readers use the store's newest seq (seqs are
+    // never reused) or the (dialog_id, date_sent, id) index; history pages of a cleared dialog, which
+    // SQLite read through it and then sorted, now read the first page off messages_history.
+    sql: `DROP INDEX messages_dialog_seq;`,
+  },
 ];
 
 function editTables(db: Database.Database, edits: readonly TableEdit[]): void {
