@@ -2,22 +2,47 @@
 // file on its own connection, so the page copies and the fsyncs they end with stay off the event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { WorkerMessage } from './checkpointer.js';
 
-const { path, intervalMs } = workerData as { path: string; intervalMs: number };
+const { path, intervalMs, walLimitPages } = workerData as { path: string; intervalMs: number; walLimitPages: number };
 const db = new Database(path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 // PASSIVE never waits for the writer: what it cannot copy now is copied on the next round.
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const checkpoint = db.prepare<[], { busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(PASSIVE)');
+// Run while the writer holds off: copies the rest, waits for readers, then empties the file.
+const truncate = db.prepare<[], { busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
+let held = false;
+
+const post = (message: WorkerMessage): void => parentPort!.postMessage(message);
+
 const timer = setInterval(() => {
+  if (held) return;
   try {
-    checkpoint.run();
+    const result = checkpoint.get();
+    if (walLimitPages > 0 && result && result.log > walLimitPages) {
+      held = true;
+      post({ type: 'behind', pages: result.log });
+    }
   } catch (err) {
     // Another process checkpointing at the same moment: try again on the next round.
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
   }
 }, intervalMs);
 
+function catchUp(): void {
+  let truncated = false;
+  try {
+    truncated = truncate.get()?.busy === 0;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+  } finally {
+    held = false;
+  }
+  post({ type: 'caught-up', truncated });
+}
+
 parentPort!.on('message', (message: string) => {
+  if (message === 'catch-up') return catchUp();
   if (message !== 'stop') return;
   clearInterval(timer);
   db.close();

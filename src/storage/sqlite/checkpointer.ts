@@ -5,27 +5,67 @@
 // verb), checkpoints move to a worker that runs one PASSIVE checkpoint every `intervalMs`; the
 // connection's own automatic checkpoints are switched off. If the worker fails they are switched
 // back on, so the WAL never grows without bound.
+// Under a steady stream of commits a PASSIVE checkpoint never catches up (new frames arrive while
+// it copies), and SQLite starts the WAL file over only once every frame is copied: the file would
+// grow for as long as the load lasts. So when the WAL holds more than `walLimitPages`, the worker
+// asks for a short hold: the group commit stops starting batches (writes keep queueing), the worker
+// copies the rest and truncates the file, and the batches resume — after `holdMs` at the latest.
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+
+/** What the checkpointer needs of the writer: stop starting transactions for a moment, then go on. */
+export interface WriteHold {
+  pause(): void;
+  resume(): void;
+}
+
+export interface CheckpointerOptions {
+  /** Group-commit batches before checkpoints move to the worker. */
+  startAfter?: number;
+  intervalMs?: number;
+  /** WAL pages past which the worker asks for a hold to truncate it (16,384 pages of 4 KiB: 64 MiB). */
+  walLimitPages?: number;
+  /** The longest the writer is held, whatever the worker does meanwhile. */
+  holdMs?: number;
+  writer?: WriteHold;
+}
+
+export type WorkerMessage = { type: 'behind'; pages: number } | { type: 'caught-up'; truncated: boolean };
 
 export class Checkpointer {
   private worker: Worker | null = null;
   private commits = 0;
   private failed = false;
+  private holdTimer: NodeJS.Timeout | null = null;
+  /** WAL truncations done under a hold, and holds that ran out of time. */
+  truncations = 0;
+  holdsTimedOut = 0;
+  private readonly startAfter: number;
+  private readonly intervalMs: number;
+  private readonly walLimitPages: number;
+  private readonly holdMs: number;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly startAfter = 64,
-    private readonly intervalMs = 250,
-  ) {}
+    options: CheckpointerOptions = {},
+  ) {
+    this.startAfter = options.startAfter ?? 64;
+    this.intervalMs = options.intervalMs ?? 250;
+    this.walLimitPages = options.walLimitPages ?? 16_384;
+    this.holdMs = options.holdMs ?? 1_000;
+    this.writer = options.writer ?? null;
+  }
+
+  private readonly writer: WriteHold | null;
 
   /** Called after each group-commit batch. */
   committed(): void {
     if (this.worker || this.failed || ++this.commits < this.startAfter) return;
     const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
-      workerData: { path: this.db.name, intervalMs: this.intervalMs },
+      workerData: { path: this.db.name, intervalMs: this.intervalMs, walLimitPages: this.writer ? this.walLimitPages : 0 },
     });
     worker.unref();
+    worker.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
     worker.on('error', () => this.fallBack());
     worker.on('exit', () => {
       if (this.worker === worker) this.fallBack();
@@ -39,7 +79,30 @@ export class Checkpointer {
     return this.worker !== null;
   }
 
+  private onMessage(worker: Worker, message: WorkerMessage): void {
+    if (worker !== this.worker || !this.writer) return;
+    if (message.type === 'behind' && !this.holdTimer) {
+      this.writer.pause();
+      this.holdTimer = setTimeout(() => {
+        this.holdsTimedOut++;
+        this.release();
+      }, this.holdMs);
+      worker.postMessage('catch-up');
+    } else if (message.type === 'caught-up') {
+      if (message.truncated) this.truncations++;
+      this.release();
+    }
+  }
+
+  private release(): void {
+    if (!this.holdTimer) return;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    this.writer?.resume();
+  }
+
   private fallBack(): void {
+    this.release();
     this.worker = null;
     this.failed = true;
     if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
@@ -47,6 +110,7 @@ export class Checkpointer {
 
   /** Stops the worker; the connection's last close checkpoints what is left. */
   async close(): Promise<void> {
+    this.release();
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;

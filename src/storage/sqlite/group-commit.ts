@@ -42,6 +42,8 @@ export class GroupCommit {
   /** Window waits still to skip, and how many to skip after the next wait that gathers nothing. */
   private skipWaits = 0;
   private backoff = 1;
+  /** While set, queued writes wait instead of committing (the checkpointer is emptying the WAL). */
+  private paused = false;
 
   private readonly lazySync: Database.Statement | null;
   private readonly fullSync: Database.Statement | null;
@@ -84,6 +86,7 @@ export class GroupCommit {
   private enqueue<T>(work: () => T, durable: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, durable, resolve: resolve as (value: unknown) => void, reject });
+      if (this.paused) return;
       if (this.queue.length >= this.maxBatch) this.flush();
       else if (this.syncsInFlight === 0) this.schedule();
     });
@@ -97,12 +100,32 @@ export class GroupCommit {
       if (this.skipWaits > 0) this.skipWaits--;
       else {
         this.waiting = true;
-        this.timer = setTimeout(() => this.flush(), wait);
+        this.timer = setTimeout(() => this.flushUnlessPaused(), wait);
         return;
       }
     }
     // setImmediate, not a microtask: the batch collects every write of this I/O phase.
-    setImmediate(() => this.flush());
+    setImmediate(() => this.flushUnlessPaused());
+  }
+
+  private flushUnlessPaused(): void {
+    if (!this.paused) this.flush();
+  }
+
+  /** Holds batches back (writes keep queueing) until `resume`; `flush` still commits at once. */
+  pause(): void {
+    this.paused = true;
+    this.scheduled = false;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.queue.length > 0 && this.syncsInFlight === 0) this.schedule();
   }
 
   /** Learns from a window wait whether waiting gathers writes here (a steady stream) or not (one sequential writer). */
@@ -165,7 +188,7 @@ export class GroupCommit {
     }, (err: unknown) => {
       for (const op of batch) op.reject(err);
     }).finally(() => {
-      if (--this.syncsInFlight === 0 && this.queue.length > 0) this.schedule();
+      if (--this.syncsInFlight === 0 && this.queue.length > 0 && !this.paused) this.schedule();
     });
   }
 }

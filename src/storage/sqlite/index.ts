@@ -59,7 +59,7 @@ export class SqliteStore implements Store {
 
   constructor(readonly db: Database.Database, readPool: ReadPoolOptions | null = null, writes: WriteOptions = {}) {
     this.wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? new WalSync(`${db.name}-wal`) : null;
-    this.checkpoints = this.wal ? new Checkpointer(db) : null;
+    this.checkpoints = this.wal ? new Checkpointer(db, { writer: { pause: () => this.writes.pause(), resume: () => this.writes.resume() } }) : null;
     this.writes = new GroupCommit(db, this.wal, undefined, () => this.checkpoints?.committed(), writes.commitWindowMs);
     this.accounts = new SqliteAccountStore(db, this.writes);
     this.offline = new SqliteOfflineStore(db, this.writes);
