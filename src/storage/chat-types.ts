@@ -191,6 +191,12 @@ export interface ChatStore {
   /** With `viewerId`, a message that user deleted for themselves is null. */
   getMessage(appId: number, messageId: string, viewerId?: number): Promise<ChatMessage | null>;
   listMessages(query: MessageQuery): Promise<ChatMessage[]>;
+  /**
+   * Optional: listMessages' page with each message as the JSON of its QuickBlox view (chat/views.ts
+   * messageView, JSON.stringify'd), rendered by the store; a message it cannot render byte for byte
+   * comes whole instead. `unread` is whether `unreadFor` (null: nobody) lacks it in read_ids or delivered_ids.
+   */
+  renderMessages?(query: MessageQuery, options: { private: boolean; unreadFor: number | null }): Promise<RenderedMessage[]>;
   countMessages(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>): Promise<number>;
   /** Marks the listed messages of the dialog the user can see; returns them as they are afterwards. */
   markMessages(dialogId: string, userId: number, messageIds: string[], marks: MessageMarks): Promise<ChatMessage[]>;
@@ -210,3 +216,6 @@ export interface ChatStore {
   archiveMessages(query: import('./archive-types.js').ArchiveQuery): Promise<ChatMessage[]>;
   countArchive(query: import('./archive-types.js').ArchiveFilter): Promise<number>;
 }
+
+/** A message of a page rendered by the store (ChatStore.renderMessages): its view's JSON, or the message to render. */
+export type RenderedMessage = { id: string; unread: boolean } & ({ json: string; message?: undefined } | { json?: undefined; message: ChatMessage });

@@ -15,10 +15,12 @@ import {
   type MessageMarks,
   type MessageQuery,
   type NewDialog,
+  type RenderedMessage,
   type UserDialog,
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
 import type { GroupCommit } from './group-commit.js';
+import { RenderedMessageReads } from './read-messages.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
 import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
@@ -92,7 +94,7 @@ const toDialog = (r: DialogRow): Dialog => ({
   updatedAt: new Date(r.updated_at),
 });
 
-const toMessage = (r: MessageRow): ChatMessage => ({
+export const toMessage = (r: MessageRow): ChatMessage => ({
   id: r.id,
   appId: r.app_id,
   dialogId: r.dialog_id,
@@ -526,12 +528,26 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async listMessages(query: MessageQuery): Promise<ChatMessage[]> {
+    return this.selectMessages<MessageRow>(query, 'm.*').map(toMessage);
+  }
+
+  renderMessages(query: MessageQuery, options: { private: boolean; unreadFor: number | null }): Promise<RenderedMessage[]> {
+    this.renderedReads ??= new RenderedMessageReads(this.db, this, toMessage as (row: unknown) => ChatMessage);
+    return this.renderedReads.render(query, options);
+  }
+
+  private renderedReads: RenderedMessageReads | null = null;
+
+  /**
+   * listMessages' page as rows of `columns` (expressions over the message row `m`; their `?`
+   * take `columnParams`), so that a reader can select what it shows instead of whole rows.
+   */
+  selectMessages<R>(query: MessageQuery, columns: string, columnParams: unknown[] = []): R[] {
     const { sql, params } = this.messageListSql(query);
     const field = MESSAGE_SORT[query.sort?.field ?? 'date_sent'] ?? 'm.date_sent';
     const dir = (query.sort?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC';
-    const rows = this.prepare(`SELECT m.* ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ? OFFSET ?`)
-      .all(...params, query.limit, query.skip) as MessageRow[];
-    return rows.map(toMessage);
+    return this.prepare(`SELECT ${columns} ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ? OFFSET ?`)
+      .all(...columnParams, ...params, query.limit, query.skip) as R[];
   }
 
   async countMessages(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
