@@ -217,5 +217,8 @@ export interface ChatStore {
   countArchive(query: import('./archive-types.js').ArchiveFilter): Promise<number>;
 }
 
-/** A message of a page rendered by the store (ChatStore.renderMessages): its view's JSON, or the message to render. */
+/**
+ * A message of a page rendered by the store (ChatStore.renderMessages): its view's JSON, or the
+ * message to render. `id` may be '' for a message rendered as JSON that is not unread.
+ */
 export type RenderedMessage = { id: string; unread: boolean } & ({ json: string; message?: undefined } | { json?: undefined; message: ChatMessage });

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { messageView } from '../../chat/views.js';
 import type { ChatMessage, DialogType, MessageQuery } from '../types.js';
+import { toMessage } from './chat.js';
+import { DeepPages } from './deep-pages.js';
 import { openSqliteStore } from './index.js';
+import { RenderedMessageReads } from './read-messages.js';
 import { twoUsersInADialog } from './two-user-dialog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-read-messages-'));
@@ -48,7 +51,7 @@ test('SQLite writes each message view as JSON.stringify(messageView) does, or ha
       }
     }
     for (const m of messages) await store.chat.insertMessage(m, { unreadFor: [], unhideFor: [] });
-    // Times and numbers the SQL does not format like JavaScript (before 1970, past year 9999, fractions), and edges.
+    // Odd times (before 1970, past year 9999) and a date_sent SQLite would print otherwise (a fraction).
     const odd = (i: number) => messages[i]!.id;
     const update = (sql: string, id: string) => store.db.prepare(`UPDATE messages SET ${sql} WHERE id = ?`).run(id);
     update('created_at = -1500, updated_at = -86400001', odd(0));
@@ -65,19 +68,48 @@ test('SQLite writes each message view as JSON.stringify(messageView) does, or ha
       let inSql = 0;
       for (const [i, r] of rendered.entries()) {
         const m = expected[i]!;
-        assert.equal(r.id, m.id);
+        // The id comes with what the reader needs it for: a whole message, an unread one.
+        if (r.id !== '' || r.unread || r.message) assert.equal(r.id, m.id);
         assert.equal(r.json ?? JSON.stringify(messageView(r.message!, type)), JSON.stringify(messageView(m, type)), `message ${i}`);
         assert.equal(r.unread, unreadFor !== null && (!m.readIds.includes(unreadFor) || !m.deliveredIds.includes(unreadFor)), `unread ${i}`);
         if (r.json !== undefined) inSql++;
       }
       // Rows with plain custom parameters and times are written by SQLite; the odd ones come whole.
       const wholeIds = new Set(rendered.filter((r) => r.json === undefined).map((r) => r.id));
-      for (const i of [0, 1, 2]) assert.ok(wholeIds.has(odd(i)), `odd row ${i} comes whole`);
-      // The edges of what it formats: a negative date_sent, the first and the last second it can write.
-      for (const i of [3, 4]) assert.ok(!wholeIds.has(odd(i)), `edge row ${i} is written by SQLite`);
+      assert.ok(wholeIds.has(odd(2)), 'a fraction of a second comes whole');
+      // Times are formatted by the views' own function, whatever they are.
+      for (const i of [0, 1, 3, 4]) assert.ok(!wholeIds.has(odd(i)), `row ${i} is written by SQLite`);
       assert.ok(inSql >= 5 * TEXTS.length - 5, `${inSql} rendered by SQLite`);
       const dropped = messages.filter((m) => Object.keys(m.customParams).some((k) => /^[0-9]|^_id$|^read$|^markable$|^constructor$|^toString$|^__proto__$|^hasOwnProperty$/.test(k)));
       for (const m of dropped) assert.ok(wholeIds.has(m.id), `custom ${JSON.stringify(m.customParams)} comes whole`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+test('deep pages rendered by keyset are the OFFSET pages, ids and dates of their rows included', async () => {
+  const store = await openSqliteStore(join(dir, 'deep.db'));
+  try {
+    const { dialog, a, b } = await twoUsersInADialog(store);
+    for (let n = 1; n <= 1300; n++) {
+      await store.chat.insertMessage({
+        id: `5f${n.toString(16).padStart(22, '0')}`, appId: dialog.appId, dialogId: dialog.id, senderId: n % 2 ? a : b, recipientId: n % 2 ? b : a,
+        body: `m${n}`, dateSent: 1_700_000_000 + Math.floor(n / 3), attachments: [], customParams: n % 50 === 0 ? { 9: 'whole' } : {}, markable: false,
+        readIds: [], deliveredIds: [], createdAt: new Date(1_700_000_000_000 + n), updatedAt: new Date(1_700_000_000_000 + n),
+      }, { unreadFor: [], unhideFor: [] });
+    }
+    let version = 1;
+    const deep = new DeepPages(store.chat, () => version);
+    const rendered = new RenderedMessageReads(store.db, store.chat, toMessage as (row: unknown) => ChatMessage, deep);
+    for (const direction of ['asc', 'desc'] as const) {
+      for (const skip of [1000, 1100, 1000, 1100, 1200, 1250]) {
+        const query: MessageQuery = { dialogId: dialog.id, viewerId: a, filters: [], limit: 100, skip, sort: { field: 'date_sent', direction } };
+        const expected = (await store.chat.listMessages(query)).map((m) => JSON.stringify(messageView(m, 3)));
+        const page = await rendered.render(query, { private: true, unreadFor: b });
+        assert.deepEqual(page.map((r) => r.json ?? JSON.stringify(messageView(r.message!, 3))), expected, `${direction} ${skip}`);
+      }
+      version++;
     }
   } finally {
     await store.close();

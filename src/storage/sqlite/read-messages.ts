@@ -4,11 +4,13 @@
 // again costs ~3× as much for a page of 100. The stored JSON columns (read_ids, delivered_ids,
 // attachments, custom) were written by JSON.stringify, so they are spliced as they are. A row whose
 // view SQLite cannot write byte for byte (a custom parameter the view drops or reorders, a time or
-// number outside what the SQL below formats like JavaScript) comes back whole and is rendered as before.
+// number SQLite would print otherwise than JavaScript) comes back whole and is rendered as before. The
+// times are formatted in JavaScript, by the function the views use: it costs less than SQLite's.
 import type Database from 'better-sqlite3';
 import type { ChatMessage, MessageQuery, RenderedMessage } from '../types.js';
 import type { SqliteChatStore } from './chat.js';
-import type { DeepPages } from './deep-pages.js';
+import { KEYSET_FROM_SKIP, type DeepPages } from './deep-pages.js';
+import { isoSecondsOf } from '../../util/iso-seconds.js';
 
 /**
  * Custom parameter names the view does not show where the custom object has them: the view's own
@@ -20,38 +22,55 @@ const VIEW_FIELDS = ['_id', 'chat_dialog_id', 'message', 'date_sent', 'sender_id
 const UNSPLICEABLE_KEYS = [...VIEW_FIELDS, ...Object.getOwnPropertyNames(Object.prototype)];
 const sqlText = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
-/** Times SQLite formats as isoSeconds does: years 1970–9999 (negative times divide differently). */
-const MAX_MS = 253_402_300_800_000;
-const isoSeconds = (c: string): string =>
-  `format('%sT%02d:%02d:%02dZ', date(${c} / 1000, 'unixepoch'), ${c} / 3600000 % 24, ${c} / 60000 % 60, ${c} / 1000 % 60)`;
-const contains = (array: string, value: string): string => `EXISTS (SELECT 1 FROM json_each(${array}) WHERE value = ${value})`;
+/**
+ * Whether an array of integers as JSON.stringify (or SQLite's json_insert) wrote it, `[1,23]`, holds
+ * the integer `value`: a search of the text, cheaper than json_each.
+ */
+const holds = (array: string, value: string): string => `instr(',' || substr(${array}, 2, length(${array}) - 2) || ',', ',' || ${value} || ',') > 0`;
 
-const RENDERABLE = `typeof(m.date_sent) = 'integer' AND abs(m.date_sent) <= ${Number.MAX_SAFE_INTEGER}
-  AND typeof(m.created_at) = 'integer' AND m.created_at BETWEEN 0 AND ${MAX_MS - 1}
-  AND typeof(m.updated_at) = 'integer' AND m.updated_at BETWEEN 0 AND ${MAX_MS - 1}
-  AND (m.custom = '{}' OR (json_type(m.custom) = 'object' AND NOT EXISTS (SELECT 1 FROM json_each(m.custom) c
-    WHERE c.key IN (${UNSPLICEABLE_KEYS.map(sqlText).join(', ')}) OR c.key GLOB '[0-9]*')))`;
+/** Rows SQLite writes as JavaScript would (CASE, so that the custom parameters are only looked into when there are some). */
+const RENDERABLE = `typeof(m.body) = 'text' AND typeof(m.date_sent) = 'integer' AND abs(m.date_sent) <= ${Number.MAX_SAFE_INTEGER}
+  AND typeof(m.sender_id) = 'integer' AND typeof(m.recipient_id) = 'integer'
+  AND CASE WHEN m.custom = '{}' THEN 1 ELSE json_type(m.custom) = 'object' AND NOT EXISTS (SELECT 1 FROM json_each(m.custom) c
+    WHERE c.key IN (${UNSPLICEABLE_KEYS.map(sqlText).join(', ')}) OR c.key GLOB '[0-9]*') END`;
 
-/** The view's JSON; its `?`: whether the dialog is private, then the reader to tell unread for (twice; null for nobody). */
-const COLUMNS = `CASE WHEN ${RENDERABLE} THEN format(
-    '{"_id":%s,"chat_dialog_id":%s,"message":%s,"date_sent":%d,"sender_id":%d,"recipient_id":%d,"read_ids":%s,"delivered_ids":%s,"read":%d,"attachments":%s,"created_at":"%s","updated_at":"%s"%s%s}',
+/**
+ * Whether the reader is missing from read_ids or delivered_ids. The `?` are the reader's id as it
+ * appears in such an array, alone or first, last or inside (`[7]`, `[7,`, `,7]`, `,7,`), twice.
+ */
+const HOLDS_READER = (array: string): string => `(${array} = ? OR instr(${array}, ?) = 1 OR instr(${array}, ?) > 0 OR instr(${array}, ?) > 0)`;
+const UNREAD = `NOT ${HOLDS_READER('m.read_ids')} OR NOT ${HOLDS_READER('m.delivered_ids')}`;
+
+/**
+ * The view's JSON up to its times (`head`; for a message that comes whole, its id, which does not
+ * start with `{`), its times (`updatedAt` null when it equals `createdAt`) and what follows them
+ * (`tail`, null when nothing does); `unreadId`, the message id when the reader has not read it.
+ * Few and mostly null columns: each one a row hands to JavaScript costs about as much as a function
+ * SQLite runs on it. The `?`: whether the dialog is private, then the reader's id as needles (see
+ * HOLDS_READER), all null for nobody.
+ */
+const columns = (reader: boolean): string => `CASE WHEN ${RENDERABLE} THEN format(
+    '{"_id":%s,"chat_dialog_id":%s,"message":%s,"date_sent":%d,"sender_id":%d,"recipient_id":%d,"read_ids":%s,"delivered_ids":%s,"read":%d,"attachments":%s,"created_at":"',
     json_quote(m.id), json_quote(m.dialog_id), json_quote(m.body), m.date_sent, m.sender_id, m.recipient_id, m.read_ids, m.delivered_ids,
-    ? AND ${contains('m.read_ids', 'm.recipient_id')}, m.attachments, ${isoSeconds('m.created_at')}, ${isoSeconds('m.updated_at')},
-    CASE WHEN m.markable = 1 THEN ',"markable":1' ELSE '' END,
-    CASE WHEN m.custom = '{}' THEN '' ELSE ',' || substr(m.custom, 2, length(m.custom) - 2) END) END AS json,
-  CASE WHEN ? IS NULL THEN 0 ELSE NOT ${contains('m.read_ids', '?')} OR NOT ${contains('m.delivered_ids', '?')} END AS unread,
-  m.seq AS seq, m.id AS id, m.date_sent AS dateSent`;
+    ? AND ${holds('m.read_ids', 'm.recipient_id')}, m.attachments) ELSE m.id END AS head,
+  m.created_at AS createdAt, nullif(m.updated_at, m.created_at) AS updatedAt,
+  CASE WHEN m.markable = 1 OR m.custom <> '{}' THEN (CASE WHEN m.markable = 1 THEN ',"markable":1' ELSE '' END)
+    || (CASE WHEN m.custom = '{}' THEN '' ELSE ',' || substr(m.custom, 2, length(m.custom) - 2) END) END AS tail,
+  ${reader ? `CASE WHEN ${UNREAD} THEN m.id END` : 'NULL'} AS unreadId`;
+const COLUMNS = { reader: columns(true), nobody: columns(false) };
+/** A deep page (DeepPages) remembers where pages start: every row's id and date_sent. */
+const DEEP = ', m.id AS id, m.date_sent AS dateSent';
 
 interface Row {
-  json: string | null;
-  unread: 0 | 1;
-  seq: number;
-  id: string;
-  dateSent: number;
+  head: string;
+  createdAt: number;
+  updatedAt: number | null;
+  tail: string | null;
+  unreadId: string | null;
 }
 
 export class RenderedMessageReads {
-  private readonly wholeRow: Database.Statement<[number], unknown>;
+  private readonly wholeRow: Database.Statement<[string], unknown>;
 
   constructor(
     db: Database.Database,
@@ -59,22 +78,31 @@ export class RenderedMessageReads {
     private readonly toMessage: (row: unknown) => ChatMessage,
     private readonly deepPages: DeepPages | null = null,
   ) {
-    this.wholeRow = db.prepare('SELECT * FROM messages WHERE seq = ?');
+    this.wholeRow = db.prepare('SELECT * FROM messages WHERE id = ?');
   }
 
   async render(query: MessageQuery, options: { private: boolean; unreadFor: number | null }): Promise<RenderedMessage[]> {
-    const params = [options.private ? 1 : 0, options.unreadFor, options.unreadFor, options.unreadFor];
-    const list = async (q: MessageQuery) => this.chat.selectMessages<Row>(q, COLUMNS, params);
-    const rows = this.deepPages ? await this.deepPages.page(query, list) : await list(query);
+    const { unreadFor } = options;
+    const reader = unreadFor === null ? [] : [`[${unreadFor}]`, `[${unreadFor},`, `,${unreadFor}]`, `,${unreadFor},`];
+    const params = [options.private ? 1 : 0, ...reader, ...reader];
+    const sql = unreadFor === null ? COLUMNS.nobody : COLUMNS.reader;
+    const rows = this.deepPages && query.skip >= KEYSET_FROM_SKIP
+      ? await this.deepPages.page(query, async (q) => this.chat.selectMessages<Row & { id: string; dateSent: number }>(q, sql + DEEP, params))
+      : this.chat.selectMessages<Row>(query, sql, params);
     const page: RenderedMessage[] = [];
     for (const r of rows) {
-      if (r.json !== null) {
-        page.push({ id: r.id, unread: r.unread === 1, json: r.json });
+      if (r.head.startsWith('{')) {
+        // Formatted as messageView does: the same function, from the same numbers.
+        const created = isoSecondsOf(r.createdAt);
+        const json = `${r.head}${created}","updated_at":"${r.updatedAt === null ? created : isoSecondsOf(r.updatedAt)}"${r.tail ?? ''}}`;
+        page.push({ id: r.unreadId ?? '', unread: r.unreadId !== null, json });
         continue;
       }
       // Read again by itself: a row deleted in between is left out, as a later read would.
-      const whole = this.wholeRow.get(r.seq);
-      if (whole !== undefined) page.push({ id: r.id, unread: r.unread === 1, message: this.toMessage(whole) });
+      const whole = this.wholeRow.get(r.head);
+      if (whole === undefined) continue;
+      const message = this.toMessage(whole);
+      page.push({ id: message.id, message, unread: unreadFor !== null && (!message.readIds.includes(unreadFor) || !message.deliveredIds.includes(unreadFor)) });
     }
     return page;
   }
