@@ -37,7 +37,7 @@ export interface CreateMessageOptions {
 
 export interface ListOptions {
   /**
-   * Items may be JsonItems (JSON the store wrote, see ChatStore.renderMessages) rather than views:
+   * Items may be JsonItems (JSON the store wrote, see ChatStore.renderMessages/renderDialogs) rather than views:
    * for a caller that only serialises the page.
    */
   rendered?: boolean;

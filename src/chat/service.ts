@@ -56,8 +56,8 @@ export class ChatService {
   }
 
   /** GET /chat/Dialog.json → `{total_entries, skip, limit, items}`, or `{items: {count}}` with count=1. */
-  listDialogs(caller: Caller, params: Params): Promise<DialogList | CountOnly> {
-    return this.dialogs.list(caller, params);
+  listDialogs(caller: Caller, params: Params, options?: ListOptions): Promise<DialogList | CountOnly> {
+    return this.dialogs.list(caller, params, options);
   }
 
   /** GET /chat/Dialog/{id}.json. */

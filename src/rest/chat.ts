@@ -47,7 +47,7 @@ export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
   app.get('/chat/Dialog.json', async (req, reply) => {
     const caller = callerOf(req);
     const params = requestParams(req);
-    return listPage(reply, 'dialogs', caller, params, () => chat.listDialogs(caller, params));
+    return listPage(reply, 'dialogs', caller, params, () => chat.listDialogs(caller, params, { rendered: true }));
   });
   app.get<IdParams>('/chat/Dialog/:ids.json', async (req) => chat.getDialog(callerOf(req), req.params.ids));
   app.put<IdParams>('/chat/Dialog/:ids.json', async (req) => (await chat.updateDialog(callerOf(req), req.params.ids, requestParams(req))).dialog);

@@ -84,7 +84,7 @@ export function readTasks(host: ReadTaskHost, options: unknown) {
   };
   return {
     [TASKS.messages]: messages,
-    [TASKS.dialogs]: (caller: Caller, params: Params) => answer(service.listDialogs(caller, params)),
+    [TASKS.dialogs]: (caller: Caller, params: Params) => answer(service.listDialogs(caller, params, { rendered: true })),
   };
 }
 

@@ -160,6 +160,12 @@ export interface ChatStore {
   /** Deletes the dialog for everyone, with its history. */
   deleteDialog(appId: number, dialogId: string): Promise<boolean>;
   listDialogs(query: DialogQuery): Promise<UserDialog[]>;
+  /**
+   * Optional: listDialogs' page with each dialog as the JSON of its QuickBlox view for the caller
+   * (chat/views.ts dialogView, JSON.stringify'd), rendered by the store; null when it cannot render
+   * every one of them byte for byte.
+   */
+  renderDialogs?(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null>;
   /** Counts what listDialogs would return without limit and skip. */
   countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number>;
 

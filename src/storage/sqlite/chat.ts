@@ -21,6 +21,7 @@ import {
 import { whereSql, type Column } from './chat-filters.js';
 import type { GroupCommit } from './group-commit.js';
 import { RenderedMessageReads } from './read-messages.js';
+import { renderDialogs } from './read-dialogs.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
 import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
@@ -356,19 +357,32 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async listDialogs(query: DialogQuery): Promise<UserDialog[]> {
-    const field = DIALOG_SORT[query.sort?.field ?? 'updated_at'] ?? 'd.updated_at';
-    const dir = (query.sort?.direction ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
-    const { sql, params } = this.dialogKeysSql(query, field);
-    // The page is chosen on the keys alone; only its rows are read whole.
-    const rows = this.prepare(`SELECT d.*, dm.unread_count AS m_unread, dm.hidden AS m_hidden, dm.notifications AS m_notifications
-      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ? OFFSET ?) page
-      JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
-      ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
-      .all(...params, query.limit, query.skip, query.userId) as (DialogRow & { m_unread: number | null; m_hidden: number | null; m_notifications: number | null })[];
+    const rows = this.selectDialogs<DialogRow & { m_unread: number | null; m_hidden: number | null; m_notifications: number | null }>(query,
+      'd.*, dm.unread_count AS m_unread, dm.hidden AS m_hidden, dm.notifications AS m_notifications');
     return rows.map((r) => ({
       dialog: toDialog(r),
       state: r.m_unread === null ? { ...DEFAULT_STATE } : toState({ unread_count: r.m_unread, hidden: r.m_hidden!, notifications: r.m_notifications! }),
     }));
+  }
+
+  renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null> {
+    return Promise.resolve(renderDialogs(this, query, options));
+  }
+
+  /**
+   * listDialogs' page as rows of `columns` (expressions over the dialog `d` and the caller's member
+   * row `dm`, null when they have none; their `?` take `columnParams`).
+   */
+  selectDialogs<R>(query: DialogQuery, columns: string, columnParams: unknown[] = []): R[] {
+    const field = DIALOG_SORT[query.sort?.field ?? 'updated_at'] ?? 'd.updated_at';
+    const dir = (query.sort?.direction ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    const { sql, params } = this.dialogKeysSql(query, field);
+    // The page is chosen on the keys alone; only its rows are read whole.
+    return this.prepare(`SELECT ${columns}
+      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ? OFFSET ?) page
+      JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
+      ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
+      .all(...columnParams, ...params, query.limit, query.skip, query.userId) as R[];
   }
 
   async countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {

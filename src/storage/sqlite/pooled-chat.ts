@@ -37,6 +37,11 @@ export class PooledSqliteChatStore extends SqliteChatStore {
     return this.pool.available ? this.pool.run('listDialogs', [query]) : super.listDialogs(query);
   }
 
+  /** Read on the pool instead, where the chat pages are rendered whole (rest/page-render.ts). */
+  override renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null> {
+    return this.pool.available ? Promise.resolve(null) : super.renderDialogs(query, options);
+  }
+
   override countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
     return this.pool.available ? this.pool.run('countDialogs', [query]) : super.countDialogs(query);
   }
