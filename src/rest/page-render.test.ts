@@ -108,6 +108,18 @@ describe('REST list pages rendered on the read workers', () => {
     assert.equal(renderedReads.answered, 6 + 10);
   });
 
+  it('tells total_entries from a rendered page that is not full, and counts otherwise', async () => {
+    const headers = { 'qb-token': annT };
+    const count = (await onMain.inject({ method: 'GET', url: '/chat/Dialog.json?count=1', headers })).json().items.count as number;
+    assert.ok(count >= 2);
+    for (const app of [onWorkers, onMain]) {
+      for (const paging of ['', 'limit=1', 'limit=1&skip=1', `skip=${count - 1}`, `skip=${count}`, `skip=${count + 5}`, 'limit=100&skip=0']) {
+        const page = (await app.inject({ method: 'GET', url: `/chat/Dialog.json?${paging}`, headers })).json();
+        assert.equal(page.total_entries, count, paging);
+      }
+    }
+  });
+
   it('renders a page that marks messages read on a worker, and marks it on the main thread once', async () => {
     const url = `/chat/Message.json?chat_dialog_id=${privateId}&limit=100`;
     const unread = async () => (await onWorkers.inject({ method: 'GET', url: `/chat/Message/unread.json?chat_dialog_ids=${privateId}`, headers: { 'qb-token': bobT } })).json()[privateId];
