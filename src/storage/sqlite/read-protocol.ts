@@ -31,8 +31,8 @@ export interface ReadExtension {
   options: unknown;
 }
 
-/** What a worker lends an extension, and an extension module's one export (see storage/read-tasks.ts). */
-export type { ReadTaskHost as ReadWorkerHost, ReadTasksFactory } from '../read-tasks.js';
+/** An extension module's one export (see storage/read-tasks.ts). */
+export type { ReadTasksFactory } from '../read-tasks.js';
 
 export type ReadReply =
   | { id: number; ok: true; json: string }
