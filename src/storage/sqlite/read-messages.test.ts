@@ -60,6 +60,9 @@ test('SQLite writes each message view as JSON.stringify(messageView) does, or ha
     update('date_sent = -5, created_at = 0, updated_at = 999', odd(3));
     update('updated_at = 253402300799999', odd(4));
 
+    // Delivered for the whole dialog: SQLite appends the id to delivered_ids as a real (`[…,7.0]`).
+    await store.chat.markAllMessages(dialog.id, b, { delivered: true });
+    assert.ok((store.db.prepare("SELECT count(*) FROM messages WHERE delivered_ids LIKE '%.0%'").pluck().get() as number) > 0);
     const query: MessageQuery = { dialogId: dialog.id, viewerId: a, filters: [], limit: 1000, skip: 0 };
     for (const [type, unreadFor] of [[3, a], [3, b], [2, null]] as [DialogType, number | null][]) {
       const expected = await store.chat.listMessages({ ...query, viewerId: unreadFor ?? a });
