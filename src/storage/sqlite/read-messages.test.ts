@@ -60,11 +60,14 @@ test('SQLite writes each message view as JSON.stringify(messageView) does, or ha
     update('date_sent = -5, created_at = 0, updated_at = 999', odd(3));
     update('updated_at = 253402300799999', odd(4));
 
-    // Delivered for the whole dialog: SQLite appends the id to delivered_ids as a real (`[…,7.0]`).
-    await store.chat.markAllMessages(dialog.id, b, { delivered: true });
-    assert.ok((store.db.prepare("SELECT count(*) FROM messages WHERE delivered_ids LIKE '%.0%'").pluck().get() as number) > 0);
     const query: MessageQuery = { dialogId: dialog.id, viewerId: a, filters: [], limit: 1000, skip: 0 };
-    for (const [type, unreadFor] of [[3, a], [3, b], [2, null]] as [DialogType, number | null][]) {
+    const realIds = () => new Set(store.db.prepare("SELECT id FROM messages WHERE delivered_ids LIKE '%.0%'").pluck().all() as string[]);
+    for (const [type, unreadFor, phase] of [[3, a, 1], [3, b, 1], [2, null, 1], [3, a, 2], [3, b, 2]] as [DialogType, number | null, number][]) {
+      if (phase === 2 && realIds().size === 0) {
+        // Delivered for the whole dialog: SQLite appends the id to delivered_ids as a real (`[…,7.0]`).
+        await store.chat.markAllMessages(dialog.id, b, { delivered: true });
+        assert.ok(realIds().size > 0);
+      }
       const expected = await store.chat.listMessages({ ...query, viewerId: unreadFor ?? a });
       const rendered = await store.chat.renderMessages({ ...query, viewerId: unreadFor ?? a }, { private: type === 3, unreadFor });
       assert.equal(rendered.length, messages.length);
@@ -81,8 +84,9 @@ test('SQLite writes each message view as JSON.stringify(messageView) does, or ha
       const wholeIds = new Set(rendered.filter((r) => r.json === undefined).map((r) => r.id));
       assert.ok(wholeIds.has(odd(2)), 'a fraction of a second comes whole');
       // Times are formatted by the views' own function, whatever they are.
-      for (const i of [0, 1, 3, 4]) assert.ok(!wholeIds.has(odd(i)), `row ${i} is written by SQLite`);
-      assert.ok(inSql >= 5 * TEXTS.length - 5, `${inSql} rendered by SQLite`);
+      if (phase === 1) for (const i of [0, 1, 3, 4]) assert.ok(!wholeIds.has(odd(i)), `row ${i} is written by SQLite`);
+      assert.ok(phase === 2 || inSql >= 5 * TEXTS.length - 5, `${inSql} rendered by SQLite`);
+      for (const id of realIds()) assert.ok(wholeIds.has(id), 'a real in delivered_ids: the message comes whole');
       const dropped = messages.filter((m) => Object.keys(m.customParams).some((k) => /^[0-9]|^_id$|^read$|^markable$|^constructor$|^toString$|^__proto__$|^hasOwnProperty$/.test(k)));
       for (const m of dropped) assert.ok(wholeIds.has(m.id), `custom ${JSON.stringify(m.customParams)} comes whole`);
     }

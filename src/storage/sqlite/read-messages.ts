@@ -29,14 +29,13 @@ const sqlText = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 const holds = (array: string, value: string): string => `instr(',' || substr(${array}, 2, length(${array}) - 2) || ',', ',' || ${value} || ',') > 0`;
 
 /**
- * delivered_ids as JSON.stringify would write it: markAllMessages appends with json_insert, which
- * writes a bound id as a real (`[1,7.0]`); JSON.parse reads that as 7, and so must this.
+ * Rows SQLite writes as JavaScript would (CASE, so that the custom parameters are only looked into
+ * when there are some). Id arrays of integers only: markAllMessages appends to delivered_ids with
+ * json_insert, which writes a bound id as a real (`[1,7.0]`) where JSON.parse and the views read 7.
  */
-const DELIVERED = `CASE WHEN instr(m.delivered_ids, '.') = 0 THEN m.delivered_ids ELSE replace(replace(m.delivered_ids, '.0,', ','), '.0]', ']') END`;
-
-/** Rows SQLite writes as JavaScript would (CASE, so that the custom parameters are only looked into when there are some). */
 const RENDERABLE = `typeof(m.body) = 'text' AND typeof(m.date_sent) = 'integer' AND abs(m.date_sent) <= ${Number.MAX_SAFE_INTEGER}
-  AND typeof(m.sender_id) = 'integer' AND typeof(m.recipient_id) = 'integer' AND instr(m.read_ids, '.') = 0 AND instr(${DELIVERED}, '.') = 0
+  AND typeof(m.sender_id) = 'integer' AND typeof(m.recipient_id) = 'integer'
+  AND instr(m.read_ids, '.') = 0 AND instr(m.delivered_ids, '.') = 0
   AND CASE WHEN m.custom = '{}' THEN 1 ELSE json_type(m.custom) = 'object' AND NOT EXISTS (SELECT 1 FROM json_each(m.custom) c
     WHERE c.key IN (${UNSPLICEABLE_KEYS.map(sqlText).join(', ')}) OR c.key GLOB '[0-9]*') END`;
 
@@ -45,7 +44,7 @@ const RENDERABLE = `typeof(m.body) = 'text' AND typeof(m.date_sent) = 'integer' 
  * appears in such an array, alone or first, last or inside (`[7]`, `[7,`, `,7]`, `,7,`), twice.
  */
 const HOLDS_READER = (array: string): string => `(${array} = ? OR instr(${array}, ?) = 1 OR instr(${array}, ?) > 0 OR instr(${array}, ?) > 0)`;
-const UNREAD = `NOT ${HOLDS_READER('m.read_ids')} OR NOT ${HOLDS_READER(`(${DELIVERED})`)}`;
+const UNREAD = `NOT ${HOLDS_READER('m.read_ids')} OR NOT ${HOLDS_READER('m.delivered_ids')}`;
 
 /**
  * The view's JSON up to its times (`head`; for a message that comes whole, its id, which does not
@@ -53,11 +52,11 @@ const UNREAD = `NOT ${HOLDS_READER('m.read_ids')} OR NOT ${HOLDS_READER(`(${DELI
  * (`tail`, null when nothing does); `unreadId`, the message id when the reader has not read it.
  * Few and mostly null columns: each one a row hands to JavaScript costs about as much as a function
  * SQLite runs on it. The `?`: whether the dialog is private, then the reader's id as needles (see
- * HOLDS_READER), all null for nobody.
+ * HOLDS_READER) for read_ids and for delivered_ids; none for nobody.
  */
 const columns = (reader: boolean): string => `CASE WHEN ${RENDERABLE} THEN format(
     '{"_id":%s,"chat_dialog_id":%s,"message":%s,"date_sent":%d,"sender_id":%d,"recipient_id":%d,"read_ids":%s,"delivered_ids":%s,"read":%d,"attachments":%s,"created_at":"',
-    json_quote(m.id), json_quote(m.dialog_id), json_quote(m.body), m.date_sent, m.sender_id, m.recipient_id, m.read_ids, ${DELIVERED},
+    json_quote(m.id), json_quote(m.dialog_id), json_quote(m.body), m.date_sent, m.sender_id, m.recipient_id, m.read_ids, m.delivered_ids,
     ? AND ${holds('m.read_ids', 'm.recipient_id')}, m.attachments) ELSE m.id END AS head,
   m.created_at AS createdAt, nullif(m.updated_at, m.created_at) AS updatedAt,
   CASE WHEN m.markable = 1 OR m.custom <> '{}' THEN (CASE WHEN m.markable = 1 THEN ',"markable":1' ELSE '' END)
