@@ -75,7 +75,7 @@ interface Row {
 }
 
 export class RenderedMessageReads {
-  private readonly wholeRow: Database.Statement<[string], unknown>;
+  private readonly wholeRows: Database.Statement<[string], { id: string }>;
 
   constructor(
     db: Database.Database,
@@ -83,7 +83,7 @@ export class RenderedMessageReads {
     private readonly toMessage: (row: unknown) => ChatMessage,
     private readonly deepPages: DeepPages | null = null,
   ) {
-    this.wholeRow = db.prepare('SELECT * FROM messages WHERE id = ?');
+    this.wholeRows = db.prepare('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))');
   }
 
   async render(query: MessageQuery, options: { private: boolean; unreadFor: number | null }): Promise<RenderedMessage[]> {
@@ -94,21 +94,27 @@ export class RenderedMessageReads {
     const rows = this.deepPages && query.skip >= KEYSET_FROM_SKIP
       ? await this.deepPages.page(query, async (q) => this.chat.selectMessages<Row & { id: string; dateSent: number }>(q, sql + DEEP, params))
       : this.chat.selectMessages<Row>(query, sql, params);
-    const page: RenderedMessage[] = [];
+    const page: (RenderedMessage | string)[] = [];
+    const whole: string[] = [];
     for (const r of rows) {
-      if (r.head.startsWith('{')) {
-        // Formatted as messageView does: the same function, from the same numbers.
-        const created = isoSecondsOf(r.createdAt);
-        const json = `${r.head}${created}","updated_at":"${r.updatedAt === null ? created : isoSecondsOf(r.updatedAt)}"${r.tail ?? ''}}`;
-        page.push({ id: r.unreadId ?? '', unread: r.unreadId !== null, json });
+      if (!r.head.startsWith('{')) {
+        whole.push(r.head);
+        page.push(r.head);
         continue;
       }
-      // Read again by itself: a row deleted in between is left out, as a later read would.
-      const whole = this.wholeRow.get(r.head);
-      if (whole === undefined) continue;
-      const message = this.toMessage(whole);
-      page.push({ id: message.id, message, unread: unreadFor !== null && (!message.readIds.includes(unreadFor) || !message.deliveredIds.includes(unreadFor)) });
+      // Formatted as messageView does: the same function, from the same numbers.
+      const created = isoSecondsOf(r.createdAt);
+      const json = `${r.head}${created}","updated_at":"${r.updatedAt === null ? created : isoSecondsOf(r.updatedAt)}"${r.tail ?? ''}}`;
+      page.push({ id: r.unreadId ?? '', unread: r.unreadId !== null, json });
     }
-    return page;
+    if (whole.length === 0) return page as RenderedMessage[];
+    // The messages that come whole, read again together; one deleted in between is left out, as a later read would.
+    const messages = new Map(this.wholeRows.all(JSON.stringify(whole)).map((row) => [row.id, this.toMessage(row)]));
+    const unread = (m: ChatMessage) => unreadFor !== null && (!m.readIds.includes(unreadFor) || !m.deliveredIds.includes(unreadFor));
+    return page.flatMap((item) => {
+      if (typeof item !== 'string') return [item];
+      const message = messages.get(item);
+      return message ? [{ id: message.id, message, unread: unread(message) }] : [];
+    });
   }
 }
