@@ -240,7 +240,7 @@ export class SqliteChatStore implements ChatStore {
       newestMessage: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE dialog_id = ? ORDER BY seq DESC LIMIT 1'),
       newestFirst: db.prepare<[string, number, number], MessageRow>(
         'SELECT * FROM messages WHERE dialog_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT 500'),
-      deliverAll: db.prepare(`UPDATE messages SET delivered_ids = json_insert(delivered_ids, '$[#]', ?)
+      deliverAll: db.prepare(`UPDATE messages SET delivered_ids = json_insert(delivered_ids, '$[#]', CAST(? AS INTEGER))
         WHERE dialog_id = ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM json_each(messages.delivered_ids) WHERE value = ?)
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = messages.id AND h.user_id = ?)`),
       history: db.prepare<[number, string, number, number, string, number], MessageRow>(`SELECT * FROM messages

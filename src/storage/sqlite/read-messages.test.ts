@@ -64,8 +64,11 @@ test('SQLite writes each message view as JSON.stringify(messageView) does, or ha
     const realIds = () => new Set(store.db.prepare("SELECT id FROM messages WHERE delivered_ids LIKE '%.0%'").pluck().all() as string[]);
     for (const [type, unreadFor, phase] of [[3, a, 1], [3, b, 1], [2, null, 1], [3, a, 2], [3, b, 2]] as [DialogType, number | null, number][]) {
       if (phase === 2 && realIds().size === 0) {
-        // Delivered for the whole dialog: SQLite appends the id to delivered_ids as a real (`[…,7.0]`).
+        // Delivered for the whole dialog: the id is appended as an integer, as JSON.stringify writes it.
         await store.chat.markAllMessages(dialog.id, b, { delivered: true });
+        assert.equal(realIds().size, 0);
+        // Rows stored before that, when json_insert wrote the bound id as a real (`[…,7.0]`).
+        store.db.prepare(`UPDATE messages SET delivered_ids = replace(delivered_ids, ']', '.0]') WHERE delivered_ids <> '[]' AND rowid % 3 = 0`).run();
         assert.ok(realIds().size > 0);
       }
       const expected = await store.chat.listMessages({ ...query, viewerId: unreadFor ?? a });
