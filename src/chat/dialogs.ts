@@ -7,7 +7,7 @@ import { ApiError } from './errors.js';
 import { newObjectId, normalizeObjectId } from './objectid.js';
 import { parseBoolean, parseDataFilters, parseFilters, parseInteger, parseObject, parsePaging, parseSort, parseUserIds, type FilterKind, type Params } from './params.js';
 import { dialogView, type DialogView } from './views.js';
-import { checkCustomSize, itemJsonBytes, PHOTO_MAX, takeWithinBytes } from './limits.js';
+import { checkCustomSize, itemJsonBytes, JsonItem, PHOTO_MAX, takeWithinBytes } from './limits.js';
 
 export const DIALOG_NAME_MAX = 200;
 /** QuickBlox's documented default page; we also cap dialog pages at it. */
@@ -165,7 +165,8 @@ export class DialogService {
     return adminIds;
   }
 
-  async list(caller: Caller, params: Params): Promise<DialogList | CountOnly> {
+  /** With `rendered`, the items may be JsonItems (the JSON a store wrote, see ChatStore.renderDialogs) rather than views. */
+  async list(caller: Caller, params: Params, options: { rendered?: boolean } = {}): Promise<DialogList | CountOnly> {
     const query = {
       appId: caller.appId,
       userId: caller.userId,
@@ -174,12 +175,21 @@ export class DialogService {
     if (parseBoolean(params.count) === true) return { items: { count: await this.ctx.store.chat.countDialogs(query) } };
     const { limit, skip } = parsePaging(params, DIALOG_PAGE, DIALOG_PAGE);
     const sort = parseSort(params, DIALOG_SORTS);
-    // Both at once: on SQLite's read pool they run on two workers, on PostgreSQL on two connections.
-    const [total, rows] = await Promise.all([
-      this.ctx.store.chat.countDialogs(query),
-      this.ctx.store.chat.listDialogs({ ...query, sort, limit, skip }),
-    ]);
-    const views = rows.map(({ dialog, state }) => this.view(dialog, dialog.type === PUBLIC_GROUP ? 0 : state.unreadCount));
+    const chat = this.ctx.store.chat;
+    const pageQuery = { ...query, sort, limit, skip };
+    let total: number;
+    let views: DialogView[];
+    // A page the store renders (on a read worker): read first, it tells the total unless it is full or past the end.
+    const rendered = options.rendered && chat.renderDialogs ? await chat.renderDialogs(pageQuery, { mucDomain: this.ctx.mucDomain }) : null;
+    if (rendered) {
+      views = rendered.map((json) => new JsonItem(json, '') as unknown as DialogView);
+      total = rendered.length < limit && (rendered.length > 0 || skip === 0) ? skip + rendered.length : await chat.countDialogs(query);
+    } else {
+      // Both at once: on SQLite's read pool they run on two workers, on PostgreSQL on two connections.
+      const [count, rows] = await Promise.all([chat.countDialogs(query), chat.listDialogs(pageQuery)]);
+      total = count;
+      views = rows.map(({ dialog, state }) => this.view(dialog, dialog.type === PUBLIC_GROUP ? 0 : state.unreadCount));
+    }
     const page = takeWithinBytes(views, itemJsonBytes, this.ctx.limits.pageMaxBytes);
     // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
     return { total_entries: total, skip, limit: page.full ? page.taken.length : limit, items: page.taken };

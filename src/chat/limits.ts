@@ -27,15 +27,26 @@ export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stri
 /** The JSON of page items measured by itemJsonBytes, so the response reuses it (items are not changed after). */
 const itemJsonCache = new WeakMap<object, string>();
 
+/** A page item whose JSON a store already wrote (ChatStore.renderMessages): measured and sent as that JSON. */
+export class JsonItem {
+  /** `id`: the item's `_id`, for whoever must find it again without parsing the JSON. */
+  constructor(readonly json: string, readonly id: string) {}
+
+  toJSON(): unknown {
+    return JSON.parse(this.json);
+  }
+}
+
 /** jsonBytes of a page item that the response is about to serialise: the JSON is kept for itemJson. */
 export function itemJsonBytes(item: object): number {
+  if (item instanceof JsonItem) return Buffer.byteLength(item.json);
   const json = JSON.stringify(item);
   itemJsonCache.set(item, json);
   return Buffer.byteLength(json);
 }
 
 /** JSON.stringify(item), from what itemJsonBytes kept when it measured this very object. */
-export const itemJson = (item: object): string => itemJsonCache.get(item) ?? JSON.stringify(item);
+export const itemJson = (item: object): string => (item instanceof JsonItem ? item.json : itemJsonCache.get(item) ?? JSON.stringify(item));
 
 export function checkMessageText(text: string, limits: ChatLimits): string {
   if (text.length > limits.messageTextMax) throw new ApiError('invalidField', `is too long (maximum is ${limits.messageTextMax} characters)`, 'message');

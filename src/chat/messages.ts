@@ -12,7 +12,7 @@ import {
   indexedValues, isIndexKeyed, parseBoolean, parseFilters, parseInteger, parseList, parsePaging, parseSort,
   type FilterKind, type Params,
 } from './params.js';
-import { checkCustomSize, checkMessageText, itemJsonBytes, takeWithinBytes, type ChatLimits } from './limits.js';
+import { checkCustomSize, checkMessageText, itemJsonBytes, JsonItem, takeWithinBytes, type ChatLimits } from './limits.js';
 import { usersBlocking } from './privacy.js';
 import { stripXmlInvalid } from './text.js';
 import { messageView, type MessageView } from './views.js';
@@ -33,6 +33,14 @@ export interface CreateMessageOptions {
   /** Unix seconds to keep (XMPP); REST leaves it out so the server's clock is used. */
   dateSent?: number;
   origin?: Origin;
+}
+
+export interface ListOptions {
+  /**
+   * Items may be JsonItems (JSON the store wrote, see ChatStore.renderMessages/renderDialogs) rather than views:
+   * for a caller that only serialises the page.
+   */
+  rendered?: boolean;
 }
 
 export interface MessageList {
@@ -194,51 +202,68 @@ export class MessageService {
    * A page of a dialog's history (oldest first unless sorted otherwise). The returned messages
    * are marked read and delivered for the caller unless `mark_as_read=0`.
    */
-  async list(caller: Caller, params: Params): Promise<MessageList | CountOnly> {
+  async list(caller: Caller, params: Params, options: ListOptions = {}): Promise<MessageList | CountOnly> {
     if (params.chat_dialog_id === undefined || params.chat_dialog_id === '') throw new ApiError('invalidField', "can't be blank", 'chat_dialog_id');
     const dialog = await loadAccessibleDialog(this.ctx, caller, params.chat_dialog_id);
     const query = { dialogId: dialog.id, viewerId: caller.userId, filters: parseFilters(params, MESSAGE_FILTERS) };
     if (parseBoolean(params.count) === true) return { items: { count: await this.ctx.store.chat.countMessages(query) } };
     const paging = parsePaging(params, MESSAGE_PAGE, MESSAGE_PAGE_MAX);
     const { skip } = paging;
-    const page = await this.pageWithinBytes({ ...query, sort: parseSort(params, MESSAGE_SORTS) }, paging, dialog.type);
-    const { messages } = page;
+    const markRead = parseBoolean(params.mark_as_read) !== false && tracksReads(dialog, caller.userId);
+    const page = await this.pageWithinBytes({ ...query, sort: parseSort(params, MESSAGE_SORTS) }, paging, dialog.type,
+      options.rendered === true, markRead ? caller.userId : null);
     let views = page.views;
     // A page cut short by its size says so in `limit`, so that skip + limit is where the next one starts.
-    const limit = page.cut ? messages.length : paging.limit;
-    if (parseBoolean(params.mark_as_read) !== false && tracksReads(dialog, caller.userId)) {
-      const unread = messages.filter((m) => !m.readIds.includes(caller.userId) || !m.deliveredIds.includes(caller.userId));
-      if (unread.length) {
-        const marked = new Map((await this.ctx.store.chat.markMessages(dialog.id, caller.userId, unread.map((m) => m.id), { read: true }))
-          .map((m) => [m.id, m]));
-        views = messages.map((m, i) => {
-          const changed = marked.get(m.id);
-          return changed ? messageView(changed, dialog.type) : views[i]!;
-        });
-      }
+    const limit = page.cut ? views.length : paging.limit;
+    const unread = page.entries.filter((e) => e.unread).map((e) => e.id);
+    if (markRead && unread.length) {
+      const marked = new Map((await this.ctx.store.chat.markMessages(dialog.id, caller.userId, unread, { read: true })).map((m) => [m.id, m]));
+      views = page.entries.map((e, i) => {
+        const changed = marked.get(e.id);
+        return changed ? messageView(changed, dialog.type) : views[i]!;
+      });
     }
     return { skip, limit, items: views };
   }
 
-  /** Up to `limit` messages from `skip`, fetched in chunks, stopping before their views pass the page byte budget. */
+  /**
+   * Up to `limit` messages from `skip`, fetched in chunks, stopping before their views pass the page
+   * byte budget; with `rendered`, as JSON the store writes when it can (ChatStore.renderMessages).
+   * `unread` tells which ones `unreadFor` lacks in read_ids or delivered_ids.
+   */
   private async pageWithinBytes(
-    query: Omit<MessageQuery, 'limit' | 'skip'>, paging: { limit: number; skip: number }, dialogType: Dialog['type'],
-  ): Promise<{ messages: ChatMessage[]; views: MessageView[]; cut: boolean }> {
-    const messages: ChatMessage[] = [];
+    query: Omit<MessageQuery, 'limit' | 'skip'>, paging: { limit: number; skip: number }, dialogType: Dialog['type'], rendered: boolean,
+    unreadFor: number | null,
+  ): Promise<{ entries: { id: string; unread: boolean }[]; views: MessageView[]; cut: boolean }> {
+    const entries: { id: string; unread: boolean }[] = [];
     const views: MessageView[] = [];
+    const chat = this.ctx.store.chat;
+    const render = rendered && chat.renderMessages ? chat.renderMessages.bind(chat) : null;
     let bytes = 0;
-    while (messages.length < paging.limit) {
-      const want = Math.min(PAGE_CHUNK, paging.limit - messages.length);
-      const chunk = await this.ctx.store.chat.listMessages({ ...query, limit: want, skip: paging.skip + messages.length });
-      const chunkViews = chunk.map((m) => messageView(m, dialogType));
+    while (entries.length < paging.limit) {
+      const want = Math.min(PAGE_CHUNK, paging.limit - entries.length);
+      const chunkQuery = { ...query, limit: want, skip: paging.skip + entries.length };
+      let chunk: { id: string; unread: boolean }[];
+      let chunkViews: MessageView[];
+      if (render) {
+        const items = await render(chunkQuery, { private: dialogType === PRIVATE, unreadFor });
+        chunk = items;
+        chunkViews = items.map((r) => (r.json !== undefined ? new JsonItem(r.json, r.id) as unknown as MessageView : messageView(r.message, dialogType)));
+      } else {
+        const messages = await chat.listMessages(chunkQuery);
+        chunk = messages.map((m) => ({
+          id: m.id, unread: unreadFor !== null && (!m.readIds.includes(unreadFor) || !m.deliveredIds.includes(unreadFor)),
+        }));
+        chunkViews = messages.map((m) => messageView(m, dialogType));
+      }
       const fit = takeWithinBytes(chunkViews, itemJsonBytes, this.ctx.limits.pageMaxBytes, bytes);
-      messages.push(...chunk.slice(0, fit.taken.length));
+      entries.push(...chunk.slice(0, fit.taken.length));
       views.push(...fit.taken);
       bytes = fit.bytes;
-      if (fit.full) return { messages, views, cut: true };
+      if (fit.full) return { entries, views, cut: true };
       if (chunk.length < want) break;
     }
-    return { messages, views, cut: false };
+    return { entries, views, cut: false };
   }
 
   /** The message with its dialog; 404 for unknown or self-deleted messages, 403 without access to the dialog. */

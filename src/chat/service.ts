@@ -7,7 +7,7 @@ import {
   DialogService, type CountOnly, type DeleteResult, type DialogList, type DialogUpdate, type NotificationSettings,
 } from './dialogs.js';
 import { ChatEvents, type ChatEventMap } from './events.js';
-import { MessageService, type CreateMessageOptions, type MarkerTarget, type MessageList, type UnreadCounts } from './messages.js';
+import { MessageService, type CreateMessageOptions, type ListOptions, type MarkerTarget, type MessageList, type UnreadCounts } from './messages.js';
 import { DEFAULT_CHAT_LIMITS, type ChatLimits } from './limits.js';
 import { normalizeObjectId } from './objectid.js';
 import { ReactionService } from './reactions.js';
@@ -56,8 +56,8 @@ export class ChatService {
   }
 
   /** GET /chat/Dialog.json → `{total_entries, skip, limit, items}`, or `{items: {count}}` with count=1. */
-  listDialogs(caller: Caller, params: Params): Promise<DialogList | CountOnly> {
-    return this.dialogs.list(caller, params);
+  listDialogs(caller: Caller, params: Params, options?: ListOptions): Promise<DialogList | CountOnly> {
+    return this.dialogs.list(caller, params, options);
   }
 
   /** GET /chat/Dialog/{id}.json. */
@@ -98,8 +98,8 @@ export class ChatService {
   }
 
   /** GET /chat/Message.json?chat_dialog_id=… → `{skip, limit, items}`, or `{items: {count}}` with count=1. */
-  listMessages(caller: Caller, params: Params): Promise<MessageList | CountOnly> {
-    return this.messages.list(caller, params);
+  listMessages(caller: Caller, params: Params, options?: ListOptions): Promise<MessageList | CountOnly> {
+    return this.messages.list(caller, params, options);
   }
 
   /** GET /chat/Message/{id}.json. */

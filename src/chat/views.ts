@@ -1,29 +1,9 @@
 // The JSON shapes QuickBlox returns for dialogs and messages (field names and types exactly).
 import type { ChatMessage, Dialog, DialogType } from '../storage/types.js';
+import { isoSeconds } from '../util/iso-seconds.js';
 import { PRIVATE, PUBLIC_GROUP } from './access.js';
 
-const DAY_MS = 86_400_000;
-const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
-/** Years 0000–9999, where toISOString has four-digit years. */
-const FOUR_DIGIT_YEARS = [-62_167_219_200_000, 253_402_300_800_000] as const;
-let cachedDay = Number.NaN;
-let cachedDayPrefix = '';
-
-/**
- * `YYYY-MM-DDTHH:MM:SSZ`, as QuickBlox writes created_at/updated_at. A page of history formats two
- * per message, so the date part is formatted once per day and the time part by arithmetic.
- */
-export function isoSeconds(d: Date): string {
-  const ms = d.getTime();
-  if (!(ms >= FOUR_DIGIT_YEARS[0] && ms < FOUR_DIGIT_YEARS[1])) return `${d.toISOString().slice(0, 19)}Z`;
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== cachedDay) {
-    cachedDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
-    cachedDay = day;
-  }
-  const seconds = Math.floor((ms - day * DAY_MS) / 1000);
-  return `${cachedDayPrefix}${TWO_DIGITS[Math.floor(seconds / 3600)]}:${TWO_DIGITS[Math.floor(seconds / 60) % 60]}:${TWO_DIGITS[seconds % 60]}Z`;
-}
+export { isoSeconds };
 
 export const roomJid = (dialog: Pick<Dialog, 'appId' | 'id'>, mucDomain: string): string => `${dialog.appId}_${dialog.id}@${mucDomain}`;
 

@@ -12,7 +12,6 @@ import { withReactions } from './reactions.js';
 import { requestParams, stringParam } from './params.js';
 import { sendPage } from './page-json.js';
 import { RenderedPages, type RenderedRead } from './page-render.js';
-import { SqliteStore } from '../storage/sqlite/index.js';
 
 type IdParams = { Params: { ids: string } };
 
@@ -34,8 +33,8 @@ const CONTENT_TYPES: Record<ExportFormat, string> = { jsonl: 'application/x-ndjs
 
 export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
   const chat: ChatService = deps.chat ?? (() => { throw new Error('chatRoutes needs deps.chat'); })();
-  const pool = deps.store instanceof SqliteStore ? deps.store.reads : null;
-  const rendered = pool ? new RenderedPages(pool, chat) : null;
+  const pool = deps.store.readTasks ?? null;
+  const rendered = pool ? new RenderedPages(pool, deps.store.chat, chat) : null;
   /** A list read: its body from a read worker when one can answer it, else from the chat service here. */
   const listPage = async (reply: FastifyReply, read: RenderedRead, caller: Caller, params: Params, here: () => Promise<unknown>) => {
     const body = rendered ? await rendered.render(read, caller, params) : null;
@@ -48,7 +47,7 @@ export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
   app.get('/chat/Dialog.json', async (req, reply) => {
     const caller = callerOf(req);
     const params = requestParams(req);
-    return listPage(reply, 'dialogs', caller, params, () => chat.listDialogs(caller, params));
+    return listPage(reply, 'dialogs', caller, params, () => chat.listDialogs(caller, params, { rendered: true }));
   });
   app.get<IdParams>('/chat/Dialog/:ids.json', async (req) => chat.getDialog(callerOf(req), req.params.ids));
   app.put<IdParams>('/chat/Dialog/:ids.json', async (req) => (await chat.updateDialog(callerOf(req), req.params.ids, requestParams(req))).dialog);
@@ -65,7 +64,9 @@ export function chatRoutes(app: FastifyInstance, deps: RestDeps): void {
   app.get('/chat/Message.json', async (req, reply) => {
     const caller = callerOf(req);
     const params = requestParams(req);
-    return listPage(reply, 'messages', caller, params, async () => withReactions(chat, params, await chat.listMessages(caller, params)));
+    // Without reactions to attach, the items may be JSON the store wrote (ChatStore.renderMessages).
+    const storeJson = params.include_reactions === undefined;
+    return listPage(reply, 'messages', caller, params, async () => withReactions(chat, params, await chat.listMessages(caller, params, { rendered: storeJson })));
   });
   app.get('/chat/Message/unread.json', async (req) => chat.unreadCount(callerOf(req), requestParams(req)));
   app.get<IdParams>('/chat/Message/:ids.json', async (req) => withReactions(chat, requestParams(req), await chat.getMessage(callerOf(req), req.params.ids)));

@@ -1,7 +1,8 @@
 // List pages answered on the SQLite read workers (page-render.ts) against the same requests answered
 // on the main thread of a second app over the same database file: byte for byte, headers included,
 // for messages with custom parameters, attachments, markers and odd text, for dialogs, counts and
-// errors; and a page that marks messages read still marks them (on the main thread).
+// errors; a page that marks messages read is rendered on a worker and marked once, on the main thread;
+// and pages rendered by SQLite equal those built from views.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +32,7 @@ async function appOver(store: SqliteStore): Promise<FastifyInstance> {
 describe('REST list pages rendered on the read workers', () => {
   let pooled: SqliteStore, plain: SqliteStore;
   let onWorkers: FastifyInstance, onMain: FastifyInstance;
-  let annT: string, bobT: string, annId: number;
+  let annT: string, bobT: string, annId: number, bobId: number;
   let privateId: string, groupId: string;
 
   before(async () => {
@@ -44,6 +45,7 @@ describe('REST list pages rendered on the read workers', () => {
     const ann = await pooled.accounts.createUser(application.id, { login: 'ann', password: PASSWORD });
     const bob = await pooled.accounts.createUser(application.id, { login: 'bob', password: PASSWORD });
     annId = ann.id;
+    bobId = bob.id;
     const session = async (login: string) =>
       (await onWorkers.inject({ method: 'POST', url: '/session.json', payload: signedSessionParams(application, { user: { login, password: PASSWORD } }) })).json().session.token as string;
     [annT, bobT] = [await session('ann'), await session('bob')];
@@ -92,9 +94,10 @@ describe('REST list pages rendered on the read workers', () => {
       `/chat/Message.json?chat_dialog_id=${groupId}&limit=abc`,
       '/chat/Message.json',
     ]) (await both(annT, url)).same();
-    // The workers answered the pages and the count (the errors and reactions went back to the main thread).
-    assert.equal(renderedReads.answered, 5);
-    assert.equal(renderedReads.declined, 3);
+    // The workers answered the pages (the one with limit=abc marks messages read) and the count; the
+    // two errors went back to the main thread (reactions are not asked of them).
+    assert.equal(renderedReads.answered, 6);
+    assert.equal(renderedReads.declined, 2);
   });
 
   it('answers dialog pages and counts as the main thread does', async () => {
@@ -102,26 +105,64 @@ describe('REST list pages rendered on the read workers', () => {
       (await both(annT, url)).same();
       (await both(bobT, url)).same();
     }
-    assert.equal(renderedReads.answered, 5 + 10);
+    assert.equal(renderedReads.answered, 6 + 10);
   });
 
-  it('leaves a page that marks messages read to the main thread, which marks them', async () => {
+  it('tells total_entries from a rendered page that is not full, and counts otherwise', async () => {
+    const headers = { 'qb-token': annT };
+    const count = (await onMain.inject({ method: 'GET', url: '/chat/Dialog.json?count=1', headers })).json().items.count as number;
+    assert.ok(count >= 2);
+    for (const app of [onWorkers, onMain]) {
+      for (const paging of ['', 'limit=1', 'limit=1&skip=1', `skip=${count - 1}`, `skip=${count}`, `skip=${count + 5}`, 'limit=100&skip=0']) {
+        const page = (await app.inject({ method: 'GET', url: `/chat/Dialog.json?${paging}`, headers })).json();
+        assert.equal(page.total_entries, count, paging);
+      }
+    }
+  });
+
+  it('renders a page that marks messages read on a worker, and marks it on the main thread once', async () => {
     const url = `/chat/Message.json?chat_dialog_id=${privateId}&limit=100`;
     const unread = async () => (await onWorkers.inject({ method: 'GET', url: `/chat/Message/unread.json?chat_dialog_ids=${privateId}`, headers: { 'qb-token': bobT } })).json()[privateId];
     const before = await unread();
     assert.ok(before > 0);
-    const declined = renderedReads.declined;
+    const { answered, declined } = renderedReads;
+    const reads = pooled.chat.listMessages.bind(pooled.chat);
+    let mainReads = 0;
+    pooled.chat.listMessages = (query) => {
+      mainReads++;
+      return reads(query);
+    };
     const first = await onWorkers.inject({ method: 'GET', url, headers: { 'qb-token': bobT } });
+    pooled.chat.listMessages = reads;
     assert.equal(first.statusCode, 200);
-    assert.equal(renderedReads.declined, declined + 1);
+    // The worker read and rendered the page; the main thread only marked it (no page read of its own).
+    assert.deepEqual([renderedReads.answered, renderedReads.declined, mainReads], [answered + 1, declined, 0]);
     // The page (cut short by rest_page_max_bytes) was marked read: ann's messages on it no longer count.
-    const items = first.json().items as { sender_id: number }[];
+    const items = first.json().items as { sender_id: number; read_ids: number[]; delivered_ids: number[] }[];
     const fromAnn = items.filter((m) => m.sender_id === annId).length;
     assert.ok(fromAnn > 0 && first.json().limit < 100);
     assert.equal(await unread(), before - fromAnn);
-    // Read again: nothing left to mark, so the worker answers, the same as the main thread.
-    const answeredBefore = renderedReads.answered;
+    // It shows the messages as they are once marked: what the main thread answers now, byte for byte
+    // (now one message shorter: the page was measured against its byte budget before the marks).
+    assert.ok(items.every((m) => m.read_ids.includes(bobId) && m.delivered_ids.includes(bobId)));
+    const now = await onMain.inject({ method: 'GET', url: `${url}&mark_as_read=0`, headers: { 'qb-token': bobT } });
+    const itemsText = (body: string) => body.slice(body.indexOf('"items":[') + 9, -2);
+    assert.ok(now.json().items.length >= items.length - 1);
+    assert.ok(`${itemsText(first.body)},`.startsWith(`${itemsText(now.body)},`), 'marked page = the page read now');
+    // Read again: nothing left to mark, the same as the main thread.
     (await both(bobT, url)).same();
-    assert.equal(renderedReads.answered, answeredBefore + 1);
+    assert.equal(renderedReads.answered, answered + 2);
+  });
+
+  it('renders pages in SQLite as the chat layer builds them from views (include_reactions=0 takes the views)', async () => {
+    for (const id of [privateId, groupId]) {
+      for (const query of ['', '&sort_desc=date_sent', '&limit=5&skip=2', '&limit=100&skip=1']) {
+        const url = `/chat/Message.json?chat_dialog_id=${id}&mark_as_read=0${query}`;
+        const headers = { 'qb-token': annT };
+        const [sql, views] = [await onMain.inject({ method: 'GET', url, headers }), await onMain.inject({ method: 'GET', url: `${url}&include_reactions=0`, headers })];
+        assert.equal(sql.statusCode, 200);
+        assert.equal(sql.body, views.body, url);
+      }
+    }
   });
 });

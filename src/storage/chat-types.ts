@@ -160,6 +160,12 @@ export interface ChatStore {
   /** Deletes the dialog for everyone, with its history. */
   deleteDialog(appId: number, dialogId: string): Promise<boolean>;
   listDialogs(query: DialogQuery): Promise<UserDialog[]>;
+  /**
+   * Optional: listDialogs' page with each dialog as the JSON of its QuickBlox view for the caller
+   * (chat/views.ts dialogView, JSON.stringify'd), rendered by the store; null when it cannot render
+   * every one of them byte for byte.
+   */
+  renderDialogs?(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null>;
   /** Counts what listDialogs would return without limit and skip. */
   countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number>;
 
@@ -191,6 +197,12 @@ export interface ChatStore {
   /** With `viewerId`, a message that user deleted for themselves is null. */
   getMessage(appId: number, messageId: string, viewerId?: number): Promise<ChatMessage | null>;
   listMessages(query: MessageQuery): Promise<ChatMessage[]>;
+  /**
+   * Optional: listMessages' page with each message as the JSON of its QuickBlox view (chat/views.ts
+   * messageView, JSON.stringify'd), rendered by the store; a message it cannot render byte for byte
+   * comes whole instead. `unread` is whether `unreadFor` (null: nobody) lacks it in read_ids or delivered_ids.
+   */
+  renderMessages?(query: MessageQuery, options: { private: boolean; unreadFor: number | null }): Promise<RenderedMessage[]>;
   countMessages(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>): Promise<number>;
   /** Marks the listed messages of the dialog the user can see; returns them as they are afterwards. */
   markMessages(dialogId: string, userId: number, messageIds: string[], marks: MessageMarks): Promise<ChatMessage[]>;
@@ -210,3 +222,9 @@ export interface ChatStore {
   archiveMessages(query: import('./archive-types.js').ArchiveQuery): Promise<ChatMessage[]>;
   countArchive(query: import('./archive-types.js').ArchiveFilter): Promise<number>;
 }
+
+/**
+ * A message of a page rendered by the store (ChatStore.renderMessages): its view's JSON, or the
+ * message to render. `id` may be '' for a message rendered as JSON that is not unread.
+ */
+export type RenderedMessage = { id: string; unread: boolean } & ({ json: string; message?: undefined } | { json?: undefined; message: ChatMessage });

@@ -10,6 +10,7 @@ import type { PasswordResetStore } from './password-resets-types.js';
 import type { ReactionStore } from './reactions-types.js';
 import type { BlobStore } from './blob-types.js';
 import type { ChatStore } from './chat-types.js';
+import type { ReadTaskPool } from './read-tasks.js';
 import type { OfflineStore } from './offline-types.js';
 import type { PrivacyStore } from './privacy-types.js';
 import type { PushStore } from './push-types.js';
@@ -21,6 +22,7 @@ import type { OperatorStore } from './admin-types.js';
 export * from './account-types.js';
 export * from './blob-types.js';
 export * from './chat-types.js';
+export type { ReadTaskHost, ReadTaskPool, ReadTasksFactory } from './read-tasks.js';
 export * from './offline-types.js';
 export * from './privacy-types.js';
 export * from './push-types.js';
@@ -49,6 +51,8 @@ export interface Store {
   readonly push: PushStore;
   readonly keyValue: import('./account-data-types.js').KeyValueStore;
   readonly pep: import('./account-data-types.js').PepStore;
+  /** Threads that answer read tasks off the event loop, when the store has them (see read-tasks.ts). */
+  readonly readTasks?: ReadTaskPool | null;
   /** Flushes and closes the underlying database. */
   close(): Promise<void>;
 }

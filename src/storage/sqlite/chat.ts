@@ -15,10 +15,13 @@ import {
   type MessageMarks,
   type MessageQuery,
   type NewDialog,
+  type RenderedMessage,
   type UserDialog,
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
 import type { GroupCommit } from './group-commit.js';
+import { RenderedMessageReads } from './read-messages.js';
+import { renderDialogs } from './read-dialogs.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
 import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
@@ -92,7 +95,7 @@ const toDialog = (r: DialogRow): Dialog => ({
   updatedAt: new Date(r.updated_at),
 });
 
-const toMessage = (r: MessageRow): ChatMessage => ({
+export const toMessage = (r: MessageRow): ChatMessage => ({
   id: r.id,
   appId: r.app_id,
   dialogId: r.dialog_id,
@@ -241,7 +244,7 @@ export class SqliteChatStore implements ChatStore {
       newestMessage: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE dialog_id = ? ORDER BY date_sent DESC, id DESC LIMIT 1'),
       newestFirst: db.prepare<[string, number, number, string], MessageRow>(`SELECT * FROM messages
         WHERE dialog_id = ? AND seq > ? AND (date_sent, id) < (?, ?) ORDER BY date_sent DESC, id DESC LIMIT 500`),
-      deliverAll: db.prepare(`UPDATE messages SET delivered_ids = json_insert(delivered_ids, '$[#]', ?)
+      deliverAll: db.prepare(`UPDATE messages SET delivered_ids = json_insert(delivered_ids, '$[#]', CAST(? AS INTEGER))
         WHERE dialog_id = ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM json_each(messages.delivered_ids) WHERE value = ?)
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = messages.id AND h.user_id = ?)`),
       history: db.prepare<[number, string, number, number, string, number], MessageRow>(`SELECT * FROM messages
@@ -358,19 +361,32 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async listDialogs(query: DialogQuery): Promise<UserDialog[]> {
-    const field = DIALOG_SORT[query.sort?.field ?? 'updated_at'] ?? 'd.updated_at';
-    const dir = (query.sort?.direction ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
-    const { sql, params } = this.dialogKeysSql(query, field);
-    // The page is chosen on the keys alone; only its rows are read whole.
-    const rows = this.prepare(`SELECT d.*, dm.unread_count AS m_unread, dm.hidden AS m_hidden, dm.notifications AS m_notifications
-      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ? OFFSET ?) page
-      JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
-      ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
-      .all(...params, query.limit, query.skip, query.userId) as (DialogRow & { m_unread: number | null; m_hidden: number | null; m_notifications: number | null })[];
+    const rows = this.selectDialogs<DialogRow & { m_unread: number | null; m_hidden: number | null; m_notifications: number | null }>(query,
+      'd.*, dm.unread_count AS m_unread, dm.hidden AS m_hidden, dm.notifications AS m_notifications');
     return rows.map((r) => ({
       dialog: toDialog(r),
       state: r.m_unread === null ? { ...DEFAULT_STATE } : toState({ unread_count: r.m_unread, hidden: r.m_hidden!, notifications: r.m_notifications! }),
     }));
+  }
+
+  renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null> {
+    return Promise.resolve(renderDialogs(this, query, options));
+  }
+
+  /**
+   * listDialogs' page as rows of `columns` (expressions over the dialog `d` and the caller's member
+   * row `dm`, null when they have none; their `?` take `columnParams`).
+   */
+  selectDialogs<R>(query: DialogQuery, columns: string, columnParams: unknown[] = []): R[] {
+    const field = DIALOG_SORT[query.sort?.field ?? 'updated_at'] ?? 'd.updated_at';
+    const dir = (query.sort?.direction ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    const { sql, params } = this.dialogKeysSql(query, field);
+    // The page is chosen on the keys alone; only its rows are read whole.
+    return this.prepare(`SELECT ${columns}
+      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ? OFFSET ?) page
+      JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
+      ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
+      .all(...columnParams, ...params, query.limit, query.skip, query.userId) as R[];
   }
 
   async countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
@@ -529,12 +545,26 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async listMessages(query: MessageQuery): Promise<ChatMessage[]> {
+    return this.selectMessages<MessageRow>(query, 'm.*').map(toMessage);
+  }
+
+  renderMessages(query: MessageQuery, options: { private: boolean; unreadFor: number | null }): Promise<RenderedMessage[]> {
+    this.renderedReads ??= new RenderedMessageReads(this.db, this, toMessage as (row: unknown) => ChatMessage);
+    return this.renderedReads.render(query, options);
+  }
+
+  private renderedReads: RenderedMessageReads | null = null;
+
+  /**
+   * listMessages' page as rows of `columns` (expressions over the message row `m`; their `?`
+   * take `columnParams`), so that a reader can select what it shows instead of whole rows.
+   */
+  selectMessages<R>(query: MessageQuery, columns: string, columnParams: unknown[] = []): R[] {
     const { sql, params } = this.messageListSql(query);
     const field = MESSAGE_SORT[query.sort?.field ?? 'date_sent'] ?? 'm.date_sent';
     const dir = (query.sort?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC';
-    const rows = this.prepare(`SELECT m.* ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ? OFFSET ?`)
-      .all(...params, query.limit, query.skip) as MessageRow[];
-    return rows.map(toMessage);
+    return this.prepare(`SELECT ${columns} ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ? OFFSET ?`)
+      .all(...columnParams, ...params, query.limit, query.skip) as R[];
   }
 
   async countMessages(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {

@@ -23,8 +23,13 @@ export class DeepPages {
 
   constructor(private readonly chat: SqliteChatStore, private readonly dataVersion: () => number) {}
 
-  async listMessages(query: MessageQuery): Promise<ChatMessage[]> {
-    if ((query.sort?.field ?? 'date_sent') !== 'date_sent' || query.skip < KEYSET_FROM_SKIP || query.limit < 1) return this.chat.listMessages(query);
+  listMessages(query: MessageQuery): Promise<ChatMessage[]> {
+    return this.page(query, (q) => this.chat.listMessages(q));
+  }
+
+  /** The page `list` reads for `query` (the same rows as with OFFSET), read by keyset when a cursor is known. */
+  async page<T extends Cursor>(query: MessageQuery, list: (query: MessageQuery) => Promise<T[]>): Promise<T[]> {
+    if ((query.sort?.field ?? 'date_sent') !== 'date_sent' || query.skip < KEYSET_FROM_SKIP || query.limit < 1) return list(query);
     const before = this.dataVersion();
     if (before !== this.version) {
       this.cursors.clear();
@@ -33,13 +38,13 @@ export class DeepPages {
     const ascending = (query.sort?.direction ?? 'asc') === 'asc';
     const shape = JSON.stringify([query.dialogId, query.viewerId, query.filters, ascending]);
     const cursor = this.cursors.get(`${query.skip} ${shape}`);
-    let page: ChatMessage[];
-    const learned: [number, ChatMessage][] = [];
+    let page: T[];
+    const learned: [number, Cursor][] = [];
     if (cursor) {
-      page = await this.after(query, cursor, ascending);
+      page = await this.after(query, cursor, ascending, list);
     } else {
       // One row more, from one row earlier: that row is where this page starts next time.
-      const withPrevious = await this.chat.listMessages({ ...query, skip: query.skip - 1, limit: query.limit + 1 });
+      const withPrevious = await list({ ...query, skip: query.skip - 1, limit: query.limit + 1 });
       if (withPrevious.length > 0) learned.push([query.skip, withPrevious[0]!]);
       page = withPrevious.slice(1);
     }
@@ -49,27 +54,27 @@ export class DeepPages {
       // mix two states. OFFSET in one statement answers as before.
       this.version = null;
       this.cursors.clear();
-      return cursor ? this.chat.listMessages(query) : page;
+      return cursor ? list(query) : page;
     }
     for (const [skip, row] of learned) this.remember(`${skip} ${shape}`, row);
     return page;
   }
 
   /** The page after `cursor`: rows from its date_sent on, past those that share its date_sent and sort up to it. */
-  private async after(query: MessageQuery, cursor: Cursor, ascending: boolean): Promise<ChatMessage[]> {
+  private async after<T>(query: MessageQuery, cursor: Cursor, ascending: boolean, list: (query: MessageQuery) => Promise<T[]>): Promise<T[]> {
     const base = { dialogId: query.dialogId, viewerId: query.viewerId };
     const upTo = await this.chat.countMessages({
       ...base,
       filters: [...query.filters, { field: 'date_sent', op: 'eq', value: cursor.dateSent }, { field: '_id', op: ascending ? 'lte' : 'gte', value: cursor.id }],
     });
-    return this.chat.listMessages({
+    return list({
       ...query,
       filters: [...query.filters, { field: 'date_sent', op: ascending ? 'gte' : 'lte', value: cursor.dateSent }],
       skip: upTo,
     });
   }
 
-  private remember(key: string, row: ChatMessage): void {
+  private remember(key: string, row: Cursor): void {
     if (!Number.isFinite(row.dateSent)) return;
     if (this.cursors.size >= MAX_CURSORS) this.cursors.delete(this.cursors.keys().next().value!);
     this.cursors.set(key, { dateSent: row.dateSent, id: row.id });

@@ -57,6 +57,10 @@ export class SqliteStore implements Store {
   /** Worker threads for the chat pages and counts; null for an in-memory database or when turned off. */
   readonly reads: SqliteReadPool | null;
 
+  get readTasks(): SqliteReadPool | null {
+    return this.reads;
+  }
+
   constructor(readonly db: Database.Database, readPool: ReadPoolOptions | null = null, writes: WriteOptions = {}) {
     this.wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? new WalSync(`${db.name}-wal`) : null;
     this.checkpoints = this.wal ? new Checkpointer(db, { writer: { pause: () => this.writes.pause(), resume: () => this.writes.resume() } }) : null;

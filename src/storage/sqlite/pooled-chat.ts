@@ -5,7 +5,7 @@
 // gone (closed, or its workers kept failing) all reads run here again. (REST's GET /chat/Message.json
 // and /chat/Dialog.json run whole on the workers instead, views and JSON included: rest/page-render.ts.)
 import type Database from 'better-sqlite3';
-import type { ChatMessage, DialogQuery, MessageQuery, UserDialog } from '../types.js';
+import type { ChatMessage, DialogQuery, MessageQuery, RenderedMessage, UserDialog } from '../types.js';
 import { SqliteChatStore } from './chat.js';
 import { KEYSET_FROM_SKIP } from './deep-pages.js';
 import type { GroupCommit } from './group-commit.js';
@@ -20,12 +20,26 @@ export class PooledSqliteChatStore extends SqliteChatStore {
     return this.pool.available && query.skip >= KEYSET_FROM_SKIP ? this.pool.run('listMessages', [query]) : super.listMessages(query);
   }
 
+  /** A deep page is read on the pool (by keyset there), whole, rather than rendered here with OFFSET. */
+  override async renderMessages(query: MessageQuery, options: { private: boolean; unreadFor: number | null }): Promise<RenderedMessage[]> {
+    if (!(this.pool.available && query.skip >= KEYSET_FROM_SKIP)) return super.renderMessages(query, options);
+    const { unreadFor } = options;
+    return (await this.listMessages(query)).map((message) => ({
+      id: message.id, message, unread: unreadFor !== null && (!message.readIds.includes(unreadFor) || !message.deliveredIds.includes(unreadFor)),
+    }));
+  }
+
   override countMessages(query: Omit<MessageQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
     return this.pool.available ? this.pool.run('countMessages', [query]) : super.countMessages(query);
   }
 
   override listDialogs(query: DialogQuery): Promise<UserDialog[]> {
     return this.pool.available ? this.pool.run('listDialogs', [query]) : super.listDialogs(query);
+  }
+
+  /** Read on the pool instead, where the chat pages are rendered whole (rest/page-render.ts). */
+  override renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null> {
+    return this.pool.available ? Promise.resolve(null) : super.renderDialogs(query, options);
   }
 
   override countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { StoreBusyError } from '../busy.js';
 import { decodeAnswer, type PooledRead, type ReadExtension, type ReadReply, type ReadRequest, type TaskRequest } from './read-protocol.js';
+import type { ReadTaskPool } from '../read-tasks.js';
 
 export interface ReadPoolOptions {
   /** Worker threads (connections). */
@@ -30,7 +31,7 @@ interface Slot {
 /** Worker failures after which the pool gives up and reads go back to the main connection. */
 const MAX_FAILURES = 3;
 
-export class SqliteReadPool {
+export class SqliteReadPool implements ReadTaskPool {
   private readonly slots: Slot[];
   private nextId = 1;
   private inFlight = 0;

@@ -31,13 +31,8 @@ export interface ReadExtension {
   options: unknown;
 }
 
-/** What a worker lends an extension: its read-only connection's chat store, deep pages included. */
-export interface ReadWorkerHost {
-  chat: ChatStore;
-}
-
-/** An extension module's one export: its tasks by name. */
-export type ReadTasksFactory = (host: ReadWorkerHost, options: unknown) => Record<string, (...args: never[]) => Promise<unknown>>;
+/** An extension module's one export (see storage/read-tasks.ts). */
+export type { ReadTasksFactory } from '../read-tasks.js';
 
 export type ReadReply =
   | { id: number; ok: true; json: string }

@@ -3,10 +3,11 @@
 // read posted after a write was committed on the main connection sees that write.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { SqliteChatStore } from './chat.js';
+import { SqliteChatStore, toMessage } from './chat.js';
+import { RenderedMessageReads } from './read-messages.js';
 import { DeepPages } from './deep-pages.js';
 import type { GroupCommit } from './group-commit.js';
-import type { ChatStore, MessageQuery } from '../types.js';
+import type { ChatMessage, ChatStore, MessageQuery } from '../types.js';
 import {
   encodeAnswer, POOLED_READS, type LoadRequest, type PooledRead, type ReadExtension, type ReadReply, type ReadRequest, type ReadTasksFactory,
   type TaskRequest,
@@ -25,7 +26,11 @@ const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
 const deepPages = new DeepPages(chat, () => dataVersion.get()!);
 
 // Extensions see the chat store with deep pages read by keyset, as the pooled reads do.
-const hostChat: ChatStore = Object.create(chat, { listMessages: { value: (query: MessageQuery) => deepPages.listMessages(query) } });
+const rendered = new RenderedMessageReads(db, chat, toMessage as (row: unknown) => ChatMessage, deepPages);
+const hostChat: ChatStore = Object.create(chat, {
+  listMessages: { value: (query: MessageQuery) => deepPages.listMessages(query) },
+  renderMessages: { value: (query: MessageQuery, options: { private: boolean; unreadFor: number | null }) => rendered.render(query, options) },
+});
 const tasks = new Map<string, (...args: unknown[]) => Promise<unknown>>();
 let loaded: Promise<void> = Promise.resolve();
 /** An extension that failed to load fails its tasks (with this error), not the worker and its reads. */
