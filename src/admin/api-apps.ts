@@ -1,7 +1,7 @@
 // Console API: applications (create, keys, rotate the auth secret, delete) and their users
 // (search, create, edit, reset password, delete). Both go through the account service: deleting a
 // user ends their REST tokens and their XMPP streams on every node; a password reset ends their REST
-// tokens, and the console closes their streams on this node with <reset/>, as Prosody does.
+// tokens and their XMPP streams on every node with <reset/>, as Prosody does (src/cluster-sessions.ts).
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BlobFiles } from '../storage/blob-files.js';
@@ -34,13 +34,6 @@ export async function appOf(deps: AdminDeps, req: FastifyRequest): Promise<Appli
   const app = mayUse(operatorOf(req), appId) ? await deps.store.accounts.getApplication(appId) : null;
   if (!app) throw notFound('application');
   return app;
-}
-
-/** Closes every stream of a user on this node. */
-export function endUserSessions(deps: AdminDeps, appId: number, userId: number, error: StreamError): number {
-  const sessions = deps.core.sessions.resources(`${userId}-${appId}@${deps.config.domain}`);
-  for (const s of sessions) s.close(error);
-  return sessions.length;
 }
 
 export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
@@ -161,7 +154,9 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
     // The account service ends the user's REST tokens (a reset is often for a compromised account).
     const tokens = (await deps.store.sessions.userSessions(target.id, userId, new Date(), 1000)).length;
     await deps.accounts.changePassword(target.id, userId, req.body.password);
-    const closed = endUserSessions(deps, target.id, userId, new StreamError('reset', 'password changed'));
+    // Its passwordChanged listener is ending the user's streams on every node (<reset/>): answer once that is done.
+    const user = { appId: target.id, userId };
+    const closed = await (deps.sessions.resetUnderWay(user) ?? deps.sessions.reset(user));
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: password reset');
     return { closed_sessions: closed, revoked_tokens: tokens };
   });
