@@ -210,7 +210,7 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
 
     async close(node, id, apps) {
       if (node === self) return closeLocal(id, apps) ? 'closed' : 'not-found';
-      if (!cluster.enabled) return 'not-found';
+      if (!cluster.enabled || !(await cluster.liveNodes()).includes(node)) return 'not-found';
       const text = await ask(node, { op: 'close', id, apps });
       if (text === null) return 'no-answer';
       try {
