@@ -62,6 +62,8 @@ export interface ClusterSessions {
   reset(user: UserAddress): Promise<number>;
   /** The latest `reset` of the user still under way (what the passwordChanged listener started), if any. */
   resetUnderWay(user: UserAddress): Promise<number> | null;
+  /** The user's streams on this node plus the resources the registry knows on other nodes. */
+  count(user: UserAddress): Promise<number>;
   /** This node's streams within `apps` (at most MAX_LISTED_PER_NODE of them). */
   listLocal(apps: AppScope): NodeList;
   /** Every live node's list; nodes that did not answer within REPLY_TIMEOUT_MS are named in `missing`. */
@@ -193,6 +195,14 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
 
     resetUnderWay(user) {
       return resetting.get(userLocal(user)) ?? null;
+    },
+
+    async count(user) {
+      let here = 0;
+      for (const s of core.sessions.connections()) if (s.state !== 'closed' && s.user?.appId === user.appId && s.user.userId === user.userId) here++;
+      if (!cluster.enabled) return here;
+      const located = await cluster.locate(`${userLocal(user)}@${core.domain}`, { fresh: true });
+      return here + located.filter((l) => l.node !== self).length;
     },
 
     listLocal,

@@ -153,10 +153,11 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
     if (!(await accounts.getUser(target.id, userId))) throw notFound('user');
     // The account service ends the user's REST tokens (a reset is often for a compromised account).
     const tokens = (await deps.store.sessions.userSessions(target.id, userId, new Date(), 1000)).length;
-    await deps.accounts.changePassword(target.id, userId, req.body.password);
-    // Its passwordChanged listener is ending the user's streams on every node (<reset/>): answer once that is done.
     const user = { appId: target.id, userId };
-    const closed = await (deps.sessions.resetUnderWay(user) ?? deps.sessions.reset(user));
+    const closed = await deps.sessions.count(user);
+    await deps.accounts.changePassword(target.id, userId, req.body.password);
+    // Its passwordChanged listener ends the user's streams here at once and tells the other nodes: answer once they were told.
+    await deps.sessions.resetUnderWay(user);
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: password reset');
     return { closed_sessions: closed, revoked_tokens: tokens };
   });
