@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { startTestServer, type TestServer, type TestUser } from './support/server.js';
 import { ClientPool, type Conn } from './support/clients.js';
 import { ConsoleClient, waitFor } from './support/console.js';
+import { restSession, restUrl } from './support/rest.js';
 
 const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const PASSWORD = 'operator password';
@@ -74,11 +75,18 @@ describe('operator console across cluster nodes', { skip: REDIS_URL ? false : 'P
     await again.stop();
   });
 
-  it('a password changed through the account service (what REST and the reset link call) on n2 ends a stream on n1 with <reset/>', async () => {
+  it('a password changed over REST on n2 (PUT /users/:id.json) ends the XMPP stream on n1 with <reset/>; the REST token that made it stays', async () => {
     const fay = await nodes[0]!.createUser();
     const onN1 = await pools[0]!.connect(fay);
-    await nodes[1]!.server.accounts.changePassword(nodes[0]!.app.id, fay.id, 'another new password');
+    const token = await restSession(nodes[1]!, { login: fay.login, password: fay.password });
+    const res = await fetch(restUrl(nodes[1]!, `/users/${fay.id}.json`), {
+      method: 'PUT',
+      headers: { 'QB-Token': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: { password: 'another new password', old_password: fay.password } }),
+    });
+    assert.equal(res.status, 200, await res.text());
     await waitFor(() => hasError(onN1, 'reset'), 5000, 'reset on n1');
+    assert.equal((await fetch(restUrl(nodes[1]!, '/users.json'), { headers: { 'QB-Token': token } })).status, 200);
     await onN1.stop();
   });
 
