@@ -2,7 +2,8 @@
 // real HTTP and real XMPP clients: a password reset on one node ends the user's streams on the other
 // with <reset/>; the Sessions list through one node shows both nodes' streams, and names a node that
 // does not answer; a disconnection through one node ends a stream on the other; an operator limited
-// to some applications can neither see nor close another application's stream on any node.
+// to some applications can neither see nor close another application's stream on any node; deleting
+// an application ends its streams on every node.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -146,6 +147,18 @@ describe('operator console across cluster nodes', { skip: REDIS_URL ? false : 'P
     assert.equal((await limited.delete(`/sessions/${mine.id}?node=n2`)).status, 204);
     await waitFor(() => hasError(ours, 'policy-violation'), 5000, 'policy-violation for the insider');
     await Promise.all([theirs.stop(), ours.stop()]);
+  });
+
+  it("deleting an application through n1 ends its streams on n2 with <not-authorized/>, and only its", async () => {
+    const doomed = await nodes[0]!.createApp();
+    const [victim, survivor] = [await nodes[0]!.createUser(undefined, undefined, doomed), await nodes[0]!.createUser()];
+    const gone = await pools[1]!.connect(victim);
+    const stays = await pools[1]!.connect(survivor);
+    const client = await operator();
+    assert.equal((await client.delete(`/apps/${doomed.id}`, { confirm: doomed.name })).status, 204);
+    await waitFor(() => hasError(gone, 'not-authorized'), 5000, 'not-authorized on n2');
+    await stays.ping();
+    await Promise.all([gone.stop(), stays.stop()]);
   });
 
   it('a node that does not answer is named, and the list comes without it after the timeout', async () => {

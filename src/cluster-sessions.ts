@@ -1,6 +1,7 @@
 // Acting on XMPP streams wherever they are in a cluster: ending a user's streams after a password
 // change, and the console's list and disconnection of single streams. Three envelope kinds:
 //   sessions/reset    to = a bare JID: the receiving node ends that account's streams with <reset/>
+//   sessions/app-deleted  to = an application id: the receiving node ends its streams with <not-authorized/>
 //   sessions/request  to = a request id, stanza = JSON { op: 'list' | 'close', apps, id }
 //   sessions/reply    to = the request id, stanza = JSON: the node's bounded list, or whether it closed
 // The receiving node applies the operator's application scope (`apps`) itself, so an operator limited
@@ -15,6 +16,7 @@ import { StreamError } from './xmpp/errors.js';
 import { parseUserLocal, userLocal, type UserAddress } from './xmpp/jid.js';
 
 const RESET = 'sessions/reset';
+const APP_DELETED = 'sessions/app-deleted';
 const REQUEST = 'sessions/request';
 const REPLY = 'sessions/reply';
 
@@ -64,6 +66,8 @@ export interface ClusterSessions {
   resetUnderWay(user: UserAddress): Promise<number> | null;
   /** The user's streams on this node plus the resources the registry knows on other nodes. */
   count(user: UserAddress): Promise<number>;
+  /** Ends every stream of application `appId` with <not-authorized/>, here and on every live node; resolves with how many here. */
+  endApplication(appId: number): Promise<number>;
   /** This node's streams within `apps` (at most MAX_LISTED_PER_NODE of them). */
   listLocal(apps: AppScope): NodeList;
   /** Every live node's list; nodes that did not answer within REPLY_TIMEOUT_MS are named in `missing`. */
@@ -100,6 +104,16 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
     for (const s of [...core.sessions.connections()]) {
       if (s.state === 'closed' || s.user?.appId !== appId || s.user.userId !== userId) continue;
       s.close(error);
+      closed++;
+    }
+    return closed;
+  };
+
+  const endApplicationLocal = (appId: number): number => {
+    let closed = 0;
+    for (const s of [...core.sessions.connections()]) {
+      if (s.state === 'closed' || s.user?.appId !== appId) continue;
+      s.close(new StreamError('not-authorized', 'application deleted'));
       closed++;
     }
     return closed;
@@ -182,6 +196,9 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
         const user = userOf(to, core.domain);
         if (user) endLocal(user.appId, user.userId, new StreamError('reset', 'password changed'));
       });
+      handlers.handle(APP_DELETED, ({ to }) => {
+        if (/^[0-9]{1,15}$/.test(to)) endApplicationLocal(Number(to));
+      });
       handlers.handle(REQUEST, receiveRequest);
       handlers.handle(REPLY, receiveReply);
     },
@@ -191,6 +208,14 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
       const running = resetEverywhere(user).finally(() => { if (resetting.get(key) === running) resetting.delete(key); });
       resetting.set(key, running);
       return running;
+    },
+
+    async endApplication(appId) {
+      const closed = endApplicationLocal(appId);
+      if (!cluster.enabled) return closed;
+      const others = (await cluster.liveNodes()).filter((n) => n !== self);
+      await Promise.all(others.map((node) => cluster.publish(node, { kind: APP_DELETED, to: String(appId), stanza: '' })));
+      return closed;
     },
 
     resetUnderWay(user) {

@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BlobFiles } from '../storage/blob-files.js';
 import { sweepOrphanBlobFiles } from '../storage/blob-sweeper.js';
 import { DuplicateUserError, type Application, type User, type UserField } from '../storage/types.js';
-import { StreamError } from '../xmpp/errors.js';
 import { operatorOf } from './auth.js';
 import { AdminError, mayUse, notFound, type AdminDeps } from './context.js';
 
@@ -68,10 +67,9 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
   }, async (req, reply) => {
     const target = await appOf(deps, req);
     if (req.body.confirm !== target.name) throw new AdminError(400, 'type the application name to confirm');
-    for (const s of [...deps.core.sessions.connections()]) {
-      if (s.user?.appId === target.id) s.close(new StreamError('not-authorized', 'application deleted'));
-    }
     await accounts.deleteApplication(target.id);
+    // After the deletion, so that no stream can log in again meanwhile: on every node, <not-authorized/>.
+    await deps.sessions.endApplication(target.id);
     const { removed } = await sweepOrphanBlobFiles(new BlobFiles(join(deps.config.data_dir, 'blobs')), deps.store.blobs, { graceMs: 0 });
     deps.log.warn({ app: target.id, operator: operatorOf(req).email, blobFilesRemoved: removed }, 'console: application deleted');
     return reply.code(204).send();
