@@ -264,7 +264,7 @@ function userOf(bare: string, domain: string): UserAddress | null {
 
 type Request = { op: 'list'; apps: AppScope } | { op: 'close'; id: string; apps: AppScope };
 
-function parseRequest(text: string): Request | null {
+export function parseRequest(text: string): Request | null {
   let body: { op?: unknown; apps?: unknown; id?: unknown };
   try {
     body = JSON.parse(text);
@@ -280,7 +280,7 @@ function parseRequest(text: string): Request | null {
 }
 
 /** A node's list reply, checked: the node it came from, a count, and at most MAX_LISTED_PER_NODE rows of its own streams. */
-function parseList(text: string | null, node: string): NodeList | null {
+export function parseList(text: string | null, node: string): NodeList | null {
   if (text === null) return null;
   try {
     const list = JSON.parse(text) as NodeList;
