@@ -149,6 +149,17 @@ describe('operator console across cluster nodes', { skip: REDIS_URL ? false : 'P
     await Promise.all([theirs.stop(), ours.stop()]);
   });
 
+  it('deleting a user through n1 ends the streams on both nodes with <not-authorized/> and counts them', async () => {
+    const client = await operator();
+    const joe = await nodes[0]!.createUser();
+    const onN1 = await pools[0]!.connect(joe);
+    const onN2 = await pools[1]!.connect(joe, { resource: 'n2' });
+    const res = await client.delete(`/apps/${nodes[0]!.app.id}/users/${joe.id}`);
+    assert.deepEqual(res.body, { closed_sessions: 2 });
+    await waitFor(() => hasError(onN1, 'not-authorized') && hasError(onN2, 'not-authorized'), 5000, 'not-authorized on both nodes');
+    await Promise.all([onN1.stop(), onN2.stop()]);
+  });
+
   it("deleting an application through n1 ends its streams on n2 with <not-authorized/>, and only its", async () => {
     const doomed = await nodes[0]!.createApp();
     const [victim, survivor] = [await nodes[0]!.createUser(undefined, undefined, doomed), await nodes[0]!.createUser()];

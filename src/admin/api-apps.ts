@@ -163,7 +163,7 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.delete('/apps/:appId/users/:userId', { schema: { params: USER_PARAMS } }, async (req) => {
     const target = await appOf(deps, req);
     const userId = Number((req.params as { userId: string }).userId);
-    const live = deps.core.sessions.resources(`${userId}-${target.id}@${deps.config.domain}`).length;
+    const live = await deps.sessions.count({ appId: target.id, userId });
     // The account service ends the REST sessions, and its userDeleted event the XMPP streams on every node (not-authorized).
     if (!(await deps.accounts.deleteUser(target.id, userId))) throw notFound('user');
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: user deleted');
