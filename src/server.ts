@@ -64,6 +64,7 @@ import type { HealthProbe, Lifecycle } from './rest/health.js';
 /** The cluster envelope telling a node to end what it holds of a deleted account. */
 const ACCOUNT_DELETED = 'account-deleted';
 import { adminConsole } from './admin/plugin.js';
+import { clusterSessions } from './cluster-sessions.js';
 import type { LogRing } from './admin/log-ring.js';
 import { startPush, type PushDeps, type PushSystem } from './push/index.js';
 import { clusterPresence } from './push/presence.js';
@@ -157,8 +158,14 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     const nodes = new Set((await cluster.locate(bare, { fresh: true })).map((l) => l.node).filter((n) => n !== cluster.nodeId));
     await Promise.all([...nodes].map((node) => cluster.publish(node, { kind: ACCOUNT_DELETED, to: bare, stanza: '' })));
   });
+  // A changed password (console, REST, reset link) ends the user's XMPP streams on every node with <reset/>.
+  const sessions = clusterSessions(core, cluster, log);
+  accounts.events.on('passwordChanged', async (user) => {
+    await sessions.reset(user);
+  });
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
+    sessions.handle(handlers);
     clusterResumptionModule(core, cluster, handlers, streamManagement);
     handlers.handle(ACCOUNT_DELETED, async ({ to }) => {
       const user = parseUserLocal(to.split('@')[0] ?? '');
@@ -213,7 +220,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
       trustedProxies: parseAddressList(config.trusted_proxies),
     });
   }
-  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, metrics: registry, logRing })] : [];
+  const consolePlugins = config.admin_console ? [adminConsole({ store, config, log, core, chat, accounts, cluster, sessions, metrics: registry, logRing })] : [];
   const metricsPlugins = config.metrics_token ? [metricsRoute(config.metrics_token)] : [];
   const restPlugins = [
     chatRoutes, blobRoutes, subscriptionRoutes(push.service), eventRoutes(push.service), dataRoutes, reactionRoutes, passwordResetRoutes, turnRoutes,

@@ -1,13 +1,12 @@
 // Console API: applications (create, keys, rotate the auth secret, delete) and their users
 // (search, create, edit, reset password, delete). Both go through the account service: deleting a
 // user ends their REST tokens and their XMPP streams on every node; a password reset ends their REST
-// tokens, and the console closes their streams on this node with <reset/>, as Prosody does.
+// tokens and their XMPP streams on every node with <reset/>, as Prosody does (src/cluster-sessions.ts).
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BlobFiles } from '../storage/blob-files.js';
 import { sweepOrphanBlobFiles } from '../storage/blob-sweeper.js';
 import { DuplicateUserError, type Application, type User, type UserField } from '../storage/types.js';
-import { StreamError } from '../xmpp/errors.js';
 import { operatorOf } from './auth.js';
 import { AdminError, mayUse, notFound, type AdminDeps } from './context.js';
 
@@ -34,13 +33,6 @@ export async function appOf(deps: AdminDeps, req: FastifyRequest): Promise<Appli
   const app = mayUse(operatorOf(req), appId) ? await deps.store.accounts.getApplication(appId) : null;
   if (!app) throw notFound('application');
   return app;
-}
-
-/** Closes every stream of a user on this node. */
-export function endUserSessions(deps: AdminDeps, appId: number, userId: number, error: StreamError): number {
-  const sessions = deps.core.sessions.resources(`${userId}-${appId}@${deps.config.domain}`);
-  for (const s of sessions) s.close(error);
-  return sessions.length;
 }
 
 export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
@@ -75,10 +67,9 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
   }, async (req, reply) => {
     const target = await appOf(deps, req);
     if (req.body.confirm !== target.name) throw new AdminError(400, 'type the application name to confirm');
-    for (const s of [...deps.core.sessions.connections()]) {
-      if (s.user?.appId === target.id) s.close(new StreamError('not-authorized', 'application deleted'));
-    }
     await accounts.deleteApplication(target.id);
+    // After the deletion, so that no stream can log in again meanwhile: on every node, <not-authorized/>.
+    await deps.sessions.endApplication(target.id);
     const { removed } = await sweepOrphanBlobFiles(new BlobFiles(join(deps.config.data_dir, 'blobs')), deps.store.blobs, { graceMs: 0 });
     deps.log.warn({ app: target.id, operator: operatorOf(req).email, blobFilesRemoved: removed }, 'console: application deleted');
     return reply.code(204).send();
@@ -160,8 +151,11 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
     if (!(await accounts.getUser(target.id, userId))) throw notFound('user');
     // The account service ends the user's REST tokens (a reset is often for a compromised account).
     const tokens = (await deps.store.sessions.userSessions(target.id, userId, new Date(), 1000)).length;
+    const user = { appId: target.id, userId };
+    const closed = await deps.sessions.count(user);
     await deps.accounts.changePassword(target.id, userId, req.body.password);
-    const closed = endUserSessions(deps, target.id, userId, new StreamError('reset', 'password changed'));
+    // Its passwordChanged listener ends the user's streams here at once and tells the other nodes: answer once they were told.
+    await deps.sessions.resetUnderWay(user);
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: password reset');
     return { closed_sessions: closed, revoked_tokens: tokens };
   });
@@ -169,7 +163,7 @@ export function appRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.delete('/apps/:appId/users/:userId', { schema: { params: USER_PARAMS } }, async (req) => {
     const target = await appOf(deps, req);
     const userId = Number((req.params as { userId: string }).userId);
-    const live = deps.core.sessions.resources(`${userId}-${target.id}@${deps.config.domain}`).length;
+    const live = await deps.sessions.count({ appId: target.id, userId });
     // The account service ends the REST sessions, and its userDeleted event the XMPP streams on every node (not-authorized).
     if (!(await deps.accounts.deleteUser(target.id, userId))) throw notFound('user');
     deps.log.info({ app: target.id, user: userId, operator: operatorOf(req).email }, 'console: user deleted');

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { AccountService } from '../accounts/service.js';
 import type { ChatService } from '../chat/service.js';
 import type { Cluster } from '../cluster/types.js';
+import type { ClusterSessions } from '../cluster-sessions.js';
 import type { Config } from '../config/types.js';
 import type { Core } from '../core/core.js';
 import type { Operator } from '../storage/admin-types.js';
@@ -19,6 +20,8 @@ export interface AdminDeps {
   /** User deletion and password changes, which REST tokens and XMPP sessions on every node follow. */
   accounts: AccountService;
   cluster: Cluster;
+  /** XMPP streams on every node: list, close one, end a user's after a password change. */
+  sessions: ClusterSessions;
   /** The registry /metrics serves; the overview reads the same numbers. */
   metrics: Registry;
   /** Recent warnings and errors; the log page is empty without it. */

@@ -47,8 +47,9 @@ async function consolePlugin(app: FastifyInstance, deps: AdminDeps): Promise<voi
   });
   app.setErrorHandler((err: FastifyError | AdminError, req, reply) => {
     const status = err instanceof AdminError ? err.status : (err.statusCode ?? 500);
-    if (status >= 500) deps.log.error({ err, url: req.url }, 'console request failed');
-    const message = status >= 500 ? 'internal error' : status === 429 ? 'too many attempts; wait a minute' : err.message;
+    const ours = err instanceof AdminError;
+    if (status >= 500 && !ours) deps.log.error({ err, url: req.url }, 'console request failed');
+    const message = status >= 500 && !ours ? 'internal error' : status === 429 ? 'too many attempts; wait a minute' : err.message;
     return reply.code(status).send({ error: message });
   });
   app.decorateRequest('operator', null);

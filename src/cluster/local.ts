@@ -25,6 +25,9 @@ export class LocalCluster implements Cluster {
   async publish(): Promise<boolean> {
     return false;
   }
+  async liveNodes(): Promise<string[]> {
+    return [this.nodeId];
+  }
   async ping(): Promise<void> {}
   async stop(): Promise<void> {}
 }

@@ -476,6 +476,11 @@ export class RedisCluster implements Cluster {
     });
   }
 
+  async liveNodes(): Promise<string[]> {
+    if (this.dead) return [];
+    return this.redis.zrangebyscore(this.nodesKey, Date.now() - this.ttlMs, '+inf');
+  }
+
   /** Resolves when Redis answers a PING (the health check); rejects otherwise. */
   async ping(): Promise<void> {
     if (this.dead) throw new Error('this node left the cluster');

@@ -70,6 +70,8 @@ export interface Cluster {
   locateMany(bares: string[]): Promise<Map<string, ResourceLocation[]>>;
   /** Sends an envelope to a node (envelopes sent in one event-loop turn travel together, in order); false when no node listened (it is gone). */
   publish(node: string, envelope: Envelope): Promise<boolean>;
+  /** The nodes whose heartbeat is within the TTL (this one included once started). */
+  liveNodes(): Promise<string[]>;
   /** Resolves when the shared registry (Redis) answers; rejects otherwise (the health check). */
   ping(): Promise<void>;
   /** Leaves the cluster cleanly: this node's registrations are removed. */
