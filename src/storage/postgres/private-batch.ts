@@ -1,8 +1,10 @@
 // Group commit of stored private messages on PostgreSQL. The messages that arrive while a batch is
 // being written queue up and are written together by ONE statement in one implicit transaction: one
-// round trip, one commit and one WAL flush per batch instead of per message. One batch is in flight
-// at a time, so batches commit in the order their messages arrived, and a message resolves only once
-// the COMMIT of its batch has returned (durability as before: nothing is delivered earlier).
+// round trip, one commit and one WAL flush per batch instead of per message. Up to `maxInFlight` batches
+// are written at once on connections of their own, so one batch's execution overlaps another's commit
+// flush; a pair (a private dialog) is in at most one of them, so its messages commit in the order they
+// arrived, and a message resolves only once the COMMIT of its own batch has returned (durability as
+// before: nothing is delivered earlier). Messages of different pairs may resolve out of arrival order.
 //
 // Failures stay per message: a taken message id is found by the statement itself (that message is left
 // out and rejects alone), a message whose opponent is not a user gets null. A batch that lost a race for
@@ -51,6 +53,8 @@ interface PairRow extends FoundDialogRow {
 }
 
 interface Pending extends PrivateWrite {
+  /** pairKey of the message's dialog. */
+  key: string;
   resolve: (value: PrivateResult) => void;
   reject: (err: unknown) => void;
 }
@@ -133,7 +137,9 @@ const idList = (ids: number[]) => `{${ids.join(',')}}`;
 
 export class PrivateMessageBatches {
   private queue: Pending[] = [];
-  private writing = false;
+  private inFlight = 0;
+  /** The pairs (app/pair) that have a message in a batch in flight: their later messages wait for it. */
+  private readonly busy = new Set<string>();
   private scheduled = false;
   /** Batches written so far (for tests). */
   batches = 0;
@@ -144,48 +150,60 @@ export class PrivateMessageBatches {
     /** Writes one message on its own (the fallback when a batch fails). */
     private readonly one: (write: PrivateWrite) => Promise<PrivateResult>,
     private readonly maxBatch = 500,
+    /** Batches written at once, each on a connection of its own (public for the benches). */
+    public maxInFlight = 2,
   ) {}
 
   write(write: PrivateWrite): Promise<PrivateResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ...write, resolve, reject });
+      const key = pairKey(write.dialog.appId, ascending(write.dialog.occupantIds).join(':'));
+      this.queue.push({ ...write, key, resolve, reject });
       this.schedule();
     });
   }
 
   private schedule(): void {
-    if (this.writing || this.scheduled) return;
+    if (this.inFlight >= this.maxInFlight || this.scheduled) return;
     this.scheduled = true;
     // setImmediate: the batch takes every message of this turn of the event loop.
     setImmediate(() => {
       this.scheduled = false;
-      void this.writeNext();
+      this.writeNext();
     });
   }
 
-  private async writeNext(): Promise<void> {
-    if (this.writing || this.queue.length === 0) return;
-    this.writing = true;
-    // A message id twice in one batch: the later one waits for the next batch (where it is found taken).
+  private writeNext(): void {
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    // A pair with a message in a batch in flight waits for that batch (its messages commit and resolve in
+    // order, and two batches never both open it); so does a pair behind a message that waits, and a
+    // message id twice in one batch (the later one is then found taken).
     const ids = new Set<string>();
+    const waiting = new Set<string>();
     const batch: Pending[] = [];
     const later: Pending[] = [];
     for (const p of this.queue) {
-      if (batch.length < this.maxBatch && !ids.has(p.message.id)) {
+      if (batch.length < this.maxBatch && !ids.has(p.message.id) && !this.busy.has(p.key) && !waiting.has(p.key)) {
         ids.add(p.message.id);
         batch.push(p);
-      } else later.push(p);
+      } else {
+        waiting.add(p.key);
+        later.push(p);
+      }
     }
+    if (batch.length === 0) return; // all of them wait for a batch in flight, which calls again when done
     this.queue = later;
-    try {
-      await this.writeBatch(batch);
-    } catch (err) {
-      // Not expected (each message settles on its own above); a message still waiting must not wait forever.
-      for (const p of batch) p.reject(err);
-    } finally {
-      this.writing = false;
-      if (this.queue.length > 0) void this.writeNext();
-    }
+    for (const p of batch) this.busy.add(p.key);
+    this.inFlight++;
+    this.writeBatch(batch)
+      // Not expected (each message settles on its own in writeBatch); a message still waiting must not wait forever.
+      .catch((err: unknown) => { for (const p of batch) p.reject(err); })
+      .finally(() => {
+        this.inFlight--;
+        for (const p of batch) this.busy.delete(p.key);
+        this.writeNext();
+      });
+    // Another batch may start at once (a later turn's messages, or those this one could not take).
+    if (this.queue.length > 0) this.schedule();
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
@@ -213,8 +231,7 @@ export class PrivateMessageBatches {
         p.reject(new DuplicateMessageIdError(p.message.id));
         continue;
       }
-      const occupants = ascending(p.dialog.occupantIds);
-      const key = pairKey(p.dialog.appId, occupants.join(':'));
+      const key = p.key;
       const row = byPair.get(key);
       if (row?.id) {
         p.message.dialogId = row.id;
@@ -226,7 +243,7 @@ export class PrivateMessageBatches {
         // The pair's first message of the batch opened its dialog.
         let dialog = opened.get(key);
         const created = dialog === undefined;
-        if (!dialog) opened.set(key, (dialog = openedDialog(p.dialog, occupants)));
+        if (!dialog) opened.set(key, (dialog = openedDialog(p.dialog, ascending(p.dialog.occupantIds))));
         p.message.dialogId = dialog.id;
         p.resolve({ dialog, created });
       }
