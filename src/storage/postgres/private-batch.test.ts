@@ -93,6 +93,54 @@ if (!baseUrl) {
       assert.equal((await store.chat.getDialog(appId, before!.dialog.id))?.lastMessageId, ac[1]!.id);
     });
 
+    it('a new pair whose first message has no user as opponent is opened by its first message that has, as one at a time', async () => {
+      const outcome = async (together: boolean) => {
+        const [d] = await users(1);
+        const stranger = d! + 5_000_000;
+        const sent = [message(d!, stranger, 'lost'), message(stranger, d!, 'back'), message(d!, stranger, 'again')];
+        const results = together ? await Promise.all(sent.map(send)) : [await send(sent[0]!), await send(sent[1]!), await send(sent[2]!)];
+        const dialogId = results[1]?.dialog.id;
+        return {
+          results: results.map((r) => r && { created: r.created, same: r.dialog.id === dialogId }),
+          bodies: await bodies(dialogId!),
+          unread: [await unread(dialogId!, d!), await unread(dialogId!, stranger)],
+          last: (await store.chat.getDialog(appId, dialogId!))?.lastMessage,
+          dialogIds: sent.map((m) => m.dialogId === dialogId),
+        };
+      };
+      const batches = store.chat.privateBatches.batches;
+      const batched = await outcome(true);
+      assert.equal(store.chat.privateBatches.batches, batches + 1);
+      const alone = await outcome(false);
+      assert.deepEqual(batched, alone);
+      assert.deepEqual(batched.results, [null, { created: true, same: true }, { created: false, same: true }]);
+      assert.deepEqual([batched.bodies, batched.unread, batched.last], [['back', 'again'], [1, 1], 'again']);
+    });
+
+    it('messages of one pair over many turns commit in order while other pairs\' batches are in flight', async () => {
+      const pairs = [];
+      for (let i = 0; i < 4; i++) pairs.push(await users(2));
+      const pending: Promise<unknown>[] = [];
+      const sent = new Map<number, string[]>();
+      for (let turn = 0; turn < 30; turn++) {
+        for (const [i, [a, b]] of pairs.entries()) {
+          if ((turn + i) % 3 === 0) continue;
+          const body = `${turn}`;
+          sent.set(i, [...(sent.get(i) ?? []), body]);
+          pending.push(send(turn % 2 === 0 ? message(a!, b!, body) : message(b!, a!, body)));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const results = (await Promise.all(pending)) as Awaited<ReturnType<typeof send>>[];
+      for (const [i, [a, b]] of pairs.entries()) {
+        const dialog = await store.chat.findPrivateDialog(appId, a!, b!);
+        assert.deepEqual(await bodies(dialog!.id), sent.get(i));
+        const unreadA = sent.get(i)!.filter((t) => Number(t) % 2 === 1).length;
+        assert.deepEqual([await unread(dialog!.id, a!), await unread(dialog!.id, b!)], [unreadA, sent.get(i)!.length - unreadA]);
+      }
+      assert.equal(results.filter((r) => r?.created).length, pairs.length);
+    });
+
     it('an id twice in one turn: the second waits for the next batch and is found taken there', async () => {
       const [a, b] = await users(2);
       const first = message(a, b, 'one');

@@ -48,6 +48,8 @@ export interface FoundDialogRow {
 interface PairRow extends FoundDialogRow {
   pair_app: number | null;
   pair: string | null;
+  /** For a pair whose dialog was not found: the ord (1-based place in the batch) of the message that opened it, or null. */
+  first: number | null;
   /** The message ids of the batch that were taken already (on the first row). */
   taken: string[] | null;
 }
@@ -83,32 +85,37 @@ export const BATCH_SQL = `WITH taken AS (
         (i.sender_id = i.a OR EXISTS (SELECT 1 FROM users u WHERE u.id = i.a AND u.app_id = i.app_id))
         AND (i.sender_id = i.b OR EXISTS (SELECT 1 FROM users u WHERE u.id = i.b AND u.app_id = i.app_id))) AS opponents_known
     FROM input i LEFT JOIN dialogs d ON d.app_id = i.app_id AND d.private_pair = i.pair
-  ), msgs AS (
-    SELECT l.*,
-      first_value(ord) OVER w AS first, first_value(new_id) OVER w AS first_new_id, first_value(opponents_known) OVER w AS pair_known,
-      last_value(body) OVER w AS last_body, last_value(date_sent) OVER w AS last_date_sent, last_value(msg_id) OVER w AS last_msg_id,
-      last_value(sender_id) OVER w AS last_sender_id, max(created_at) OVER w AS newest,
-      (count(*) FILTER (WHERE unread_a) OVER w)::int AS unread_count_a, (count(*) FILTER (WHERE unread_b) OVER w)::int AS unread_count_b,
-      bool_or(shown_a) OVER w AS any_shown_a, bool_or(shown_b) OVER w AS any_shown_b
+  ), marked AS (
+    -- A new pair's dialog is opened by its first message whose opponent is a user; the messages before that one are
+    -- not stored (as they would not be one at a time), those after it go into the dialog it opened.
+    SELECT l.*, found_id IS NOT NULL OR bool_or(opponents_known) OVER (PARTITION BY app_id, pair ORDER BY ord ROWS UNBOUNDED PRECEDING) AS keep
     FROM looked_up l
+  ), msgs AS (
+    SELECT k.*, min(ord) OVER w AS head,
+      min(ord) FILTER (WHERE keep) OVER w AS first, (array_agg(new_id) FILTER (WHERE keep) OVER w)[1] AS first_new_id,
+      last_value(body) OVER w AS last_body, last_value(date_sent) OVER w AS last_date_sent, last_value(msg_id) OVER w AS last_msg_id,
+      last_value(sender_id) OVER w AS last_sender_id, max(created_at) FILTER (WHERE keep) OVER w AS newest,
+      (count(*) FILTER (WHERE unread_a AND keep) OVER w)::int AS unread_count_a, (count(*) FILTER (WHERE unread_b AND keep) OVER w)::int AS unread_count_b,
+      bool_or(shown_a) OVER w AS any_shown_a, bool_or(shown_b) OVER w AS any_shown_b
+    FROM marked k
     WINDOW w AS (PARTITION BY app_id, pair ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
   ), opened AS (
     INSERT INTO dialogs (id, app_id, type, name, photo, owner_id, occupant_ids, admin_ids, data, is_join_required, private_pair,
       last_message, last_message_date_sent, last_message_id, last_message_user_id, created_at, updated_at)
     SELECT new_id, app_id, 3, name, photo, owner_id, ARRAY[a, b], '{}', data::json, false, pair,
       last_body, last_date_sent, last_msg_id, last_sender_id, dialog_created, greatest(dialog_created, newest)
-    FROM msgs WHERE ord = first AND found_id IS NULL AND pair_known
+    FROM msgs WHERE ord = first AND found_id IS NULL
   ), members AS (
     INSERT INTO dialog_members (dialog_id, user_id, occupant, unread_count)
     SELECT m.new_id, u.user_id, true, u.unread
     FROM msgs m, LATERAL (VALUES (m.a, m.unread_count_a), (m.b, m.unread_count_b)) AS u(user_id, unread)
-    WHERE m.ord = m.first AND m.found_id IS NULL AND m.pair_known
+    WHERE m.ord = m.first AND m.found_id IS NULL
   ), stored AS (
     INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
       delivered_ids, created_at, updated_at)
     SELECT msg_id, app_id, coalesce(found_id, first_new_id), sender_id, recipient_id, body, date_sent, attachments::json, custom::json,
       markable, read_ids::bigint[], delivered_ids::bigint[], created_at, updated_at
-    FROM msgs WHERE pair_known
+    FROM msgs WHERE keep
     ORDER BY ord
   ), last AS (
     UPDATE dialogs d SET last_message = m.last_body, last_message_date_sent = m.last_date_sent, last_message_id = m.last_msg_id,
@@ -122,14 +129,15 @@ export const BATCH_SQL = `WITH taken AS (
           WHERE m.ord = m.first AND m.found_id IS NOT NULL AND x.shown) AS s
     WHERE dm.dialog_id = s.found_id AND dm.user_id = s.user_id
   )
-  -- Rows only for pairs whose dialog was found or whose opponent is not a user (a pair without a row had
-  -- its dialog opened), and always one row for the taken ids: less for Parley to parse.
-  SELECT m.app_id AS pair_app, m.pair, m.found_id AS id, m.app_id, m.d_type AS type, m.d_name AS name, m.d_photo AS photo,
+  -- One row per pair whose dialog was found, or that had messages left out (first: the ord of the message that opened
+  -- its dialog, null when none did); a pair without a row had its dialog opened by its first message. Always one row,
+  -- for the taken ids. Less for Parley to parse.
+  SELECT m.app_id AS pair_app, m.pair, m.first, m.found_id AS id, m.app_id, m.d_type AS type, m.d_name AS name, m.d_photo AS photo,
     m.d_owner_id AS owner_id, m.d_occupant_ids AS occupant_ids, m.d_admin_ids AS admin_ids, m.d_data AS data,
     m.d_is_join_required AS is_join_required, m.d_last_message AS last_message, m.d_last_message_date_sent AS last_message_date_sent,
     m.d_last_message_id AS last_message_id, m.d_last_message_user_id AS last_message_user_id, m.d_created_at AS created_at,
     m.d_updated_at AS updated_at, (SELECT array_agg(id) FROM taken) AS taken
-  FROM (SELECT 1) AS one LEFT JOIN msgs m ON m.ord = m.first AND (m.found_id IS NOT NULL OR NOT m.pair_known)`;
+  FROM (SELECT 1) AS one LEFT JOIN msgs m ON m.ord = m.head AND (m.found_id IS NOT NULL OR m.first IS DISTINCT FROM m.head)`;
 
 const ascending = (ids: number[]) => [...new Set(ids)].sort((x, y) => x - y);
 const pairKey = (appId: number, pair: string) => `${appId}/${pair}`;
@@ -226,28 +234,30 @@ export class PrivateMessageBatches {
     const byPair = new Map<string, PairRow>();
     for (const r of rows) if (r.pair !== null) byPair.set(pairKey(r.pair_app!, r.pair), r);
     const opened = new Map<string, Dialog>();
-    for (const p of batch) {
+    batch.forEach((p, i) => {
       if (taken.has(p.message.id)) {
         p.reject(new DuplicateMessageIdError(p.message.id));
-        continue;
+        return;
       }
-      const key = p.key;
-      const row = byPair.get(key);
+      const row = byPair.get(p.key);
       if (row?.id) {
         p.message.dialogId = row.id;
         p.resolve({ dialog: this.toDialog(row), created: false });
-      } else if (row) {
-        // Not found, and the opponent is not a user: nothing stored.
-        p.resolve(null);
-      } else {
-        // The pair's first message of the batch opened its dialog.
-        let dialog = opened.get(key);
-        const created = dialog === undefined;
-        if (!dialog) opened.set(key, (dialog = openedDialog(p.dialog, ascending(p.dialog.occupantIds))));
-        p.message.dialogId = dialog.id;
-        p.resolve({ dialog, created });
+        return;
       }
-    }
+      // Not found: the pair's first message whose opponent is a user opened the dialog (its first message when there
+      // is no row); the messages before it were not stored.
+      const opener = row ? row.first : null;
+      if (row && (opener === null || i + 1 < opener)) {
+        p.resolve(null);
+        return;
+      }
+      let dialog = opened.get(p.key);
+      const created = dialog === undefined;
+      if (!dialog) opened.set(p.key, (dialog = openedDialog(p.dialog, ascending(p.dialog.occupantIds))));
+      p.message.dialogId = dialog.id;
+      p.resolve({ dialog, created });
+    });
   }
 
   private async settleAlone(p: Pending): Promise<void> {
