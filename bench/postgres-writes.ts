@@ -5,7 +5,7 @@
 // path). Reported per rate: the latency of the store call (p50/p99), the rate at which writes
 // completed during the offered window, batches, Parley's CPU (this process, every thread) and
 // PostgreSQL's (the postmaster's tree) per message, and the load average.
-//   node dist/bench/postgres-writes.js [--rate 6000,8000] [--seconds 10] [--by recipient|dialog] [--in-flight N] [--postgres URL]
+//   node dist/bench/postgres-writes.js [--rate 6000,8000] [--seconds 10] [--by recipient|dialog] [--in-flight N] [--overlap N] [--postgres URL]
 // Without --postgres it starts a cluster of its own in a temporary folder, durable (fsync and
 // synchronous_commit on) as bench/compare.js runs it; with --postgres it uses a schema of its own there.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +21,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '6000,8000' }, users: { type: 'string', default: '1000' },
     by: { type: 'string', default: 'recipient' }, dialogs: { type: 'string', default: '2000' }, postgres: { type: 'string' },
-    'in-flight': { type: 'string' },
+    'in-flight': { type: 'string' }, overlap: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -34,6 +34,7 @@ try {
   server = values.postgres ? await usePostgres(values.postgres) : await startPostgres(dir);
   const store = await openPostgresStore(server.url);
   if (values['in-flight']) store.chat.privateBatches.maxInFlight = Number(values['in-flight']);
+  if (values.overlap) store.chat.privateBatches.minOverlap = Number(values.overlap);
   const chat = new ChatService(store, { mucDomain: 'muc.localhost' });
   const app = await store.accounts.createApplication({ name: 'bench' });
   const first = await store.accounts.createUser(app.id, { login: 'u0', password: 'pw' });
@@ -67,7 +68,7 @@ try {
     return chat.createMessage(p.caller, { recipient_id: String(p.to), message: `hello ${n}`, send_to_chat: 0, custom: 'x' }, { origin: 'xmpp' });
   };
   console.log(`ChatService.createMessage by ${byDialog ? `chat_dialog_id (${dialogs.length} dialogs)` : 'recipient_id'} at a fixed rate → PostgreSQL, ` +
-    `random pairs of ${userIds.length} users, ${seconds} s per rate, ${store.chat.privateBatches.maxInFlight} batches in flight; ${server.notes.join('; ')}`);
+    `random pairs of ${userIds.length} users, ${seconds} s per rate, ${store.chat.privateBatches.maxInFlight} batches in flight (another from ${store.chat.privateBatches.minOverlap} waiting); ${server.notes.join('; ')}`);
   console.log(`${'rate/s'.padStart(7)} ${'writes'.padStart(7)} ${'done/s in window'.padStart(17)} ${'all done s'.padStart(10)} ${'batches'.padStart(8)} ` +
     `${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'Parley µs/msg'.padStart(14)} ${'PG µs/msg'.padStart(10)} ${'failed'.padStart(7)}  load`);
   for (const rate of rates) {
