@@ -33,8 +33,8 @@ let server: BenchPostgres | null = null;
 try {
   server = values.postgres ? await usePostgres(values.postgres) : await startPostgres(dir);
   const store = await openPostgresStore(server.url);
-  if (values['in-flight']) store.chat.privateBatches.maxInFlight = Number(values['in-flight']);
-  if (values.overlap) store.chat.privateBatches.minOverlap = Number(values.overlap);
+  if (values['in-flight']) store.chat.messageBatches.maxInFlight = Number(values['in-flight']);
+  if (values.overlap) store.chat.messageBatches.minOverlap = Number(values.overlap);
   const chat = new ChatService(store, { mucDomain: 'muc.localhost' });
   const app = await store.accounts.createApplication({ name: 'bench' });
   const first = await store.accounts.createUser(app.id, { login: 'u0', password: 'pw' });
@@ -68,7 +68,7 @@ try {
     return chat.createMessage(p.caller, { recipient_id: String(p.to), message: `hello ${n}`, send_to_chat: 0, custom: 'x' }, { origin: 'xmpp' });
   };
   console.log(`ChatService.createMessage by ${byDialog ? `chat_dialog_id (${dialogs.length} dialogs)` : 'recipient_id'} at a fixed rate → PostgreSQL, ` +
-    `random pairs of ${userIds.length} users, ${seconds} s per rate, ${store.chat.privateBatches.maxInFlight} batches in flight (another from ${store.chat.privateBatches.minOverlap} waiting); ${server.notes.join('; ')}`);
+    `random pairs of ${userIds.length} users, ${seconds} s per rate, ${store.chat.messageBatches.maxInFlight} batches in flight (another from ${store.chat.messageBatches.minOverlap} waiting); ${server.notes.join('; ')}`);
   console.log(`${'rate/s'.padStart(7)} ${'writes'.padStart(7)} ${'done/s in window'.padStart(17)} ${'all done s'.padStart(10)} ${'batches'.padStart(8)} ` +
     `${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'Parley µs/msg'.padStart(14)} ${'PG µs/msg'.padStart(10)} ${'failed'.padStart(7)}  load`);
   for (const rate of rates) {
@@ -78,7 +78,7 @@ try {
     let failed = 0;
     let doneInWindow = 0;
     const lat: number[] = [];
-    const batches0 = store.chat.privateBatches.batches;
+    const batches0 = store.chat.messageBatches.batches;
     const cpu0 = process.cpuUsage();
     const wall0 = Date.now();
     const t0 = performance.now();
@@ -117,7 +117,7 @@ try {
     const us = (ms: number): string => ((ms * 1000) / n).toFixed(1);
     console.log(
       `${String(rate).padStart(7)} ${String(n).padStart(7)} ${(doneInWindow / seconds).toFixed(0).padStart(17)} ${allDone.toFixed(1).padStart(10)} ` +
-      `${String(store.chat.privateBatches.batches - batches0).padStart(8)} ${pct(0.5).padStart(8)} ${pct(0.99).padStart(8)} ${(lat.at(-1) ?? NaN).toFixed(1).padStart(8)} ` +
+      `${String(store.chat.messageBatches.batches - batches0).padStart(8)} ${pct(0.5).padStart(8)} ${pct(0.99).padStart(8)} ${(lat.at(-1) ?? NaN).toFixed(1).padStart(8)} ` +
       `${us((cpu.user + cpu.system) / 1000).padStart(14)} ${us(pgMs).padStart(10)} ${String(failed).padStart(7)}  ${before} → ${loadavg()}`,
     );
   }

@@ -57,7 +57,7 @@ if (!baseUrl) {
       await send(taken);
       const [d, e] = await users(2);
       const stranger = e + 1_000_000;
-      const batches = store.chat.privateBatches.batches;
+      const batches = store.chat.messageBatches.batches;
 
       const de = [message(d, e, 'de1'), message(e, d, 'ed1'), message(d, e, 'de2')];
       const dc = [message(d, c, 'dc1')];
@@ -66,7 +66,7 @@ if (!baseUrl) {
         send(de[0]!), send(ac[0]!), send(de[1]!), send(message(d, stranger, 'nobody')), send(dc[0]!), send(ac[1]!), send(de[2]!),
         send({ ...message(d, b, 'taken'), id: taken.id }).catch((err: unknown) => err),
       ]);
-      assert.equal(store.chat.privateBatches.batches, batches + 1);
+      assert.equal(store.chat.messageBatches.batches, batches + 1);
       const [de0, ac0, de1, nobody, dc0, ac1, de2, dup] = results as Awaited<ReturnType<typeof send>>[];
       assert.ok(dup instanceof DuplicateMessageIdError);
       assert.equal(nobody, null);
@@ -108,9 +108,9 @@ if (!baseUrl) {
           dialogIds: sent.map((m) => m.dialogId === dialogId),
         };
       };
-      const batches = store.chat.privateBatches.batches;
+      const batches = store.chat.messageBatches.batches;
       const batched = await outcome(true);
-      assert.equal(store.chat.privateBatches.batches, batches + 1);
+      assert.equal(store.chat.messageBatches.batches, batches + 1);
       const alone = await outcome(false);
       assert.deepEqual(batched, alone);
       assert.deepEqual(batched.results, [null, { created: true, same: true }, { created: false, same: true }]);

@@ -1,16 +1,18 @@
-// Group commit of stored private messages on PostgreSQL. The messages that arrive while a batch is
-// being written queue up and are written together by ONE statement in one implicit transaction: one
-// round trip, one commit and one WAL flush per batch instead of per message. Up to `maxInFlight` batches
-// are written at once on connections of their own, so one batch's execution overlaps another's commit
-// flush; a pair (a private dialog) is in at most one of them, so its messages commit in the order they
-// arrived, and a message resolves only once the COMMIT of its own batch has returned (durability as
-// before: nothing is delivered earlier). Messages of different pairs may resolve out of arrival order.
+// Group commit of stored messages on PostgreSQL. The messages that arrive while a batch is being written
+// queue up and are written together by ONE statement in one implicit transaction: one round trip, one
+// commit and one WAL flush per batch instead of per message. A batch is of one kind: private messages by
+// recipient (the dialog found or opened by the statement, BATCH_SQL) or messages to a known dialog
+// (DIALOG_BATCH_SQL). Up to `maxInFlight` batches are written at once on connections of their own, so one
+// batch's execution overlaps another's commit flush; a dialog (a private one by its pair, whichever way its
+// messages come) is in at most one of them, so its messages commit in the order they arrived, and a message
+// resolves only once the COMMIT of its own batch has returned (durability as before: nothing is delivered
+// earlier). Messages of different dialogs may resolve out of arrival order.
 //
 // Failures stay per message: a taken message id is found by the statement itself (that message is left
 // out and rejects alone), a message whose opponent is not a user gets null. A batch that lost a race for
 // a new pair to another node (or a deadlock) runs once more as a whole; if the statement fails for any
 // other reason (a bad row) nothing of the batch is stored and every message is written again on its own
-// by `one`, so only the bad one fails.
+// by `alone`, so only the bad one fails.
 import type pg from 'pg';
 import { DuplicateMessageIdError, type ChatMessage, type Dialog, type NewDialog } from '../types.js';
 import { isUniqueViolation } from './pool.js';
@@ -24,6 +26,12 @@ export interface PrivateWrite {
 }
 
 export type PrivateResult = { dialog: Dialog; created: boolean } | null;
+
+/** A message to a dialog that exists (message.dialogId set). */
+export interface DialogWrite {
+  message: ChatMessage;
+  effects: { unreadFor: number[]; unhideFor: number[] };
+}
 
 /** The columns of a dialog's row, as every dialog query (and the batch statement, for a found one) returns them. */
 export interface FoundDialogRow {
@@ -54,14 +62,25 @@ interface PairRow extends FoundDialogRow {
   taken: string[] | null;
 }
 
-interface Pending extends PrivateWrite {
-  /** pairKey of the message's dialog. */
+interface Queued {
+  /** The dialog's key: its pair (app/a:b) for a private dialog, else its id. */
   key: string;
   /** performance.now() when it was queued. */
   queuedAt: number;
-  resolve: (value: PrivateResult) => void;
   reject: (err: unknown) => void;
 }
+
+interface PairPending extends PrivateWrite, Queued {
+  kind: 'pair';
+  resolve: (value: PrivateResult) => void;
+}
+
+interface DialogPending extends DialogWrite, Queued {
+  kind: 'dialog';
+  resolve: (value: void) => void;
+}
+
+type Pending = PairPending | DialogPending;
 
 // The statement avoids joins between its CTEs (the planner cannot estimate their sizes and would pick
 // nested loops, quadratic in the batch): every message row is joined once to its pair's dialog, and
@@ -70,13 +89,16 @@ interface Pending extends PrivateWrite {
 // another writer opened meanwhile is a unique violation that fails the statement (see writeBatch).
 export const BATCH_SQL = `WITH taken AS (
     SELECT id FROM messages WHERE id = ANY($10::text[])
+  ), locked AS (
+    SELECT d.id FROM dialogs d, unnest($1::bigint[], $2::text[]) AS p(app_id, pair)
+    WHERE d.app_id = p.app_id AND d.private_pair = p.pair ORDER BY d.id FOR NO KEY UPDATE OF d
   ), input AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[],
       $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::text[], $17::boolean[],
       $18::text[], $19::text[], $20::bigint[], $21::bigint[], $22::bigint[], $23::boolean[], $24::boolean[], $25::boolean[], $26::boolean[])
       WITH ORDINALITY AS t(app_id, pair, a, b, new_id, name, photo, owner_id, data, msg_id, sender_id, recipient_id, body, date_sent,
         attachments, custom, markable, read_ids, delivered_ids, created_at, updated_at, dialog_created, unread_a, unread_b, shown_a, shown_b, ord)
-    WHERE NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = t.msg_id)
+    WHERE NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = t.msg_id) AND (SELECT count(*) FROM locked) >= 0
   ), looked_up AS (
     SELECT i.*, d.id AS found_id, d.type AS d_type, d.name AS d_name, d.photo AS d_photo, d.owner_id AS d_owner_id,
       d.occupant_ids AS d_occupant_ids, d.admin_ids AS d_admin_ids, d.data AS d_data, d.is_join_required AS d_is_join_required,
@@ -141,14 +163,51 @@ export const BATCH_SQL = `WITH taken AS (
     m.d_updated_at AS updated_at, (SELECT array_agg(id) FROM taken) AS taken
   FROM (SELECT 1) AS one LEFT JOIN msgs m ON m.ord = m.head AND (m.found_id IS NOT NULL OR m.first IS DISTINCT FROM m.head)`;
 
+// Messages to dialogs that exist, as insertMessage wrote them one at a time: each dialog's last message and
+// the counters and hidden flags of its members follow every message of the batch.
+//
+// Both statements lock the dialogs they will update first, in id order (the input waits for the locked CTE), as every
+// other writer of a dialog does (chat.ts): otherwise a batch holding a member's row could wait for a dialog that a
+// transaction (markAllMessages) holds while it waits for that member's row, a deadlock.
+export const DIALOG_BATCH_SQL = `WITH taken AS (
+    SELECT id FROM messages WHERE id = ANY($1::text[])
+  ), locked AS (
+    SELECT id FROM dialogs WHERE id = ANY($3::text[]) ORDER BY id FOR NO KEY UPDATE
+  ), input AS (
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+      $10::boolean[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::text[], $16::text[])
+      WITH ORDINALITY AS t(msg_id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
+        delivered_ids, created_at, updated_at, unread_for, shown_to, ord)
+    WHERE NOT EXISTS (SELECT 1 FROM taken WHERE taken.id = t.msg_id) AND (SELECT count(*) FROM locked) >= 0
+  ), stored AS (
+    INSERT INTO messages (id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments, custom, markable, read_ids,
+      delivered_ids, created_at, updated_at)
+    SELECT msg_id, app_id, dialog_id, sender_id, recipient_id, body, date_sent, attachments::json, custom::json, markable,
+      read_ids::bigint[], delivered_ids::bigint[], created_at, updated_at
+    FROM input ORDER BY ord
+  ), last AS (
+    UPDATE dialogs d SET last_message = l.body, last_message_date_sent = l.date_sent, last_message_id = l.msg_id,
+      last_message_user_id = l.sender_id, updated_at = greatest(d.updated_at, l.newest)
+    FROM (SELECT DISTINCT ON (dialog_id) dialog_id, body, date_sent, msg_id, sender_id, max(created_at) OVER (PARTITION BY dialog_id) AS newest
+          FROM input ORDER BY dialog_id, ord DESC) AS l
+    WHERE d.id = l.dialog_id
+  ), shown AS (
+    UPDATE dialog_members dm SET hidden = false,
+      unread_count = CASE WHEN dm.occupant THEN dm.unread_count + s.unread ELSE dm.unread_count END
+    FROM (SELECT i.dialog_id, u.user_id, (count(*) FILTER (WHERE u.user_id = ANY(i.unread_for::bigint[])))::int AS unread
+          FROM input i, unnest(i.shown_to::bigint[]) AS u(user_id) GROUP BY i.dialog_id, u.user_id) AS s
+    WHERE dm.dialog_id = s.dialog_id AND dm.user_id = s.user_id
+  )
+  SELECT (SELECT array_agg(id) FROM taken) AS taken`;
+
 const ascending = (ids: number[]) => [...new Set(ids)].sort((x, y) => x - y);
 const pairKey = (appId: number, pair: string) => `${appId}/${pair}`;
 const idList = (ids: number[]) => `{${ids.join(',')}}`;
 
-export class PrivateMessageBatches {
+export class MessageBatches {
   private queue: Pending[] = [];
   private inFlight = 0;
-  /** The pairs (app/pair) that have a message in a batch in flight: their later messages wait for it. */
+  /** The dialogs (keys) that have a message in a batch in flight: their later messages wait for it. */
   private readonly busy = new Set<string>();
   private scheduled = false;
   private overlapTimer: NodeJS.Timeout | null = null;
@@ -158,8 +217,8 @@ export class PrivateMessageBatches {
   constructor(
     private readonly pool: pg.Pool,
     private readonly toDialog: (row: FoundDialogRow) => Dialog,
-    /** Writes one message on its own (the fallback when a batch fails). */
-    private readonly one: (write: PrivateWrite) => Promise<PrivateResult>,
+    /** Write one message on their own (the fallback when a batch fails). */
+    private readonly alone: { pair: (write: PrivateWrite) => Promise<PrivateResult>; dialog: (write: DialogWrite) => Promise<void> },
     private readonly maxBatch = 500,
     /** Batches written at once, each on a connection of its own (public, as the two below, for the benches). */
     public maxInFlight = 2,
@@ -172,10 +231,22 @@ export class PrivateMessageBatches {
     public overlapWaitMs = 10,
   ) {}
 
+  /** A private message by recipient: its dialog is found or opened by the batch. */
   write(write: PrivateWrite): Promise<PrivateResult> {
     return new Promise((resolve, reject) => {
       const key = pairKey(write.dialog.appId, ascending(write.dialog.occupantIds).join(':'));
-      this.queue.push({ ...write, key, queuedAt: performance.now(), resolve, reject });
+      this.queue.push({ ...write, kind: 'pair', key, queuedAt: performance.now(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** A message to a dialog that exists. */
+  writeToDialog(write: DialogWrite): Promise<void> {
+    const m = write.message;
+    // A private message names its opponent: keyed by its pair, as when it comes by recipient.
+    const key = m.recipientId !== 0 && m.recipientId !== m.senderId ? pairKey(m.appId, ascending([m.senderId, m.recipientId]).join(':')) : `#${m.dialogId}`;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...write, kind: 'dialog', key, queuedAt: performance.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -208,12 +279,15 @@ export class PrivateMessageBatches {
     // A pair with a message in a batch in flight waits for that batch (its messages commit and resolve in
     // order, and two batches never both open it); so does a pair behind a message that waits, and a
     // message id twice in one batch (the later one is then found taken).
+    // A batch takes messages of one kind, that of the first message that may go.
     const ids = new Set<string>();
     const waiting = new Set<string>();
     const batch: Pending[] = [];
     const later: Pending[] = [];
+    let kind: Pending['kind'] | null = null;
     for (const p of this.queue) {
-      if (batch.length < this.maxBatch && !ids.has(p.message.id) && !this.busy.has(p.key) && !waiting.has(p.key)) {
+      if (batch.length < this.maxBatch && (kind ?? p.kind) === p.kind && !ids.has(p.message.id) && !this.busy.has(p.key) && !waiting.has(p.key)) {
+        kind = p.kind;
         ids.add(p.message.id);
         batch.push(p);
       } else {
@@ -238,6 +312,27 @@ export class PrivateMessageBatches {
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
+    if (batch[0]!.kind === 'pair') await this.writePairs(batch as PairPending[]);
+    else await this.writeDialogs(batch as DialogPending[]);
+  }
+
+  private async writeDialogs(batch: DialogPending[]): Promise<void> {
+    let taken: Set<string>;
+    try {
+      taken = new Set((await this.pool.query<{ taken: string[] | null }>(DIALOG_BATCH_SQL, dialogColumns(batch))).rows[0]?.taken ?? []);
+      this.batches++;
+    } catch {
+      // Nothing of the batch is stored (a deleted dialog, a bad row, a deadlock): each message again on its own, in order.
+      for (const p of batch) await this.settleAlone(p);
+      return;
+    }
+    for (const p of batch) {
+      if (taken.has(p.message.id)) p.reject(new DuplicateMessageIdError(p.message.id));
+      else p.resolve();
+    }
+  }
+
+  private async writePairs(batch: PairPending[]): Promise<void> {
     let rows: PairRow[] | null = null;
     const values = columns(batch);
     for (let attempt = 0; rows === null; attempt++) {
@@ -285,7 +380,8 @@ export class PrivateMessageBatches {
 
   private async settleAlone(p: Pending): Promise<void> {
     try {
-      p.resolve(await this.one(p));
+      if (p.kind === 'pair') p.resolve(await this.alone.pair(p));
+      else p.resolve(await this.alone.dialog(p));
     } catch (err) {
       p.reject(err);
     }
@@ -300,6 +396,20 @@ function openedDialog(d: NewDialog, occupants: number[]): Dialog {
     data: d.data, isJoinRequired: false, lastMessage: null, lastMessageDateSent: null, lastMessageId: null, lastMessageUserId: null,
     createdAt: new Date(created), updatedAt: new Date(created),
   };
+}
+
+/** A batch of messages to known dialogs as DIALOG_BATCH_SQL's 16 array parameters. */
+export function dialogColumns(batch: DialogWrite[]): unknown[] {
+  const cols: unknown[][] = Array.from({ length: 16 }, () => new Array(batch.length));
+  batch.forEach(({ message: m, effects }, i) => {
+    const row = [
+      m.id, m.appId, m.dialogId, m.senderId, m.recipientId, m.body, m.dateSent, JSON.stringify(m.attachments), JSON.stringify(m.customParams),
+      m.markable, idList(m.readIds), idList(m.deliveredIds), m.createdAt.getTime(), m.updatedAt.getTime(),
+      idList([...new Set(effects.unreadFor)]), idList([...new Set([...effects.unreadFor, ...effects.unhideFor])]),
+    ];
+    for (let c = 0; c < 16; c++) cols[c]![i] = row[c];
+  });
+  return cols;
 }
 
 /** The batch as the statement's 26 array parameters. */
