@@ -141,6 +141,57 @@ if (!baseUrl) {
       assert.equal(results.filter((r) => r?.created).length, pairs.length);
     });
 
+    it('a dialog locked by a long transaction holds up its own batch only: the other pairs are written meanwhile', async () => {
+      const [a, b, c, d] = await users(4);
+      const held = (await send(message(a!, b!, 'before')))!.dialog.id;
+      const locker = await store.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT id FROM dialogs WHERE id = $1 FOR NO KEY UPDATE', [held]);
+        let stalledDone = false;
+        const stalled = send(message(b!, a!, 'while locked')).then((r) => { stalledDone = true; return r; });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const others = await Promise.race([
+          Promise.all([send(message(c!, d!, 'free')), send(message(a!, c!, 'also free'))]),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the other pairs waited for the locked dialog')), 5000)),
+        ]);
+        assert.deepEqual(others.map((r) => r?.created), [true, true]);
+        assert.equal(stalledDone, false);
+        await locker.query('COMMIT');
+        assert.equal((await stalled)?.dialog.id, held);
+        assert.deepEqual(await bodies(held), ['before', 'while locked']);
+      } finally {
+        await locker.query('ROLLBACK'); // after the COMMIT above only a warning: nothing in progress
+        locker.release();
+      }
+    });
+
+    it('messages to known dialogs (group and private) of one turn go in one batch, as one at a time would', async () => {
+      const [a, b, c] = await users(3);
+      const group = await store.chat.createDialog({ ...dialogFor(a!, b!), type: 2, occupantIds: [a!, b!, c!] });
+      const priv = (await send(message(a!, b!, 'opened')))!.dialog;
+      await store.chat.hideDialog(group.id, c!);
+      const inGroup = (sender: number, body: string) => ({ ...message(sender, 0, body), dialogId: group.id });
+      const toPriv = (sender: number, body: string) => ({ ...message(sender, sender === a ? b! : a!, body), dialogId: priv.id });
+      const sent = [inGroup(a!, 'g1'), toPriv(b!, 'p1'), inGroup(b!, 'g2'), toPriv(a!, 'p2'), inGroup(c!, 'g3')];
+      const batches = store.chat.messageBatches.batches;
+      const results = await Promise.all([
+        ...sent.map((m) => store.chat.insertMessage(m, {
+          unreadFor: (m.dialogId === group.id ? [a!, b!, c!] : [a!, b!]).filter((u) => u !== m.senderId), unhideFor: [m.senderId],
+        })),
+        store.chat.insertMessage({ ...inGroup(a!, 'dup'), id: sent[0]!.id }, { unreadFor: [], unhideFor: [] }).catch((err: unknown) => err),
+      ]);
+      assert.equal(store.chat.messageBatches.batches, batches + 2, 'one batch, and the taken id in the next one');
+      assert.ok(results[5] instanceof DuplicateMessageIdError);
+      assert.deepEqual([await bodies(group.id), await bodies(priv.id)], [['g1', 'g2', 'g3'], ['opened', 'p1', 'p2']]);
+      assert.deepEqual([await unread(group.id, a!), await unread(group.id, b!), await unread(group.id, c!)], [2, 2, 2]);
+      assert.deepEqual([await unread(priv.id, a!), await unread(priv.id, b!)], [1, 2]);
+      assert.equal((await store.chat.getMemberState(group.id, c!)).hidden, false);
+      const [g, p] = [await store.chat.getDialog(appId, group.id), await store.chat.getDialog(appId, priv.id)];
+      assert.deepEqual([g?.lastMessageId, g?.lastMessageUserId, p?.lastMessageId, p?.lastMessage], [sent[4]!.id, c, sent[3]!.id, 'p2']);
+      assert.deepEqual(await store.chat.getMessage(appId, sent[1]!.id), sent[1]);
+    });
+
     it('an id twice in one turn: the second waits for the next batch and is found taken there', async () => {
       const [a, b] = await users(2);
       const first = message(a, b, 'one');
