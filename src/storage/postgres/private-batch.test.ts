@@ -192,6 +192,27 @@ if (!baseUrl) {
       assert.deepEqual(await store.chat.getMessage(appId, sent[1]!.id), sent[1]);
     });
 
+    it('a batch takes a found dialog\'s lock before its members\' rows, as markMessages does: no deadlock between them', async () => {
+      const [a, b] = await users(2);
+      const dialogId = (await send(message(a!, b!, 'first')))!.dialog.id;
+      const locker = await store.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT id FROM dialogs WHERE id = $1 FOR NO KEY UPDATE', [dialogId]);
+        const sent = send(message(a!, b!, 'second'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // The batch waits for the dialog, holding none of its members' rows: this update does not wait for it.
+        await locker.query("SET LOCAL lock_timeout = '500ms'");
+        await locker.query('UPDATE dialog_members SET unread_count = 0 WHERE dialog_id = $1 AND user_id = $2', [dialogId, b]);
+        await locker.query('COMMIT');
+        assert.equal((await sent)?.dialog.id, dialogId);
+        assert.equal(await unread(dialogId, b!), 1);
+      } finally {
+        await locker.query('ROLLBACK');
+        locker.release();
+      }
+    });
+
     it('an id twice in one turn: the second waits for the next batch and is found taken there', async () => {
       const [a, b] = await users(2);
       const first = message(a, b, 'one');
