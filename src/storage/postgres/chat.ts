@@ -182,6 +182,11 @@ export class PostgresChatStore implements ChatStore {
       { pair: (w) => this.insertPrivateMessageAlone(w), dialog: (w) => this.insertMessageAlone(w) });
   }
 
+  /** Gives back the connections the batches keep (before the pool ends). */
+  close(): void {
+    this.messageBatches.close();
+  }
+
   // ---- shared steps ---------------------------------------------------------------------------
 
   /** Locks the dialogs' rows for the rest of the transaction, in id order; returns those that exist. */

@@ -213,6 +213,23 @@ if (!baseUrl) {
       }
     });
 
+    it('a kept connection that the server ends is dropped: the next batch gets another one', async () => {
+      const [a, b] = await users(2);
+      await send(message(a!, b!, 'before'));
+      const admin = await openPostgresStore(schema.url);
+      try {
+        const { rows } = await admin.pool.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+           WHERE application_name = 'parley' AND pid <> pg_backend_pid() AND datname = current_database() AND state = 'idle'`);
+        assert.ok(rows[0]!.n > 0);
+      } finally {
+        await admin.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = await send(message(b!, a!, 'after'));
+      assert.deepEqual(await bodies(after!.dialog.id), ['before', 'after']);
+    });
+
     it('an id twice in one turn: the second waits for the next batch and is found taken there', async () => {
       const [a, b] = await users(2);
       const first = message(a, b, 'one');

@@ -213,6 +213,12 @@ export class MessageBatches {
   private readonly busy = new Set<string>();
   private scheduled = false;
   private overlapTimer: NodeJS.Timeout | null = null;
+  /**
+   * Connections kept for the batches between them (at most maxInFlight): a batch does not queue in the pool behind
+   * the reads its messages' senders make (one per message by chat_dialog_id), which held batches up for seconds.
+   */
+  private readonly connections: pg.PoolClient[] = [];
+  private closed = false;
   /** Batches written so far (for tests). */
   batches = 0;
 
@@ -232,6 +238,42 @@ export class MessageBatches {
     public minOverlap = 64,
     public overlapWaitMs = 10,
   ) {}
+
+  /** Gives the kept connections back to the pool (a batch in flight gives its own back when done). */
+  close(): void {
+    this.closed = true;
+    for (const client of this.connections.splice(0)) client.release();
+  }
+
+  private async keptConnection(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    // The pool listens for errors of its idle connections only: one that breaks while kept here is dropped (a
+    // query in flight on it fails by itself).
+    client.on('error', () => {
+      const at = this.connections.indexOf(client);
+      if (at >= 0) {
+        this.connections.splice(at, 1);
+        client.release(true);
+      }
+    });
+    return client;
+  }
+
+  /** One statement on a kept connection; a connection that failed (no SQLSTATE) is dropped. */
+  private async run<T extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<T[]> {
+    const client = this.connections.pop() ?? (await this.keptConnection());
+    let broken = false;
+    try {
+      return (await client.query<T>(sql, values)).rows;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      broken = typeof code !== 'string' || code.length !== 5;
+      throw err;
+    } finally {
+      if (broken || this.closed) client.release(broken);
+      else this.connections.push(client);
+    }
+  }
 
   /** A private message by recipient: its dialog is found or opened by the batch. */
   write(write: PrivateWrite): Promise<PrivateResult> {
@@ -321,7 +363,7 @@ export class MessageBatches {
   private async writeDialogs(batch: DialogPending[]): Promise<void> {
     let taken: Set<string>;
     try {
-      taken = new Set((await this.pool.query<{ taken: string[] | null }>(DIALOG_BATCH_SQL, dialogColumns(batch))).rows[0]?.taken ?? []);
+      taken = new Set((await this.run<{ taken: string[] | null }>(DIALOG_BATCH_SQL, dialogColumns(batch)))[0]?.taken ?? []);
       this.batches++;
     } catch {
       // Nothing of the batch is stored (a deleted dialog, a bad row, a deadlock): each message again on its own, in order.
@@ -339,7 +381,7 @@ export class MessageBatches {
     const values = columns(batch);
     for (let attempt = 0; rows === null; attempt++) {
       try {
-        rows = (await this.pool.query<PairRow>(BATCH_SQL, values)).rows;
+        rows = await this.run<PairRow>(BATCH_SQL, values);
         this.batches++;
       } catch (err) {
         // Another writer (a cluster node) opened one of the batch's new pairs, or locked its rows in another order:
