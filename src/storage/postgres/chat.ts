@@ -26,7 +26,7 @@ import { inTransaction, isUniqueViolation, type Queryable } from './pool.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
 import type { ArchiveFilter, ArchiveQuery } from '../archive-types.js';
 import { countsAsUnread as isUnread, nextMarks } from '../chat-rules.js';
-import { PrivateMessageBatches, type FoundDialogRow, type PrivateWrite } from './private-batch.js';
+import { MessageBatches, type DialogWrite, type FoundDialogRow, type PrivateWrite } from './private-batch.js';
 
 /** A dialog's row (the batch statement returns the same columns). */
 type DialogRow = FoundDialogRow;
@@ -174,11 +174,17 @@ const countsAsUnread = (row: ViewedRow, userId: number, member: MemberRow | unde
     member && { occupant: member.occupant, unreadFromSeq: member.unread_from_seq });
 
 export class PostgresChatStore implements ChatStore {
-  /** Stored private messages, written in batches (see private-batch.ts). */
-  readonly privateBatches: PrivateMessageBatches;
+  /** Stored messages, written in batches (see private-batch.ts). */
+  readonly messageBatches: MessageBatches;
 
   constructor(private readonly pool: pg.Pool) {
-    this.privateBatches = new PrivateMessageBatches(pool, toDialog, (w) => this.insertPrivateMessageAlone(w));
+    this.messageBatches = new MessageBatches(pool, toDialog,
+      { pair: (w) => this.insertPrivateMessageAlone(w), dialog: (w) => this.insertMessageAlone(w) });
+  }
+
+  /** Gives back the connections the batches keep (before the pool ends). */
+  close(): void {
+    this.messageBatches.close();
   }
 
   // ---- shared steps ---------------------------------------------------------------------------
@@ -380,7 +386,12 @@ export class PostgresChatStore implements ChatStore {
 
   // ---- messages -------------------------------------------------------------------------------
 
-  async insertMessage(m: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
+  async insertMessage(message: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }): Promise<void> {
+    await this.messageBatches.writeToDialog({ message, effects });
+  }
+
+  /** insertMessage in a transaction of its own (when a batch failed). */
+  private async insertMessageAlone({ message: m, effects }: DialogWrite): Promise<void> {
     try {
       await inTransaction(this.pool, (tx) => this.insertMessageIn(tx, m, effects));
     } catch (err) {
@@ -392,7 +403,7 @@ export class PostgresChatStore implements ChatStore {
   async insertPrivateMessage(dialog: NewDialog, message: ChatMessage, effects: { unreadFor: number[]; unhideFor: number[] }):
     Promise<{ dialog: Dialog; created: boolean } | null> {
     if (dialog.type !== 3 || new Set(dialog.occupantIds).size !== 2) throw new Error('a private dialog has two occupants');
-    return this.privateBatches.write({ dialog, message, effects });
+    return this.messageBatches.write({ dialog, message, effects });
   }
 
   /** insertPrivateMessage in a statement of its own (when a batch failed, or raced another writer for a new dialog). */

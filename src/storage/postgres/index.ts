@@ -66,6 +66,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.chat.close();
     await this.pool.end();
   }
 }

@@ -57,7 +57,7 @@ if (!baseUrl) {
       await send(taken);
       const [d, e] = await users(2);
       const stranger = e + 1_000_000;
-      const batches = store.chat.privateBatches.batches;
+      const batches = store.chat.messageBatches.batches;
 
       const de = [message(d, e, 'de1'), message(e, d, 'ed1'), message(d, e, 'de2')];
       const dc = [message(d, c, 'dc1')];
@@ -66,7 +66,7 @@ if (!baseUrl) {
         send(de[0]!), send(ac[0]!), send(de[1]!), send(message(d, stranger, 'nobody')), send(dc[0]!), send(ac[1]!), send(de[2]!),
         send({ ...message(d, b, 'taken'), id: taken.id }).catch((err: unknown) => err),
       ]);
-      assert.equal(store.chat.privateBatches.batches, batches + 1);
+      assert.equal(store.chat.messageBatches.batches, batches + 1);
       const [de0, ac0, de1, nobody, dc0, ac1, de2, dup] = results as Awaited<ReturnType<typeof send>>[];
       assert.ok(dup instanceof DuplicateMessageIdError);
       assert.equal(nobody, null);
@@ -91,6 +91,143 @@ if (!baseUrl) {
       assert.deepEqual([await unread(before!.dialog.id, a), await unread(before!.dialog.id, c)], [1, 1]);
       assert.equal((await store.chat.getMemberState(before!.dialog.id, c)).hidden, false);
       assert.equal((await store.chat.getDialog(appId, before!.dialog.id))?.lastMessageId, ac[1]!.id);
+    });
+
+    it('a new pair whose first message has no user as opponent is opened by its first message that has, as one at a time', async () => {
+      const outcome = async (together: boolean) => {
+        const [d] = await users(1);
+        const stranger = d! + 5_000_000;
+        const sent = [message(d!, stranger, 'lost'), message(stranger, d!, 'back'), message(d!, stranger, 'again')];
+        const results = together ? await Promise.all(sent.map(send)) : [await send(sent[0]!), await send(sent[1]!), await send(sent[2]!)];
+        const dialogId = results[1]?.dialog.id;
+        return {
+          results: results.map((r) => r && { created: r.created, same: r.dialog.id === dialogId }),
+          bodies: await bodies(dialogId!),
+          unread: [await unread(dialogId!, d!), await unread(dialogId!, stranger)],
+          last: (await store.chat.getDialog(appId, dialogId!))?.lastMessage,
+          dialogIds: sent.map((m) => m.dialogId === dialogId),
+        };
+      };
+      const batches = store.chat.messageBatches.batches;
+      const batched = await outcome(true);
+      assert.equal(store.chat.messageBatches.batches, batches + 1);
+      const alone = await outcome(false);
+      assert.deepEqual(batched, alone);
+      assert.deepEqual(batched.results, [null, { created: true, same: true }, { created: false, same: true }]);
+      assert.deepEqual([batched.bodies, batched.unread, batched.last], [['back', 'again'], [1, 1], 'again']);
+    });
+
+    it('messages of one pair over many turns commit in order while other pairs\' batches are in flight', async () => {
+      const pairs = [];
+      for (let i = 0; i < 4; i++) pairs.push(await users(2));
+      const pending: Promise<unknown>[] = [];
+      const sent = new Map<number, string[]>();
+      for (let turn = 0; turn < 30; turn++) {
+        for (const [i, [a, b]] of pairs.entries()) {
+          if ((turn + i) % 3 === 0) continue;
+          const body = `${turn}`;
+          sent.set(i, [...(sent.get(i) ?? []), body]);
+          pending.push(send(turn % 2 === 0 ? message(a!, b!, body) : message(b!, a!, body)));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const results = (await Promise.all(pending)) as Awaited<ReturnType<typeof send>>[];
+      for (const [i, [a, b]] of pairs.entries()) {
+        const dialog = await store.chat.findPrivateDialog(appId, a!, b!);
+        assert.deepEqual(await bodies(dialog!.id), sent.get(i));
+        const unreadA = sent.get(i)!.filter((t) => Number(t) % 2 === 1).length;
+        assert.deepEqual([await unread(dialog!.id, a!), await unread(dialog!.id, b!)], [unreadA, sent.get(i)!.length - unreadA]);
+      }
+      assert.equal(results.filter((r) => r?.created).length, pairs.length);
+    });
+
+    it('a dialog locked by a long transaction holds up its own batch only: the other pairs are written meanwhile', async () => {
+      const [a, b, c, d] = await users(4);
+      const held = (await send(message(a!, b!, 'before')))!.dialog.id;
+      const locker = await store.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT id FROM dialogs WHERE id = $1 FOR NO KEY UPDATE', [held]);
+        let stalledDone = false;
+        const stalled = send(message(b!, a!, 'while locked')).then((r) => { stalledDone = true; return r; });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const others = await Promise.race([
+          Promise.all([send(message(c!, d!, 'free')), send(message(a!, c!, 'also free'))]),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the other pairs waited for the locked dialog')), 5000)),
+        ]);
+        assert.deepEqual(others.map((r) => r?.created), [true, true]);
+        assert.equal(stalledDone, false);
+        await locker.query('COMMIT');
+        assert.equal((await stalled)?.dialog.id, held);
+        assert.deepEqual(await bodies(held), ['before', 'while locked']);
+      } finally {
+        await locker.query('ROLLBACK'); // after the COMMIT above only a warning: nothing in progress
+        locker.release();
+      }
+    });
+
+    it('messages to known dialogs (group and private) of one turn go in one batch, as one at a time would', async () => {
+      const [a, b, c] = await users(3);
+      const group = await store.chat.createDialog({ ...dialogFor(a!, b!), type: 2, occupantIds: [a!, b!, c!] });
+      const priv = (await send(message(a!, b!, 'opened')))!.dialog;
+      await store.chat.hideDialog(group.id, c!);
+      const inGroup = (sender: number, body: string) => ({ ...message(sender, 0, body), dialogId: group.id });
+      const toPriv = (sender: number, body: string) => ({ ...message(sender, sender === a ? b! : a!, body), dialogId: priv.id });
+      const sent = [inGroup(a!, 'g1'), toPriv(b!, 'p1'), inGroup(b!, 'g2'), toPriv(a!, 'p2'), inGroup(c!, 'g3')];
+      const batches = store.chat.messageBatches.batches;
+      const results = await Promise.all([
+        ...sent.map((m) => store.chat.insertMessage(m, {
+          unreadFor: (m.dialogId === group.id ? [a!, b!, c!] : [a!, b!]).filter((u) => u !== m.senderId), unhideFor: [m.senderId],
+        })),
+        store.chat.insertMessage({ ...inGroup(a!, 'dup'), id: sent[0]!.id }, { unreadFor: [], unhideFor: [] }).catch((err: unknown) => err),
+      ]);
+      assert.equal(store.chat.messageBatches.batches, batches + 2, 'one batch, and the taken id in the next one');
+      assert.ok(results[5] instanceof DuplicateMessageIdError);
+      assert.deepEqual([await bodies(group.id), await bodies(priv.id)], [['g1', 'g2', 'g3'], ['opened', 'p1', 'p2']]);
+      assert.deepEqual([await unread(group.id, a!), await unread(group.id, b!), await unread(group.id, c!)], [2, 2, 2]);
+      assert.deepEqual([await unread(priv.id, a!), await unread(priv.id, b!)], [1, 2]);
+      assert.equal((await store.chat.getMemberState(group.id, c!)).hidden, false);
+      const [g, p] = [await store.chat.getDialog(appId, group.id), await store.chat.getDialog(appId, priv.id)];
+      assert.deepEqual([g?.lastMessageId, g?.lastMessageUserId, p?.lastMessageId, p?.lastMessage], [sent[4]!.id, c, sent[3]!.id, 'p2']);
+      assert.deepEqual(await store.chat.getMessage(appId, sent[1]!.id), sent[1]);
+    });
+
+    it('a batch takes a found dialog\'s lock before its members\' rows, as markMessages does: no deadlock between them', async () => {
+      const [a, b] = await users(2);
+      const dialogId = (await send(message(a!, b!, 'first')))!.dialog.id;
+      const locker = await store.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT id FROM dialogs WHERE id = $1 FOR NO KEY UPDATE', [dialogId]);
+        const sent = send(message(a!, b!, 'second'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // The batch waits for the dialog, holding none of its members' rows: this update does not wait for it.
+        await locker.query("SET LOCAL lock_timeout = '500ms'");
+        await locker.query('UPDATE dialog_members SET unread_count = 0 WHERE dialog_id = $1 AND user_id = $2', [dialogId, b]);
+        await locker.query('COMMIT');
+        assert.equal((await sent)?.dialog.id, dialogId);
+        assert.equal(await unread(dialogId, b!), 1);
+      } finally {
+        await locker.query('ROLLBACK');
+        locker.release();
+      }
+    });
+
+    it('a kept connection that the server ends is dropped: the next batch gets another one', async () => {
+      const [a, b] = await users(2);
+      await send(message(a!, b!, 'before'));
+      const admin = await openPostgresStore(schema.url);
+      try {
+        const { rows } = await admin.pool.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+           WHERE application_name = 'parley' AND pid <> pg_backend_pid() AND datname = current_database() AND state = 'idle'`);
+        assert.ok(rows[0]!.n > 0);
+      } finally {
+        await admin.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = await send(message(b!, a!, 'after'));
+      assert.deepEqual(await bodies(after!.dialog.id), ['before', 'after']);
     });
 
     it('an id twice in one turn: the second waits for the next batch and is found taken there', async () => {
