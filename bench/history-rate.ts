@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { ChatService } from '../src/chat/service.js';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
 import { cloneUser } from './harness/users.js';
+import { paced, quantile } from './harness/pace.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '500,8000' }, 'commit-window': { type: 'string', default: '5' } } });
 const seconds = Number(values.seconds);
@@ -73,43 +74,13 @@ try {
   console.log(`${'rate/s'.padStart(7)} ${'writes'.padStart(7)} ${'batches'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/write'.padStart(13)} ${'main µs'.padStart(8)} ${'others µs'.padStart(10)} ${'switches/write'.padStart(15)} ${'main user/sys µs'.padStart(17)}  load`);
   for (const rate of rates) {
     const before = loadavg();
-    let n = 0;
-    let done = 0;
-    const lat: number[] = [];
     const batches0 = store.writes.batches;
     const threads0 = threadCpu();
     const switches0 = switches();
     const main0 = mainCpu();
-    const t0 = performance.now();
-    // Timers fire at most once a millisecond: above 1,000/s each tick sends several.
-    const tickMs = Math.max(1, 1000 / rate);
-    const perTick = Math.max(1, Math.round(rate / 1000));
-    let due = 0;
-    await new Promise<void>((finish) => {
-      const timer = setInterval(() => {
-        const elapsed = performance.now() - t0;
-        if (elapsed >= seconds * 1000) {
-          clearInterval(timer);
-          const wait = setInterval(() => {
-            if (done === n) {
-              clearInterval(wait);
-              finish();
-            }
-          }, 5);
-          return;
-        }
-        // Catch up with the clock when a tick came late, so the rate is the rate asked for.
-        due = Math.floor((elapsed / 1000) * rate) + perTick;
-        while (n < due) {
-          const p = randomPair();
-          const s = performance.now();
-          n++;
-          void chat.createMessage(p.caller, { recipient_id: String(p.to), message: `hello ${n}`, send_to_chat: 0, custom: 'x' }).then(() => {
-            lat.push(performance.now() - s);
-            done++;
-          });
-        }
-      }, tickMs);
+    const { sent: n, latencies: lat } = await paced(rate, seconds, (i) => {
+      const p = randomPair();
+      return chat.createMessage(p.caller, { recipient_id: String(p.to), message: `hello ${i}`, send_to_chat: 0, custom: 'x' });
     });
     const threads1 = threadCpu();
     const switchCount = switches() - switches0;
@@ -121,8 +92,7 @@ try {
       if (tid === String(process.pid)) main += spent;
       else others += spent;
     }
-    lat.sort((x, y) => x - y);
-    const pct = (p: number): string => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))]!.toFixed(2);
+    const pct = (p: number): string => quantile(lat, p).toFixed(2);
     const us = (ms: number): string => ((ms * 1000) / n).toFixed(1);
     console.log(
       `${String(rate).padStart(7)} ${String(n).padStart(7)} ${String(store.writes.batches - batches0).padStart(8)} ${pct(0.5).padStart(7)} ${pct(0.99).padStart(7)} ${us(main + others).padStart(13)} ${us(main).padStart(8)} ${us(others).padStart(10)} ${(switchCount / n).toFixed(2).padStart(15)} ${`${us(main1[0] - main0[0])} / ${us(main1[1] - main0[1])}`.padStart(17)}  ${before} → ${loadavg()}`,

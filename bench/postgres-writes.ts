@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { ChatService } from '../src/chat/service.js';
 import { openPostgresStore } from '../src/storage/postgres/index.js';
 import { loadavg } from './harness/proc.js';
+import { paced, quantile } from './harness/pace.js';
 import { startPostgres, usePostgres, type BenchPostgres } from './harness/postgres.js';
 
 const { values } = parseArgs({
@@ -73,47 +74,17 @@ try {
     `${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'Parley µs/msg'.padStart(14)} ${'PG µs/msg'.padStart(10)} ${'failed'.padStart(7)}  load`);
   for (const rate of rates) {
     const before = loadavg();
-    let n = 0;
-    let done = 0;
-    let failed = 0;
-    let doneInWindow = 0;
-    const lat: number[] = [];
     const batches0 = store.chat.messageBatches.batches;
     const cpu0 = process.cpuUsage();
     const wall0 = Date.now();
     const t0 = performance.now();
-    const tickMs = Math.max(1, 1000 / rate);
-    const perTick = Math.max(1, Math.round(rate / 1000));
-    await new Promise<void>((finish) => {
-      const timer = setInterval(() => {
-        const elapsed = performance.now() - t0;
-        if (elapsed >= seconds * 1000) {
-          clearInterval(timer);
-          doneInWindow = done;
-          const wait = setInterval(() => {
-            if (done === n) {
-              clearInterval(wait);
-              finish();
-            }
-          }, 5);
-          return;
-        }
-        // Catch up with the clock when a tick came late, so the rate is the rate asked for.
-        const due = Math.floor((elapsed / 1000) * rate) + perTick;
-        while (n < due) {
-          const s = performance.now();
-          n++;
-          send(n).then(() => lat.push(performance.now() - s), () => failed++).finally(() => done++);
-        }
-      }, tickMs);
-    });
+    const { sent: n, settledInWindow: doneInWindow, latencies: lat, failed } = await paced(rate, seconds, send);
     const allDone = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const wall1 = Date.now();
     await new Promise((r) => setTimeout(r, 250)); // a monitor sample after the end
     const pgMs = server.monitor ? server.monitor.cpuBetween(wall0, wall1) : NaN;
-    lat.sort((x, y) => x - y);
-    const pct = (p: number): string => (lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN).toFixed(1);
+    const pct = (p: number): string => quantile(lat, p).toFixed(1);
     const us = (ms: number): string => ((ms * 1000) / n).toFixed(1);
     console.log(
       `${String(rate).padStart(7)} ${String(n).padStart(7)} ${(doneInWindow / seconds).toFixed(0).padStart(17)} ${allDone.toFixed(1).padStart(10)} ` +
