@@ -1,5 +1,7 @@
 // Messages per second and delivery latency between local clients through a real Parley process.
-//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR] [--history] [--random] [--postgres URL]
+//   node dist/bench/messages.js [--pairs 50] [--seconds 10] [--rate 200] [--profile DIR] [--history] [--random] [--postgres URL] [--idle 2]
+// --syscalls counts every system call of the server (all threads) during the load with `perf stat -e 'syscalls:sys_enter_*'` (needs perf and tracepoints).
+// --idle S measures the server for S seconds with every client connected and silent first (0: skip).
 // --history sets save_to_history=1 on every message (each one is stored before it is delivered).
 // --random sends each message to a random other client instead of the partner (as tsung's
 // destination=online does): with --history most messages then open a new private dialog.
@@ -22,7 +24,7 @@ import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
 import { processCpu } from './harness/proc.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false }, postgres: { type: 'string' } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false }, postgres: { type: 'string' }, idle: { type: 'string', default: '2' }, syscalls: { type: 'boolean', default: false } } });
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
@@ -39,7 +41,7 @@ await store.close();
 const port = await freePort();
 const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : [];
 const server = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], {
-  env: { ...process.env, ...(schema ? { PARLEY_STORE: 'postgres', PARLEY_DATABASE_URL: schema.url } : {}), PARLEY_DATA_DIR: dataDir, PARLEY_C2S_PORT: String(port), PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_HTTP_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_MAX_CONNECTIONS_PER_IP: '100000' },
+  env: { ...process.env, ...(schema ? { PARLEY_STORE: 'postgres', PARLEY_DATABASE_URL: schema.url } : {}), PARLEY_DATA_DIR: dataDir, PARLEY_C2S_PORT: String(port), PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_HTTP_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_MAX_CONNECTIONS_PER_IP: '100000', PARLEY_AUTH_ATTEMPTS_PER_MINUTE: '100000', PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE: '100000' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const cleanup = (): void => {
@@ -76,11 +78,27 @@ for (const c of clients) {
   });
 }
 
+// What the server costs with every client connected and silent (timers, sweeps): subtracted below.
+const idleSeconds = Number(values.idle);
+await sleep(500);
+const idleCpuBefore = processCpu(server.pid!);
+const idleCallsBefore = processSyscalls(server.pid!);
+const idleWakeupsBefore = processWakeups(server.pid!);
+const idleSyscallCounter = values.syscalls && idleSeconds > 0 ? countSyscalls(server.pid!) : null;
+await sleep(idleSeconds * 1000);
+const idleSyscalls = await idleSyscallCounter?.();
+const idleMsPerS = idleSeconds > 0 ? (processCpu(server.pid!) - idleCpuBefore) / idleSeconds : 0;
+const idleCallsPerS = idleSeconds > 0 ? (processSyscalls(server.pid!) - idleCallsBefore) / idleSeconds : 0;
+const idleWakeupsPerS = idleSeconds > 0 ? (processWakeups(server.pid!) - idleWakeupsBefore) / idleSeconds : 0;
+
 const cpuBefore = await processCpu(server.pid!);
 const timesBefore = processTimes(server.pid!);
 const threadsBefore = threadCpu(server.pid!);
+const callsBefore = processSyscalls(server.pid!);
+const wakeupsBefore = processWakeups(server.pid!);
 const postmaster = schema ? await postmasterOf(schema.url) : 0;
 const postgresBefore = schema ? postgresCpu(postmaster) : 0;
+const syscallCounter = values.syscalls ? countSyscalls(server.pid!) : null;
 const started = performance.now();
 const interval = 1000 / rate;
 const timers = clients.map((c, i) => {
@@ -101,11 +119,14 @@ const timers = clients.map((c, i) => {
 await sleep(seconds * 1000);
 timers.forEach((stop) => stop());
 const loadMs = performance.now() - started;
+const syscallCounts = await syscallCounter?.();
 const deadline = Date.now() + 5000;
 while (received < sent && Date.now() < deadline) await sleep(50);
 const cpuAfter = await processCpu(server.pid!);
 const timesAfter = processTimes(server.pid!);
 const threadsAfter = threadCpu(server.pid!);
+const calls = processSyscalls(server.pid!) - callsBefore;
+const wakeups = processWakeups(server.pid!) - wakeupsBefore;
 const postgresMs = schema ? postgresCpu(postmaster) - postgresBefore : 0;
 
 latencies.sort((a, b) => a - b);
@@ -122,6 +143,18 @@ console.log(`  user ${perMessage(timesAfter.user - timesBefore.user)} µs + syst
 const threads = [...threadsAfter].map(([tid, t]) => ({ tid, name: t.name, ms: t.ms - (threadsBefore.get(tid)?.ms ?? 0) }))
   .filter((t) => t.ms > 0).sort((a, b) => b.ms - a.ms);
 console.log(`  by thread (ms): ${threads.map((t) => `${t.tid === String(server.pid) ? 'main' : `${t.name}[${t.tid}]`} ${t.ms.toFixed(0)}`).join(', ')}`);
+console.log(`  ${(calls / Math.max(1, received)).toFixed(2)} read/write system calls and ${(wakeups / Math.max(1, received)).toFixed(2)} wake-ups per delivered message (main thread)`);
+if (syscallCounts) {
+  const all = syscallCounts.reduce((a, c) => a + c.n, 0);
+  console.log(`  system calls during the load (perf, all threads): ${(all / Math.max(1, sent)).toFixed(2)} per message sent: ${syscallCounts.slice(0, 14).map((c) => `${c.name} ${(c.n / Math.max(1, sent)).toFixed(3)}`).join(', ')}`);
+}
+if (idleSyscalls) {
+  console.log(`  system calls while idle (per s): ${idleSyscalls.slice(0, 10).map((c) => `${c.name} ${(c.n / idleSeconds).toFixed(1)}`).join(', ')}`);
+}
+if (idleSeconds > 0) {
+  const idleMs = (idleMsPerS * loadMs) / 1000;
+  console.log(`  idle (connected, silent, ${idleSeconds}s): ${idleMsPerS.toFixed(1)} ms CPU, ${idleCallsPerS.toFixed(0)} read/write calls, ${idleWakeupsPerS.toFixed(0)} wake-ups per s; net of idle: ${perMessage(cpuMs - idleMs)} µs per delivered message`);
+}
 if (schema) console.log(`PostgreSQL CPU ${postgresMs.toFixed(0)} ms = ${((postgresMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 clients.forEach((c) => c.destroy());
@@ -143,6 +176,32 @@ process.exit(received === sent ? 0 : 1);
 function processTimes(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return { user: (Number(fields[11]) * 1000) / 100, system: (Number(fields[12]) * 1000) / 100 };
+}
+
+/** Starts counting a process's system calls (perf tracepoints); the returned function stops and reports them, most frequent first. */
+function countSyscalls(pid: number): () => Promise<{ name: string; n: number }[]> {
+  const perf = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_*', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let report = '';
+  perf.stderr!.setEncoding('utf8').on('data', (d: string) => (report += d));
+  const exited = new Promise((done) => perf.once('exit', done));
+  return async () => {
+    perf.kill('SIGINT');
+    await exited;
+    // perf -x, lines: count,unit,event,...
+    return report.split('\n').map((l) => l.split(',')).filter((f) => Number(f[0]) > 0)
+      .map((f) => ({ name: f[2]!.replace('syscalls:sys_enter_', ''), n: Number(f[0]) })).sort((a, b) => b.n - a.n);
+  };
+}
+
+/** Read and write system calls a process made so far (syscr + syscw, all threads). */
+function processSyscalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return Number(/syscr: (\d+)/.exec(io)?.[1]) + Number(/syscw: (\d+)/.exec(io)?.[1]);
+}
+
+/** Times the main thread went to sleep waiting (voluntary context switches): each is a wake-up later. */
+function processWakeups(pid: number): number {
+  return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }
 
 /** utime + stime in ms from a /proc stat line. */
