@@ -9,7 +9,8 @@ export interface Config {
   database_url: string | null; // postgres://… when store is 'postgres'
   sqlite_read_workers: number; // threads reading chat pages and counts on their own connections; 0 = main thread
   sqlite_read_queue: number; // chat reads waiting for a read worker beyond which they are refused
-  sqlite_commit_window_ms: number; // how long a write at a low rate may wait to share the last commit's window; 0 = off
+  sqlite_commit_window_ms: number;
+  sqlite_wal_limit_mb: number; // WAL size past which the writes are held briefly while the checkpoint worker empties it; 0 = never // how long a write at a low rate may wait to share the last commit's window; 0 = off
   domain: string;
   bind: string;
   c2s_port: number;

@@ -119,6 +119,12 @@ export const metrics = {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   }),
+  walHold: new Histogram({
+    name: 'parley_sqlite_wal_hold_seconds',
+    help: 'How long the stored writes were held while the checkpoint worker emptied a WAL past sqlite_wal_limit_mb',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  }),
   httpRequests: new Counter({ name: 'parley_http_requests_total', help: 'REST requests by route, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
   httpDuration: new Histogram({
     name: 'parley_http_request_duration_seconds',

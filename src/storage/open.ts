@@ -14,7 +14,7 @@ const MAX_COMMIT_WINDOW_MS = 1000;
 /** Opens (and migrates) the configured store: SQLite in the data directory, or PostgreSQL at database_url. */
 export async function openStore(
   config: Pick<Config, 'store' | 'database_url' | 'data_dir'> &
-    Partial<Pick<Config, 'sqlite_read_workers' | 'sqlite_read_queue' | 'sqlite_commit_window_ms'>>,
+    Partial<Pick<Config, 'sqlite_read_workers' | 'sqlite_read_queue' | 'sqlite_commit_window_ms' | 'sqlite_wal_limit_mb'>>,
 ): Promise<Store> {
   if (config.store === 'postgres') {
     if (!config.database_url) throw new Error('store is postgres but database_url is not set');
@@ -28,7 +28,7 @@ export async function openStore(
   // Workers start with the first reads that need them, so a CLI verb that opens the store pays nothing.
   const workers = Math.min(MAX_READ_WORKERS, config.sqlite_read_workers ?? 0);
   return openSqliteStore(file, workers > 0 ? { workers, maxQueue: config.sqlite_read_queue ?? 256 } : null,
-    { commitWindowMs: Math.min(MAX_COMMIT_WINDOW_MS, config.sqlite_commit_window_ms ?? 5) });
+    { commitWindowMs: Math.min(MAX_COMMIT_WINDOW_MS, config.sqlite_commit_window_ms ?? 5), walLimitMb: config.sqlite_wal_limit_mb ?? 64 });
 }
 
 /** Creates the directory readable by its owner only (0700), and takes group and other access away from an existing one. */

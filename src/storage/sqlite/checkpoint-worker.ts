@@ -9,8 +9,8 @@ const db = new Database(path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 // PASSIVE never waits for the writer: what it cannot copy now is copied on the next round.
 const checkpoint = db.prepare<[], { busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(PASSIVE)');
-// Run while the writer holds off: copies the rest, waits for readers, then empties the file.
-const truncate = db.prepare<[], { busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
+// Run while the writer holds off: copies the rest and waits for readers, so the next commit starts the WAL over.
+const restart = db.prepare<[], { busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(RESTART)');
 let held = false;
 
 const post = (message: WorkerMessage): void => parentPort!.postMessage(message);
@@ -30,15 +30,15 @@ const timer = setInterval(() => {
 }, intervalMs);
 
 function catchUp(): void {
-  let truncated = false;
+  let restarted = false;
   try {
-    truncated = truncate.get()?.busy === 0;
+    restarted = restart.get()?.busy === 0;
   } catch (err) {
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
   } finally {
     held = false;
   }
-  post({ type: 'caught-up', truncated });
+  post({ type: 'caught-up', restarted });
 }
 
 parentPort!.on('message', (message: string) => {

@@ -9,9 +9,12 @@
 // it copies), and SQLite starts the WAL file over only once every frame is copied: the file would
 // grow for as long as the load lasts. So when the WAL holds more than `walLimitPages`, the worker
 // asks for a short hold: the group commit stops starting batches (writes keep queueing), the worker
-// copies the rest and truncates the file, and the batches resume — after `holdMs` at the latest.
+// copies the rest (RESTART: the next commit starts the WAL over, writing over the file's first pages
+// instead of appending, which also makes each fdatasync cheaper), and the batches resume — after
+// `holdMs` at the latest.
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { metrics } from '../../metrics/index.js';
 
 /** What the checkpointer needs of the writer: stop starting transactions for a moment, then go on. */
 export interface WriteHold {
@@ -23,22 +26,23 @@ export interface CheckpointerOptions {
   /** Group-commit batches before checkpoints move to the worker. */
   startAfter?: number;
   intervalMs?: number;
-  /** WAL pages past which the worker asks for a hold to truncate it (16,384 pages of 4 KiB: 64 MiB). */
+  /** WAL pages past which the worker asks for a hold to start it over (16,384 pages of 4 KiB: 64 MiB). */
   walLimitPages?: number;
   /** The longest the writer is held, whatever the worker does meanwhile. */
   holdMs?: number;
   writer?: WriteHold;
 }
 
-export type WorkerMessage = { type: 'behind'; pages: number } | { type: 'caught-up'; truncated: boolean };
+export type WorkerMessage = { type: 'behind'; pages: number } | { type: 'caught-up'; restarted: boolean };
 
 export class Checkpointer {
   private worker: Worker | null = null;
   private commits = 0;
   private failed = false;
   private holdTimer: NodeJS.Timeout | null = null;
-  /** WAL truncations done under a hold, and holds that ran out of time. */
-  truncations = 0;
+  private heldSince = 0;
+  /** WAL restarts done under a hold, and holds that ran out of time. */
+  restarts = 0;
   holdsTimedOut = 0;
   private readonly startAfter: number;
   private readonly intervalMs: number;
@@ -83,13 +87,14 @@ export class Checkpointer {
     if (worker !== this.worker || !this.writer) return;
     if (message.type === 'behind' && !this.holdTimer) {
       this.writer.pause();
+      this.heldSince = performance.now();
       this.holdTimer = setTimeout(() => {
         this.holdsTimedOut++;
         this.release();
       }, this.holdMs);
       worker.postMessage('catch-up');
     } else if (message.type === 'caught-up') {
-      if (message.truncated) this.truncations++;
+      if (message.restarted) this.restarts++;
       this.release();
     }
   }
@@ -98,6 +103,7 @@ export class Checkpointer {
     if (!this.holdTimer) return;
     clearTimeout(this.holdTimer);
     this.holdTimer = null;
+    metrics.walHold.observe((performance.now() - this.heldSince) / 1000);
     this.writer?.resume();
   }
 

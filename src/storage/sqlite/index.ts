@@ -29,6 +29,8 @@ import { SqliteKeyValueStore, SqlitePepStore } from './account-data.js';
 export interface WriteOptions {
   /** Milliseconds a write at a low steady rate may wait to share a commit (default 5; 0 = never waits). */
   commitWindowMs?: number;
+  /** WAL size (MiB) past which the checkpoint worker holds the writes briefly to empty it (default 64; 0 = never). */
+  walLimitMb?: number;
 }
 
 export class SqliteStore implements Store {
@@ -63,7 +65,10 @@ export class SqliteStore implements Store {
 
   constructor(readonly db: Database.Database, readPool: ReadPoolOptions | null = null, writes: WriteOptions = {}) {
     this.wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? new WalSync(`${db.name}-wal`) : null;
-    this.checkpoints = this.wal ? new Checkpointer(db, { writer: { pause: () => this.writes.pause(), resume: () => this.writes.resume() } }) : null;
+    this.checkpoints = this.wal ? new Checkpointer(db, {
+      walLimitPages: ((writes.walLimitMb ?? 64) * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number),
+      writer: { pause: () => this.writes.pause(), resume: () => this.writes.resume() },
+    }) : null;
     this.writes = new GroupCommit(db, this.wal, undefined, () => this.checkpoints?.committed(), writes.commitWindowMs);
     this.accounts = new SqliteAccountStore(db, this.writes);
     this.offline = new SqliteOfflineStore(db, this.writes);
