@@ -31,7 +31,7 @@ test('defaults', () => {
     database_url: null,
     sqlite_read_workers: 2,
     sqlite_read_queue: 256,
-    sqlite_commit_window_ms: 5,
+    sqlite_commit_window_ms: 20,
     sqlite_wal_limit_mb: 64,
     domain: 'localhost',
     bind: '127.0.0.1',

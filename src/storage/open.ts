@@ -28,7 +28,7 @@ export async function openStore(
   // Workers start with the first reads that need them, so a CLI verb that opens the store pays nothing.
   const workers = Math.min(MAX_READ_WORKERS, config.sqlite_read_workers ?? 0);
   return openSqliteStore(file, workers > 0 ? { workers, maxQueue: config.sqlite_read_queue ?? 256 } : null,
-    { commitWindowMs: Math.min(MAX_COMMIT_WINDOW_MS, config.sqlite_commit_window_ms ?? 5), walLimitMb: config.sqlite_wal_limit_mb ?? 64 });
+    { commitWindowMs: Math.min(MAX_COMMIT_WINDOW_MS, config.sqlite_commit_window_ms ?? 20), walLimitMb: config.sqlite_wal_limit_mb ?? 64 });
 }
 
 /** Creates the directory readable by its owner only (0700), and takes group and other access away from an existing one. */

@@ -53,7 +53,7 @@ export class GroupCommit {
     private readonly wal: WalSync | null = null,
     private readonly maxBatch = 512,
     private readonly onCommit: () => void = () => {},
-    private readonly windowMs = 5,
+    private readonly windowMs = 20,
   ) {
     this.lazySync = wal ? db.prepare('PRAGMA synchronous = NORMAL') : null;
     this.fullSync = wal ? db.prepare('PRAGMA synchronous = FULL') : null;

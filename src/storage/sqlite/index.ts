@@ -27,7 +27,7 @@ import { SqliteKeyValueStore, SqlitePepStore } from './account-data.js';
 
 /** How the group commit batches the stored writes (see group-commit.ts). */
 export interface WriteOptions {
-  /** Milliseconds a write at a low steady rate may wait to share a commit (default 5; 0 = never waits). */
+  /** Milliseconds a write at a low steady rate may wait to share a commit (default 20; 0 = never waits). */
   commitWindowMs?: number;
   /** WAL size (MiB) past which the checkpoint worker holds the writes briefly to empty it (default 64; 0 = never). */
   walLimitMb?: number;
