@@ -4,16 +4,15 @@
 // does not answer; a disconnection through one node ends a stream on the other; an operator limited
 // to some applications can neither see nor close another application's stream on any node; deleting
 // an application ends its streams on every node.
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startTestServer, type TestServer, type TestUser } from './support/server.js';
+import type { TestUser } from './support/server.js';
 import { ClientPool, type Conn } from './support/clients.js';
+import { REDIS_URL, useCluster, withoutRedis } from './support/cluster.js';
 import { ConsoleClient, waitFor } from './support/console.js';
 import { restSession, restUrl } from './support/rest.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
 const PASSWORD = 'operator password';
 
 interface Listed {
@@ -24,27 +23,14 @@ interface Listed {
   jid: string;
 }
 
-describe('operator console across cluster nodes', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is unset: no Redis to cluster over (bash .ci/run starts one)' }, () => {
-  const prefix = `parley-test-${randomBytes(4).toString('hex')}:`;
-  const nodes: TestServer[] = [];
+describe('operator console across cluster nodes', { skip: withoutRedis }, () => {
   const pools: ClientPool[] = [];
-  let redis: Redis;
+  const cluster = useCluster(['n1', 'n2'], 'redis', {}, { beforeStop: () => Promise.all(pools.map((p) => p.stopAll())).then(() => undefined) });
+  const { nodes, prefix } = cluster;
   let counter = 0;
 
-  before(async () => {
-    redis = new Redis(REDIS_URL!);
-    const settings = { redis_url: REDIS_URL!, redis_prefix: prefix, cluster_ttl: 2 };
-    const first = await startTestServer({ ...settings, cluster_node_id: 'n1' });
-    nodes.push(first, await startTestServer({ ...settings, cluster_node_id: 'n2' }, { share: first }));
+  before(() => {
     for (const node of nodes) pools.push(new ClientPool(node));
-  });
-
-  after(async () => {
-    await Promise.all(pools.map((p) => p.stopAll()));
-    for (const node of [...nodes].reverse()) await node.stop();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
   });
 
   /** An operator signed in on node `at` (0: n1), for every application or only `appIds`. */
@@ -176,7 +162,7 @@ describe('operator console across cluster nodes', { skip: REDIS_URL ? false : 'P
     // A "node" with a fresh heartbeat whose channel has a listener that never answers (a stalled node).
     const ghost = new Redis(REDIS_URL!);
     await ghost.subscribe(`${prefix}node:ghost`);
-    await redis.zadd(`${prefix}nodes`, Date.now(), 'ghost');
+    await cluster.redis.zadd(`${prefix}nodes`, Date.now(), 'ghost');
     try {
       const ivy = await nodes[0]!.createUser();
       const onN2 = await pools[1]!.connect(ivy);
@@ -190,7 +176,7 @@ describe('operator console across cluster nodes', { skip: REDIS_URL ? false : 'P
       assert.equal(res.body.items.filter((s: Listed) => s.user_id === ivy.id).length, 1, "n2's streams are there");
       await onN2.stop();
     } finally {
-      await redis.zrem(`${prefix}nodes`, 'ghost');
+      await cluster.redis.zrem(`${prefix}nodes`, 'ghost');
       await ghost.quit();
     }
   });
