@@ -124,27 +124,40 @@ describe('cluster links', { skip: withoutRedis }, () => {
     assert.deepEqual(published.get('n2') ?? [], []);
   });
 
+  /** n2's Redis subscriber socket: paused, n2 reads nothing from Redis (what goes there waits, published but unread). */
+  const n2Subscriber = (): Socket => (nodes[1]!.server.cluster as unknown as { sub: { stream: Socket } }).sub.stream;
+
+  async function dropLink(): Promise<void> {
+    outLink(nodes[0]!, 'n2')!.socket!.destroy();
+    await until(() => !linksOf(nodes[0]!).up('n2'), 2000, 'the link drops');
+  }
+
+  /**
+   * Sends `prefix`N, N+1, … from Alice to Bob until n1's link to n2 is up again: it is dialed again by
+   * the first message after the retry delay (that one goes through Redis too).
+   */
+  async function sendUntilLinkBack(alice: Conn, bobJid: string, prefix: string, from = 0): Promise<void> {
+    await sleep(600);
+    for (let i = from; !linksOf(nodes[0]!).up('n2'); i++) {
+      assert.ok(i < 100, 'the link comes back');
+      await alice.send(xml('message', { type: 'chat', to: bobJid }, xml('body', {}, `${prefix}${i}`)));
+      await alice.ping();
+      await sleep(20);
+    }
+  }
+
   it('a link that comes back while Redis still holds messages for the peer: they are delivered first, in order', async () => {
     const [a, b] = [await user(), await user()];
     const alice = await on(0, a);
     const bob = await on(1, b);
     await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
-    // n2 reads nothing from Redis for a while: what goes through Redis waits there, published but unread.
-    const subscriber = (nodes[1]!.server.cluster as unknown as { sub: { stream: Socket } }).sub.stream;
+    const subscriber = n2Subscriber();
     subscriber.pause();
     try {
-      outLink(nodes[0]!, 'n2')!.socket!.destroy();
-      await until(() => !linksOf(nodes[0]!).up('n2'), 2000, 'the link drops');
+      await dropLink();
       for (let i = 0; i < 5; i++) await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `o${i}`)));
       await alice.ping();
-      // The link is dialed again by the first message after the retry delay (that one goes through Redis too).
-      await sleep(600);
-      for (let i = 5; !linksOf(nodes[0]!).up('n2'); i++) {
-        assert.ok(i < 100, 'the link comes back');
-        await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `o${i}`)));
-        await alice.ping();
-        await sleep(20);
-      }
+      await sendUntilLinkBack(alice, b.jid, 'o', 5);
       for (let i = 0; i < 5; i++) await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `l${i}`)));
       await alice.ping();
       await sleep(150);
@@ -168,18 +181,11 @@ describe('cluster links', { skip: withoutRedis }, () => {
     const alice = await on(0, a);
     const bob = await on(1, b);
     await warmUp(alice, bob, b.jid, nodes[0]!, 'n2');
-    const subscriber = (nodes[1]!.server.cluster as unknown as { sub: { stream: Socket } }).sub.stream;
+    const subscriber = n2Subscriber();
     subscriber.pause();
     try {
-      outLink(nodes[0]!, 'n2')!.socket!.destroy();
-      await until(() => !linksOf(nodes[0]!).up('n2'), 2000, 'the link drops');
-      await sleep(600);
-      for (let i = 0; !linksOf(nodes[0]!).up('n2'); i++) {
-        assert.ok(i < 100, 'the link comes back');
-        await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, `r${i}`)));
-        await alice.ping();
-        await sleep(20);
-      }
+      await dropLink();
+      await sendUntilLinkBack(alice, b.jid, 'r');
       const since = Date.now();
       await alice.send(xml('message', { type: 'chat', to: b.jid }, xml('body', {}, 'over the link')));
       // n2 reads nothing from Redis all along: the fence never comes, and the link does not stall.
