@@ -48,6 +48,7 @@ export class Checkpointer {
   private readonly intervalMs: number;
   private readonly walLimitPages: number;
   private readonly holdMs: number;
+  private readonly writer: WriteHold | null;
 
   constructor(
     private readonly db: Database.Database,
@@ -59,8 +60,6 @@ export class Checkpointer {
     this.holdMs = options.holdMs ?? 1_000;
     this.writer = options.writer ?? null;
   }
-
-  private readonly writer: WriteHold | null;
 
   /** Called after each group-commit batch. */
   committed(): void {
