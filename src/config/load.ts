@@ -34,7 +34,7 @@ export const CONFIG_KEYS: readonly ConfigKeyInfo[] = [
   key('sqlite_read_workers', 2, 'count0', 'SQLite: worker threads, each with its own connection, that read chat history pages, dialog lists and their counts off the event loop; 0 = on the main thread'),
   key('sqlite_read_queue', 256, 'count', 'SQLite: chat reads waiting for a read worker beyond which a REST read is refused with 503 and Retry-After'),
   key('sqlite_commit_window_ms', 20, 'count0', 'SQLite: at a steady low rate, a stored write within this many milliseconds of the last commit waits for the rest of that window, so one commit and one disk flush serve several writes (longer: less CPU per message, more latency); 0 = off'),
-  key('sqlite_wal_limit_mb', 64, 'count0', 'SQLite: under a steady stream of writes the WAL file is emptied once it passes this many MiB (the stored writes wait a few ms meanwhile, 1 s at most); 0 = never, and it may grow for as long as the load lasts'),
+  key('sqlite_wal_limit_mb', 64, 'count0', 'SQLite: under a steady stream of writes, once the WAL passes this many MiB the stored writes wait a few ms (1 s at most) while it is checkpointed in full, so the next commit starts it over; 0 = never, and the WAL file may grow for as long as the load lasts'),
   key('domain', 'localhost', 'domain', 'XMPP domain users live in (JIDs are <id>-<appId>@<domain>)'),
   key('bind', '127.0.0.1', 'string', 'Address the listeners bind to'),
   key('c2s_port', 5222, 'port', 'XMPP client port (STARTTLS); 0 = off'),
