@@ -6,15 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ChatMessage, NewDialog } from '../types.js';
-import { SqliteStore, openSqliteStore } from './index.js';
+import type { ChatMessage } from '../types.js';
+import { openSqliteStore } from './index.js';
 import { migrate, migrations } from './migrations.js';
+import { databaseAt, objectId, oldStore } from './migration-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-migration-14-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-let counter = 0;
-const objectId = () => (0x5f000000 + counter).toString(16) + (counter++).toString(16).padStart(16, '0');
+let sent = 0;
 
 const dialogInsertOpcodes = (db: Database.Database) => db.prepare(`EXPLAIN INSERT INTO dialogs (id, app_id, type, owner_id,
   created_at, updated_at) VALUES ('x', 1, 3, 1, 0, 0)`).all().map((op) => (op as { opcode: string }).opcode);
@@ -22,20 +22,11 @@ const dialogInsertOpcodes = (db: Database.Database) => db.prepare(`EXPLAIN INSER
 describe('sqlite migration 14', () => {
   it('keeps an existing database whole and drops the temporary index from the dialog insert', async () => {
     const path = join(dir, 'v13.db');
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, migrations.filter((m) => m.version <= 13));
+    const db = databaseAt(path, 13);
     assert.ok(dialogInsertOpcodes(db).includes('OpenEphemeral'), 'the old CHECK builds a temporary index (or this test proves nothing)');
-    const old = new SqliteStore(db);
-    const app = await old.accounts.createApplication({ name: 'old' });
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async (login) => (await old.accounts.createUser(app.id, { login, password: 'pw' })).id));
-    const newDialog = (fields: Pick<NewDialog, 'type' | 'occupantIds'> & Partial<NewDialog>): NewDialog => ({
-      id: objectId(), appId: app.id, name: null, photo: null, ownerId: a, adminIds: [], data: null, isJoinRequired: false,
-      createdAt: new Date(1_700_000_000_000), ...fields,
-    });
+    const { store: old, app, users: [a, b, c], newDialog } = await oldStore(db);
     const message = (senderId: number, recipientId: number, body: string): ChatMessage => ({
-      id: objectId(), appId: app.id, dialogId: '', senderId, recipientId, body, dateSent: 1_700_000_000 + counter, attachments: [],
+      id: objectId(), appId: app.id, dialogId: '', senderId, recipientId, body, dateSent: 1_700_000_000 + ++sent, attachments: [],
       customParams: {}, markable: false, readIds: [senderId], deliveredIds: [senderId], createdAt: new Date(), updatedAt: new Date(),
     });
     const first = message(a, b, 'before');

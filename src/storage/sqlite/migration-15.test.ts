@@ -6,32 +6,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import type { ChatMessage, NewDialog } from '../types.js';
-import { SqliteStore, openSqliteStore } from './index.js';
-import { migrate, migrations } from './migrations.js';
+import type { ChatMessage } from '../types.js';
+import { openSqliteStore } from './index.js';
+import { migrate } from './migrations.js';
+import { databaseAt, objectId, oldStore } from './migration-fixture.js';
 import { archivePageSql } from '../archive-sql.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-migration-15-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-let counter = 0;
-const objectId = () => (0x5f000000 + counter).toString(16) + (counter++).toString(16).padStart(16, '0');
 
 describe('sqlite migration 15', () => {
   it('drops messages_dialog_seq and keeps cleared histories, joins, unread counters and last messages right', async () => {
     const path = join(dir, 'v14.db');
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, migrations.filter((m) => m.version <= 14));
-    const old = new SqliteStore(db);
-    const app = await old.accounts.createApplication({ name: 'old' });
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async (login) => (await old.accounts.createUser(app.id, { login, password: 'pw' })).id));
-    const newDialog = (fields: Pick<NewDialog, 'type' | 'occupantIds'> & Partial<NewDialog>): NewDialog => ({
-      id: objectId(), appId: app.id, name: null, photo: null, ownerId: a, adminIds: [], data: null, isJoinRequired: false,
-      createdAt: new Date(1_700_000_000_000), ...fields,
-    });
+    const db = databaseAt(path, 14);
+    const { store: old, app, users: [a, b, c], newDialog } = await oldStore(db);
     let date = 1_700_000_000;
     const message = (senderId: number, recipientId: number, body: string): ChatMessage => ({
       id: objectId(), appId: app.id, dialogId: '', senderId, recipientId, body, dateSent: date++, attachments: [],
