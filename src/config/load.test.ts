@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CONFIG_KEYS, ConfigError, configKeysMarkdown, loadConfig, redactedConfig } from './load.js';
@@ -125,6 +125,11 @@ test('CONFIG_KEYS covers every key with env name and description', () => {
     assert.ok(k.description.length > 0);
   }
   assert.match(configKeysMarkdown(), /\| `c2s_port` \| `PARLEY_C2S_PORT` \| `5222` \|/);
+});
+
+test('docs/configuration.md holds the key table the code generates', () => {
+  const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+  assert.ok(doc.includes(`${configKeysMarkdown()}\n`), 'regenerate the table with `parley config --markdown`');
 });
 
 test('file values, then env, then overrides', () => {

@@ -259,7 +259,7 @@ export function redactedConfig(config: Config): Config {
   return { ...config, database_url: mask(config.database_url), smtp_url: mask(config.smtp_url), turn_secret: config.turn_secret === null ? null : '***', cluster_secret: config.cluster_secret === null ? null : '***', metrics_token: config.metrics_token === null ? null : '***' };
 }
 
-/** The key table as Markdown, for the README. */
+/** The key table as Markdown, for docs/configuration.md. */
 export function configKeysMarkdown(): string {
   const rows = CONFIG_KEYS.map((k) => `| \`${k.key}\` | \`${k.env}\` | ${k.default === null ? '—' : `\`${k.default}\``} | ${k.description} |`);
   return ['| Key | Environment | Default | Description |', '|---|---|---|---|', ...rows].join('\n');
