@@ -148,7 +148,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   userPingModule(core, presence);
   const push = startPush({ store, chat, config, log, presence, ...options.push });
   // Standard XMPP features over the same data (archive, blocking, upload, vCard, PEP, ...): src/modules/standard-features.ts.
-  const standard = standardFeatures(core, { config, store, chat, privacy, muc });
+  const standard = standardFeatures(core, { config, store, chat, privacy, muc, accounts });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const removal = accountsModule(core);
   accounts.events.on('userDeleted', async (user) => {
@@ -158,10 +158,11 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     const nodes = new Set((await cluster.locate(bare, { fresh: true })).map((l) => l.node).filter((n) => n !== cluster.nodeId));
     await Promise.all([...nodes].map((node) => cluster.publish(node, { kind: ACCOUNT_DELETED, to: bare, stanza: '' })));
   });
-  // A changed password (console, REST, reset link) ends the user's XMPP streams on every node with <reset/>.
+  // A changed password (console, REST, reset link, in-band registration) ends the user's XMPP streams
+  // on every node with <reset/>, but the stream that changed it in-band.
   const sessions = clusterSessions(core, cluster, log);
-  accounts.events.on('passwordChanged', async (user) => {
-    await sessions.reset(user);
+  accounts.events.on('passwordChanged', async ({ appId, userId, keepStream }) => {
+    await sessions.reset({ appId, userId }, keepStream);
   });
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
