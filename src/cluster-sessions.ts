@@ -69,6 +69,10 @@ export interface ClusterSessions {
   count(user: UserAddress): Promise<number>;
   /** Ends every stream of application `appId` with <not-authorized/>, here and on every live node; resolves with how many here. */
   endApplication(appId: number): Promise<number>;
+  /** Ends this node's streams of the user with <reset/> (every node does it for itself: revocations the CLI recorded); how many. */
+  resetHere(user: UserAddress): number;
+  /** Ends this node's streams of application `appId` with <not-authorized/>; how many. */
+  endApplicationHere(appId: number): number;
   /** This node's streams within `apps` (at most MAX_LISTED_PER_NODE of them). */
   listLocal(apps: AppScope): NodeList;
   /** Every live node's list; nodes that did not answer within REPLY_TIMEOUT_MS are named in `missing`. */
@@ -218,6 +222,12 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
       await Promise.all(others.map((node) => cluster.publish(node, { kind: APP_DELETED, to: String(appId), stanza: '' })));
       return closed;
     },
+
+    resetHere(user) {
+      return endLocal(user.appId, user.userId, new StreamError('reset', 'password changed'));
+    },
+
+    endApplicationHere: endApplicationLocal,
 
     resetUnderWay(user) {
       return resetting.get(userLocal(user)) ?? null;

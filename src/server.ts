@@ -65,6 +65,7 @@ import type { HealthProbe, Lifecycle } from './rest/health.js';
 const ACCOUNT_DELETED = 'account-deleted';
 import { adminConsole } from './admin/plugin.js';
 import { clusterSessions } from './cluster-sessions.js';
+import { readRevocations } from './session-revocations.js';
 import type { LogRing } from './admin/log-ring.js';
 import { startPush, type PushDeps, type PushSystem } from './push/index.js';
 import { clusterPresence } from './push/presence.js';
@@ -99,6 +100,11 @@ export interface RunningServer {
    * `parley users delete`, which signals the server with SIGHUP); resolves with how many accounts.
    */
   endSessionsOfDeletedAccounts(): Promise<number>;
+  /**
+   * Reads the stream revocations the CLI recorded since the last read (it does so every
+   * REVOCATION_POLL_MS too; SIGHUP asks at once); resolves with how many it applied.
+   */
+  applyRevocations(): Promise<number>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -164,6 +170,12 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   accounts.events.on('passwordChanged', async ({ appId, userId, keepStream }) => {
     await sessions.reset({ appId, userId }, keepStream);
   });
+  // What the CLI recorded (password, user or application deleted): each node ends its own streams.
+  const revocations = await readRevocations(store.revocations, {
+    reset: (user) => sessions.resetHere(user),
+    deleted: (user) => removal.removeLocal(user),
+    appDeleted: (appId) => sessions.endApplicationHere(appId),
+  }, log);
   if (cluster.enabled) {
     const handlers = clusterRoutingModule(core, cluster, store.roster);
     sessions.handle(handlers);
@@ -265,6 +277,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
         }
         return ended;
       },
+      applyRevocations: () => revocations.poll(),
       async reloadTls() {
         if (tlsListeners.length === 0) return;
         const fresh = await loadOrCreateTlsCredentials(config, log);
@@ -279,6 +292,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
         stopSampling();
         stopSweeping();
         stopCounting();
+        revocations.stop();
         await core.stop();
         await push.stop();
         await cluster.stop();
@@ -291,6 +305,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     stopSampling();
     stopSweeping();
     stopCounting();
+    revocations.stop();
     await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await rest?.close();
