@@ -177,7 +177,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     appDeleted: (appId) => sessions.endApplicationHere(appId),
   }, log);
   if (cluster.enabled) {
-    const handlers = clusterRoutingModule(core, cluster, store.roster);
+    const handlers = clusterRoutingModule(core, cluster, store.roster, privacy);
     sessions.handle(handlers);
     clusterResumptionModule(core, cluster, handlers, streamManagement);
     handlers.handle(ACCOUNT_DELETED, async ({ to }) => {
