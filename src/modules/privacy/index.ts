@@ -59,7 +59,8 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
   let remoteMarks: ((to: Jid) => Promise<Array<string | null | undefined>>) | null = null;
   const setActive = async (session: C2sSession, list: Effective | null): Promise<void> => {
     session.data.set(ACTIVE, list);
-    await activeChanged?.(session);
+    // In force here at once; a registry that fails to take it leaves other nodes judging by the previous one.
+    await activeChanged?.(session).catch((err: unknown) => core.log.warn({ err }, 'publishing the active privacy list failed'));
   };
 
   const withRoster = (userId: number, list: PrivacyList | null): Promise<Effective | null> => sharedWithRoster({ roster: rosters }, userId, list);
