@@ -9,17 +9,22 @@ interface Row {
   created_at: number;
 }
 
-export class SqliteSessionRevocationStore implements SessionRevocationStore {
-  private readonly s;
+const statements = (db: Database.Database) => ({
+  prune: db.prepare<[number]>('DELETE FROM session_revocations WHERE created_at < ?'),
+  insert: db.prepare<[string, number, number | null, number]>('INSERT INTO session_revocations (kind, app_id, user_id, created_at) VALUES (?, ?, ?, ?)'),
+  // AUTOINCREMENT's counter: ids of pruned rows are never handed out again.
+  latest: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'session_revocations'"),
+  since: db.prepare<[number, number], Row>('SELECT id, kind, app_id, user_id, created_at FROM session_revocations WHERE id > ? ORDER BY id LIMIT ?'),
+});
 
-  constructor(private readonly db: Database.Database) {
-    this.s = {
-      prune: db.prepare<[number]>('DELETE FROM session_revocations WHERE created_at < ?'),
-      insert: db.prepare<[string, number, number | null, number]>('INSERT INTO session_revocations (kind, app_id, user_id, created_at) VALUES (?, ?, ?, ?)'),
-      // AUTOINCREMENT's counter: ids of pruned rows are never handed out again.
-      latest: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'session_revocations'"),
-      since: db.prepare<[number, number], Row>('SELECT id, kind, app_id, user_id, created_at FROM session_revocations WHERE id > ? ORDER BY id LIMIT ?'),
-    };
+export class SqliteSessionRevocationStore implements SessionRevocationStore {
+  // Prepared on first use: the migration tests open stores on databases older than this table.
+  private prepared: ReturnType<typeof statements> | null = null;
+
+  constructor(private readonly db: Database.Database) {}
+
+  private get s(): ReturnType<typeof statements> {
+    return (this.prepared ??= statements(this.db));
   }
 
   async add(input: { kind: RevocationKind; appId: number; userId: number | null }): Promise<number> {
