@@ -1,6 +1,7 @@
-// Privacy lists across two nodes sharing one store and one Redis (PARLEY_TEST_REDIS_URL): a list in
-// active in the recipient's session keeps messages from senders on the other node from her; a default
-// list stored on one node applies on the other within the freshness window of its cached default lists (5 s).
+// Privacy lists across two nodes sharing one store and one Redis (PARLEY_TEST_REDIS_URL): a list
+// active only in the recipient's session (published with her location) refuses a message from a
+// sender on the other node as on one node (service-unavailable, nothing stored); a default list stored
+// on one node applies on the other within the freshness window of its cached default lists (5 s).
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientPool, errorCondition, xml, type Conn, type XEl } from './support/clients.js';
@@ -30,22 +31,38 @@ describe('privacy lists across nodes', { skip: withoutRedis }, () => {
     return reply ? errorCondition(reply) : undefined;
   };
 
-  it("a list active only in the recipient's session, on another node, keeps the sender's messages from her", async () => {
+  it("a list active only in the recipient's session, on another node, refuses the sender's message as on one node: an error, nothing stored", async () => {
     const [a, b, c] = [await nodes[0]!.createUser(), await nodes[0]!.createUser(), await nodes[0]!.createUser()];
     const alice = await pools[0]!.connect(a);
     const bob = await pools[1]!.connect(b);
+    const carol = await pools[1]!.connect(c);
     assert.equal(await attempt(bob, a, 'open'), undefined);
     await alice.take((el) => el.attrs.id === 'open');
     await privacy(alice, blocking('no-bob', b));
     await privacy(alice, xml('active', { name: 'no-bob' }));
-    // The sending node judges by Alice's default list (none); her node's outgoing filter drops it.
-    // (So Bob learns of no block: see docs/cluster.md, "Privacy".)
-    await bob.send(xml('message', { type: 'chat', to: a.jid, id: 'shut' }, xml('body', {}, 'msg shut')));
-    // Carol, on Bob's node, writes after him: once hers arrived, Bob's had its chance.
-    const carol = await pools[1]!.connect(c);
-    await carol.send(xml('message', { type: 'chat', to: a.jid, id: 'later' }, xml('body', {}, 'msg later')));
-    await alice.take((el) => el.attrs.id === 'later');
-    assert.deepEqual(await alice.inbox.drain((el) => el.attrs.id === 'shut', 200), [], 'Alice never got it');
+    // The list travels with Alice's location in the registry: Bob's node refuses before storing.
+    const id = '0123456789abcdef0123abcd';
+    await bob.send(xml('message', { type: 'chat', to: a.jid, id },
+      xml('body', {}, 'stored?'), xml('extraParams', { xmlns: 'jabber:client' }, xml('save_to_history', {}, '1'))));
+    assert.equal(errorCondition(await bob.take((el) => el.attrs.id === id)), 'service-unavailable');
+    assert.equal(await nodes[0]!.store.chat.getMessage(nodes[0]!.app.id, id), null, 'nothing stored');
+    assert.equal(await nodes[0]!.store.chat.findPrivateDialog(nodes[0]!.app.id, a.id, b.id), null, 'no dialog created');
+    // Carol, whom the list does not name, still reaches her.
+    assert.equal(await attempt(carol, a, 'carol'), undefined);
+    await alice.take((el) => el.attrs.id === 'carol');
+
+    // A second resource of Alice's without the list (on Bob's node): partly blocked, so it passes and
+    // only the resource that blocks it goes without, as on one node.
+    const alice2 = await pools[1]!.connect(a);
+    assert.equal(await attempt(bob, a, 'partly'), undefined);
+    await alice2.take((el) => el.attrs.id === 'partly');
+    assert.deepEqual(await alice.inbox.drain((el) => el.attrs.id === 'partly', 200), [], 'the blocking resource never got it');
+    await alice2.stop();
+
+    // Declining the list (no list in force) travels too: Bob reaches her again.
+    await privacy(alice, xml('active'));
+    assert.equal(await attempt(bob, a, 'declined'), undefined);
+    await alice.take((el) => el.attrs.id === 'declined');
     await Promise.all([alice.stop(), bob.stop(), carol.stop()]);
   });
 

@@ -1,6 +1,6 @@
 // Ad-hoc commands (XEP-0050 with XEP-0133 announce and online users) for operators, in-band
 // registration (XEP-0077) into the configured application, and XEP-0049 private storage, with
-// @xmpp/client (and stanza.js for the password change). Registration happens before
+// @xmpp/client (and stanza.js for the password change, which ends the user's other streams and REST tokens). Registration happens before
 // authentication, which no client library here drives: a raw socket sends it, and the account is
 // then used with @xmpp/client.
 import { describe, it } from 'node:test';
@@ -9,6 +9,8 @@ import { useServer } from './support/fixture.js';
 import { xml, type XEl } from './support/clients.js';
 import { StanzaPool } from './support/stanza.js';
 import type { TestUser } from './support/server.js';
+import { restSession, restUrl } from './support/rest.js';
+import { until } from './support/wait.js';
 
 const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 const ANNOUNCE = 'http://jabber.org/protocol/admin#announce';
@@ -98,8 +100,16 @@ describe('operator commands, in-band registration and private storage', () => {
     const conn = await fx.pool.connect(registered);
     assert.equal(conn.jid.split('/')[0], registered.jid);
     const s = await stanzas.connect(registered);
+    const token = await restSession(fx.t, { login: 'newcomer', password: 'long-enough-1' });
+    assert.equal((await fetch(restUrl(fx.t, '/users.json'), { headers: { 'QB-Token': token } })).status, 200);
     await s.agent.updateAccount(undefined as unknown as string, { password: 'changed-password-2' });
     assert.equal(await fx.t.store.accounts.verifyPassword(1, user!.id, 'changed-password-2'), true);
+    // As over REST: the user's other stream ends with <reset/>, and the REST token (an XMPP password too) is gone.
+    await until(() => conn.errors.some((e) => e.condition === 'reset'), 5000, 'a reset stream error on the other stream');
+    assert.equal((await fetch(restUrl(fx.t, '/users.json'), { headers: { 'QB-Token': token } })).status, 401, 'the old REST token no longer works');
+    // The stream that made the change got its result and stays: it still answers an IQ.
+    assert.equal((await s.agent.ping(fx.t.domain)), undefined);
+    assert.equal(fx.t.server.core.sessions.isOnline(registered.jid), true);
   });
 
   it('keeps private XML per account and refuses reserved namespaces', async () => {

@@ -59,15 +59,20 @@ export interface ClusterSessions {
   /**
    * Ends every stream of the user with <reset/>, on this node at once and on every other node the
    * registry knows (live nodes and those holding a resource of the user); resolves with the number
-   * of streams closed here plus the user's resources registered elsewhere.
+   * of streams closed here plus the user's resources registered elsewhere. Stream `keep` of this node
+   * (the one that changed the password in-band, XEP-0077) stays open.
    */
-  reset(user: UserAddress): Promise<number>;
+  reset(user: UserAddress, keep?: string): Promise<number>;
   /** The latest `reset` of the user still under way (what the passwordChanged listener started), if any. */
   resetUnderWay(user: UserAddress): Promise<number> | null;
   /** The user's streams on this node plus the resources the registry knows on other nodes. */
   count(user: UserAddress): Promise<number>;
   /** Ends every stream of application `appId` with <not-authorized/>, here and on every live node; resolves with how many here. */
   endApplication(appId: number): Promise<number>;
+  /** Ends this node's streams of the user with <reset/> (every node does it for itself: revocations the CLI recorded); how many. */
+  resetHere(user: UserAddress): number;
+  /** Ends this node's streams of application `appId` with <not-authorized/>; how many. */
+  endApplicationHere(appId: number): number;
   /** This node's streams within `apps` (at most MAX_LISTED_PER_NODE of them). */
   listLocal(apps: AppScope): NodeList;
   /** Every live node's list; nodes that did not answer within REPLY_TIMEOUT_MS are named in `missing`. */
@@ -99,10 +104,10 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
   const resetting = new Map<string, Promise<number>>();
 
   /** Closes this node's streams of `user` (bound or only authenticated, detached included). */
-  const endLocal = (appId: number, userId: number, error: StreamError): number => {
+  const endLocal = (appId: number, userId: number, error: StreamError, keep?: string): number => {
     let closed = 0;
     for (const s of [...core.sessions.connections()]) {
-      if (s.state === 'closed' || s.user?.appId !== appId || s.user.userId !== userId) continue;
+      if (s.state === 'closed' || s.user?.appId !== appId || s.user.userId !== userId || s.id === keep) continue;
       s.close(error);
       closed++;
     }
@@ -119,8 +124,8 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
     return closed;
   };
 
-  const resetEverywhere = async (user: UserAddress): Promise<number> => {
-    const closed = endLocal(user.appId, user.userId, new StreamError('reset', 'password changed'));
+  const resetEverywhere = async (user: UserAddress, keep?: string): Promise<number> => {
+    const closed = endLocal(user.appId, user.userId, new StreamError('reset', 'password changed'), keep);
     if (!cluster.enabled) return closed;
     const bare = `${userLocal(user)}@${core.domain}`;
     const [located, live] = await Promise.all([cluster.locate(bare, { fresh: true }), cluster.liveNodes()]);
@@ -203,9 +208,9 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
       handlers.handle(REPLY, receiveReply);
     },
 
-    reset(user) {
+    reset(user, keep) {
       const key = userLocal(user);
-      const running = resetEverywhere(user).finally(() => { if (resetting.get(key) === running) resetting.delete(key); });
+      const running = resetEverywhere(user, keep).finally(() => { if (resetting.get(key) === running) resetting.delete(key); });
       resetting.set(key, running);
       return running;
     },
@@ -217,6 +222,12 @@ export function clusterSessions(core: Core, cluster: Cluster, log: Logger): Clus
       await Promise.all(others.map((node) => cluster.publish(node, { kind: APP_DELETED, to: String(appId), stanza: '' })));
       return closed;
     },
+
+    resetHere(user) {
+      return endLocal(user.appId, user.userId, new StreamError('reset', 'password changed'));
+    },
+
+    endApplicationHere: endApplicationLocal,
 
     resetUnderWay(user) {
       return resetting.get(userLocal(user)) ?? null;

@@ -65,6 +65,7 @@ import type { HealthProbe, Lifecycle } from './rest/health.js';
 const ACCOUNT_DELETED = 'account-deleted';
 import { adminConsole } from './admin/plugin.js';
 import { clusterSessions } from './cluster-sessions.js';
+import { readRevocations } from './session-revocations.js';
 import type { LogRing } from './admin/log-ring.js';
 import { startPush, type PushDeps, type PushSystem } from './push/index.js';
 import { clusterPresence } from './push/presence.js';
@@ -99,6 +100,11 @@ export interface RunningServer {
    * `parley users delete`, which signals the server with SIGHUP); resolves with how many accounts.
    */
   endSessionsOfDeletedAccounts(): Promise<number>;
+  /**
+   * Reads the stream revocations the CLI recorded since the last read (it does so every
+   * REVOCATION_POLL_MS too; SIGHUP asks at once); resolves with how many it applied.
+   */
+  applyRevocations(): Promise<number>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -148,7 +154,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
   userPingModule(core, presence);
   const push = startPush({ store, chat, config, log, presence, ...options.push });
   // Standard XMPP features over the same data (archive, blocking, upload, vCard, PEP, ...): src/modules/standard-features.ts.
-  const standard = standardFeatures(core, { config, store, chat, privacy, muc });
+  const standard = standardFeatures(core, { config, store, chat, privacy, muc, accounts });
   const streamManagement = streamManagementModule(core); // last: its outgoing filter counts what the others let through
   const removal = accountsModule(core);
   accounts.events.on('userDeleted', async (user) => {
@@ -158,13 +164,20 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     const nodes = new Set((await cluster.locate(bare, { fresh: true })).map((l) => l.node).filter((n) => n !== cluster.nodeId));
     await Promise.all([...nodes].map((node) => cluster.publish(node, { kind: ACCOUNT_DELETED, to: bare, stanza: '' })));
   });
-  // A changed password (console, REST, reset link) ends the user's XMPP streams on every node with <reset/>.
+  // A changed password (console, REST, reset link, in-band registration) ends the user's XMPP streams
+  // on every node with <reset/>, but the stream that changed it in-band.
   const sessions = clusterSessions(core, cluster, log);
-  accounts.events.on('passwordChanged', async (user) => {
-    await sessions.reset(user);
+  accounts.events.on('passwordChanged', async ({ appId, userId, keepStream }) => {
+    await sessions.reset({ appId, userId }, keepStream);
   });
+  // What the CLI recorded (password, user or application deleted): each node ends its own streams.
+  const revocations = await readRevocations(store.revocations, {
+    reset: (user) => sessions.resetHere(user),
+    deleted: (user) => removal.removeLocal(user),
+    appDeleted: (appId) => sessions.endApplicationHere(appId),
+  }, log);
   if (cluster.enabled) {
-    const handlers = clusterRoutingModule(core, cluster, store.roster);
+    const handlers = clusterRoutingModule(core, cluster, store.roster, privacy);
     sessions.handle(handlers);
     clusterResumptionModule(core, cluster, handlers, streamManagement);
     handlers.handle(ACCOUNT_DELETED, async ({ to }) => {
@@ -264,6 +277,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
         }
         return ended;
       },
+      applyRevocations: () => revocations.poll(),
       async reloadTls() {
         if (tlsListeners.length === 0) return;
         const fresh = await loadOrCreateTlsCredentials(config, log);
@@ -278,6 +292,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
         stopSampling();
         stopSweeping();
         stopCounting();
+        revocations.stop();
         await core.stop();
         await push.stop();
         await cluster.stop();
@@ -290,6 +305,7 @@ export async function startServer({ config, store, log, logRing, ...options }: S
     stopSampling();
     stopSweeping();
     stopCounting();
+    revocations.stop();
     await cluster.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await rest?.close();

@@ -1,7 +1,8 @@
 // Account changes that the rest of the server must act on, made in one place for REST, the CLI and
 // the console: deleting a user ends its REST sessions at once and announces `userDeleted` (the XMPP
 // side ends its live sessions); a password change ends the user's other REST sessions (tokens are
-// XMPP passwords too) and announces `passwordChanged`.
+// XMPP passwords too) and announces `passwordChanged` (the XMPP side ends the user's streams on every
+// node but `keepStream`, the stream that made the change, if any).
 import type { Store } from '../storage/types.js';
 import { Announcer } from '../util/announcer.js';
 
@@ -12,7 +13,12 @@ export interface AccountRef {
 
 export interface AccountEventMap {
   userDeleted: AccountRef;
-  passwordChanged: AccountRef;
+  passwordChanged: PasswordChange;
+}
+
+export interface PasswordChange extends AccountRef {
+  /** The id of the XMPP stream (on this node) that made the change, which stays open. */
+  keepStream?: string;
 }
 
 export class AccountService {
@@ -33,10 +39,13 @@ export class AccountService {
     return deleted;
   }
 
-  /** Sets a new password and ends every REST session of the user but `keepToken` (the one that asked, if any). */
-  async changePassword(appId: number, userId: number, password: string, keepToken?: string): Promise<void> {
+  /**
+   * Sets a new password and ends every REST session of the user but `keep.token` (the REST session
+   * that asked, if any); the announcement names `keep.stream` (the XMPP stream that asked, if any).
+   */
+  async changePassword(appId: number, userId: number, password: string, keep: { token?: string; stream?: string } = {}): Promise<void> {
     await this.store.accounts.setPassword(appId, userId, password);
-    await this.store.sessions.deleteUserSessions(appId, userId, keepToken);
-    this.events.emit('passwordChanged', { appId, userId });
+    await this.store.sessions.deleteUserSessions(appId, userId, keep.token);
+    this.events.emit('passwordChanged', keep.stream === undefined ? { appId, userId } : { appId, userId, keepStream: keep.stream });
   }
 }

@@ -268,10 +268,14 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         return await withStore(config, async (store) => {
           const app = await requireApp(store, appId);
           await store.accounts.deleteApplication(appId);
+          // Running servers end the application's streams: each node reads the record within
+          // REVOCATION_POLL_MS; one on this data directory is told at once (SIGHUP).
+          await store.revocations.add({ kind: 'app-deleted', appId, userId: null });
+          const server = signalled(runningServerPid(config.data_dir), 'SIGHUP');
           // Its blob rows went with it; their files are removed now rather than at the server's next sweep.
           const { removed } = await sweepOrphanBlobFiles(new BlobFiles(path.join(config.data_dir, 'blobs')), store.blobs, { graceMs: 0 });
-          if (json) out(JSON.stringify({ deleted: appId, blob_files_removed: removed }));
-          else out(`deleted application ${appId} ${JSON.stringify(app.name)} (${removed} blob files removed)`);
+          if (json) out(JSON.stringify({ deleted: appId, blob_files_removed: removed, signalled_server: server }));
+          else out(`deleted application ${appId} ${JSON.stringify(app.name)} (${removed} blob files removed)${server === null ? '' : `; server ${server} told to end its streams`}`);
           return 0;
         });
       }
@@ -282,8 +286,12 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           const password = await readSecret(io.stdin ?? process.stdin, `New password for ${user.login}: `, stderr);
           // Through the accounts service: the user's REST tokens (XMPP passwords too) stop working.
           await new AccountService(store, () => {}).changePassword(appId, user.id, password);
-          if (json) out(JSON.stringify(userJson(user)));
-          else out(`password changed for ${formatUser(user, config)}`);
+          // Running servers end the user's XMPP streams with <reset/>: each node reads the record
+          // within REVOCATION_POLL_MS; one on this data directory is told at once (SIGHUP).
+          await store.revocations.add({ kind: 'password', appId, userId: user.id });
+          const server = signalled(runningServerPid(config.data_dir), 'SIGHUP');
+          if (json) out(JSON.stringify({ ...userJson(user), signalled_server: server }));
+          else out(`password changed for ${formatUser(user, config)}${server === null ? '' : `; server ${server} told to end the user's streams`}`);
           return 0;
         });
       }
@@ -291,9 +299,11 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         const appId = appOption(values);
         return await withStore(config, async (store) => {
           const user = await userOption(store, appId, values);
-          // Through the accounts service: its REST sessions end with it. A server running on this data
-          // directory is told to look at its live sessions again (SIGHUP), which ends the user's.
+          // Through the accounts service: its REST sessions end with it. Running servers end its streams:
+          // each node reads the record within REVOCATION_POLL_MS; one on this data directory is told at
+          // once (SIGHUP, which also has it look at its live sessions again).
           await new AccountService(store, () => {}).deleteUser(appId, user.id);
+          await store.revocations.add({ kind: 'user-deleted', appId, userId: user.id });
           const server = signalled(runningServerPid(config.data_dir), 'SIGHUP');
           if (json) out(JSON.stringify({ deleted: userJson(user), signalled_server: server }));
           else out(`deleted user ${formatUser(user, config)}${server === null ? '' : `; server ${server} told to end its sessions`}`);
@@ -605,7 +615,7 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
     unlock();
     throw explained(err);
   }
-  let server: { stop(reason?: string): Promise<void>; reloadTls(): Promise<void>; endSessionsOfDeletedAccounts(): Promise<number> };
+  let server: { stop(reason?: string): Promise<void>; reloadTls(): Promise<void>; endSessionsOfDeletedAccounts(): Promise<number>; applyRevocations(): Promise<number> };
   try {
     await ensureApplication(store, config, log, out, terminal);
     // Loaded lazily so that admin commands do not pull in the whole server.
@@ -623,6 +633,10 @@ async function serve(config: Config, out: (line?: string) => void, terminal: boo
     server.endSessionsOfDeletedAccounts().then(
       (ended) => { if (ended > 0) log.info({ accounts: ended }, 'ended the sessions of deleted accounts'); },
       (err: unknown) => log.error({ err }, 'checking live sessions against the accounts failed'),
+    );
+    server.applyRevocations().then(
+      (applied) => { if (applied > 0) log.info({ revocations: applied }, 'ended streams as the command line asked'); },
+      (err: unknown) => log.error({ err }, 'reading recorded stream revocations failed'),
     );
   });
 

@@ -85,6 +85,7 @@ async function populate(store: Store) {
   await store.keyValue.set('user', ann.id, 'vcard', '<vCard xmlns="vcard-temp"><FN>Ann</FN></vCard>');
   await store.pep.putNode(ann.id, { node: 'urn:xmpp:bookmarks:1', accessModel: 'whitelist', maxItems: 5 });
   for (const id of ['r1', 'r2']) await store.pep.publish(ann.id, 'urn:xmpp:bookmarks:1', { id, payload: `<conference xmlns="urn:xmpp:bookmarks:1" name="${id}"/>`, publishedAt: new Date(1_700_000_000_000) });
+  await store.revocations.add({ kind: 'password', appId: app.id, userId: ann.id });
   return { app, ann, bob, gone, session, dialog, messages, blob, pushEvent };
 }
 

@@ -68,6 +68,18 @@ describe('RedisCluster', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is u
     assert.deepEqual(await a.locate(bare, { fresh: true }), []);
   });
 
+  it("carries a session's privacy list in force (a name with any characters, or declined) beside its priority", async () => {
+    const [a, b] = [nodes.get('a')!, nodes.get('b')!];
+    const bare = 'u9-1@example.com';
+    await b.register(bare, 'plain', { available: true, priority: 5, presence: '<presence>\t</presence>' });
+    await b.register(bare, 'named', { available: true, priority: -3, presence: '<presence/>', list: 'no\tbob|=%x' });
+    await b.register(bare, 'declined', { available: false, priority: 0, presence: null, list: null });
+    const found = new Map((await a.locate(bare, { fresh: true })).map((l) => [l.resource, l]));
+    assert.deepEqual(found.get('plain'), { resource: 'plain', node: 'b', available: true, priority: 5, presence: '<presence>\t</presence>' });
+    assert.deepEqual(found.get('named'), { resource: 'named', node: 'b', available: true, priority: -3, presence: '<presence/>', list: 'no\tbob|=%x' });
+    assert.deepEqual(found.get('declined'), { resource: 'declined', node: 'b', available: false, priority: 0, presence: null, list: null });
+  });
+
   it('forgets the resources of a node that stops, and of a node whose publish nobody took', async () => {
     const [a, c] = [nodes.get('a')!, await node('c')];
     const bare = 'u2-1@example.com';

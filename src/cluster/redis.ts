@@ -1,7 +1,9 @@
 // The Redis cluster: a session registry and a pub/sub channel per node.
 //
 //   <prefix>nodes            sorted set: node id → time of its last heartbeat (ms)
-//   <prefix>sess:<bare>      hash: resource → "node\tavailable\tpriority\tpresence"
+//   <prefix>sess:<bare>      hash: resource → "node\tavailable\tpriority\tpresence"; a session whose privacy list
+//                            in force is not the user's default adds it to priority: "|=<name, URI-encoded>",
+//                            or "|-" (declined) — a node without that reads the priority as 0
 //   <prefix>jids:<node>      set of the node's "bare/resource" (what to remove when it dies)
 //   <prefix>node:<node>      the node's channel: "kind\nto\nsending node\nstanza", or several envelopes
 //                            sent in one event-loop turn: "batch\n<count>\nsending node\n" followed by
@@ -331,7 +333,8 @@ export class RedisCluster implements Cluster {
   }
 
   private entry(state: ResourceState): string {
-    return `${this.nodeId}\t${state.available ? 1 : 0}\t${state.priority}\t${state.presence ?? ''}`;
+    const list = state.list === undefined ? '' : state.list === null ? '|-' : `|=${encodeURIComponent(state.list)}`;
+    return `${this.nodeId}\t${state.available ? 1 : 0}\t${state.priority}${list}\t${state.presence ?? ''}`;
   }
 
   async placeResumable(id: string, node: string | null): Promise<void> {
@@ -540,12 +543,25 @@ const REROUTED = new Set(['message/bare', 'message/full', 'message/forwarded']);
 /** Accounts whose locations a node remembers at most (the oldest is forgotten first). */
 const LOCATION_CACHE_SIZE = 100_000;
 
+/** The privacy-list mark after a priority: "=<name>", or "-" (declined; so does anything unknown). */
+function listOf(mark: string): string | null {
+  if (!mark.startsWith('=')) return null;
+  try {
+    return decodeURIComponent(mark.slice(1));
+  } catch {
+    return null;
+  }
+}
+
 function parse(flat: string[]): ResourceLocation[] {
   const out: ResourceLocation[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    const [node = '', available, priority, ...presence] = flat[i + 1]!.split('\t');
+    const [node = '', available, field = '', ...presence] = flat[i + 1]!.split('\t');
     const p = presence.join('\t');
-    out.push({ resource: flat[i]!, node, available: available === '1', priority: Number(priority) || 0, presence: p === '' ? null : p });
+    const bar = field.indexOf('|');
+    const location: ResourceLocation = { resource: flat[i]!, node, available: available === '1', priority: Number(bar < 0 ? field : field.slice(0, bar)) || 0, presence: p === '' ? null : p };
+    if (bar >= 0) location.list = listOf(field.slice(bar + 1));
+    out.push(location);
   }
   return out;
 }

@@ -9,7 +9,8 @@ export interface ResourceLocation {
   available: boolean;
   priority: number;
   /** The resource's current presence stanza (serialized), when available. */
-  presence: string | null;
+  presence: string | null;  /** The privacy list in force in the session when it is not the user's default: its name, or null (declined). */
+  list?: string | null;
 }
 
 /** What a session publishes about itself. */
@@ -17,6 +18,8 @@ export interface ResourceState {
   available: boolean;
   priority: number;
   presence: string | null;
+  /** The privacy list active in the session when it is not the user's default: its name, or null (declined). */
+  list?: string | null;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { ModuleApi as Core } from '../core/api.js';
 import type { Config } from '../config/types.js';
 import type { ChatService } from '../chat/service.js';
 import type { Store } from '../storage/types.js';
+import type { AccountService } from '../accounts/service.js';
 import type { PrivacyModule } from './privacy/index.js';
 import type { MucModule } from './muc/index.js';
 import { openRoomsModule } from './muc-open/index.js';
@@ -23,6 +24,8 @@ export interface StandardFeatureDeps {
   chat: ChatService;
   privacy: PrivacyModule;
   muc: MucModule;
+  /** Account changes: an in-band password change goes through it like REST's. */
+  accounts: AccountService;
 }
 
 export interface StandardFeatures {
@@ -40,6 +43,6 @@ export function standardFeatures(core: Core, deps: StandardFeatureDeps): Standar
   pepModule(core, store.pep, store.roster);
   adhocModule(core, deps.config.operator_jids);
   openRoomsModule(core, { chat, history: store.chat, keyValue: store.keyValue, muc: deps.muc, mam });
-  if (deps.config.registration_app_id > 0) registerModule(core, store.accounts, deps.config.registration_app_id);
+  if (deps.config.registration_app_id > 0) registerModule(core, store.accounts, deps.accounts, deps.config.registration_app_id);
   return { mam };
 }

@@ -232,7 +232,7 @@ export function userRoutes(app: FastifyInstance, deps: RestDeps): void {
       if (!old || !(await accounts.verifyPassword(caller.appId, user.id, old))) throw new ApiError('invalidField', 'is incorrect', 'old_password');
     }
     const updated = await accounts.updateUser(caller.appId, user.id, profile).catch(alreadyTaken);
-    if (password !== undefined) await changes.changePassword(caller.appId, user.id, password, tokenOf(req));
+    if (password !== undefined) await changes.changePassword(caller.appId, user.id, password, { token: tokenOf(req) });
     return one(updated);
   });
 

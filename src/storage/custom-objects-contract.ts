@@ -209,7 +209,7 @@ export function customObjectStoreContract(name: string, open: () => Promise<Stor
     });
   });
 
-  describe(`AppSettingsStore, ApiKeyStore, PasswordResetStore and IdentityLinkStore contract: ${name}`, () => {
+  describe(`AppSettingsStore, ApiKeyStore, PasswordResetStore, SessionRevocationStore and IdentityLinkStore contract: ${name}`, () => {
     let store: Store;
     before(async () => {
       store = await open();
@@ -265,6 +265,25 @@ export function customObjectStoreContract(name: string, open: () => Promise<Stor
       await store.passwordResets.createReset({ tokenHash: gone, appId: app.id, userId: user.id, expiresAt: new Date(now.getTime() + 60_000) });
       await store.accounts.deleteUser(app.id, user.id);
       assert.equal(await store.passwordResets.findLiveReset(gone, now), null);
+    });
+
+    it('hands out revocations in order after an id, and knows the latest id', async () => {
+      const start = await store.revocations.latestId();
+      const a = await store.revocations.add({ kind: 'password', appId: 7, userId: 42 });
+      const b = await store.revocations.add({ kind: 'app-deleted', appId: 8, userId: null });
+      const c = await store.revocations.add({ kind: 'user-deleted', appId: 7, userId: 43 });
+      assert.ok(start < a && a < b && b < c);
+      assert.equal(await store.revocations.latestId(), c);
+      const all = await store.revocations.since(start, 10);
+      assert.deepEqual(all.map(({ createdAt, ...r }) => r), [
+        { id: a, kind: 'password', appId: 7, userId: 42 },
+        { id: b, kind: 'app-deleted', appId: 8, userId: null },
+        { id: c, kind: 'user-deleted', appId: 7, userId: 43 },
+      ]);
+      assert.ok(all.every((r) => Math.abs(r.createdAt.getTime() - Date.now()) < 60_000));
+      assert.deepEqual((await store.revocations.since(start, 2)).map((r) => r.id), [a, b]);
+      assert.deepEqual((await store.revocations.since(b, 10)).map((r) => r.id), [c]);
+      assert.deepEqual(await store.revocations.since(c, 10), []);
     });
 
     it('links provider uids to users per application', async () => {

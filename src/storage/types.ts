@@ -29,6 +29,7 @@ export * from './push-types.js';
 export * from './roster-types.js';
 export * from './session-types.js';
 export * from './health-types.js';
+export * from './session-revocations-types.js';
 export * from './admin-types.js';
 export type { TokenScram } from './token-secrets.js';
 
@@ -49,6 +50,7 @@ export interface Store {
   readonly passwordResets: PasswordResetStore;
   readonly identityLinks: IdentityLinkStore;
   readonly push: PushStore;
+  readonly revocations: import('./session-revocations-types.js').SessionRevocationStore;
   readonly keyValue: import('./account-data-types.js').KeyValueStore;
   readonly pep: import('./account-data-types.js').PepStore;
   /** Threads that answer read tasks off the event loop, when the store has them (see read-tasks.ts). */

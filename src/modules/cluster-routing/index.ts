@@ -18,6 +18,7 @@ import type { ModuleApi, RouteContext } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
 import type { Cluster, Envelope, ResourceLocation, ResourceState } from '../../cluster/types.js';
 import type { RosterStore } from '../../storage/types.js';
+import type { PrivacyModule } from '../privacy/index.js';
 import { Element } from '../../xml/element.js';
 import { parseElement } from '../../xml/stream-parser.js';
 import { Jid, parseUserLocal } from '../../xmpp/jid.js';
@@ -34,7 +35,7 @@ export interface ClusterHandlers {
 }
 
 /** Plugs the routing hooks in; returns the receiver and the re-registration to hand to `cluster.start`. */
-export function clusterRoutingModule(core: ModuleApi, cluster: Cluster, roster: RosterStore): ClusterHandlers {
+export function clusterRoutingModule(core: ModuleApi, cluster: Cluster, roster: RosterStore, privacy?: PrivacyModule): ClusterHandlers {
   const self = cluster.nodeId;
 
   /** Publishes to each node once; true when at least one node took it. */
@@ -125,12 +126,25 @@ export function clusterRoutingModule(core: ModuleApi, cluster: Cluster, roster: 
   const states = new WeakMap<C2sSession, ResourceState>();
   // A session that announced nothing through this node yet (a stream resumed from another node)
   // brings its state along in its fields.
-  const stateOf = (session: C2sSession): ResourceState =>
-    states.get(session) ?? { available: session.available, priority: session.priority, presence: session.available ? session.presence?.toString() ?? null : null };
+  const stateOf = (session: C2sSession): ResourceState => {
+    const state = states.get(session) ?? { available: session.available, priority: session.priority, presence: session.available ? session.presence?.toString() ?? null : null };
+    // The privacy list active in the session, when not the default: the senders' nodes judge by it.
+    const list = privacy?.activeList(session);
+    return list === undefined ? state : { ...state, list };
+  };
   const register = async (session: C2sSession): Promise<void> => {
     if (session.state === 'closed' || !session.jid) return;
     await cluster.register(session.jid.bare, session.jid.resource, stateOf(session));
   };
+
+  // A session's active privacy list is in the registry before the change is answered; the senders'
+  // nodes read it with the resource's location.
+  privacy?.onActiveChange(register);
+  // A registry that does not answer leaves the judgement to the default list, as before lists travelled.
+  privacy?.consultRemote(async (to) => {
+    const found = await cluster.locate(to.bare).catch(() => []);
+    return found.filter((l) => l.available && l.node !== self && (to.isBare || l.resource === to.resource)).map((l) => l.list);
+  });
 
   // The same full JID bound on another node: as within one node, the newer login wins.
   const replacedRemotely = new WeakSet<C2sSession>();

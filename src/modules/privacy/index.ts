@@ -6,6 +6,10 @@
 //   one the sender's own list blocks (items without children) → `not-acceptable`;
 // - presences are dropped silently, groupchat reflections from a blocked occupant too;
 // - a user with no available resource is judged by the default list (nothing goes offline).
+// In a cluster a session's active list, when not the default, is published with its location (the
+// routing module keeps the registry current through `onActiveChange`); a sender's node judges the
+// recipient's resources on other nodes by those lists (loaded from the shared store), so a message
+// every resource blocks is refused before anything stores it, wherever the resources are.
 import type { ModuleApi, RouteContext } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
 import { Element, xml } from '../../xml/element.js';
@@ -38,10 +42,26 @@ export interface PrivacyModule {
   listChanged(user: UserAddress, list: PrivacyList): Promise<void>;
   /** The user's default list changed (set or declined) elsewhere. */
   defaultChanged(userId: number): Promise<void>;
+  /** The session's list in force when it is not the default: its name, or null (declined); undefined: the default. */
+  activeList(session: C2sSession): string | null | undefined;
+  /** Called (and awaited) after a session's active list changed, before the change is answered. */
+  onActiveChange(listener: (session: C2sSession) => Promise<void>): void;
+  /**
+   * How to learn, in a cluster, the list marks (as `activeList` gives them) of the available
+   * resources of `to` (only that resource, for a full JID) on other nodes.
+   */
+  consultRemote(lookup: (to: Jid) => Promise<Array<string | null | undefined>>): void;
 }
 
 export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: RosterStore): PrivacyModule {
   const userOf = (session: C2sSession): number => session.user!.userId;
+  let activeChanged: ((session: C2sSession) => Promise<void>) | null = null;
+  let remoteMarks: ((to: Jid) => Promise<Array<string | null | undefined>>) | null = null;
+  const setActive = async (session: C2sSession, list: Effective | null): Promise<void> => {
+    session.data.set(ACTIVE, list);
+    // In force here at once; a registry that fails to take it leaves other nodes judging by the previous one.
+    await activeChanged?.(session).catch((err: unknown) => core.log.warn({ err }, 'publishing the active privacy list failed'));
+  };
 
   const withRoster = (userId: number, list: PrivacyList | null): Promise<Effective | null> => sharedWithRoster({ roster: rosters }, userId, list);
 
@@ -104,6 +124,14 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
     return check(ctx);
   }
 
+  /** A remote session's list in force, from its mark: the default, none (declined), or a named list read from the store. */
+  async function listByMark(userId: number, mark: string | null | undefined): Promise<Effective | null> {
+    if (mark === undefined) return loadDefault(userId);
+    if (mark === null) return null;
+    const list = await store.getList(userId, mark);
+    return list ? withRoster(userId, list) : null;
+  }
+
   async function check({ stanza, from, to, origin }: RouteContext): Promise<true | undefined> {
     const isPresence = stanza.name === 'presence';
     if (origin && blocks(await effective(origin), to, outgoingKind(stanza))) {
@@ -115,11 +143,15 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
     const kind = incomingKind(stanza);
     const full = to.isBare ? undefined : core.sessions.get(to.bare, to.resource);
     const sessions = full ? [full] : core.sessions.available(to.bare);
-    const decisions = sessions.length > 0
-      ? await Promise.all(sessions.map(async (s) => blocks(await effective(s), from, kind)))
-      : [blocks(await loadDefault(recipient.userId), from, kind)];
+    const decisions = await Promise.all(sessions.map(async (s) => blocks(await effective(s), from, kind)));
     // Partly blocked: the outgoing filter keeps it from the sessions that block it.
     if (!decisions.every(Boolean)) return undefined;
+    // Every resource here blocks it (or there is none here): the resources on other nodes count too.
+    const remote = full || !remoteMarks ? [] : await remoteMarks(to);
+    for (const mark of remote) {
+      if (!blocks(await listByMark(recipient.userId, mark), from, kind)) return undefined;
+    }
+    if (sessions.length === 0 && remote.length === 0 && !blocks(await loadDefault(recipient.userId), from, kind)) return undefined;
     if (!isPresence) core.bounce(stanza, new StanzaError('service-unavailable', 'Service not available.'), origin);
     return true;
   }
@@ -156,10 +188,10 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
       return active === undefined ? undefined : active?.list.name ?? null;
     },
     restore: async (session, saved) => {
-      if (saved === null) return void session.data.set(ACTIVE, null);
+      if (saved === null) return setActive(session, null);
       if (typeof saved !== 'string') return;
       const list = await store.getList(userOf(session), saved);
-      if (list) session.data.set(ACTIVE, await withRoster(userOf(session), list));
+      if (list) await setActive(session, await withRoster(userOf(session), list));
     },
   });
 
@@ -236,12 +268,12 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
       switch (el.localName) {
         case 'active': {
           if (!name) {
-            session.data.set(ACTIVE, null);
+            await setActive(session, null);
             return null;
           }
           const list = await store.getList(userId, name);
           if (!list) throw new StanzaError('item-not-found', 'There is no list with that name.');
-          session.data.set(ACTIVE, await withRoster(userId, list));
+          await setActive(session, await withRoster(userId, list));
           return null;
         }
         case 'default': {
@@ -259,7 +291,7 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
             if (othersUsing(session, name).length > 0) throw new StanzaError('conflict', 'The list is active for another resource.');
             if ((await loadDefault(userId))?.list.name === name) throw new StanzaError('conflict', 'The default list cannot be removed; decline it first.');
             if (!(await store.removeList(userId, name))) throw new StanzaError('item-not-found', 'There is no list with that name.');
-            if ((session.data.get(ACTIVE) as Effective | null | undefined)?.list.name === name) session.data.set(ACTIVE, null);
+            if ((session.data.get(ACTIVE) as Effective | null | undefined)?.list.name === name) await setActive(session, null);
           } else {
             if (new Set(items.map((i) => i.order)).size !== items.length) throw new StanzaError('bad-request', 'Item orders must be unique.');
             const list: PrivacyList = { name, items: [...items].sort((a, b) => a.order - b.order) };
@@ -283,6 +315,16 @@ export function privacyModule(core: ModuleApi, store: PrivacyStore, rosters: Ros
     async defaultChanged(userId) {
       defaults.forget(userId);
       await loadDefault(userId);
+    },
+    activeList(session) {
+      const active = session.data.get(ACTIVE) as Effective | null | undefined;
+      return active === undefined ? undefined : active?.list.name ?? null;
+    },
+    onActiveChange(listener) {
+      activeChanged = listener;
+    },
+    consultRemote(lookup) {
+      remoteMarks = lookup;
     },
   };
 }

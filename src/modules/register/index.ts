@@ -4,10 +4,15 @@
 //   the JID (`<userId>-<appId>`, the QuickBlox model), so the result carries the username to log in
 //   with in `<username/>`;
 // - an authenticated user may change their password (§3.3); cancelling an account (§3.2) is left to
-//   REST, where QuickBlox apps delete users.
+//   REST, where QuickBlox apps delete users. The change goes through the account service as REST's
+//   does: every REST token of the user ends (tokens are XMPP passwords too) and every other stream of
+//   the user, on every node, ends with <reset/>. The stream that asked gets its result and stays: it
+//   proved the account by signing in, as the REST session that changes a password keeps its token
+//   (XEP-0077 closes the stream only on cancellation, §3.2).
 // A connection may register at most one account, and each address REGISTRATIONS_PER_HOUR an hour.
 import type { ModuleApi as Core } from '../../core/api.js';
 import type { C2sSession } from '../../core/api.js';
+import type { AccountService } from '../../accounts/service.js';
 import { DuplicateUserError, type AccountStore } from '../../storage/types.js';
 import { Element, xml } from '../../xml/element.js';
 import { StanzaError, errorReply } from '../../xmpp/errors.js';
@@ -22,7 +27,7 @@ const MAX_PASSWORD = 1024;
 const LOGIN = /^[^\s\x00-\x1f\x7f]{3,64}$/;
 const REGISTERED = Symbol('registered');
 
-export function registerModule(core: Core, accounts: AccountStore, appId: number): void {
+export function registerModule(core: Core, accounts: AccountStore, changes: Pick<AccountService, 'changePassword'>, appId: number): void {
   /** Registrations per remote address in the current hour. */
   const recent = new Map<string, { count: number; since: number }>();
 
@@ -108,7 +113,7 @@ export function registerModule(core: Core, accounts: AccountStore, appId: number
       if (payload.getChild('remove')) throw new StanzaError('not-allowed', 'Accounts are deleted over the REST API.');
       const password = payload.getChildText('password') ?? '';
       if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) throw new StanzaError('not-acceptable', `The password must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
-      await accounts.setPassword(session.user.appId, session.user.userId, password);
+      await changes.changePassword(session.user.appId, session.user.userId, password, { stream: session.id });
       return null;
     },
   });

@@ -12,7 +12,7 @@ export const COPY_ORDER: readonly string[] = [
   'operators', 'operator_sessions',
   'custom_classes', 'custom_records', 'app_settings', 'api_keys', 'message_reactions', 'password_resets', 'identity_links',
   'push_subscriptions', 'push_events', 'push_outbox',
-  'kv_data', 'pep_nodes', 'pep_items',
+  'kv_data', 'pep_nodes', 'pep_items', 'session_revocations',
 ];
 
 /** Text-list columns that SQLite keeps as ",a,b," (so that one LIKE finds a whole tag) instead of JSON. */

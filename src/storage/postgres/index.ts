@@ -6,6 +6,7 @@ import { PostgresAppSettingsStore } from './app-settings.js';
 import { PostgresCustomObjectStore } from './custom-objects.js';
 import { PostgresReactionStore } from './reactions.js';
 import { PostgresPasswordResetStore } from './password-resets.js';
+import { PostgresSessionRevocationStore } from './session-revocations.js';
 import { PostgresIdentityLinkStore } from './identity-links.js';
 import { PostgresBlobStore } from './blobs.js';
 import { PostgresChatStore } from './chat.js';
@@ -35,6 +36,7 @@ export class PostgresStore implements Store {
   readonly apiKeys: PostgresApiKeyStore;
   readonly reactions: PostgresReactionStore;
   readonly passwordResets: PostgresPasswordResetStore;
+  readonly revocations: PostgresSessionRevocationStore;
   readonly identityLinks: PostgresIdentityLinkStore;
   readonly push: PostgresPushStore;
   readonly keyValue: PostgresKeyValueStore;
@@ -56,6 +58,7 @@ export class PostgresStore implements Store {
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.reactions = new PostgresReactionStore(pool);
     this.passwordResets = new PostgresPasswordResetStore(pool);
+    this.revocations = new PostgresSessionRevocationStore(pool);
     this.identityLinks = new PostgresIdentityLinkStore(pool);
     this.push = new PostgresPushStore(pool);
     this.keyValue = new PostgresKeyValueStore(pool);

@@ -7,6 +7,7 @@ import { SqliteAppSettingsStore } from './app-settings.js';
 import { SqliteCustomObjectStore } from './custom-objects.js';
 import { SqliteReactionStore } from './reactions.js';
 import { SqlitePasswordResetStore } from './password-resets.js';
+import { SqliteSessionRevocationStore } from './session-revocations.js';
 import { SqliteIdentityLinkStore } from './identity-links.js';
 import { SqliteBlobStore } from './blobs.js';
 import { SqliteChatStore } from './chat.js';
@@ -50,6 +51,7 @@ export class SqliteStore implements Store {
   readonly apiKeys: SqliteApiKeyStore;
   readonly reactions: SqliteReactionStore;
   readonly passwordResets: SqlitePasswordResetStore;
+  readonly revocations: SqliteSessionRevocationStore;
   readonly identityLinks: SqliteIdentityLinkStore;
   readonly push: SqlitePushStore;
   readonly writes: GroupCommit;
@@ -87,6 +89,7 @@ export class SqliteStore implements Store {
     this.apiKeys = new SqliteApiKeyStore(db);
     this.reactions = new SqliteReactionStore(db);
     this.passwordResets = new SqlitePasswordResetStore(db);
+    this.revocations = new SqliteSessionRevocationStore(db);
     this.identityLinks = new SqliteIdentityLinkStore(db);
     this.push = new SqlitePushStore(db, this.writes);
   }

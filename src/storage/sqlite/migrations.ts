@@ -425,6 +425,21 @@ export const migrations: readonly Migration[] = [
     // SQLite read through it and then sorted, now read the first page off messages_history.
     sql: `DROP INDEX messages_dialog_seq;`,
   },
+  {
+    version: 16,
+    // Stream endings asked for by the CLI, which every node reads (session-revocations-types.ts).
+    // AUTOINCREMENT: a pruned row's id is never handed out again, so a node's "read after id N" holds.
+    sql: `
+      CREATE TABLE session_revocations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind = 'password' OR kind = 'user-deleted' OR kind = 'app-deleted'),
+        app_id INTEGER NOT NULL,
+        user_id INTEGER,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX session_revocations_created ON session_revocations (created_at);
+    `,
+  },
 ];
 
 function editTables(db: Database.Database, edits: readonly TableEdit[]): void {
