@@ -20,6 +20,7 @@ import {
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
 import type { GroupCommit } from './group-commit.js';
+import { BOUND_LIMIT } from './bound-limit.js';
 import { RenderedMessageReads } from './read-messages.js';
 import { renderDialogs } from './read-dialogs.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
@@ -202,7 +203,7 @@ export class SqliteChatStore implements ChatStore {
       clearLastMessage: db.prepare(`UPDATE dialogs SET last_message = NULL, last_message_date_sent = NULL, last_message_id = NULL,
         last_message_user_id = NULL WHERE id = ?`),
       editLastMessage: db.prepare('UPDATE dialogs SET last_message = ? WHERE id = ? AND last_message_id = ?'),
-      dialogIds: db.prepare<[number, string, number], string>('SELECT id FROM dialogs WHERE app_id = ? AND id > ? ORDER BY id LIMIT ?').pluck(),
+      dialogIds: db.prepare<[number, string, number], string>('SELECT id FROM dialogs WHERE app_id = ? AND id > ? ORDER BY id LIMIT +?').pluck(),
 
       member: db.prepare<[string, number], MemberRow>('SELECT * FROM dialog_members WHERE dialog_id = ? AND user_id = ?'),
       occupantMembers: db.prepare<[string], MemberRow>('SELECT * FROM dialog_members WHERE dialog_id = ? AND occupant = 1'),
@@ -248,7 +249,7 @@ export class SqliteChatStore implements ChatStore {
         WHERE dialog_id = ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM json_each(messages.delivered_ids) WHERE value = ?)
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = messages.id AND h.user_id = ?)`),
       history: db.prepare<[number, string, number, number, string, number], MessageRow>(`SELECT * FROM messages
-        WHERE app_id = ? AND dialog_id = ? AND (date_sent > ? OR (date_sent = ? AND id > ?)) ORDER BY date_sent, id LIMIT ?`),
+        WHERE app_id = ? AND dialog_id = ? AND (date_sent > ? OR (date_sent = ? AND id > ?)) ORDER BY date_sent, id LIMIT +?`),
     };
   }
 
@@ -383,7 +384,7 @@ export class SqliteChatStore implements ChatStore {
     const { sql, params } = this.dialogKeysSql(query, field);
     // The page is chosen on the keys alone; only its rows are read whole.
     return this.prepare(`SELECT ${columns}
-      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ? OFFSET ?) page
+      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ${BOUND_LIMIT} OFFSET ?) page
       JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
       ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
       .all(...columnParams, ...params, query.limit, query.skip, query.userId) as R[];
@@ -563,7 +564,7 @@ export class SqliteChatStore implements ChatStore {
     const { sql, params } = this.messageListSql(query);
     const field = MESSAGE_SORT[query.sort?.field ?? 'date_sent'] ?? 'm.date_sent';
     const dir = (query.sort?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC';
-    return this.prepare(`SELECT ${columns} ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ? OFFSET ?`)
+    return this.prepare(`SELECT ${columns} ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ${BOUND_LIMIT} OFFSET ?`)
       .all(...columnParams, ...params, query.limit, query.skip) as R[];
   }
 
