@@ -12,14 +12,16 @@
 // evenly spaced) and its latency counted from that time, so time spent waiting for a free connection
 // counts too; several rates run one after the other; --server runs another build's bin/parley.js (A/B on one seeded database layout); --env passes settings to the server (e.g. PARLEY_SQLITE_READ_WORKERS=0);
 // --db reuses a directory kept by an earlier run (BENCH_KEEP_DIR=1) instead of seeding one (it is kept);
-// --node-args passes options to the server's node (e.g. --perf-basic-prof); --warmup runs each case
+// --perf DIR records each measured run with `perf record -e cpu-clock -g` (the server started with
+// --perf-basic-prof) and prints where the server's CPU went, by thread and kind of work
+// (harness/perf-breakdown.ts); --node-args passes options to the server's node; --warmup runs each case
 // closed-loop for that many seconds before it is measured (V8 compiles the hot code in the first
 // seconds: ~13 % of the server's CPU in a profile of a cold 10 s run went to the optimising compiler).
 // Beside the server's CPU per request, the table splits it by thread (the event loop; the threads the
 // first read started, i.e. the read workers; the rest: V8's GC and compiler threads, libuv) and gives
 // the load generator's own CPU per request (autocannon or the paced client share the two cores).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChatService } from '../src/chat/service.js';
 import { openSqliteStore, sqliteFile } from '../src/storage/sqlite/index.js';
+import { breakdownTable, perfBreakdown } from './harness/perf-breakdown.js';
 import { freePort, sleep, waitForPort } from './harness/proc.js';
 
 interface AutocannonResult {
@@ -43,7 +46,7 @@ const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '1000000' }, dialogs: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' }, profile: { type: 'string' }, only: { type: 'string' }, env: { type: 'string' },
-    rate: { type: 'string' }, warmup: { type: 'string', default: '2' }, server: { type: 'string', default: 'bin/parley.js' }, db: { type: 'string' }, 'node-args': { type: 'string' },
+    rate: { type: 'string' }, warmup: { type: 'string', default: '2' }, server: { type: 'string', default: 'bin/parley.js' }, db: { type: 'string' }, 'node-args': { type: 'string' }, perf: { type: 'string' },
   },
 });
 const dialogCount = Number(values.dialogs);
@@ -128,7 +131,7 @@ async function run(dialogId: string, token: string, seedS: number): Promise<void
 
   const port = await freePort();
   const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : [];
-  const nodeArgs = (values['node-args'] ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(values['node-args'] ?? '').split(' ').filter(Boolean), ...(values.perf ? ['--perf-basic-prof'] : [])];
   server = spawn(process.execPath, [...nodeArgs, ...profileArgs, resolve(values.server!), 'serve'], {
     env: {
       ...process.env, PARLEY_DATA_DIR: dir, PARLEY_HTTP_PORT: String(port), PARLEY_C2S_PORT: '0', PARLEY_C2S_TLS_PORT: '0',
@@ -159,6 +162,23 @@ async function run(dialogId: string, token: string, seedS: number): Promise<void
   // Threads there before any request: the event loop (its task id is the process id), V8's platform
   // threads (GC, compiler), libuv's. The read workers start with the first read.
   const startup = new Set(threadsMs().keys());
+  const perfDir = values.perf ? resolve(values.perf) : null;
+  if (perfDir) mkdirSync(perfDir, { recursive: true });
+  const PERF_HZ = 999;
+  const breakdowns: string[] = [];
+  /** Runs `measure` under perf record when --perf is given; notes the breakdown for the end. */
+  const recorded = async <T>(name: string, measure: () => Promise<T>, requests: (r: T) => number): Promise<T> => {
+    if (!perfDir) return measure();
+    const file = join(perfDir, `${name.replace(/[^A-Za-z0-9.=]+/g, '-')}.data`);
+    const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(PERF_HZ), '-g', '-p', String(pid), '-o', file], { stdio: 'ignore' });
+    await sleep(500);
+    const r = await measure();
+    const done = new Promise((ok) => perf.once('exit', ok));
+    perf.kill('SIGINT');
+    await done;
+    breakdowns.push(`${name} (${file}):\n\n${breakdownTable(await perfBreakdown(file, pid), requests(r), PERF_HZ)}`);
+    return r;
+  };
   const clientMs = (): number => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -208,7 +228,7 @@ async function run(dialogId: string, token: string, seedS: number): Promise<void
     if (Number(values.warmup) > 0) await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers: { 'QB-Token': token }, connections, duration: Number(values.warmup) });
     if (!rates.length) {
       const c0 = cpu();
-      const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers: { 'QB-Token': token }, connections, duration: seconds });
+      const r = await recorded(label, () => autocannon({ url: `http://127.0.0.1:${port}${path}`, headers: { 'QB-Token': token }, connections, duration: seconds }), (x) => x.requests.total);
       const c1 = cpu();
       const l = r.latency;
       console.log(`| ${label} | ${Math.round(r.requests.average)} | ${[l.mean, l.p50, l.p90, l.p97_5, l.p99, l.max].map((v) => v.toFixed(1)).join(' / ')} | ${r.non2xx + r.errors + r.timeouts} | ${cpuPerRequest(c0, c1, r.requests.total)} | ${loadavg()} |`);
@@ -216,7 +236,7 @@ async function run(dialogId: string, token: string, seedS: number): Promise<void
     }
     for (const offered of rates) {
       const c0 = cpu();
-      const r = await paced(port, path, token, offered);
+      const r = await recorded(`${label} at ${offered} per s`, () => paced(port, path, token, offered), (x) => x.latencies.length + x.failed);
       const c1 = cpu();
       const l = r.latencies;
       const at = (q: number): string => (l.length ? l[Math.min(l.length - 1, Math.floor(q * l.length))]! : NaN).toFixed(1);
@@ -224,6 +244,7 @@ async function run(dialogId: string, token: string, seedS: number): Promise<void
       console.log(`| ${label} | ${offered} | ${Math.round(r.completedInWindow / seconds)} | ${mean.toFixed(1)} / ${at(0.5)} / ${at(0.9)} / ${at(0.99)} / ${at(0.999)} / ${(l.at(-1) ?? NaN).toFixed(1)} | ${r.failed} | ${cpuPerRequest(c0, c1, l.length + r.failed)} | ${loadavg()} |`);
     }
   }
+  for (const b of breakdowns) console.log(`\nwhere the server's CPU went (perf, cpu-clock at ${PERF_HZ} Hz per thread): ${b}`);
   // A clean stop (the read workers close their connections first) takes well under the 5 s below.
   const stopping = performance.now();
   const exited = new Promise<number | null>((r) => server!.once('exit', (code) => r(code)));
