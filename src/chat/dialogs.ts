@@ -179,11 +179,11 @@ export class DialogService {
     const pageQuery = { ...query, sort, limit, skip };
     let total: number;
     let views: DialogView[];
-    // A page the store renders (on a read worker): read first, it tells the total unless it is full or past the end.
+    // A page the store renders (on a read worker), with the total counted by the same statement.
     const rendered = options.rendered && chat.renderDialogs ? await chat.renderDialogs(pageQuery, { mucDomain: this.ctx.mucDomain }) : null;
     if (rendered) {
-      views = rendered.map((json) => new JsonItem(json, '') as unknown as DialogView);
-      total = rendered.length < limit && (rendered.length > 0 || skip === 0) ? skip + rendered.length : await chat.countDialogs(query);
+      views = rendered.items.map((json) => new JsonItem(json, '') as unknown as DialogView);
+      total = rendered.total;
     } else {
       // Both at once: on SQLite's read pool they run on two workers, on PostgreSQL on two connections.
       const [count, rows] = await Promise.all([chat.countDialogs(query), chat.listDialogs(pageQuery)]);

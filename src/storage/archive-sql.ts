@@ -63,17 +63,19 @@ export function archivePageSql(dialect: Dialect, q: ArchiveQuery, columns: strin
   if (q.dialogId !== null) {
     const { sql, params } = archiveFrom(dialect, q);
     params.push(q.limit);
-    return { sql: `SELECT ${columns} ${sql} ORDER BY m.date_sent ${dir}, m.id ${dir} LIMIT ${dialect === 'sqlite' ? '?' : `$${params.length}`}`, params };
+    return { sql: `SELECT ${columns} ${sql} ORDER BY m.date_sent ${dir}, m.id ${dir} LIMIT ${dialect === 'sqlite' ? '+?' : `$${params.length}`}`, params };
   }
   const b = new Binder(dialect);
+  // SQLite: `LIMIT +?`, not a parameter to its planner (see sqlite/bound-limit.ts).
+  const limit = (value: number): string => `${dialect === 'sqlite' ? '+' : ''}${b.p(value)}`;
   const from = privateDialogs(b, q);
   const perDialog = `SELECT x.seq FROM messages x WHERE x.dialog_id = dm.dialog_id AND ${conditions(b, 'x', q)}
-    ORDER BY x.date_sent ${dir}, x.id ${dir} LIMIT ${b.p(q.limit)}`;
+    ORDER BY x.date_sent ${dir}, x.id ${dir} LIMIT ${limit(q.limit)}`;
   // SQLite has no (dialog_id, seq) index (migration 15): given m.dialog_id it would walk the dialog's
   // history and run the subquery for every row, so there each page row is found by its seq alone.
   const joinMessage = dialect === 'sqlite' ? 'JOIN messages m' : 'JOIN messages m ON m.dialog_id = dm.dialog_id';
   const sql = `SELECT ${columns} ${from.replace('FROM dialog_members dm JOIN dialogs d ON d.id = dm.dialog_id',
     `FROM dialog_members dm JOIN dialogs d ON d.id = dm.dialog_id ${joinMessage}`)}
-    AND m.seq IN (${perDialog}) ORDER BY m.date_sent ${dir}, m.id ${dir} LIMIT ${b.p(q.limit)}`;
+    AND m.seq IN (${perDialog}) ORDER BY m.date_sent ${dir}, m.id ${dir} LIMIT ${limit(q.limit)}`;
   return { sql, params: b.params };
 }

@@ -162,10 +162,10 @@ export interface ChatStore {
   listDialogs(query: DialogQuery): Promise<UserDialog[]>;
   /**
    * Optional: listDialogs' page with each dialog as the JSON of its QuickBlox view for the caller
-   * (chat/views.ts dialogView, JSON.stringify'd), rendered by the store; null when it cannot render
-   * every one of them byte for byte.
+   * (chat/views.ts dialogView, JSON.stringify'd), rendered by the store, and what countDialogs would
+   * return for the query; null when it cannot render every one of them byte for byte.
    */
-  renderDialogs?(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null>;
+  renderDialogs?(query: DialogQuery, options: { mucDomain: string }): Promise<RenderedDialogs | null>;
   /** Counts what listDialogs would return without limit and skip. */
   countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number>;
 
@@ -227,4 +227,11 @@ export interface ChatStore {
  * A message of a page rendered by the store (ChatStore.renderMessages): its view's JSON, or the
  * message to render. `id` may be '' for a message rendered as JSON that is not unread.
  */
+/** A dialog page as the store rendered it (ChatStore.renderDialogs). */
+export interface RenderedDialogs {
+  items: string[];
+  /** The number of dialogs the query finds without limit and skip (countDialogs). */
+  total: number;
+}
+
 export type RenderedMessage = { id: string; unread: boolean } & ({ json: string; message?: undefined } | { json?: undefined; message: ChatMessage });

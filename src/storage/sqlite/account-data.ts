@@ -63,9 +63,9 @@ export class SqlitePepStore implements PepStore {
       insertItem: db.prepare<[number, string, string, string, number]>(
         'INSERT INTO pep_items (user_id, node, item_id, payload, published_at) VALUES (?, ?, ?, ?, ?)'),
       trim: db.prepare<[number, string, number, string, number]>(`DELETE FROM pep_items WHERE user_id = ? AND node = ? AND rowid NOT IN
-        (SELECT rowid FROM pep_items WHERE user_id = ? AND node = ? ORDER BY rowid DESC LIMIT ?)`),
+        (SELECT rowid FROM pep_items WHERE user_id = ? AND node = ? ORDER BY rowid DESC LIMIT +?)`),
       items: db.prepare<[number, string, number], ItemRow>(
-        'SELECT item_id, payload, published_at FROM pep_items WHERE user_id = ? AND node = ? ORDER BY rowid DESC LIMIT ?'),
+        'SELECT item_id, payload, published_at FROM pep_items WHERE user_id = ? AND node = ? ORDER BY rowid DESC LIMIT +?'),
     };
     this.putNodeTx = db.transaction((userId: number, node: PepNode) => {
       this.s.putNode.run(userId, node.node, node.accessModel, node.maxItems);

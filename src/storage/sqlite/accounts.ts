@@ -95,7 +95,7 @@ export class SqliteAccountStore implements AccountStore {
       userByLogin: db.prepare<[number, string], UserRow>(
         `SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? AND login = ?`),
       listUsers: db.prepare<[number, number, number], UserRow>(
-        `SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? ORDER BY id LIMIT ? OFFSET ?`),
+        `SELECT ${USER_COLUMNS} FROM users WHERE app_id = ? ORDER BY id LIMIT +? OFFSET ?`),
       deleteUser: db.prepare<[number, number]>('DELETE FROM users WHERE app_id = ? AND id = ?'),
       setSecrets: db.prepare<[Record<string, unknown>]>(
         `UPDATE users SET password_hash = @passwordHash, scram_sha1 = @scramSha1, scram_sha256 = @scramSha256,
@@ -205,7 +205,7 @@ export class SqliteAccountStore implements AccountStore {
     const filter = where.join(' AND ');
     const total = (this.statement(`SELECT count(*) AS n FROM users WHERE ${filter}`).get(...args) as { n: number }).n;
     const order = query.order ? `${USER_FIELD_COLUMN[query.order.field]} ${query.order.desc ? 'DESC' : 'ASC'}, id` : 'id';
-    const rows = this.statement(`SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
+    const rows = this.statement(`SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY ${order} LIMIT +? OFFSET ?`)
       .all(...args, query.limit, query.offset) as UserRow[];
     return { total, users: rows.map(toUser) };
   }

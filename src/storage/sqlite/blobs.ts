@@ -49,7 +49,7 @@ export class SqliteBlobStore implements BlobStore {
       forUpload: db.prepare<[string, number], BlobRow>(
         `SELECT ${COLUMNS} FROM blobs WHERE upload_key_hash = ? AND upload_expires_at > ? AND status IS NULL`),
       list: db.prepare<[number, number, number, number], BlobRow>(
-        `SELECT ${COLUMNS} FROM blobs WHERE app_id = ? AND user_id = ? ORDER BY id LIMIT ? OFFSET ?`),
+        `SELECT ${COLUMNS} FROM blobs WHERE app_id = ? AND user_id = ? ORDER BY id LIMIT +? OFFSET ?`),
       count: db.prepare<[number, number], number>('SELECT count(*) FROM blobs WHERE app_id = ? AND user_id = ?').pluck(),
       rename: db.prepare<[string, number, number, number], BlobRow>(
         `UPDATE blobs SET name = ?, updated_at = ? WHERE app_id = ? AND id = ? RETURNING ${COLUMNS}`),

@@ -15,11 +15,13 @@ import {
   type MessageMarks,
   type MessageQuery,
   type NewDialog,
+  type RenderedDialogs,
   type RenderedMessage,
   type UserDialog,
 } from '../types.js';
 import { whereSql, type Column } from './chat-filters.js';
 import type { GroupCommit } from './group-commit.js';
+import { BOUND_LIMIT } from './bound-limit.js';
 import { RenderedMessageReads } from './read-messages.js';
 import { renderDialogs } from './read-dialogs.js';
 import { archiveFrom, archivePageSql } from '../archive-sql.js';
@@ -202,7 +204,7 @@ export class SqliteChatStore implements ChatStore {
       clearLastMessage: db.prepare(`UPDATE dialogs SET last_message = NULL, last_message_date_sent = NULL, last_message_id = NULL,
         last_message_user_id = NULL WHERE id = ?`),
       editLastMessage: db.prepare('UPDATE dialogs SET last_message = ? WHERE id = ? AND last_message_id = ?'),
-      dialogIds: db.prepare<[number, string, number], string>('SELECT id FROM dialogs WHERE app_id = ? AND id > ? ORDER BY id LIMIT ?').pluck(),
+      dialogIds: db.prepare<[number, string, number], string>('SELECT id FROM dialogs WHERE app_id = ? AND id > ? ORDER BY id LIMIT +?').pluck(),
 
       member: db.prepare<[string, number], MemberRow>('SELECT * FROM dialog_members WHERE dialog_id = ? AND user_id = ?'),
       occupantMembers: db.prepare<[string], MemberRow>('SELECT * FROM dialog_members WHERE dialog_id = ? AND occupant = 1'),
@@ -248,7 +250,7 @@ export class SqliteChatStore implements ChatStore {
         WHERE dialog_id = ? AND seq > ? AND NOT EXISTS (SELECT 1 FROM json_each(messages.delivered_ids) WHERE value = ?)
         AND NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.message_id = messages.id AND h.user_id = ?)`),
       history: db.prepare<[number, string, number, number, string, number], MessageRow>(`SELECT * FROM messages
-        WHERE app_id = ? AND dialog_id = ? AND (date_sent > ? OR (date_sent = ? AND id > ?)) ORDER BY date_sent, id LIMIT ?`),
+        WHERE app_id = ? AND dialog_id = ? AND (date_sent > ? OR (date_sent = ? AND id > ?)) ORDER BY date_sent, id LIMIT +?`),
     };
   }
 
@@ -369,7 +371,7 @@ export class SqliteChatStore implements ChatStore {
     }));
   }
 
-  renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null> {
+  renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<RenderedDialogs | null> {
     return Promise.resolve(renderDialogs(this, query, options));
   }
 
@@ -383,13 +385,35 @@ export class SqliteChatStore implements ChatStore {
     const { sql, params } = this.dialogKeysSql(query, field);
     // The page is chosen on the keys alone; only its rows are read whole.
     return this.prepare(`SELECT ${columns}
-      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ? OFFSET ?) page
+      FROM (SELECT rid, k, id FROM (${sql}) ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ${BOUND_LIMIT} OFFSET ?) page
       JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
       ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
       .all(...columnParams, ...params, query.limit, query.skip, query.userId) as R[];
   }
 
+  /**
+   * selectDialogs' page with, in each row's `total`, what countDialogs would return: the caller's
+   * dialogs are found once (a materialised CTE) and both sorted for the page and counted, instead of
+   * found a second time by a count of their own (callgrind, 1,001 dialogs: 10.7 M instructions
+   * against 8.5 M for the page and 4.6 M for the count). An empty page has no row to carry it.
+   */
+  selectDialogsCounted<R>(query: DialogQuery, columns: string, columnParams: unknown[] = []): (R & { total: number })[] {
+    const field = DIALOG_SORT[query.sort?.field ?? 'updated_at'] ?? 'd.updated_at';
+    const dir = (query.sort?.direction ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    const { sql, params } = this.dialogKeysSql(query, field);
+    return this.prepare(`WITH keys AS MATERIALIZED (${sql})
+      SELECT ${columns}, (SELECT count(*) FROM keys) AS total
+      FROM (SELECT rid, k, id FROM keys ORDER BY k ${dir} NULLS LAST, id ${dir} LIMIT ${BOUND_LIMIT} OFFSET ?) page
+      JOIN dialogs d ON d.rowid = page.rid LEFT JOIN dialog_members dm ON dm.dialog_id = d.id AND dm.user_id = ?
+      ORDER BY page.k ${dir} NULLS LAST, page.id ${dir}`)
+      .all(...params, ...columnParams, query.limit, query.skip, query.userId) as (R & { total: number })[];
+  }
+
   async countDialogs(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): Promise<number> {
+    return this.countDialogsNow(query);
+  }
+
+  countDialogsNow(query: Omit<DialogQuery, 'sort' | 'limit' | 'skip'>): number {
     const { sql, params } = this.dialogKeysSql(query, 'NULL');
     return (this.prepare(`SELECT count(*) AS n FROM (${sql})`).get(...params) as { n: number }).n;
   }
@@ -563,7 +587,7 @@ export class SqliteChatStore implements ChatStore {
     const { sql, params } = this.messageListSql(query);
     const field = MESSAGE_SORT[query.sort?.field ?? 'date_sent'] ?? 'm.date_sent';
     const dir = (query.sort?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC';
-    return this.prepare(`SELECT ${columns} ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ? OFFSET ?`)
+    return this.prepare(`SELECT ${columns} ${sql} ORDER BY ${field} ${dir}, m.id ${dir} LIMIT ${BOUND_LIMIT} OFFSET ?`)
       .all(...columnParams, ...params, query.limit, query.skip) as R[];
   }
 

@@ -5,7 +5,7 @@
 // gone (closed, or its workers kept failing) all reads run here again. (REST's GET /chat/Message.json
 // and /chat/Dialog.json run whole on the workers instead, views and JSON included: rest/page-render.ts.)
 import type Database from 'better-sqlite3';
-import type { ChatMessage, DialogQuery, MessageQuery, RenderedMessage, UserDialog } from '../types.js';
+import type { ChatMessage, DialogQuery, MessageQuery, RenderedDialogs, RenderedMessage, UserDialog } from '../types.js';
 import { SqliteChatStore } from './chat.js';
 import { KEYSET_FROM_SKIP } from './deep-pages.js';
 import type { GroupCommit } from './group-commit.js';
@@ -38,7 +38,7 @@ export class PooledSqliteChatStore extends SqliteChatStore {
   }
 
   /** Read on the pool instead, where the chat pages are rendered whole (rest/page-render.ts). */
-  override renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<string[] | null> {
+  override renderDialogs(query: DialogQuery, options: { mucDomain: string }): Promise<RenderedDialogs | null> {
     return this.pool.available ? Promise.resolve(null) : super.renderDialogs(query, options);
   }
 

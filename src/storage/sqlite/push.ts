@@ -70,10 +70,10 @@ export class SqlitePushStore implements PushStore {
       eventGet: db.prepare<[number, number], EventRow>('SELECT * FROM push_events WHERE app_id = ? AND id = ?'),
       eventCount: db.prepare<[number, number], { n: number }>('SELECT count(*) AS n FROM push_events WHERE app_id = ? AND user_id = ?'),
       eventList: db.prepare<[number, number, number, number], EventRow>(
-        'SELECT * FROM push_events WHERE app_id = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?'),
+        'SELECT * FROM push_events WHERE app_id = ? AND user_id = ? ORDER BY id DESC LIMIT +? OFFSET ?'),
       eventDelete: db.prepare<[number, number]>('DELETE FROM push_events WHERE app_id = ? AND id = ?'),
       eventDue: db.prepare<[number, number], EventRow>(
-        'SELECT * FROM push_events WHERE next_run_at IS NOT NULL AND active = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?'),
+        'SELECT * FROM push_events WHERE next_run_at IS NOT NULL AND active = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT +?'),
       eventFire: db.prepare<[number | null, number, number, number, number]>(
         `UPDATE push_events SET next_run_at = ?, active = ?, occured_count = occured_count + 1, updated_at = ?
          WHERE id = ? AND next_run_at = ? AND active = 1`),
@@ -91,7 +91,7 @@ export class SqlitePushStore implements PushStore {
       claim: db.prepare<[number, number, number, number], OutboxRow>(
         `UPDATE push_outbox SET claimed_until = ?, attempts = attempts + 1 WHERE id IN (
            SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
-           ORDER BY due_at, id LIMIT ?) RETURNING *`),
+           ORDER BY due_at, id LIMIT +?) RETURNING *`),
       sent: db.prepare<[number, number]>("UPDATE push_outbox SET state = 'sent', sent_at = ?, claimed_until = NULL, last_error = NULL WHERE id = ?"),
       failed: db.prepare<[string, number]>("UPDATE push_outbox SET state = 'failed', claimed_until = NULL, last_error = ? WHERE id = ?"),
       retry: db.prepare<[number, string, number]>('UPDATE push_outbox SET due_at = ?, claimed_until = NULL, last_error = ? WHERE id = ?'),

@@ -49,9 +49,22 @@ test('SQLite writes each dialog view as JSON.stringify(dialogView) does', async 
         const query: DialogQuery = { appId: app.id, userId, filters: [], limit: 100, skip: 0, sort };
         const expected = (await store.chat.listDialogs(query)).map(({ dialog, state }) => JSON.stringify(dialogView(dialog, dialog.type === 1 ? 0 : state.unreadCount, mucDomain)));
         assert.ok(expected.length > 8);
-        assert.deepEqual(await store.chat.renderDialogs(query, { mucDomain }), expected, `user ${userId}`);
+        const total = await store.chat.countDialogs(query);
+        assert.deepEqual(await store.chat.renderDialogs(query, { mucDomain }), { items: expected, total }, `user ${userId}`);
+        // A later page, and pages past the end: the same total, counted by the page's statement or (empty) apart.
+        for (const skip of [3, total - 1, total, total + 5]) {
+          const later = { ...query, limit: 2, skip };
+          const items = (await store.chat.listDialogs(later)).map(({ dialog, state }) => JSON.stringify(dialogView(dialog, dialog.type === 1 ? 0 : state.unreadCount, mucDomain)));
+          assert.deepEqual(await store.chat.renderDialogs(later, { mucDomain }), { items, total }, `user ${userId}, skip ${skip}`);
+        }
       }
     }
+    // A user with no dialogs: an empty first page, none in all.
+    const lonely = (await store.accounts.createUser(app.id, { login: 'lonely', password: 'pw' })).id;
+    const publicCount = await store.chat.countDialogs({ appId: app.id, userId: lonely, filters: [] });
+    const none = await store.chat.renderDialogs({ appId: app.id, userId: lonely, filters: [{ field: 'type', op: 'eq', value: 3 }], limit: 100, skip: 0 } as DialogQuery, { mucDomain });
+    assert.deepEqual(none, { items: [], total: 0 });
+    assert.ok(publicCount > 0);
     // A column of an unexpected type: the page is left to the views.
     store.db.prepare('UPDATE dialogs SET last_message_date_sent = 1.5 WHERE id = (SELECT min(id) FROM dialogs WHERE type = 1)').run();
     assert.equal(await store.chat.renderDialogs({ appId: app.id, userId: a, filters: [], limit: 100, skip: 0 }, { mucDomain }), null);

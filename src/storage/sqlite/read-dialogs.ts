@@ -5,7 +5,7 @@
 // JSON.stringify and are spliced as they are; the times are formatted in JavaScript by the views' own
 // function. A page with a row SQLite would print otherwise than JavaScript (a column of an unexpected
 // type) is null: the caller reads it the usual way.
-import type { DialogQuery } from '../types.js';
+import type { DialogQuery, RenderedDialogs } from '../types.js';
 import type { SqliteChatStore } from './chat.js';
 import { isoSecondsOf } from '../../util/iso-seconds.js';
 
@@ -33,14 +33,19 @@ interface Row {
   updatedAt: number | null;
 }
 
-/** Each dialog of listDialogs' page as its view's JSON, or null when a row cannot be written so. */
-export function renderDialogs(chat: SqliteChatStore, query: DialogQuery, options: { mucDomain: string }): string[] | null {
-  const rows = chat.selectDialogs<Row>(query, COLUMNS, [options.mucDomain]);
+/**
+ * Each dialog of listDialogs' page as its view's JSON, and the count of the caller's dialogs, or
+ * null when a row cannot be written so.
+ */
+export function renderDialogs(chat: SqliteChatStore, query: DialogQuery, options: { mucDomain: string }): RenderedDialogs | null {
+  const rows = chat.selectDialogsCounted<Row>(query, COLUMNS, [options.mucDomain]);
   const items: string[] = [];
   for (const r of rows) {
     if (r.head === null) return null;
     const created = isoSecondsOf(r.createdAt);
     items.push(`${r.head}${created}","updated_at":"${r.updatedAt === null ? created : isoSecondsOf(r.updatedAt)}"}`);
   }
-  return items;
+  // An empty page past the first has no row to say how many there are.
+  const total = rows.length > 0 ? rows[0]!.total : query.skip === 0 ? 0 : chat.countDialogsNow(query);
+  return { items, total };
 }

@@ -44,7 +44,7 @@ export class SqliteSessionStore implements SessionStore {
       remove: db.prepare<[string]>('DELETE FROM api_sessions WHERE token = ?'),
       removeOfUser: db.prepare<[number, number, string | null]>('DELETE FROM api_sessions WHERE app_id = ? AND user_id = ? AND token IS NOT ?'),
       ofUser: db.prepare<[number, number, number, number], SessionRow>(
-        'SELECT * FROM api_sessions WHERE user_id = ? AND app_id = ? AND expires_at > ? ORDER BY id DESC LIMIT ?'),
+        'SELECT * FROM api_sessions WHERE user_id = ? AND app_id = ? AND expires_at > ? ORDER BY id DESC LIMIT +?'),
       claim: db.prepare<[number, number, string]>('INSERT OR IGNORE INTO session_nonces (app_id, ts, nonce) VALUES (?, ?, ?)'),
       purgeSessions: db.prepare<[number]>('DELETE FROM api_sessions WHERE expires_at <= ?'),
       purgeNonces: db.prepare<[number]>('DELETE FROM session_nonces WHERE ts < ?'),
