@@ -2,9 +2,9 @@
 // file on its own connection, so the page copies and the fsyncs they end with stay off the event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { WorkerMessage } from './checkpointer.js';
+import type { WorkerMessage, WorkerOptions } from './checkpointer.js';
 
-const { path, intervalMs, walLimitPages } = workerData as { path: string; intervalMs: number; walLimitPages: number };
+const { path, intervalMs, walLimitPages, written, minWrites, maxIntervalMs } = workerData as WorkerOptions;
 const db = new Database(path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 // PASSIVE never waits for the writer: what it cannot copy now is copied on the next round.
@@ -12,11 +12,20 @@ const checkpoint = db.prepare<[], { busy: number; log: number; checkpointed: num
 // Run while the writer holds off: copies the rest and waits for readers, so the next commit starts the WAL over.
 const restart = db.prepare<[], { busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(RESTART)');
 let held = false;
+/** The write count and the time at the last checkpoint. */
+let writtenThen = Atomics.load(written, 0);
+let checkpointedAt = performance.now();
 
 const post = (message: WorkerMessage): void => parentPort!.postMessage(message);
 
 const timer = setInterval(() => {
   if (held) return;
+  const now = performance.now();
+  const count = Atomics.load(written, 0);
+  // Int32 arithmetic: the count wraps around after 2^31 writes.
+  if (((count - writtenThen) | 0) < minWrites && now - checkpointedAt < maxIntervalMs) return;
+  writtenThen = count;
+  checkpointedAt = now;
   try {
     const result = checkpoint.get();
     if (walLimitPages > 0 && result && result.log > walLimitPages) {

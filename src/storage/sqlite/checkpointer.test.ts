@@ -16,7 +16,7 @@ describe('Checkpointer', () => {
     try {
       db.pragma('journal_mode = WAL');
       db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
-      const checkpoints = new Checkpointer(db, { startAfter: 3, intervalMs: 20 });
+      const checkpoints = new Checkpointer(db, { startAfter: 3, intervalMs: 20, minWrites: 1 });
       checkpoints.committed();
       checkpoints.committed();
       assert.equal(checkpoints.running, false, 'not before the third batch');
@@ -29,6 +29,7 @@ describe('Checkpointer', () => {
       db.transaction(() => {
         for (let i = 0; i < 2000; i++) insert.run('x'.repeat(1000));
       })();
+      checkpoints.committed();
       const deadline = Date.now() + 5000;
       while (statSync(path).size < before + 2_000_000 && Date.now() < deadline) await sleep(20);
       assert.ok(statSync(path).size >= before + 2_000_000, 'the worker copied the frames into the database file');
@@ -72,9 +73,9 @@ describe('Checkpointer', () => {
     try {
       db.pragma('journal_mode = WAL');
       db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT, r INTEGER); CREATE INDEX t_r ON t (r)');
-      const writes: GroupCommit = new GroupCommit(db, null, 512, () => checkpoints!.committed(), 0);
+      const writes: GroupCommit = new GroupCommit(db, null, 512, (n) => checkpoints!.committed(n), 0);
       const limitPages = 128; // 512 KiB of 4 KiB pages
-      checkpoints = new Checkpointer(db, { startAfter: 1, intervalMs: 20, walLimitPages: limitPages, writer: writes });
+      checkpoints = new Checkpointer(db, { startAfter: 1, intervalMs: 20, minWrites: 1, walLimitPages: limitPages, writer: writes });
       const insert = db.prepare('INSERT INTO t (v, r) VALUES (?, ?)');
       const walSize = (): number => { try { return statSync(`${path}-wal`).size; } catch { return 0; } };
       // Commits back to back: without the hold a PASSIVE checkpoint never finds every frame copied,
@@ -99,6 +100,43 @@ describe('Checkpointer', () => {
       assert.ok(Date.now() - restartedAt >= 1_000, 'writes went on for a second after the first restart');
       const grown = walSize() - sizeAtFirstRestart;
       assert.ok(grown < 4 * 1024 * 1024, `the WAL grew by ${grown} bytes after the first restart (${checkpoints.restarts} restarts)`);
+    } finally {
+      await checkpoints?.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checkpoints once enough writes were committed, or after the longest interval whatever was written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-ckpt-'));
+    const path = join(dir, 'db.sqlite');
+    const db = new Database(path);
+    let checkpoints: Checkpointer | null = null;
+    try {
+      db.pragma('journal_mode = WAL');
+      db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+      const writes: GroupCommit = new GroupCommit(db, null, 512, (n) => checkpoints!.committed(n), 0);
+      checkpoints = new Checkpointer(db, { startAfter: 1, intervalMs: 20, minWrites: 100, maxIntervalMs: 1_500 });
+      const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+      // 30 writes of 10 KB each: ~75 pages in the WAL, none in the database file until a checkpoint.
+      const write = (n: number): Promise<unknown> => Promise.all(Array.from({ length: n }, () => writes.run(() => insert.run('x'.repeat(10_000)))));
+      await write(1); // starts the worker
+      const copied = (): number => statSync(path).size;
+      const start = copied();
+      await write(30);
+      await sleep(400);
+      assert.equal(copied(), start, 'no checkpoint with 31 writes, well before the longest interval');
+      await write(70);
+      const deadline = Date.now() + 5000;
+      while (copied() === start && Date.now() < deadline) await sleep(10);
+      assert.ok(copied() > start, 'the 100th write brings a checkpoint');
+      const at100 = copied();
+      const quietSince = Date.now();
+      await write(30);
+      while (copied() === at100 && Date.now() < deadline + 5000) await sleep(10);
+      const waited = Date.now() - quietSince;
+      assert.ok(copied() > at100, 'a few writes are checkpointed after the longest interval');
+      assert.ok(waited >= 1_000, `not before the longest interval (${waited} ms)`);
     } finally {
       await checkpoints?.close();
       db.close();

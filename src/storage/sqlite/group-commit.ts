@@ -52,7 +52,8 @@ export class GroupCommit {
     db: Database.Database,
     private readonly wal: WalSync | null = null,
     private readonly maxBatch = 512,
-    private readonly onCommit: () => void = () => {},
+    /** Called after each committed batch, with its number of writes. */
+    private readonly onCommit: (writes: number) => void = () => {},
     private readonly windowMs = 20,
   ) {
     this.lazySync = wal ? db.prepare('PRAGMA synchronous = NORMAL') : null;
@@ -168,7 +169,7 @@ export class GroupCommit {
         results = this.commitIsolated.immediate(batch);
       }
       this.batches++;
-      this.onCommit();
+      this.onCommit(batch.length);
     } catch (err) {
       for (const op of batch) op.reject(err);
       return;

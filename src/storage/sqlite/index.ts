@@ -71,7 +71,7 @@ export class SqliteStore implements Store {
       walLimitPages: ((writes.walLimitMb ?? 64) * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number),
       writer: { pause: () => this.writes.pause(), resume: () => this.writes.resume() },
     }) : null;
-    this.writes = new GroupCommit(db, this.wal, undefined, () => this.checkpoints?.committed(), writes.commitWindowMs);
+    this.writes = new GroupCommit(db, this.wal, undefined, (n) => this.checkpoints?.committed(n), writes.commitWindowMs);
     this.accounts = new SqliteAccountStore(db, this.writes);
     this.offline = new SqliteOfflineStore(db, this.writes);
     this.roster = new SqliteRosterStore(db);
