@@ -4,8 +4,12 @@
 // machine this moves far less than the socket benchmarks; for A/B comparisons of the relay path.
 //   node dist/bench/relay-path.js [--pairs 250] [--messages 100000] [--batch 50] [--profile FILE]
 // --profile writes a CPU profile of the measured part alone (open it in Chrome DevTools).
+// --hooks counts the async resources created per message during the measured part (async_hooks init:
+// PROMISE, TickObject for process.nextTick, Immediate, Timeout…); the hook itself slows the run, so
+// its CPU figures are not comparable with a run without it.
 // --callgrind: when run under `valgrind --tool=callgrind --instr-atstart=no`, counts the instructions of
 // the measured part (repeatable where CPU time is not): prints instructions per message.
+import { createHook } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { promisify } from 'node:util';
@@ -18,7 +22,7 @@ import { startTestServer } from '../e2e/support/server.js';
 import { SocketConnection } from '../src/transport/socket.js';
 import { DEFAULT_LIMITS } from '../src/xml/stream-parser.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' }, profile: { type: 'string' }, callgrind: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' }, profile: { type: 'string' }, callgrind: { type: 'boolean', default: false }, hooks: { type: 'boolean', default: false } } });
 const callgrind = (...args: string[]): Promise<unknown> => promisify(execFile)('callgrind_control', [...args, String(process.pid)]);
 const pairs = Number(values.pairs);
 const total = Number(values.messages);
@@ -115,9 +119,15 @@ if (inspector) {
 }
 if (values.callgrind) await callgrind('-z');
 if (values.callgrind) await callgrind('-i', 'on');
+const asyncInits = new Map<string, number>();
+const hook = values.hooks ? createHook({ init: (_id, type) => void asyncInits.set(type, (asyncInits.get(type) ?? 0) + 1) }) : null;
+// The bench's own turns (one setImmediate per batch and the waits) are counted too: see the Immediate line.
+hook?.enable();
 const before = process.cpuUsage();
 const started = performance.now();
 await run(total);
+hook?.disable();
+if (hook) console.log(`async resources created per message: ${[...asyncInits].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${(n / total).toFixed(3)}`).join(', ')} (the bench itself: one Immediate per ${batch} messages)`);
 if (values.callgrind) {
   await callgrind('-d');
   await callgrind('-i', 'off');
