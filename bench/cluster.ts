@@ -11,7 +11,9 @@
 // runs on this machine (its pid from INFO server), reported apart; before the load, --idle seconds
 // with every client connected and silent measure what each process costs doing nothing, reported
 // and taken off in the "net of idle" figures (two nodes pay two processes' timers). --profile writes each node's CPU
-// profile (node --cpu-prof) into DIR/<scenario>-node<n>/. On a loaded machine run it with
+// profile (node --cpu-prof) into DIR/<scenario>-node<n>/. --perf DIR records each node during the load
+// with `perf record -e cpu-clock -g` (nodes run with --perf-basic-prof) into DIR/<n>nodes-node<i>.data;
+// split them with `node dist/bench/perf-split.js FILE --messages N …` (N: delivered messages). On a loaded machine run it with
 // PARLEY_INSECURE_FAST_PASSWORD_HASH=1 (the logins, eight at a time, otherwise may time out).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     redis: { type: 'string', default: process.env.PARLEY_TEST_REDIS_URL ?? process.env.PARLEY_REDIS_URL ?? '' },
     profile: { type: 'string' },
+    perf: { type: 'string' },
     only: { type: 'string' },
     idle: { type: 'string', default: '3' },
     // Two nodes talk over direct node-to-node links (cluster_secret) instead of Redis pub/sub.
@@ -105,7 +108,10 @@ async function scenario(nodeCount: number): Promise<Result> {
     };
     if (nodeCount > 1) Object.assign(env, { PARLEY_REDIS_URL: redisUrl, PARLEY_REDIS_PREFIX: prefix, PARLEY_CLUSTER_NODE_ID: `bench${n}` });
     if (nodeCount > 1 && values.links) Object.assign(env, { PARLEY_CLUSTER_SECRET: secret, PARLEY_CLUSTER_LINK_PORT: '0' });
-    const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile, `${nodeCount}nodes-node${n}`)}`] : [];
+    const profileArgs = [
+      ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile, `${nodeCount}nodes-node${n}`)}`] : []),
+      ...(values.perf ? ['--perf-basic-prof'] : []),
+    ];
     const proc = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     servers.push({ proc, port });
     await waitForPort(port); // one at a time: the first creates the schema
@@ -154,6 +160,12 @@ async function scenario(nodeCount: number): Promise<Result> {
   const callsBefore = await Promise.all(servers.map((s) => processSyscalls(s.proc.pid!)));
   const wakeupsBefore = await Promise.all(servers.map((s) => processWakeups(s.proc.pid!)));
   const redisBefore = redisPid === null ? null : await processCpu(redisPid);
+  const perfs = values.perf
+    ? servers.map((s, n) => {
+        const p = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-g', '-p', String(s.proc.pid), '-o', resolve(values.perf!, `${nodeCount}nodes-node${n}.data`)], { stdio: ['ignore', 'ignore', 'ignore'] });
+        return { p, exited: new Promise((done) => p.once('exit', done)) };
+      })
+    : [];
   const started = performance.now();
   const interval = 1000 / rate;
   const stops = clients.map((c, i) => {
@@ -179,6 +191,8 @@ async function scenario(nodeCount: number): Promise<Result> {
   const deadline = Date.now() + 5000;
   while (received < sent && Date.now() < deadline) await sleep(50);
   const windowS = (performance.now() - started) / 1000;
+  for (const { p } of perfs) p.kill('SIGINT');
+  await Promise.all(perfs.map((x) => x.exited));
   const cpuAfter = await Promise.all(servers.map((s) => processCpu(s.proc.pid!)));
   const callsAfter = await Promise.all(servers.map((s) => processSyscalls(s.proc.pid!)));
   const wakeupsAfter = await Promise.all(servers.map((s) => processWakeups(s.proc.pid!)));

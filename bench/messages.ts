@@ -8,6 +8,14 @@
 // --postgres URL stores in PostgreSQL (a schema of its own, dropped at the end) instead of SQLite, and
 // reports the CPU of that PostgreSQL server's processes (utime+stime from /proc) beside Parley's.
 // --profile writes the server's CPU profile (node --cpu-prof) into DIR; open it in Chrome DevTools.
+// --server floor runs the same clients and load against bench/relay-floor.ts (a minimal Node relay, no
+// XML) instead of Parley: the floor of what relaying costs in Node on this machine.
+// --perf FILE records the server during the load with `perf record -e cpu-clock -g` (the server runs
+// with --perf-basic-prof so JIT'd frames resolve); split it with `node dist/bench/perf-split.js FILE`.
+// --trace-gc runs the server with --trace-gc and reports its scavenges, mark-compacts, their pause
+// time and the bytes allocated (young generation, from the heap sizes before and after each GC) per
+// 10,000 delivered messages, during the load only.
+// --pad N adds N characters to each message body (the floor and Parley get the same bytes).
 // Each pair is two users on their own connections; every sender sends `rate` messages/s to its
 // partner (QuickBlox-style chat messages with extraParams), timestamps inside the body give latency.
 // Bounded: stops after --seconds of load, then waits at most 5 s for stragglers.
@@ -24,7 +32,9 @@ import { sleep } from '../e2e/support/wait.js';
 import { RawClient } from '../e2e/support/raw.js';
 import { processCpu } from './harness/proc.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false }, postgres: { type: 'string' }, idle: { type: 'string', default: '2' }, syscalls: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' }, profile: { type: 'string' }, history: { type: 'boolean', default: false }, random: { type: 'boolean', default: false }, postgres: { type: 'string' }, idle: { type: 'string', default: '2' }, syscalls: { type: 'boolean', default: false }, server: { type: 'string', default: 'parley' }, perf: { type: 'string' }, 'trace-gc': { type: 'boolean', default: false }, pad: { type: 'string', default: '0' } } });
+const floor = values.server === 'floor';
+const pad = 'x'.repeat(Number(values.pad));
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
@@ -39,11 +49,39 @@ for (let i = 0; i < pairs * 2; i++) users.push(await store.accounts.createUser(a
 await store.close();
 
 const port = await freePort();
-const profileArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : [];
-const server = spawn(process.execPath, [...profileArgs, resolve('bin/parley.js'), 'serve'], {
+const profileArgs = [
+  ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : []),
+  ...(values.perf ? ['--perf-basic-prof'] : []),
+  ...(values['trace-gc'] ? ['--trace-gc'] : []),
+];
+const serverArgs = floor ? [resolve('dist/bench/relay-floor.js'), '--port', String(port)] : [resolve('bin/parley.js'), 'serve'];
+const server = spawn(process.execPath, [...profileArgs, ...serverArgs], {
   env: { ...process.env, ...(schema ? { PARLEY_STORE: 'postgres', PARLEY_DATABASE_URL: schema.url } : {}), PARLEY_DATA_DIR: dataDir, PARLEY_C2S_PORT: String(port), PARLEY_C2S_TLS_PORT: '0', PARLEY_WS_PORT: '0', PARLEY_HTTP_PORT: '0', PARLEY_HTTPS_PORT: '0', PARLEY_LOG_LEVEL: 'warn', PARLEY_MAX_CONNECTIONS_PER_IP: '100000', PARLEY_AUTH_ATTEMPTS_PER_MINUTE: '100000', PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE: '100000' },
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', values['trace-gc'] ? 'pipe' : 'ignore', 'inherit'],
 });
+// --trace-gc: the server's GC lines while the load runs.
+const gc = { on: false, scavenges: 0, markCompacts: 0, pauseMs: 0, allocatedMb: 0, lastAfterMb: NaN };
+if (values['trace-gc']) {
+  let tail = '';
+  server.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    const lines = (tail + d).split('\n');
+    tail = lines.pop()!;
+    for (const line of lines) {
+      // [pid:0x…]     1234 ms: Scavenge 5.2 (7.1) -> 4.3 (8.1) MB, 0.81 / 0.00 ms  (average mu = …) allocation failure;
+      const m = /ms: (Scavenge|Mark-Compact|Mark-sweep)[^ ]* ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ ([\d.]+) ms/.exec(line);
+      if (!m) continue;
+      const before = Number(m[2]);
+      const after = Number(m[3]);
+      if (gc.on) {
+        if (m[1] === 'Scavenge') gc.scavenges++;
+        else gc.markCompacts++;
+        gc.pauseMs += Number(m[4]);
+        if (!Number.isNaN(gc.lastAfterMb)) gc.allocatedMb += Math.max(0, before - gc.lastAfterMb);
+      }
+      gc.lastAfterMb = after;
+    }
+  });
+}
 const cleanup = (): void => {
   server.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
@@ -53,7 +91,8 @@ process.on('exit', cleanup);
 await waitForPort(port);
 const login = async (username: string): Promise<RawClient> => {
   const c = await RawClient.connect(port);
-  await c.login(username, 'pw', 'bench');
+  if (floor) c.send(`${username}\n`);
+  else await c.login(username, 'pw', 'bench');
   return c;
 };
 const clients: RawClient[] = [];
@@ -65,7 +104,7 @@ for (let i = 0; i < users.length; i += 8) {
 let sent = 0;
 let received = 0;
 const latencies: number[] = [];
-const stamp = /<body>t(\d+\.\d+)<\/body>/g;
+const stamp = /<body>t(\d+\.\d+)x*<\/body>/g;
 for (const c of clients) {
   // From here on only count deliveries: the test client's transcript would grow without bound.
   c.socket.removeAllListeners('data');
@@ -99,6 +138,8 @@ const wakeupsBefore = processWakeups(server.pid!);
 const postmaster = schema ? await postmasterOf(schema.url) : 0;
 const postgresBefore = schema ? postgresCpu(postmaster) : 0;
 const syscallCounter = values.syscalls ? countSyscalls(server.pid!) : null;
+const perfRecorder = values.perf ? recordPerf(server.pid!, values.perf) : null;
+gc.on = true;
 const started = performance.now();
 const interval = 1000 / rate;
 const timers = clients.map((c, i) => {
@@ -109,7 +150,7 @@ const timers = clients.map((c, i) => {
     seq++;
     sent++;
     c.send(
-      `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}</body><extraParams xmlns="jabber:client"><save_to_history>${values.history ? 1 : 0}</save_to_history></extraParams></message>`,
+      `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}${pad}</body><extraParams xmlns="jabber:client"><save_to_history>${values.history ? 1 : 0}</save_to_history></extraParams></message>`,
     );
   };
   let timer: NodeJS.Timeout;
@@ -120,6 +161,8 @@ await sleep(seconds * 1000);
 timers.forEach((stop) => stop());
 const loadMs = performance.now() - started;
 const syscallCounts = await syscallCounter?.();
+await perfRecorder?.();
+gc.on = false;
 const deadline = Date.now() + 5000;
 while (received < sent && Date.now() < deadline) await sleep(50);
 const cpuAfter = await processCpu(server.pid!);
@@ -132,7 +175,7 @@ const postgresMs = schema ? postgresCpu(postmaster) - postgresBefore : 0;
 latencies.sort((a, b) => a - b);
 const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN).toFixed(2);
 const cpuMs = cpuAfter - cpuBefore;
-console.log(`Parley messages benchmark: ${pairs * 2} clients, ${rate} msg/s each for ${seconds}s`);
+console.log(`${floor ? 'Relay floor (bench/relay-floor.js)' : 'Parley'} messages benchmark: ${pairs * 2} clients, ${rate} msg/s each for ${seconds}s`);
 console.log(`sent ${sent}, delivered ${received} (${((100 * received) / sent).toFixed(2)}%)`);
 console.log(`throughput ${(received / (loadMs / 1000)).toFixed(0)} msg/s; latency ms p50 ${pct(50)} p99 ${pct(99)} max ${pct(100)}`);
 console.log(`server CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message (${((100 * cpuMs) / loadMs).toFixed(0)}% of one core)`);
@@ -155,6 +198,10 @@ if (idleSeconds > 0) {
   const idleMs = (idleMsPerS * loadMs) / 1000;
   console.log(`  idle (connected, silent, ${idleSeconds}s): ${idleMsPerS.toFixed(1)} ms CPU, ${idleCallsPerS.toFixed(0)} read/write calls, ${idleWakeupsPerS.toFixed(0)} wake-ups per s; net of idle: ${perMessage(cpuMs - idleMs)} µs per delivered message`);
 }
+if (values['trace-gc']) {
+  const per10k = (n: number): string => ((n * 10_000) / Math.max(1, received)).toFixed(1);
+  console.log(`  GC during the load, per 10,000 delivered messages: ${per10k(gc.scavenges)} scavenges, ${per10k(gc.markCompacts)} mark-compacts, ${per10k(gc.pauseMs)} ms of pauses; ${((gc.allocatedMb * 1024 * 1024) / Math.max(1, received)).toFixed(0)} bytes allocated per message (young generation)`);
+}
 if (schema) console.log(`PostgreSQL CPU ${postgresMs.toFixed(0)} ms = ${((postgresMs * 1000) / Math.max(1, received)).toFixed(1)} µs per delivered message`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 clients.forEach((c) => c.destroy());
@@ -171,6 +218,16 @@ if (schema) {
 }
 process.exit(received === sent ? 0 : 1);
 
+
+/** Starts `perf record -e cpu-clock -g` on a process; the returned function stops it and waits for the file. */
+function recordPerf(pid: number, file: string): () => Promise<void> {
+  const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-g', '-p', String(pid), '-o', resolve(file)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((done) => perf.once('exit', done));
+  return async () => {
+    perf.kill('SIGINT');
+    await exited;
+  };
+}
 
 /** utime and stime of a process in ms, from /proc. */
 function processTimes(pid: number): { user: number; system: number } {

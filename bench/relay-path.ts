@@ -4,8 +4,14 @@
 // machine this moves far less than the socket benchmarks; for A/B comparisons of the relay path.
 //   node dist/bench/relay-path.js [--pairs 250] [--messages 100000] [--batch 50] [--profile FILE]
 // --profile writes a CPU profile of the measured part alone (open it in Chrome DevTools).
+// --hooks counts the async resources created per message during the measured part (async_hooks init:
+// PROMISE, TickObject for process.nextTick, Immediate, Timeout…); the hook itself slows the run, so
+// its CPU figures are not comparable with a run without it.
+// --heap prints where the measured part allocates (V8's sampling heap profiler, every ~1 KB, objects
+// collected since included): bytes per message by function, the most first.
 // --callgrind: when run under `valgrind --tool=callgrind --instr-atstart=no`, counts the instructions of
 // the measured part (repeatable where CPU time is not): prints instructions per message.
+import { createHook } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { promisify } from 'node:util';
@@ -18,7 +24,7 @@ import { startTestServer } from '../e2e/support/server.js';
 import { SocketConnection } from '../src/transport/socket.js';
 import { DEFAULT_LIMITS } from '../src/xml/stream-parser.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' }, profile: { type: 'string' }, callgrind: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '250' }, messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '50' }, profile: { type: 'string' }, callgrind: { type: 'boolean', default: false }, hooks: { type: 'boolean', default: false }, heap: { type: 'boolean', default: false } } });
 const callgrind = (...args: string[]): Promise<unknown> => promisify(execFile)('callgrind_control', [...args, String(process.pid)]);
 const pairs = Number(values.pairs);
 const total = Number(values.messages);
@@ -107,17 +113,27 @@ async function run(count: number): Promise<void> {
 }
 
 await run(Math.min(total, 20_000)); // warm-up: the JIT compiles the path
-const inspector = values.profile ? new Session() : null;
-if (inspector) {
-  inspector.connect();
+const inspector = values.profile || values.heap ? new Session() : null;
+if (inspector) inspector.connect();
+if (inspector && values.heap) {
+  await inspector.post('HeapProfiler.enable');
+  await inspector.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
+if (inspector && values.profile) {
   await inspector.post('Profiler.enable');
   await inspector.post('Profiler.start');
 }
 if (values.callgrind) await callgrind('-z');
 if (values.callgrind) await callgrind('-i', 'on');
+const asyncInits = new Map<string, number>();
+const hook = values.hooks ? createHook({ init: (_id, type) => void asyncInits.set(type, (asyncInits.get(type) ?? 0) + 1) }) : null;
+// The bench's own turns (one setImmediate per batch and the waits) are counted too: see the Immediate line.
+hook?.enable();
 const before = process.cpuUsage();
 const started = performance.now();
 await run(total);
+hook?.disable();
+if (hook) console.log(`async resources created per message: ${[...asyncInits].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${(n / total).toFixed(3)}`).join(', ')} (the bench itself: one Immediate per ${batch} messages)`);
 if (values.callgrind) {
   await callgrind('-d');
   await callgrind('-i', 'off');
@@ -129,7 +145,23 @@ if (values.callgrind) {
 }
 const cpu = process.cpuUsage(before);
 const wall = performance.now() - started;
-if (inspector) writeFileSync(values.profile!, JSON.stringify((await inspector.post('Profiler.stop')).profile));
+if (inspector && values.profile) writeFileSync(values.profile, JSON.stringify((await inspector.post('Profiler.stop')).profile));
+if (inspector && values.heap) {
+  const { profile } = await inspector.post('HeapProfiler.stopSampling');
+  interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
+  const bytes = new Map<string, number>();
+  let all = 0;
+  const walk = (n: HeapNode): void => {
+    const url = n.callFrame.url.replace(/^file:\/\/.*?\/dist\//, '');
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
+    bytes.set(key, (bytes.get(key) ?? 0) + n.selfSize);
+    all += n.selfSize;
+    n.children.forEach(walk);
+  };
+  walk(profile.head as unknown as HeapNode);
+  console.log(`allocated (sampled): ${(all / total).toFixed(0)} bytes per message; by function:`);
+  for (const [k, b] of [...bytes].sort((x, y) => y[1] - x[1]).slice(0, 25)) console.log(`  ${(b / total).toFixed(0).padStart(6)}  ${k}`);
+}
 console.log(`${total} messages between ${pairs * 2} clients: user ${((cpu.user) / total).toFixed(2)} µs + system ${(cpu.system / total).toFixed(2)} µs per message (wall ${((wall * 1000) / total).toFixed(2)} µs; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 await test.stop();
 process.exit(0);
