@@ -15,9 +15,14 @@ if (!baseUrl) {
     let appId: number;
     let clock = 1_700_000_000;
     let schema: Awaited<ReturnType<typeof createTestSchema>>;
+    // This store's connections go by a name of their own, so that a test can end them without ending
+    // those of test files running beside it on the same database.
+    const applicationName = `parley_batch_${randomBytes(4).toString('hex')}`;
     before(async () => {
       schema = await createTestSchema(baseUrl, 'parley_test_batch');
-      store = await openPostgresStore(schema.url);
+      const url = new URL(schema.url);
+      url.searchParams.set('application_name', applicationName);
+      store = await openPostgresStore(url.toString());
       appId = (await store.accounts.createApplication({ name: 'batch' })).id;
     });
     after(async () => {
@@ -220,7 +225,7 @@ if (!baseUrl) {
       try {
         const { rows } = await admin.pool.query<{ n: number }>(
           `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-           WHERE application_name = 'parley' AND pid <> pg_backend_pid() AND datname = current_database() AND state = 'idle'`);
+           WHERE application_name = $1 AND datname = current_database() AND state = 'idle'`, [applicationName]);
         assert.ok(rows[0]!.n > 0);
       } finally {
         await admin.close();
