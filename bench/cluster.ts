@@ -1,12 +1,12 @@
 // Messages per second and delivery latency: one node vs two nodes clustered over Redis.
-//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379] [--profile DIR] [--only 1|2] [--idle 3] [--links]
+//   node dist/bench/cluster.js [--clients 100] [--rate 10] [--seconds 10] [--redis redis://127.0.0.1:6379] [--profile DIR] [--only 1|2] [--idle 3] [--warmup 5] [--links]
 // (--redis defaults to $PARLEY_TEST_REDIS_URL, then $PARLEY_REDIS_URL.) Same approach as
 // bench/messages.ts: raw TCP clients in pairs, each sending `rate` chat messages/s to its partner,
 // timestamps in the body. Scenario "1 node": every client on one Parley process (the local fast
 // path). Scenario "2 nodes": two Parley processes sharing one SQLite file (WAL) and one Redis,
 // each pair split across them, so every message crosses nodes; with --links the two nodes share a
 // cluster_secret and talk over direct node-to-node links (Redis then only holds the registry). Bounded: each scenario stops after
-// --seconds of load plus at most 5 s for stragglers.
+// --seconds of load plus at most 5 s for stragglers, after --warmup seconds of the same load, not measured.
 // CPU: utime+stime of each node from /proc over the load window, and of redis-server too when it
 // runs on this machine (its pid from INFO server), reported apart; before the load, --idle seconds
 // with every client connected and silent measure what each process costs doing nothing, reported
@@ -39,6 +39,8 @@ const { values } = parseArgs({
     perf: { type: 'string' },
     only: { type: 'string' },
     idle: { type: 'string', default: '3' },
+    // Seconds of unmeasured load before the idle and load windows (0: none, as before 2026-12-02's fifth round).
+    warmup: { type: 'string', default: '5' },
     // Two nodes talk over direct node-to-node links (cluster_secret) instead of Redis pub/sub.
     links: { type: 'boolean', default: false },
   },
@@ -48,6 +50,7 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const redisUrl = values.redis!;
 const idleSeconds = Number(values.idle);
+const warmupSeconds = Number(values.warmup);
 if (!redisUrl) {
   console.error('no Redis: pass --redis redis://… or set PARLEY_TEST_REDIS_URL');
   process.exit(2);
@@ -147,6 +150,39 @@ async function scenario(nodeCount: number): Promise<Result> {
     });
   }
   await sleep(300); // presences settle
+  // Every client sends `rate` messages/s to its partner for `forSeconds`.
+  const seqs = clients.map(() => 0); // ids stay unique across the warm-up and the measured load
+  const drive = async (forSeconds: number): Promise<void> => {
+    const interval = 1000 / rate;
+    const stops = clients.map((c, i) => {
+      const to = users[i % 2 === 0 ? i + 1 : i - 1]!;
+      const tick = (): void => {
+        const seq = ++seqs[i]!;
+        sent++;
+        c.send(
+          `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}</body><extraParams xmlns="jabber:client"><save_to_history>0</save_to_history></extraParams></message>`,
+        );
+      };
+      let timer: NodeJS.Timeout | undefined;
+      const start = setTimeout(() => (timer = setInterval(tick, interval)), Math.random() * interval);
+      return () => {
+        clearTimeout(start);
+        clearInterval(timer);
+      };
+    });
+    await sleep(forSeconds * 1000);
+    stops.forEach((stop) => stop());
+  };
+  if (warmupSeconds > 0) {
+    // Unmeasured load first, so that each node's optimising compiler has done its work (a short run
+    // otherwise charges two nodes' compilation, a fixed ~0.3 s of CPU each, to the crossing messages).
+    await drive(warmupSeconds);
+    const settle = Date.now() + 5000;
+    while (received < sent && Date.now() < settle) await sleep(50);
+    sent = 0;
+    received = 0;
+    latencies.length = 0;
+  }
   // What the nodes and Redis cost with every client connected and nobody talking (timers,
   // heartbeats): reported, and taken off the per-message figures as "net".
   const idleStart = await Promise.all([...servers.map((s) => processCpu(s.proc.pid!)), redisPid === null ? 0 : processCpu(redisPid)]);
@@ -167,26 +203,7 @@ async function scenario(nodeCount: number): Promise<Result> {
       })
     : [];
   const started = performance.now();
-  const interval = 1000 / rate;
-  const stops = clients.map((c, i) => {
-    const to = users[i % 2 === 0 ? i + 1 : i - 1]!;
-    let seq = 0;
-    const tick = (): void => {
-      seq++;
-      sent++;
-      c.send(
-        `<message type="chat" to="${to.id}-${app.id}@${domain}" id="m${i}-${seq}"><body>t${performance.now().toFixed(3)}</body><extraParams xmlns="jabber:client"><save_to_history>0</save_to_history></extraParams></message>`,
-      );
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const start = setTimeout(() => (timer = setInterval(tick, interval)), Math.random() * interval);
-    return () => {
-      clearTimeout(start);
-      clearInterval(timer);
-    };
-  });
-  await sleep(seconds * 1000);
-  stops.forEach((stop) => stop());
+  await drive(seconds);
   const loadMs = performance.now() - started;
   const deadline = Date.now() + 5000;
   while (received < sent && Date.now() < deadline) await sleep(50);
@@ -239,7 +256,7 @@ async function scenario(nodeCount: number): Promise<Result> {
 }
 
 const redisPid = await localRedisPid(redisUrl);
-console.log(`Parley cluster benchmark: ${clientCount} clients, ${rate} msg/s each for ${seconds}s (Redis ${redisUrl.replace(/\/\/[^@/]*@/, '//')})`);
+console.log(`Parley cluster benchmark: ${clientCount} clients, ${rate} msg/s each for ${seconds}s after ${warmupSeconds}s of unmeasured warm-up (Redis ${redisUrl.replace(/\/\/[^@/]*@/, '//')})`);
 console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 let ok = true;
 const perMessage = (ms: number, r: Result): string => ((ms * 1000) / Math.max(1, r.received)).toFixed(1);
