@@ -9,7 +9,8 @@ export interface ResourceLocation {
   available: boolean;
   priority: number;
   /** The resource's current presence stanza (serialized), when available. */
-  presence: string | null;  /** The privacy list in force in the session when it is not the user's default: its name, or null (declined). */
+  presence: string | null;
+  /** The privacy list in force in the session when it is not the user's default: its name, or null (declined). */
   list?: string | null;
 }
 
