@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { BOUND_LIMIT } from './bound-limit.js';
 import { REVOCATION_KEEP_MS, type RevocationKind, type SessionRevocation, type SessionRevocationStore } from '../session-revocations-types.js';
 
 interface Row {
@@ -14,7 +15,7 @@ const statements = (db: Database.Database) => ({
   insert: db.prepare<[string, number, number | null, number]>('INSERT INTO session_revocations (kind, app_id, user_id, created_at) VALUES (?, ?, ?, ?)'),
   // AUTOINCREMENT's counter: ids of pruned rows are never handed out again.
   latest: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'session_revocations'"),
-  since: db.prepare<[number, number], Row>('SELECT id, kind, app_id, user_id, created_at FROM session_revocations WHERE id > ? ORDER BY id LIMIT ?'),
+  since: db.prepare<[number, number], Row>(`SELECT id, kind, app_id, user_id, created_at FROM session_revocations WHERE id > ? ORDER BY id LIMIT ${BOUND_LIMIT}`),
 });
 
 export class SqliteSessionRevocationStore implements SessionRevocationStore {
