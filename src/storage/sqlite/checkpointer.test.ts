@@ -8,14 +8,20 @@ import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { sleep } from '../../../e2e/support/wait.js';
 
+/** A fresh WAL database in a directory of its own, with `schema` applied. */
+function walDatabase(schema: string): { dir: string; path: string; db: Database.Database } {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-ckpt-'));
+  const path = join(dir, 'db.sqlite');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(schema);
+  return { dir, path, db };
+}
+
 describe('Checkpointer', () => {
   it('moves checkpoints to a worker after enough batches, and hands them back on close', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parley-ckpt-'));
-    const path = join(dir, 'db.sqlite');
-    const db = new Database(path);
+    const { dir, path, db } = walDatabase('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
     try {
-      db.pragma('journal_mode = WAL');
-      db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
       const checkpoints = new Checkpointer(db, { startAfter: 3, intervalMs: 20, minWrites: 1 });
       checkpoints.committed();
       checkpoints.committed();
@@ -66,13 +72,9 @@ describe('Checkpointer', () => {
   });
 
   it('keeps the WAL bounded under a steady stream of commits: a short hold of the writer lets it empty the file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parley-ckpt-'));
-    const path = join(dir, 'db.sqlite');
-    const db = new Database(path);
+    const { dir, path, db } = walDatabase('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT, r INTEGER); CREATE INDEX t_r ON t (r)');
     let checkpoints: Checkpointer | null = null;
     try {
-      db.pragma('journal_mode = WAL');
-      db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT, r INTEGER); CREATE INDEX t_r ON t (r)');
       const writes: GroupCommit = new GroupCommit(db, null, 512, (n) => checkpoints!.committed(n), 0);
       const limitPages = 128; // 512 KiB of 4 KiB pages
       checkpoints = new Checkpointer(db, { startAfter: 1, intervalMs: 20, minWrites: 1, walLimitPages: limitPages, writer: writes });
@@ -108,13 +110,9 @@ describe('Checkpointer', () => {
   });
 
   it('checkpoints once enough writes were committed, or after the longest interval whatever was written', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parley-ckpt-'));
-    const path = join(dir, 'db.sqlite');
-    const db = new Database(path);
+    const { dir, path, db } = walDatabase('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
     let checkpoints: Checkpointer | null = null;
     try {
-      db.pragma('journal_mode = WAL');
-      db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
       const writes: GroupCommit = new GroupCommit(db, null, 512, (n) => checkpoints!.committed(n), 0);
       checkpoints = new Checkpointer(db, { startAfter: 1, intervalMs: 20, minWrites: 100, maxIntervalMs: 1_500 });
       const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
@@ -130,7 +128,12 @@ describe('Checkpointer', () => {
       const deadline = Date.now() + 5000;
       while (copied() === start && Date.now() < deadline) await sleep(10);
       assert.ok(copied() > start, 'the 100th write brings a checkpoint');
-      const at100 = copied();
+      // The file grows page by page while that checkpoint runs: take its size once the copy is done.
+      let at100 = -1;
+      while (copied() !== at100) {
+        at100 = copied();
+        await sleep(50);
+      }
       const quietSince = Date.now();
       await write(30);
       while (copied() === at100 && Date.now() < deadline + 5000) await sleep(10);
